@@ -1,0 +1,289 @@
+// The CanaryPolicy language. This zod schema is the single source of truth: the TypeScript
+// types, the CRD's OpenAPI schema (deploy/crd.yaml) and the field reference (docs/policy.md)
+// are all generated from it.
+import { z } from 'zod';
+
+export const API_GROUP = 'canaryd.dev';
+export const API_VERSION = 'canaryd.dev/v1alpha1';
+export const KIND = 'CanaryPolicy';
+
+/** Go-style durations as SREs write them: "30s", "5m", "1h30m", "250ms". */
+export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
+export const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { message: 'expected a duration such as "30s", "5m" or "1h30m"' })
+  .meta({ description: 'A duration: a sequence of numbers with units ms, s, m, h, d, e.g. "90s", "1h30m".' });
+
+const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+    message: 'expected a Kubernetes object name (lowercase letters, digits, "-" and ".")',
+  });
+
+export const routerKind = z.enum(['auto', 'ingress-nginx', 'replica-ratio']).meta({
+  description:
+    'How traffic is split. auto picks ingress-nginx when an Ingress of class nginx routes to the Service, else replica-ratio.',
+});
+
+export const targetSpec = z
+  .strictObject({
+    deployment: dnsName.meta({
+      description: 'The Deployment canaryd manages. It stays yours: never renamed or cloned.',
+    }),
+    service: dnsName.meta({ description: 'The Service in front of the Deployment.' }),
+    ingresses: z
+      .array(dnsName)
+      .optional()
+      .meta({ description: 'Ingresses to make canaries of. Default: every Ingress that routes to the Service.' }),
+    router: routerKind.default('auto'),
+  })
+  .meta({ description: 'What is released and how traffic reaches it.' });
+
+export const stepSpec = z
+  .strictObject({
+    weight: z
+      .number()
+      .min(0)
+      .max(100)
+      .meta({ description: 'Percent of traffic sent to the canary during this step (0-100, fractions allowed: 0.1).' }),
+    hold: duration
+      .default('5m')
+      .meta({ description: 'How long the step holds (and is analysed) before it may advance.' }),
+    pause: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Stop at this step until a person runs `kubectl canary resume` or `promote`.' }),
+  })
+  .meta({ description: 'One traffic step of a canary release.' });
+
+export const strategySpec = z
+  .strictObject({
+    type: z.enum(['canary', 'blueGreen']).default('canary'),
+    steps: z
+      .array(stepSpec)
+      .min(1)
+      .default([
+        { weight: 1, hold: '5m', pause: false },
+        { weight: 5, hold: '5m', pause: false },
+        { weight: 25, hold: '5m', pause: false },
+        { weight: 50, hold: '5m', pause: false },
+      ])
+      .meta({
+        description: 'Canary steps with strictly increasing weights. After the last step the release is promoted.',
+      }),
+    allowLargeFirstStep: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Permit a first step above 5 %. Off by default: a canary starts small.' }),
+    blueGreen: z
+      .strictObject({
+        previewHold: duration.default('5m').meta({
+          description: 'How long the full-size new version is analysed (testers only) before the switch.',
+        }),
+        switchBackHold: duration
+          .default('10m')
+          .meta({ description: 'After the switch, the old version is kept this long for an instant switch back.' }),
+      })
+      .default({ previewHold: '5m', switchBackHold: '10m' }),
+  })
+  .meta({ description: 'How a new revision is released.' });
+
+export const headerRouting = z.strictObject({
+  name: z.string().min(1).meta({ description: 'Request header that selects the canary (canary-by-header).' }),
+  value: z.string().min(1).optional().meta({ description: 'Exact header value that selects the canary.' }),
+  pattern: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Regular expression on the header value (canary-by-header-pattern).' }),
+});
+
+export const routingSpec = z
+  .strictObject({
+    header: headerRouting.optional(),
+    cookie: z.string().min(1).optional().meta({ description: 'Cookie name; value "always" selects the canary.' }),
+    testersFirst: duration
+      .optional()
+      .meta({
+        description: 'Before any weighted traffic, route only header/cookie testers to the canary for this long.',
+      }),
+  })
+  .meta({ description: 'Header and cookie routing for testers (ingress-nginx only).' });
+
+export const replicaRatioSpec = z
+  .strictObject({
+    surgeBudget: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(0)
+      .meta({ description: 'Extra stable replicas canaryd may add to approach a small share more closely.' }),
+    maxShareError: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .meta({
+        description:
+          'Reject (plan warns) when the achievable share differs from a step weight by more points than this.',
+      }),
+  })
+  .meta({ description: 'Options of the replica-ratio router.' });
+
+const cronWindow = z.strictObject({
+  cron: z.string().min(1).meta({ description: 'Cron expression (5 fields, minute first) for when the window opens.' }),
+  duration: duration.meta({ description: 'How long the window stays open after each opening.' }),
+});
+
+const blackout = z.strictObject({
+  start: z.iso.datetime({ offset: true }).optional().meta({ description: 'Start of a one-off blackout (RFC 3339).' }),
+  end: z.iso.datetime({ offset: true }).optional().meta({ description: 'End of a one-off blackout (RFC 3339).' }),
+  cron: z.string().min(1).optional().meta({ description: 'Cron expression for a recurring blackout.' }),
+  duration: duration.optional().meta({ description: 'Length of each recurring blackout.' }),
+  reason: z.string().optional(),
+});
+
+export const scheduleSpec = z
+  .strictObject({
+    timeZone: z.string().default('UTC').meta({ description: 'IANA time zone the cron expressions are read in.' }),
+    startWindows: z
+      .array(cronWindow)
+      .default([])
+      .meta({ description: 'When a new release may start. Empty: any time.' }),
+    advanceWindows: z
+      .array(cronWindow)
+      .default([])
+      .meta({ description: 'When steps may advance. Empty: any time. Outside, a release holds its weight.' }),
+    blackouts: z.array(blackout).default([]).meta({ description: 'Periods in which nothing starts or advances.' }),
+  })
+  .meta({ description: 'When releases start and advance. Analysis and rollback never wait for a window.' });
+
+export const secretKeyRef = z.strictObject({
+  name: dnsName,
+  key: z.string().min(1).optional(),
+});
+
+export const prometheusSpec = z.strictObject({
+  address: z.url().meta({ description: 'Prometheus base URL, e.g. http://prometheus.monitoring:9090' }),
+  timeout: duration.default('5s'),
+  bearerTokenSecretRef: secretKeyRef
+    .optional()
+    .meta({ description: 'Secret holding a bearer token (key default "token").' }),
+  basicAuthSecretRef: secretKeyRef.optional().meta({ description: 'Secret with keys "username" and "password".' }),
+  insecureSkipVerify: z.boolean().default(false),
+  caSecretRef: secretKeyRef.optional().meta({ description: 'Secret holding a CA bundle (key default "ca.crt").' }),
+});
+
+export const checkSpec = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a lowercase name such as "error-rate"' }),
+    type: z.enum(['successRate', 'latency', 'custom']).meta({
+      description:
+        'successRate and latency are built-in ingress-nginx checks (canary!="" vs canary=""); custom runs your PromQL.',
+    }),
+    quantile: z.number().gt(0).lt(1).default(0.99).meta({ description: 'Latency quantile (latency checks).' }),
+    query: z.string().optional().meta({ description: 'Custom PromQL for the canary value, with {{variables}}.' }),
+    stableQuery: z.string().optional().meta({ description: 'Custom PromQL for the stable value (relative checks).' }),
+    sampleQuery: z.string().optional().meta({ description: 'Custom PromQL counting canary samples in the window.' }),
+    min: z.number().optional().meta({ description: 'Fail when the canary value is below this.' }),
+    max: z.number().optional().meta({ description: 'Fail when the canary value is above this.' }),
+    relative: z
+      .strictObject({
+        maxAbove: z.number().min(0).optional().meta({ description: 'Fail when canary > stable + maxAbove.' }),
+        maxBelow: z.number().min(0).optional().meta({ description: 'Fail when canary < stable - maxBelow.' }),
+        maxRatio: z.number().gt(0).optional().meta({ description: 'Fail when canary > stable × maxRatio.' }),
+      })
+      .optional(),
+    minSample: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .meta({ description: 'Fewer canary requests (samples) than this in the window makes the result inconclusive.' }),
+    critical: z.boolean().default(false).meta({ description: 'Roll back on the first failure of this check.' }),
+  })
+  .meta({ description: 'One SLO check evaluated every analysis interval.' });
+
+export const analysisSpec = z
+  .strictObject({
+    prometheus: prometheusSpec.optional(),
+    interval: duration.default('30s'),
+    window: duration
+      .optional()
+      .meta({ description: 'Range of rate() windows ({{interval}}). Default: the interval, at least 1m.' }),
+    failureLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .meta({ description: 'Failed measurements tolerated; one more rolls back.' }),
+    inconclusiveLimit: z.number().int().min(0).default(3),
+    onInconclusive: z.enum(['pause', 'rollback']).default('pause'),
+    checks: z.array(checkSpec).default([]),
+  })
+  .meta({ description: 'Prometheus SLO checks that gate every step.' });
+
+export const timeoutsSpec = z
+  .strictObject({
+    canaryReady: duration
+      .default('10m')
+      .meta({ description: 'Canary pods must be ready within this, or the release rolls back.' }),
+    promotion: duration
+      .default('15m')
+      .meta({ description: 'The stable roll to the new template must finish within this.' }),
+    release: duration.default('24h').meta({ description: 'A whole release must end within this.' }),
+  })
+  .meta({ description: 'Every wait has a deadline; passing one rolls back and says why.' });
+
+export const canaryPolicySpec = z.strictObject({
+  target: targetSpec,
+  strategy: strategySpec.default({
+    type: 'canary',
+    steps: [
+      { weight: 1, hold: '5m', pause: false },
+      { weight: 5, hold: '5m', pause: false },
+      { weight: 25, hold: '5m', pause: false },
+      { weight: 50, hold: '5m', pause: false },
+    ],
+    allowLargeFirstStep: false,
+    blueGreen: { previewHold: '5m', switchBackHold: '10m' },
+  }),
+  routing: routingSpec.optional(),
+  replicaRatio: replicaRatioSpec.default({ surgeBudget: 0 }),
+  schedule: scheduleSpec.default({ timeZone: 'UTC', startWindows: [], advanceWindows: [], blackouts: [] }),
+  analysis: analysisSpec.default({
+    interval: '30s',
+    failureLimit: 2,
+    inconclusiveLimit: 3,
+    onInconclusive: 'pause',
+    checks: [],
+  }),
+  timeouts: timeoutsSpec.default({ canaryReady: '10m', promotion: '15m', release: '24h' }),
+});
+
+export const canaryPolicy = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z.looseObject({
+    name: dnsName,
+    namespace: dnsName.default('default'),
+  }),
+  spec: canaryPolicySpec,
+});
+
+export type CanaryPolicy = z.output<typeof canaryPolicy>;
+export type CanaryPolicyInput = z.input<typeof canaryPolicy>;
+export type CanaryPolicySpec = z.output<typeof canaryPolicySpec>;
+export type StepSpec = z.output<typeof stepSpec>;
+export type ScheduleSpec = z.output<typeof scheduleSpec>;
+export type AnalysisSpec = z.output<typeof analysisSpec>;
+export type CheckSpec = z.output<typeof checkSpec>;
+export type PrometheusSpec = z.output<typeof prometheusSpec>;
+export type RouterKind = z.output<typeof routerKind>;
+export type RoutingSpec = z.output<typeof routingSpec>;
+export type TimeoutsSpec = z.output<typeof timeoutsSpec>;
