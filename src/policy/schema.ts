@@ -104,11 +104,9 @@ export const routingSpec = z
   .strictObject({
     header: headerRouting.optional(),
     cookie: z.string().min(1).optional().meta({ description: 'Cookie name; value "always" selects the canary.' }),
-    testersFirst: duration
-      .optional()
-      .meta({
-        description: 'Before any weighted traffic, route only header/cookie testers to the canary for this long.',
-      }),
+    testersFirst: duration.optional().meta({
+      description: 'Before any weighted traffic, route only header/cookie testers to the canary for this long.',
+    }),
   })
   .meta({ description: 'Header and cookie routing for testers (ingress-nginx only).' });
 
@@ -121,15 +119,9 @@ export const replicaRatioSpec = z
       .max(100)
       .default(0)
       .meta({ description: 'Extra stable replicas canaryd may add to approach a small share more closely.' }),
-    maxShareError: z
-      .number()
-      .min(0)
-      .max(100)
-      .optional()
-      .meta({
-        description:
-          'Reject (plan warns) when the achievable share differs from a step weight by more points than this.',
-      }),
+    maxShareError: z.number().min(0).max(100).optional().meta({
+      description: 'Reject (plan warns) when the achievable share differs from a step weight by more points than this.',
+    }),
   })
   .meta({ description: 'Options of the replica-ratio router.' });
 

@@ -1,0 +1,47 @@
+// The port through which everything outside kube/ talks to the Kubernetes API. kube/client.ts
+// implements it with @kubernetes/client-node; unit tests implement it in memory.
+import type { KubeObject, ObjectRef } from './objects.ts';
+
+export interface KubeApi {
+  /** The object, or null when it does not exist. */
+  get<T extends KubeObject>(ref: ObjectRef): Promise<T | null>;
+  list<T extends KubeObject>(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<T[]>;
+  /** Fails with KubeError code "AlreadyExists" when it exists. */
+  create<T extends KubeObject>(object: T): Promise<T>;
+  /** JSON merge patch (RFC 7386); null values delete keys. Fails with "NotFound". */
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T>;
+  /** Full update; with metadata.resourceVersion set, fails with code "Conflict" when it is stale. */
+  replace<T extends KubeObject>(object: T): Promise<T>;
+  /** Deletes; an object that is already gone is not an error. */
+  delete(ref: ObjectRef): Promise<void>;
+}
+
+export type KubeErrorCode =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'Forbidden'
+  | 'Unauthorized'
+  | 'Unavailable'
+  | 'Unknown';
+
+export class KubeError extends Error {
+  readonly code: KubeErrorCode;
+  readonly status: number | undefined;
+  readonly ref: ObjectRef | undefined;
+  constructor(
+    code: KubeErrorCode,
+    message: string,
+    options: { status?: number; ref?: ObjectRef; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'KubeError';
+    this.code = code;
+    this.status = options.status;
+    this.ref = options.ref;
+  }
+}
+
+export const isKubeError = (error: unknown, code?: KubeErrorCode): error is KubeError =>
+  error instanceof KubeError && (code === undefined || error.code === code);
