@@ -1,0 +1,224 @@
+// A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok (fake nodes whose pods become Ready and get loopback IPs).
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePki } from './certs.ts';
+import { freePort } from './ports.ts';
+import { type ManagedProcess, startProcess, tail } from './processes.ts';
+import { waitFor } from './wait.ts';
+
+export interface ControlPlaneInfo {
+  apiServerUrl: string;
+  kubeconfig: string;
+  adminToken: string;
+  caCert: string;
+  podCidr: string;
+  nodes: string[];
+}
+
+export interface ControlPlaneOptions {
+  binDir: string;
+  stateDir: string;
+  nodes?: number;
+  /** Pods get IPs from this loopback range, so test helpers can bind "pod" servers to them. */
+  podCidr?: string;
+  log?: (line: string) => void;
+}
+
+export const STOP_ORDER = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneInfo> {
+  const { binDir, stateDir } = options;
+  const log = options.log ?? (() => {});
+  const podCidr = options.podCidr ?? '127.1.0.0/16';
+  const pkiDir = join(stateDir, 'pki');
+  mkdirSync(pkiDir, { recursive: true });
+  const pki = ensurePki(pkiDir);
+  const adminToken = randomBytes(24).toString('hex');
+  const tokenFile = join(pkiDir, 'tokens.csv');
+  writeFileSync(tokenFile, `${adminToken},canaryd-admin,canaryd-admin,"system:masters"\n`, { mode: 0o600 });
+
+  const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const apiServerUrl = `https://127.0.0.1:${apiPort}`;
+  const kubeconfig = join(stateDir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigText(apiServerUrl, pki.caCert, adminToken), { mode: 0o600 });
+
+  log(`etcd on 127.0.0.1:${etcdClient}`);
+  const etcd = startProcess(stateDir, 'etcd', join(binDir, 'etcd'), [
+    `--data-dir=${join(stateDir, 'etcd')}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ]);
+  await waitForHttp(`http://127.0.0.1:${etcdClient}/health`, etcd, 'etcd health');
+
+  log(`kube-apiserver on ${apiServerUrl}`);
+  const apiserver = startProcess(stateDir, 'kube-apiserver', join(binDir, 'kube-apiserver'), [
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--token-auth-file=${tokenFile}`,
+    '--authorization-mode=RBAC',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki.saPub}`,
+    `--service-account-signing-key-file=${pki.saKey}`,
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=0',
+  ]);
+  await waitForHttp(`${apiServerUrl}/readyz`, apiserver, 'kube-apiserver /readyz', adminToken, pki.caCert, 120_000);
+
+  log('kube-controller-manager, kube-scheduler');
+  startProcess(stateDir, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    '--leader-elect=false',
+    `--service-account-private-key-file=${pki.saKey}`,
+    `--root-ca-file=${pki.caCert}`,
+    '--use-service-account-credentials=false',
+    // Fake nodes need no IPAM, routes or cloud; skipping them saves CPU on small machines.
+    '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller,-persistentvolume-binder,-persistentvolume-expander,-attachdetach,-ephemeral-volume,-pvc-protection,-pv-protection',
+    '--concurrent-deployment-syncs=10',
+    '--concurrent-replicaset-syncs=10',
+    '--v=0',
+  ]);
+  startProcess(stateDir, 'kube-scheduler', join(binDir, 'kube-scheduler'), [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    '--leader-elect=false',
+    '--v=0',
+  ]);
+
+  const stagesDir = join(binDir, 'kwok-stages');
+  const stageFiles = writeStages(stagesDir, join(stateDir, 'kwok'));
+  log(`kwok (pod IPs from ${podCidr})`);
+  startProcess(stateDir, 'kwok', join(binDir, 'kwok'), [
+    `--kubeconfig=${kubeconfig}`,
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    `--cidr=${podCidr}`,
+    '--node-ip=127.0.0.1',
+    `--server-address=127.0.0.1:${await freePort()}`,
+    ...stageFiles.map((f) => `--config=${f}`),
+  ]);
+
+  const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
+  return { apiServerUrl, kubeconfig, adminToken, caCert: pki.caCert, podCidr, nodes };
+}
+
+function kubeconfigText(server: string, caFile: string, token: string): string {
+  const ca = readFileSync(caFile).toString('base64');
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: canaryd-local
+  cluster:
+    server: ${server}
+    certificate-authority-data: ${ca}
+users:
+- name: canaryd-admin
+  user:
+    token: ${token}
+contexts:
+- name: canaryd-local
+  context:
+    cluster: canaryd-local
+    user: canaryd-admin
+current-context: canaryd-local
+`;
+}
+
+/**
+ * kwok v0.8 ships no default stages; use the module's "fast" ones, with one change: pods labelled
+ * `demo.canaryd.dev/never-ready: "true"` are left Pending, so tests can make a canary that never
+ * becomes ready.
+ */
+function writeStages(source: string, target: string): string[] {
+  mkdirSync(target, { recursive: true });
+  const files = [
+    'node/fast/node-initialize.yaml',
+    'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+    'pod/fast/pod-ready.yaml',
+    'pod/fast/pod-complete.yaml',
+    'pod/fast/pod-delete.yaml',
+  ];
+  return files.map((relative) => {
+    let text = readFileSync(join(source, relative), 'utf8');
+    if (relative.endsWith('pod-ready.yaml')) {
+      const marker = "    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n";
+      if (!text.includes(marker)) throw new Error(`unexpected kwok stage layout in ${relative}`);
+      text = text.replace(
+        marker,
+        `${marker}    - key: '.metadata.labels["demo.canaryd.dev/never-ready"]'\n      operator: 'DoesNotExist'\n`,
+      );
+    }
+    const out = join(target, relative.replaceAll('/', '_'));
+    writeFileSync(out, text);
+    return out;
+  });
+}
+
+export function copyKubeconfig(info: ControlPlaneInfo, to: string): void {
+  copyFileSync(info.kubeconfig, to);
+}
+
+async function waitForHttp(
+  url: string,
+  proc: ManagedProcess,
+  description: string,
+  token?: string,
+  caFile?: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const { request } = await import('node:https');
+  const { get } = await import('node:http');
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  let exitCode: number | null | undefined;
+  proc.exited.then((code) => {
+    exitCode = code;
+  });
+  await waitFor(
+    async () => {
+      if (exitCode !== undefined) {
+        throw new Error(`${proc.name} exited with code ${exitCode}:\n${tail(proc.logFile)}`);
+      }
+      const status = await new Promise<number>((resolve) => {
+        const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+        const req = url.startsWith('https:')
+          ? request(url, { ca, headers, timeout: 2000 }, (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            })
+          : get(url, { timeout: 2000 }, (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            });
+        req.on('error', () => resolve(0));
+        req.on('timeout', () => req.destroy());
+        if (url.startsWith('https:')) req.end();
+      });
+      return status === 200;
+    },
+    { timeoutMs, intervalMs: 250, description },
+  ).catch((error: Error) => {
+    if (exitCode !== undefined) throw error;
+    throw new Error(`${error.message}\nlast lines of ${proc.logFile}:\n${tail(proc.logFile)}`);
+  });
+}

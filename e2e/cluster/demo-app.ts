@@ -1,0 +1,97 @@
+// The demo app a "pod" runs: an HTTP server whose behaviour comes from the pod spec
+// (env ERROR_RATE, LATENCY_MS, VERSION; pod annotations override them at run time so a test
+// can inject a fault without replacing the pod). It exposes Prometheus metrics like a real app.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface DemoBehaviour {
+  version: string;
+  /** Share of requests answered with 500, 0..1. */
+  errorRate: number;
+  /** Added latency per request in milliseconds. */
+  latencyMs: number;
+}
+
+export interface DemoServer {
+  readonly address: string;
+  readonly port: number;
+  setBehaviour(behaviour: DemoBehaviour): void;
+  close(): Promise<void>;
+}
+
+export async function startDemoServer(
+  address: string,
+  port: number,
+  pod: string,
+  initial: DemoBehaviour,
+  random: () => number = Math.random,
+): Promise<DemoServer> {
+  let behaviour = initial;
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests served, by status code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency.',
+    labelNames: ['code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const versionInfo = new Gauge({
+    name: 'demo_app_version_info',
+    help: 'The version this pod serves (value is always 1).',
+    labelNames: ['version'],
+    registers: [registry],
+  });
+  versionInfo.set({ version: behaviour.version }, 1);
+
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    if (req.url === '/healthz') {
+      res.writeHead(200).end('ok');
+      return;
+    }
+    const started = performance.now();
+    const { version, errorRate, latencyMs } = behaviour;
+    const answer = () => {
+      const code = random() < errorRate ? 500 : 200;
+      res.writeHead(code, { 'content-type': 'application/json', 'x-demo-version': version, 'x-demo-pod': pod });
+      res.end(JSON.stringify({ version, pod, code }));
+      requests.inc({ code: String(code) });
+      duration.observe({ code: String(code) }, (performance.now() - started) / 1000);
+    };
+    if (latencyMs > 0) setTimeout(answer, latencyMs);
+    else answer();
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+  return {
+    address,
+    port,
+    setBehaviour(next) {
+      if (next.version !== behaviour.version) {
+        versionInfo.reset();
+        versionInfo.set({ version: next.version }, 1);
+      }
+      behaviour = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,42 @@
+// Brings the cluster up once for the whole e2e suite and tears it down at the end, even when
+// tests fail. With CANARYD_E2E_KUBECONFIG set, the suite runs against that cluster instead
+// (and CANARYD_E2E_PROMETHEUS_URL names its Prometheus).
+import type { TestProject } from 'vitest/node';
+import { type ClusterInfo, clusterDown, clusterUp } from '../cluster/cluster.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: E2eCluster;
+  }
+}
+
+export interface E2eCluster {
+  kubeconfig: string;
+  prometheusUrl: string;
+  scrapeIntervalSeconds: number;
+  /** True when the suite started the local cluster (and so may stop and restart its parts). */
+  local: boolean;
+  stateDir?: string;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env.CANARYD_E2E_KUBECONFIG;
+  if (external) {
+    const prometheusUrl = process.env.CANARYD_E2E_PROMETHEUS_URL;
+    if (!prometheusUrl) throw new Error('CANARYD_E2E_KUBECONFIG is set: also set CANARYD_E2E_PROMETHEUS_URL');
+    project.provide('cluster', { kubeconfig: external, prometheusUrl, scrapeIntervalSeconds: 15, local: false });
+    return async () => {};
+  }
+  const info: ClusterInfo = await clusterUp();
+  project.provide('cluster', {
+    kubeconfig: info.kubeconfig,
+    prometheusUrl: info.prometheusUrl,
+    scrapeIntervalSeconds: info.scrapeIntervalSeconds,
+    local: true,
+    stateDir: info.stateDir,
+  });
+  return async () => {
+    const stopped = await clusterDown(info.stateDir);
+    console.error(`[cluster] stopped ${stopped.join(', ')}`);
+  };
+}

@@ -1,0 +1,164 @@
+// KubeApi over @kubernetes/client-node's generic object API. kube/ is the only place that
+// imports the client library; everything else sees plain objects and KubeError codes.
+import * as k8s from '@kubernetes/client-node';
+import { type KubeApi, KubeError, type KubeErrorCode } from './api.ts';
+import type { KubeObject, ObjectRef } from './objects.ts';
+
+export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+const header = (ref: ObjectRef) => ({
+  apiVersion: ref.apiVersion,
+  kind: ref.kind,
+  metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+});
+
+const describe = (ref: ObjectRef | undefined) =>
+  ref ? `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}` : 'object';
+
+/** Maps the client's exceptions onto KubeError codes a caller can act on. */
+export function toKubeError(error: unknown, action: string, ref?: ObjectRef): KubeError {
+  if (error instanceof KubeError) return error;
+  if (error instanceof k8s.ApiException) {
+    const body = parseBody(error.body);
+    const reason = body?.reason;
+    const code: KubeErrorCode =
+      error.code === 404
+        ? 'NotFound'
+        : error.code === 409
+          ? reason === 'AlreadyExists'
+            ? 'AlreadyExists'
+            : 'Conflict'
+          : error.code === 422
+            ? 'Invalid'
+            : error.code === 403
+              ? 'Forbidden'
+              : error.code === 401
+                ? 'Unauthorized'
+                : error.code >= 500 || error.code === 429
+                  ? 'Unavailable'
+                  : 'Unknown';
+    const detail = body?.message ?? `HTTP ${error.code}`;
+    return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new KubeError('Unavailable', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
+}
+
+function parseBody(body: unknown): { reason?: string; message?: string } | undefined {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { reason?: string; message?: string };
+    } catch {
+      // Not JSON (a proxy's HTML error page, say): there is no reason to extract.
+      return undefined;
+    }
+  }
+  return typeof body === 'object' && body !== null ? (body as { reason?: string; message?: string }) : undefined;
+}
+
+export class ClientKubeApi implements KubeApi {
+  readonly #objects: k8s.KubernetesObjectApi;
+  readonly #fieldManager: string;
+
+  constructor(kc: k8s.KubeConfig, fieldManager = 'canaryd') {
+    this.#objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    this.#fieldManager = fieldManager;
+  }
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | null> {
+    try {
+      return (await this.#objects.read(header(ref))) as unknown as T;
+    } catch (error) {
+      const mapped = toKubeError(error, 'read', ref);
+      if (mapped.code === 'NotFound') return null;
+      throw mapped;
+    }
+  }
+
+  async list<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
+    try {
+      const list = await this.#objects.list(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      );
+      // List items carry no apiVersion/kind; give them back so callers can build refs from them.
+      return list.items.map((item) => ({ ...item, apiVersion, kind }) as unknown as T);
+    } catch (error) {
+      throw toKubeError(error, 'list', { apiVersion, kind, namespace, name: labelSelector ?? '*' });
+    }
+  }
+
+  async create<T extends KubeObject>(object: T): Promise<T> {
+    try {
+      return (await this.#objects.create(
+        object as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        this.#fieldManager,
+      )) as unknown as T;
+    } catch (error) {
+      throw toKubeError(error, 'create', refOfObject(object));
+    }
+  }
+
+  async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
+    try {
+      const body = { ...patch, ...header(ref) } as k8s.KubernetesObject;
+      return (await this.#objects.patch(
+        body,
+        undefined,
+        undefined,
+        this.#fieldManager,
+        undefined,
+        k8s.PatchStrategy.MergePatch,
+      )) as unknown as T;
+    } catch (error) {
+      throw toKubeError(error, 'patch', ref);
+    }
+  }
+
+  async replace<T extends KubeObject>(object: T): Promise<T> {
+    try {
+      return (await this.#objects.replace(
+        object as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        this.#fieldManager,
+      )) as unknown as T;
+    } catch (error) {
+      throw toKubeError(error, 'update', refOfObject(object));
+    }
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    try {
+      await this.#objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+    } catch (error) {
+      const mapped = toKubeError(error, 'delete', ref);
+      if (mapped.code !== 'NotFound') throw mapped;
+    }
+  }
+}
+
+const refOfObject = (object: KubeObject): ObjectRef => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  namespace: object.metadata.namespace,
+  name: object.metadata.name,
+});
