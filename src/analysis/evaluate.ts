@@ -1,0 +1,150 @@
+// One analysis round: run each check's queries through the MetricProvider and judge them.
+// Every failure is caught and becomes an inconclusive measurement: Prometheus being down must
+// neither promote nor roll back a release.
+import type { AnalysisSpec, CheckSpec } from '../policy/schema.ts';
+import { parseDuration } from '../schedule/duration.ts';
+import {
+  type AnalysisTarget,
+  type CheckQueries,
+  canaryRequestsQuery,
+  latencyQuery,
+  successRateQuery,
+} from './builtin.ts';
+import { checkProblems, isRelative, judge, type Observation, thresholdsOf, type Verdict } from './checks.ts';
+import { promDuration, renderQuery } from './promql.ts';
+import type { MetricProvider } from './provider.ts';
+
+/** One check evaluated once. Plain JSON-safe data: the engine persists it in the release state. */
+export interface Measurement {
+  check: string;
+  critical: boolean;
+  /** When the round ran (ISO 8601), by the controller's clock. */
+  at: string;
+  query: string;
+  /** Finite canary value; null for no data, NaN, ±Inf or an error (the reason says which). */
+  value: number | null;
+  stableQuery?: string;
+  stableValue?: number | null;
+  sampleQuery?: string;
+  /** Canary requests (samples) in the window; null when not counted or not known. */
+  sample: number | null;
+  verdict: Verdict;
+  reason: string;
+}
+
+export interface RoundContext {
+  target: AnalysisTarget;
+  /** Range of the rate()/increase() windows, in ms ({{interval}} in custom queries). */
+  windowMs: number;
+  /** The controller's clock at the start of the round. */
+  now: Date;
+  signal?: AbortSignal;
+}
+
+const MIN_DEFAULT_WINDOW_MS = 60_000;
+
+/** The query window: `window` if set, else the interval but at least 1m (rate() needs 2+ scrapes). */
+export function analysisWindowMs(spec: Pick<AnalysisSpec, 'interval' | 'window'>): number {
+  if (spec.window !== undefined) return parseDuration(spec.window);
+  return Math.max(parseDuration(spec.interval), MIN_DEFAULT_WINDOW_MS);
+}
+
+/** The PromQL a check runs for this release. Throws TemplateError for a bad custom query. */
+export function queriesFor(check: CheckSpec, target: AnalysisTarget, windowMs: number): CheckQueries {
+  const relative = isRelative(thresholdsOf(check));
+  switch (check.type) {
+    case 'successRate':
+    case 'latency': {
+      const build =
+        check.type === 'successRate'
+          ? (track: 'canary' | 'stable') => successRateQuery(target, track, windowMs)
+          : (track: 'canary' | 'stable') => latencyQuery(target, track, windowMs, check.quantile);
+      return {
+        canary: build('canary'),
+        stable: relative ? build('stable') : undefined,
+        sample: canaryRequestsQuery(target, windowMs),
+      };
+    }
+    case 'custom': {
+      const values = { ...target, ingress: target.ingresses, interval: promDuration(windowMs) };
+      const render = (template: string | undefined) =>
+        template === undefined ? undefined : renderQuery(template, values);
+      return {
+        canary: render(check.query) ?? '',
+        stable: relative ? render(check.stableQuery) : undefined,
+        sample: render(check.sampleQuery),
+      };
+    }
+  }
+}
+
+async function observe(provider: MetricProvider, query: string, signal?: AbortSignal): Promise<Observation> {
+  try {
+    return await provider.query(query, signal ? { signal } : {});
+  } catch (error) {
+    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function unusable(check: CheckSpec, now: Date, reason: string): Measurement {
+  return {
+    check: check.name,
+    critical: check.critical,
+    at: now.toISOString(),
+    query: check.query ?? '',
+    value: null,
+    sample: null,
+    verdict: 'inconclusive',
+    reason,
+  };
+}
+
+/** Evaluates one check. Never rejects: every failure is an inconclusive measurement with a reason. */
+export async function evaluateCheck(
+  check: CheckSpec,
+  provider: MetricProvider,
+  context: RoundContext,
+): Promise<Measurement> {
+  if (check.type !== 'custom' && context.target.ingresses.length === 0) {
+    return unusable(check, context.now, `built-in ${check.type} check needs an ingress-nginx Ingress; there is none`);
+  }
+  const problems = checkProblems(check);
+  if (problems.length > 0) return unusable(check, context.now, `check cannot be judged: ${problems.join('; ')}`);
+  let queries: CheckQueries;
+  try {
+    queries = queriesFor(check, context.target, context.windowMs);
+  } catch (error) {
+    return unusable(check, context.now, `cannot build the query: ${(error as Error).message}`);
+  }
+  const [canary, stable, sample] = await Promise.all([
+    observe(provider, queries.canary, context.signal),
+    queries.stable === undefined ? undefined : observe(provider, queries.stable, context.signal),
+    queries.sample === undefined ? undefined : observe(provider, queries.sample, context.signal),
+  ]);
+  const judgement = judge(check, { canary, stable, sample });
+  const measurement: Measurement = {
+    check: check.name,
+    critical: check.critical,
+    at: context.now.toISOString(),
+    query: queries.canary,
+    value: judgement.value,
+    sample: judgement.sample,
+    verdict: judgement.verdict,
+    reason: judgement.reason,
+  };
+  if (queries.stable !== undefined) {
+    measurement.stableQuery = queries.stable;
+    measurement.stableValue = judgement.stableValue;
+  }
+  if (queries.sample !== undefined) measurement.sampleQuery = queries.sample;
+  return measurement;
+}
+
+/** Evaluates every check of the policy concurrently: one measurement per check, in policy order. */
+export function evaluateRound(
+  spec: Pick<AnalysisSpec, 'checks'>,
+  provider: MetricProvider,
+  context: RoundContext,
+): Promise<Measurement[]> {
+  return Promise.all(spec.checks.map((check) => evaluateCheck(check, provider, context)));
+}
