@@ -1,0 +1,96 @@
+// Which router a policy gets. `auto` prefers ingress-nginx (exact, sub-percent weights) when an
+// Ingress served by ingress-nginx routes to the Service, else replica-ratio (coarse, but needs
+// nothing but the Service). The reason is shown in the policy status.
+import type { Ingress, KubeObject } from '../kube/objects.ts';
+import type { RouterKind } from '../policy/schema.ts';
+import { isCanaryIngress, routesToService } from './canary-ingress.ts';
+import { TrafficError } from './errors.ts';
+import { DEFAULT_INGRESS_CLASS, LEGACY_INGRESS_CLASS, NGINX_CONTROLLER } from './labels.ts';
+
+/** The fields of a networking.k8s.io/v1 IngressClass the choice needs. */
+export interface IngressClass extends KubeObject {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'IngressClass';
+  spec?: { controller?: string; [extra: string]: unknown };
+}
+
+export interface RouterChoice {
+  kind: 'ingress-nginx' | 'replica-ratio';
+  /** One sentence for the status: why this router. */
+  reason: string;
+  /** The stable Ingresses to make canaries of (empty for replica-ratio). */
+  ingresses: string[];
+}
+
+/** Is this Ingress served by ingress-nginx (class "nginx", an IngressClass of its controller, or the default class)? */
+export const isNginxIngress = (ingress: Ingress, classes: IngressClass[] = []): boolean => {
+  const nginxClasses = new Set([
+    'nginx',
+    ...classes.filter((c) => c.spec?.controller === NGINX_CONTROLLER).map((c) => c.metadata.name),
+  ]);
+  const className = ingress.spec.ingressClassName ?? ingress.metadata.annotations?.[LEGACY_INGRESS_CLASS];
+  if (className !== undefined) return nginxClasses.has(className);
+  return classes.some(
+    (c) => c.spec?.controller === NGINX_CONTROLLER && c.metadata.annotations?.[DEFAULT_INGRESS_CLASS] === 'true',
+  );
+};
+
+export interface ChooseInput {
+  requested: RouterKind;
+  service: string;
+  /** target.ingresses from the policy, when it names them. */
+  namedIngresses?: string[];
+  /** Every Ingress in the namespace. */
+  ingresses: Ingress[];
+  classes?: IngressClass[];
+}
+
+export const chooseRouter = (input: ChooseInput): RouterChoice => {
+  const { requested, service, namedIngresses } = input;
+  const byName = new Map(input.ingresses.map((ingress) => [ingress.metadata.name, ingress]));
+  if (namedIngresses !== undefined && namedIngresses.length > 0) {
+    for (const name of namedIngresses) {
+      const ingress = byName.get(name);
+      if (ingress === undefined) throw new TrafficError('NotFound', `target.ingresses: Ingress ${name} does not exist`);
+      if (!routesToService(ingress, service)) {
+        throw new TrafficError('NoRoute', `target.ingresses: Ingress ${name} does not route to Service ${service}`);
+      }
+    }
+  }
+  const candidates =
+    namedIngresses !== undefined && namedIngresses.length > 0
+      ? namedIngresses.map((name) => byName.get(name)!)
+      : input.ingresses.filter((ingress) => !isCanaryIngress(ingress) && routesToService(ingress, service));
+  const nginx = candidates.filter((ingress) => isNginxIngress(ingress, input.classes));
+  const names = nginx.map((ingress) => ingress.metadata.name).sort();
+  if (requested === 'replica-ratio') {
+    return { kind: 'replica-ratio', reason: 'router replica-ratio was requested by the policy', ingresses: [] };
+  }
+  if (requested === 'ingress-nginx') {
+    // Any class: other controllers (Traefik among them) honour the nginx canary annotations.
+    if (candidates.length === 0) {
+      throw new TrafficError(
+        'NoRoute',
+        `router ingress-nginx was requested, but no Ingress routes to Service ${service}; use router auto or replica-ratio`,
+      );
+    }
+    const all = candidates.map((ingress) => ingress.metadata.name).sort();
+    return { kind: 'ingress-nginx', reason: 'router ingress-nginx was requested by the policy', ingresses: all };
+  }
+  if (nginx.length > 0) {
+    return {
+      kind: 'ingress-nginx',
+      reason: `auto: Ingress ${names.join(', ')} of class nginx route(s) to Service ${service}`,
+      ingresses: names,
+    };
+  }
+  const others = candidates.map((ingress) => ingress.metadata.name).sort();
+  return {
+    kind: 'replica-ratio',
+    reason:
+      others.length > 0
+        ? `auto: Ingress ${others.join(', ')} route(s) to Service ${service} but not through ingress-nginx`
+        : `auto: no Ingress routes to Service ${service}`,
+    ingresses: [],
+  };
+};

@@ -1,0 +1,263 @@
+// The ingress-nginx router: a canary Ingress per stable Ingress, weighted by annotations, in
+// front of a canary Service that selects only canary pods; the stable Service is pinned to the
+// stable pods meanwhile (selector.ts). The annotations on the canary Ingress are the source of
+// truth for the weight.
+import { isKubeError, type KubeApi } from '../kube/api.ts';
+import type { Deployment, Ingress, Service } from '../kube/objects.ts';
+import type { RoutingSpec } from '../policy/schema.ts';
+import {
+  assertNoCanaryConflict,
+  buildCanaryIngress,
+  canaryName,
+  isManagedByCanaryd,
+  testerAnnotations,
+  weightAnnotations,
+} from './canary-ingress.ts';
+import { buildCanaryService } from './canary-service.ts';
+import {
+  endpointSlicesOf,
+  getDeployment,
+  getIngress,
+  getService,
+  ingressRef,
+  labelSelector,
+  serviceRef,
+} from './cluster.ts';
+import { TrafficError } from './errors.ts';
+import {
+  INTENDED_WEIGHT,
+  MANAGED_BY,
+  MANAGED_BY_CANARYD,
+  NGINX_CANARY,
+  NGINX_CANARY_WEIGHT,
+  NGINX_CANARY_WEIGHT_TOTAL,
+  NGINX_TESTER_ANNOTATIONS,
+  OWNER_POLICY,
+} from './labels.ts';
+import { formatShare } from './replica-solver.ts';
+import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
+import { isPinned, pinSelectorPatch, type ReplicaSet, restoreSelectorPatch, stableTemplateHash } from './selector.ts';
+import { readyEndpoints } from './share.ts';
+import { fromNginxWeight, readNginxWeight } from './weights.ts';
+
+const canaryIngressNames = (target: RouteTarget): string[] => target.ingresses.map(canaryName);
+
+const ownedBy = (
+  object: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
+  target: RouteTarget,
+) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
+
+export class IngressNginxRouter implements TrafficRouter {
+  readonly kind = 'ingress-nginx' as const;
+  readonly #kube: KubeApi;
+
+  constructor(kube: KubeApi) {
+    this.#kube = kube;
+  }
+
+  async prepare(target: RouteTarget): Promise<void> {
+    if (target.ingresses.length === 0) {
+      throw new TrafficError(
+        'NoRoute',
+        `policy ${policyKey(target)}: the ingress-nginx router needs at least one Ingress`,
+      );
+    }
+    const service = await getService(this.#kube, target.namespace, target.service);
+    await this.#pin(target, service);
+    await this.#ensureCanaryService(target, service);
+    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', target.namespace);
+    const byName = new Map(all.map((ingress) => [ingress.metadata.name, ingress]));
+    for (const name of target.ingresses) {
+      const stable = byName.get(name);
+      if (stable === undefined)
+        throw new TrafficError('NotFound', `Ingress ${target.namespace}/${name} does not exist`);
+      const canary = buildCanaryIngress({
+        stable,
+        stableService: target.service,
+        canaryService: target.canaryService,
+        policy: policyKey(target),
+      });
+      const existing = byName.get(canary.metadata.name);
+      if (existing !== undefined) {
+        // Ours from an earlier attempt: keep it as it is, with the weight it carries.
+        if (ownedBy(existing, target)) continue;
+        throw new TrafficError(
+          'NotManaged',
+          `Ingress ${target.namespace}/${canary.metadata.name} exists and is not canaryd's canary for policy ${policyKey(target)}; rename or delete it`,
+        );
+      }
+      assertNoCanaryConflict(canary, all);
+      await this.#kube.create(canary);
+    }
+  }
+
+  desiredCanaryReplicas(target: RouteTarget, weight: number): number {
+    // The Ingress sets the share; size the canary to carry it at the stable pods' load, and
+    // keep one pod at weight 0 for testers.
+    return Math.max(1, Math.ceil((target.stableReplicas * weight) / 100));
+  }
+
+  async setWeight(target: RouteTarget, weight: number, options: SetWeightOptions = {}): Promise<RouteStatus> {
+    const annotations: Record<string, string | null> = weightAnnotations(weight); // validates before any call
+    if (options.dropTesterRouting === true) {
+      for (const key of NGINX_TESTER_ANNOTATIONS) annotations[key] = null;
+    }
+    if (weight > 0) await this.#assertRoutable(target, `weight ${weight} %`);
+    // Weight 0 reaches here without a read: rollback is one write per canary Ingress.
+    // A missing canary Ingress already routes nothing, so weight 0 is reached without it.
+    await Promise.all(
+      canaryIngressNames(target).map((name) => this.#annotate(target, name, annotations, weight === 0)),
+    );
+    return this.observe(target);
+  }
+
+  async setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void> {
+    const annotations = testerAnnotations(routing); // validates before any call
+    if (routing?.header !== undefined || routing?.cookie !== undefined) {
+      await this.#assertRoutable(target, 'header/cookie routing');
+    }
+    const removing = routing?.header === undefined && routing?.cookie === undefined;
+    await Promise.all(canaryIngressNames(target).map((name) => this.#annotate(target, name, annotations, removing)));
+  }
+
+  async observe(target: RouteTarget): Promise<RouteStatus> {
+    const drift: string[] = [];
+    let requested = 0;
+    let achieved = 0;
+    const shown: string[] = [];
+    for (const name of canaryIngressNames(target)) {
+      const ingress = await getIngress(this.#kube, target.namespace, name);
+      if (ingress === null) {
+        drift.push(`canary Ingress ${name} is missing`);
+        continue;
+      }
+      const annotations = ingress.metadata.annotations ?? {};
+      const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
+      requested = Math.max(requested, Number.isFinite(intended) ? intended : 0);
+      if (annotations[NGINX_CANARY] !== 'true') {
+        drift.push(
+          `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
+        );
+        continue;
+      }
+      const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
+      const effective = fromNginxWeight(pair);
+      achieved = Math.max(achieved, effective);
+      shown.push(`${name} ${pair.weight}/${pair.total}`);
+      if (pair.problem !== undefined) drift.push(`canary Ingress ${name}: ${pair.problem}`);
+      else if (Math.abs(effective - intended) > 1e-9) {
+        drift.push(
+          `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
+        );
+      }
+    }
+    const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
+    if (service !== null && !isPinned(service)) {
+      drift.push(
+        `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
+      );
+    }
+    const canaryReady = readyEndpoints(
+      await endpointSlicesOf(this.#kube, target.namespace, target.canaryService),
+    ).length;
+    const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
+    if (achieved > 0 && canaryReady === 0) {
+      drift.push(`the canary receives ${formatShare(achieved)} but has no ready endpoints`);
+    }
+    const status: RouteStatus = {
+      router: this.kind,
+      requestedWeight: requested,
+      achievedWeight: achieved,
+      canaryReplicas: canaryReady,
+      stableReplicas: stableReady,
+      detail: `canary Ingress ${shown.join(', ') || 'none'} (${formatShare(achieved)}); ${canaryReady} canary and ${stableReady} stable endpoints ready`,
+    };
+    if (drift.length > 0) status.drift = drift.join('; ');
+    return status;
+  }
+
+  async cleanup(target: RouteTarget): Promise<void> {
+    // Ingresses first, so no canary Ingress ever points at a Service that is gone.
+    const ours = await this.#kube.list<Ingress>(
+      'networking.k8s.io/v1',
+      'Ingress',
+      target.namespace,
+      labelSelector({ [MANAGED_BY]: MANAGED_BY_CANARYD }),
+    );
+    for (const ingress of ours.filter((candidate) => ownedBy(candidate, target))) {
+      await this.#kube.delete(ingressRef(target.namespace, ingress.metadata.name));
+    }
+    const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
+    if (canaryService !== null && ownedBy(canaryService, target)) {
+      await this.#kube.delete(serviceRef(target.namespace, target.canaryService));
+    }
+    const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
+    const restore = service === null ? undefined : restoreSelectorPatch(service);
+    if (restore !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), restore);
+  }
+
+  async #pin(target: RouteTarget, service: Service): Promise<void> {
+    const deployment = await getDeployment(this.#kube, target.namespace, target.deployment);
+    const replicaSets = await this.#kube.list<ReplicaSet>(
+      'apps/v1',
+      'ReplicaSet',
+      target.namespace,
+      labelSelector(deployment.spec.selector.matchLabels ?? {}),
+    );
+    const patch = pinSelectorPatch(service, stableTemplateHash(deployment satisfies Deployment, replicaSets));
+    if (patch !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), patch);
+  }
+
+  async #ensureCanaryService(target: RouteTarget, stable: Service): Promise<void> {
+    const existing = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
+    if (existing !== null) {
+      if (ownedBy(existing, target)) return;
+      throw new TrafficError(
+        'NotManaged',
+        `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
+      );
+    }
+    await this.#kube.create(buildCanaryService(stable, target.canaryService, policyKey(target)));
+  }
+
+  /** Invariant 1: nothing routes to the canary while it has no ready endpoints. */
+  async #assertRoutable(target: RouteTarget, what: string): Promise<void> {
+    const service = await getService(this.#kube, target.namespace, target.service);
+    if (!isPinned(service)) {
+      throw new TrafficError(
+        'NotPrepared',
+        `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
+      );
+    }
+    const slices = await endpointSlicesOf(this.#kube, target.namespace, target.canaryService);
+    if (readyEndpoints(slices).length === 0) {
+      throw new TrafficError(
+        'NoReadyEndpoints',
+        `Service ${target.namespace}/${target.canaryService} has no ready endpoints; ${what} would fail every request it routes. Wait until the canary pods are ready`,
+      );
+    }
+  }
+
+  async #annotate(
+    target: RouteTarget,
+    name: string,
+    annotations: Record<string, string | null>,
+    missingOk: boolean,
+  ): Promise<void> {
+    try {
+      await this.#kube.mergePatch(ingressRef(target.namespace, name), { metadata: { annotations } });
+    } catch (error) {
+      if (isKubeError(error, 'NotFound')) {
+        if (missingOk) return;
+        throw new TrafficError(
+          'NotPrepared',
+          `canary Ingress ${target.namespace}/${name} does not exist; call prepare first`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// The label and annotation keys canaryd writes. One place, so the docs, the routers and the
+// tests agree on them.
+
+export const NGINX = 'nginx.ingress.kubernetes.io/';
+export const NGINX_CANARY = `${NGINX}canary`;
+export const NGINX_CANARY_WEIGHT = `${NGINX}canary-weight`;
+export const NGINX_CANARY_WEIGHT_TOTAL = `${NGINX}canary-weight-total`;
+export const NGINX_CANARY_BY_HEADER = `${NGINX}canary-by-header`;
+export const NGINX_CANARY_BY_HEADER_VALUE = `${NGINX}canary-by-header-value`;
+export const NGINX_CANARY_BY_HEADER_PATTERN = `${NGINX}canary-by-header-pattern`;
+export const NGINX_CANARY_BY_COOKIE = `${NGINX}canary-by-cookie`;
+export const NGINX_TESTER_ANNOTATIONS = [
+  NGINX_CANARY_BY_HEADER,
+  NGINX_CANARY_BY_HEADER_VALUE,
+  NGINX_CANARY_BY_HEADER_PATTERN,
+  NGINX_CANARY_BY_COOKIE,
+] as const;
+
+/** The legacy (pre-IngressClass) way to pick an ingress controller. */
+export const LEGACY_INGRESS_CLASS = 'kubernetes.io/ingress.class';
+export const DEFAULT_INGRESS_CLASS = 'ingressclass.kubernetes.io/is-default-class';
+export const NGINX_CONTROLLER = 'k8s.io/ingress-nginx';
+
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_CANARYD = 'canaryd';
+/** Carried by canary pods only; the canary Service selects on it. */
+export const TRACK = 'canaryd.dev/track';
+export const TRACK_CANARY = 'canary';
+/** On canary objects: the CanaryPolicy they belong to, "<namespace>/<name>". */
+export const OWNER_POLICY = 'canaryd.dev/policy';
+/** On a canary Ingress: the stable Ingress it was copied from. */
+export const CANARY_OF = 'canaryd.dev/canary-of';
+/** On canary objects: the weight (percent) canaryd last wrote, to tell drift from intent. */
+export const INTENDED_WEIGHT = 'canaryd.dev/weight';
+/** On the user's stable Service while pinned: its selector as found, JSON. */
+export const ORIGINAL_SELECTOR = 'canaryd.dev/original-selector';
+/** On the user's stable Deployment while surged: spec.replicas as found. */
+export const ORIGINAL_REPLICAS = 'canaryd.dev/original-replicas';
+/** Set by the Deployment controller on every pod of a ReplicaSet. */
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+/** Set by the EndpointSlice controller: the Service a slice belongs to. */
+export const SERVICE_NAME = 'kubernetes.io/service-name';

@@ -1,0 +1,195 @@
+// The replica-ratio router: no proxy, so the canary's share is its share of the Service's ready
+// endpoints. Canary pods carry the Service's selector labels and join it; the router sizes the
+// canary (and, within the surge budget, the stable side) with replica-solver.ts, and reports
+// the share the ready endpoints give — never the one it asked for.
+//
+// Scaling order keeps capacity: the stable side only grows first; it shrinks back (never below
+// the baseline) only once the canary pods of the new split are ready. A surge is recorded on
+// the stable Deployment (canaryd.dev/original-replicas) so cleanup restores spec.replicas even
+// after a restart.
+import { isKubeError, type KubeApi } from '../kube/api.ts';
+import type { Deployment, KubeObject } from '../kube/objects.ts';
+import type { RoutingSpec } from '../policy/schema.ts';
+import { deploymentRef, endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
+import { TrafficError } from './errors.ts';
+import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, TRACK, TRACK_CANARY } from './labels.ts';
+import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
+import type { RouteStatus, RouteTarget, SetWeightOptions, TrafficRouter } from './router.ts';
+import { isPinned, originalSelector, restoreSelectorPatch } from './selector.ts';
+import { endpointShare } from './share.ts';
+
+/** The fields of a v1 Pod the share needs. */
+export interface Pod extends KubeObject {
+  apiVersion: 'v1';
+  kind: 'Pod';
+}
+
+const splitFor = (target: RouteTarget, weight: number): ReplicaSplit => {
+  try {
+    return solveReplicaSplit(weight, target.stableReplicas, { surgeBudget: target.surgeBudget ?? 0 });
+  } catch (error) {
+    throw new TrafficError('InvalidWeight', `replica-ratio: ${(error as Error).message}`, { cause: error });
+  }
+};
+
+const recordedBaseline = (stable: Deployment): number | undefined => {
+  const recorded = stable.metadata.annotations?.[ORIGINAL_REPLICAS];
+  const value = recorded === undefined ? Number.NaN : Number(recorded);
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
+};
+
+export class ReplicaRatioRouter implements TrafficRouter {
+  readonly kind = 'replica-ratio' as const;
+  readonly #kube: KubeApi;
+
+  constructor(kube: KubeApi) {
+    this.#kube = kube;
+  }
+
+  async prepare(target: RouteTarget): Promise<void> {
+    const service = await getService(this.#kube, target.namespace, target.service);
+    if (Object.keys(service.spec.selector ?? {}).length === 0) {
+      throw new TrafficError(
+        'NotManaged',
+        `Service ${target.namespace}/${target.service} has no selector; replica-ratio needs canary pods to join it by labels`,
+      );
+    }
+    // A pin left by an interrupted ingress-nginx release would keep the canary pods out.
+    const restore = restoreSelectorPatch(service);
+    if (restore !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), restore);
+    await getDeployment(this.#kube, target.namespace, target.deployment);
+  }
+
+  desiredCanaryReplicas(target: RouteTarget, weight: number): number {
+    return splitFor(target, weight).canaryReplicas;
+  }
+
+  async setWeight(target: RouteTarget, weight: number, _options: SetWeightOptions = {}): Promise<RouteStatus> {
+    const split = splitFor(target, weight); // validates before any call
+    const canaryRef = deploymentRef(target.namespace, target.canaryDeployment);
+    const intent = { metadata: { annotations: { [INTENDED_WEIGHT]: String(weight) } } };
+    if (weight === 0) {
+      // Rollback path: one write, no read. The stable side keeps any surge until cleanup.
+      await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: 0 } }).catch((error: unknown) => {
+        if (!isKubeError(error, 'NotFound')) throw error; // no canary Deployment: nothing to route
+      });
+      return this.observe(target);
+    }
+    const stableRef = deploymentRef(target.namespace, target.deployment);
+    const stable = await getDeployment(this.#kube, target.namespace, target.deployment);
+    const canary = await this.#canaryDeployment(target);
+    const baseline = recordedBaseline(stable) ?? target.stableReplicas;
+    const stableNow = stable.spec.replicas ?? 1;
+    if (split.stableReplicas > stableNow) {
+      const record = recordedBaseline(stable) === undefined ? { [ORIGINAL_REPLICAS]: String(baseline) } : {};
+      await this.#kube.mergePatch(stableRef, {
+        metadata: { annotations: record },
+        spec: { replicas: split.stableReplicas },
+      });
+    }
+    if (
+      (canary.spec.replicas ?? 1) !== split.canaryReplicas ||
+      canary.metadata.annotations?.[INTENDED_WEIGHT] !== String(weight)
+    ) {
+      await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: split.canaryReplicas } });
+    }
+    let waiting: string | undefined;
+    if (split.stableReplicas < stableNow) {
+      const canaryReady = canary.status?.readyReplicas ?? 0;
+      if (canaryReady >= split.canaryReplicas && (canary.spec.replicas ?? 1) === split.canaryReplicas) {
+        const unrecord = split.stableReplicas === baseline ? { [ORIGINAL_REPLICAS]: null } : {};
+        await this.#kube.mergePatch(stableRef, {
+          metadata: { annotations: unrecord },
+          spec: { replicas: split.stableReplicas },
+        });
+      } else {
+        waiting = `waiting for ${split.canaryReplicas} ready canary pods before scaling stable from ${stableNow} to ${split.stableReplicas}`;
+      }
+    }
+    const status = await this.observe(target);
+    if (waiting !== undefined) status.detail = `${status.detail}; ${waiting}`;
+    return status;
+  }
+
+  async setTesterRouting(_target: RouteTarget, routing: RoutingSpec | undefined): Promise<void> {
+    if (routing?.header !== undefined || routing?.cookie !== undefined) {
+      throw new TrafficError(
+        'InvalidRouting',
+        'header and cookie routing need an Ingress (router ingress-nginx); replica-ratio cannot pick requests',
+      );
+    }
+  }
+
+  async observe(target: RouteTarget): Promise<RouteStatus> {
+    const service = await getService(this.#kube, target.namespace, target.service);
+    const canaryPods = await this.#kube.list<Pod>(
+      'v1',
+      'Pod',
+      target.namespace,
+      labelSelector({ ...originalSelector(service), [TRACK]: TRACK_CANARY }),
+    );
+    const names = new Set(canaryPods.map((pod) => pod.metadata.name));
+    const uids = new Set(canaryPods.flatMap((pod) => (pod.metadata.uid === undefined ? [] : [pod.metadata.uid])));
+    const slices = await endpointSlicesOf(this.#kube, target.namespace, target.service);
+    const share = endpointShare(slices, (endpoint) => {
+      const ref = endpoint.targetRef;
+      return (
+        ref !== undefined &&
+        ((ref.uid !== undefined && uids.has(ref.uid)) || (ref.name !== undefined && names.has(ref.name)))
+      );
+    });
+    const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
+    const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
+    const requested = Number(canary?.metadata.annotations?.[INTENDED_WEIGHT] ?? '0');
+    const drift: string[] = [];
+    if (isPinned(service)) {
+      drift.push(`Service ${target.service} is pinned to the stable pods, so canary pods receive no traffic`);
+    }
+    if (Number.isFinite(requested) && canary !== null) {
+      const split = splitFor(target, requested);
+      if ((canary.spec.replicas ?? 1) !== split.canaryReplicas) {
+        drift.push(
+          `canary Deployment ${target.canaryDeployment} has ${canary.spec.replicas ?? 1} replicas but ${formatShare(requested)} needs ${split.canaryReplicas}`,
+        );
+      }
+      if (stable !== null && (stable.spec.replicas ?? 1) < split.stableReplicas) {
+        drift.push(
+          `Deployment ${target.deployment} has ${stable.spec.replicas ?? 1} replicas, fewer than the ${split.stableReplicas} ${formatShare(requested)} needs (scaled down by someone or an autoscaler)`,
+        );
+      }
+    }
+    const status: RouteStatus = {
+      router: this.kind,
+      requestedWeight: Number.isFinite(requested) ? requested : 0,
+      achievedWeight: share.share,
+      canaryReplicas: share.canaryReady,
+      stableReplicas: share.stableReady,
+      detail: `${share.canaryReady} canary of ${share.canaryReady + share.stableReady} ready endpoints: ${formatShare(share.share)} (requested ${formatShare(requested)})`,
+    };
+    if (drift.length > 0) status.drift = drift.join('; ');
+    return status;
+  }
+
+  async cleanup(target: RouteTarget): Promise<void> {
+    // The canary Deployment is the controller's; here only the surge is undone.
+    const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
+    if (stable === null) return;
+    const baseline = recordedBaseline(stable);
+    if (baseline === undefined) return;
+    await this.#kube.mergePatch(deploymentRef(target.namespace, target.deployment), {
+      metadata: { annotations: { [ORIGINAL_REPLICAS]: null } },
+      spec: { replicas: baseline },
+    });
+  }
+
+  async #canaryDeployment(target: RouteTarget): Promise<Deployment> {
+    const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
+    if (canary === null) {
+      throw new TrafficError(
+        'NotPrepared',
+        `canary Deployment ${target.namespace}/${target.canaryDeployment} does not exist; create it before setting a weight`,
+      );
+    }
+    return canary;
+  }
+}

@@ -1,0 +1,71 @@
+// The TrafficRouter port: how the controller moves traffic between the stable and the canary
+// version. One file per implementation (ingress-nginx.ts, replica-ratio.ts); choose.ts picks one.
+// Every method is idempotent and reads the cluster as the source of truth, so a restarted
+// controller simply calls them again.
+import type { RoutingSpec } from '../policy/schema.ts';
+
+export type RouterName = 'ingress-nginx' | 'replica-ratio';
+
+export interface RouteTarget {
+  namespace: string;
+  /** The owning CanaryPolicy's name; recorded on the canary objects. */
+  policy: string;
+  /** The user's (stable) Deployment, Service and the Ingresses to make canaries of. */
+  deployment: string;
+  service: string;
+  ingresses: string[];
+  /** `<deployment>-canary` and `<service>-canary` unless the controller says otherwise. */
+  canaryDeployment: string;
+  canaryService: string;
+  /** The stable Deployment's replicas before the release (the baseline surges return to). */
+  stableReplicas: number;
+  /** replica-ratio: extra stable replicas allowed to approach small shares. Default 0. */
+  surgeBudget?: number;
+}
+
+export interface RouteStatus {
+  router: RouterName;
+  /** The weight canaryd asked for (percent), as recorded on the cluster. */
+  requestedWeight: number;
+  /** The share the cluster really gives the canary (percent): the Ingress annotations for
+   *  ingress-nginx, the ready endpoints for replica-ratio. */
+  achievedWeight: number;
+  /** Ready pods on each side. */
+  canaryReplicas: number;
+  stableReplicas: number;
+  /** One sentence for people: what the router did or is waiting for. */
+  detail: string;
+  /** Set when the cluster differs from what canaryd wrote (someone edited it): what differs. */
+  drift?: string;
+}
+
+export interface SetWeightOptions {
+  /** Also remove header/cookie routing in the same write (rollback: nobody reaches the canary). */
+  dropTesterRouting?: boolean;
+}
+
+export interface TrafficRouter {
+  readonly kind: RouterName;
+  /** Creates the routing objects at weight 0 (before the canary has pods). Idempotent. */
+  prepare(target: RouteTarget): Promise<void>;
+  /** How many canary pods `weight` percent needs. */
+  desiredCanaryReplicas(target: RouteTarget, weight: number): number;
+  /**
+   * Moves `weight` percent to the canary. Refuses a non-zero weight while the canary has no
+   * ready endpoints. Weight 0 is one API write per routing object, with no read before it.
+   */
+  setWeight(target: RouteTarget, weight: number, options?: SetWeightOptions): Promise<RouteStatus>;
+  /** Header/cookie routing for testers; undefined removes it. */
+  setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void>;
+  /** Reads the weight back from the cluster and reports drift. */
+  observe(target: RouteTarget): Promise<RouteStatus>;
+  /** Removes the canary routing objects and restores the user's objects exactly. Idempotent. */
+  cleanup(target: RouteTarget): Promise<void>;
+}
+
+export const canaryObjectNames = (deployment: string, service: string) => ({
+  canaryDeployment: `${deployment}-canary`,
+  canaryService: `${service}-canary`,
+});
+
+export const policyKey = (target: RouteTarget): string => `${target.namespace}/${target.policy}`;

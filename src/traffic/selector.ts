@@ -1,0 +1,116 @@
+// Pinning the stable Service to the stable pods for the duration of an ingress-nginx release.
+//
+// The canary pods are made from the user's new template, so they carry every label the stable
+// Service selects on; the Service would send them a share of the *stable* traffic too. Service
+// selectors are equality-only, so we cannot say "track != canary", and the stable pods cannot be
+// relabelled without restarting them (the Deployment is paused; we never churn its pods). The
+// one label only the stable pods carry is the `pod-template-hash` the Deployment controller puts
+// on the pods of the stable ReplicaSet (the canary Deployment's template differs by
+// canaryd.dev/track, so its hash differs). So, like Argo Rollouts, we add
+// `pod-template-hash: <stable hash>` to the selector while a release runs.
+//
+// The selector as found is recorded in the annotation canaryd.dev/original-selector in the same
+// write, so it is restored exactly even by a controller that restarted in between. The pin must
+// be removed before the stable Deployment is unpaused for promotion: the roll creates pods with a
+// new hash that a pinned selector would not see.
+import { z } from 'zod';
+import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
+import { TrafficError } from './errors.ts';
+import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH } from './labels.ts';
+
+/** The fields of an apps/v1 ReplicaSet the pin needs. */
+export interface ReplicaSet extends KubeObject {
+  apiVersion: 'apps/v1';
+  kind: 'ReplicaSet';
+  spec?: { replicas?: number; [extra: string]: unknown };
+  status?: { replicas?: number; readyReplicas?: number; [extra: string]: unknown };
+}
+
+const selectorSchema = z.record(z.string(), z.string());
+
+const ownedBy = (replicaSet: ReplicaSet, deployment: Deployment): boolean =>
+  (replicaSet.metadata.ownerReferences ?? []).some(
+    (owner) =>
+      owner.kind === 'Deployment' &&
+      owner.name === deployment.metadata.name &&
+      (deployment.metadata.uid === undefined || owner.uid === deployment.metadata.uid),
+  );
+
+/**
+ * The pod-template-hash of the ReplicaSet that runs the stable pods. Refuses when pods of
+ * several ReplicaSets run (a roll was interrupted): pinning to one would drop the others' pods
+ * from the Service.
+ */
+export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaSet[]): string => {
+  const name = `Deployment ${deployment.metadata.namespace ?? ''}/${deployment.metadata.name}`;
+  const running = replicaSets.filter(
+    (rs) => ownedBy(rs, deployment) && Math.max(rs.spec?.replicas ?? 0, rs.status?.replicas ?? 0) > 0,
+  );
+  if (running.length > 1) {
+    const names = running.map((rs) => rs.metadata.name).join(', ');
+    throw new TrafficError(
+      'MidRollout',
+      `${name} has pods of several ReplicaSets (${names}); let its rollout finish before a canary release starts`,
+    );
+  }
+  const hash = running[0]?.metadata.labels?.[POD_TEMPLATE_HASH];
+  if (hash === undefined) {
+    throw new TrafficError(
+      'NotFound',
+      `${name} has no running ReplicaSet with a ${POD_TEMPLATE_HASH} label; the stable Service cannot be pinned to its pods`,
+    );
+  }
+  return hash;
+};
+
+export const isPinned = (service: Service): boolean => service.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
+
+/** The selector as the user wrote it, whether or not it is pinned now. */
+export const originalSelector = (service: Service): Record<string, string> => {
+  const recorded = service.metadata.annotations?.[ORIGINAL_SELECTOR];
+  if (recorded === undefined) return { ...(service.spec.selector ?? {}) };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(recorded);
+  } catch (cause) {
+    throw new TrafficError(
+      'NotManaged',
+      `Service ${service.metadata.name}: annotation ${ORIGINAL_SELECTOR} is not JSON; restore the selector by hand and remove the annotation`,
+      { cause },
+    );
+  }
+  const result = selectorSchema.safeParse(parsed);
+  if (!result.success) {
+    throw new TrafficError(
+      'NotManaged',
+      `Service ${service.metadata.name}: annotation ${ORIGINAL_SELECTOR} is not a map of labels; restore the selector by hand and remove the annotation`,
+    );
+  }
+  return result.data;
+};
+
+/** The merge patch that pins the Service to pods with `hash`, or undefined when it already is. */
+export const pinSelectorPatch = (service: Service, hash: string): object | undefined => {
+  const selector = service.spec.selector ?? {};
+  if (Object.keys(selector).length === 0) {
+    throw new TrafficError(
+      'NotManaged',
+      `Service ${service.metadata.name} has no selector (its endpoints are managed by hand); canaryd cannot split its traffic`,
+    );
+  }
+  if (isPinned(service) && selector[POD_TEMPLATE_HASH] === hash) return undefined;
+  const record = isPinned(service) ? {} : { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector) } };
+  return { metadata: record, spec: { selector: { [POD_TEMPLATE_HASH]: hash } } };
+};
+
+/** The merge patch that puts the recorded selector back exactly, or undefined when not pinned. */
+export const restoreSelectorPatch = (service: Service): object | undefined => {
+  if (!isPinned(service)) return undefined;
+  const original = originalSelector(service);
+  const selector: Record<string, string | null> = {};
+  for (const key of Object.keys(service.spec.selector ?? {})) {
+    if (!(key in original)) selector[key] = null;
+  }
+  Object.assign(selector, original);
+  return { metadata: { annotations: { [ORIGINAL_SELECTOR]: null } }, spec: { selector } };
+};
