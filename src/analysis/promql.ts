@@ -237,7 +237,8 @@ function renderValue(name: TemplateVariable, placeholder: Placeholder, values: T
   let alternatives: readonly string[];
   if (name === 'ingress') {
     alternatives = values.ingress;
-    if (alternatives.length === 0) {
+    // An empty matcher value would match series without the label: refuse rather than widen.
+    if (alternatives.length === 0 || alternatives.includes('')) {
       throw new TemplateError('variable-unavailable', '{{ingress}} is used but the release has no Ingress', name);
     }
     if (placeholder.context !== 'regex' && alternatives.length > 1) {
