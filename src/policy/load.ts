@@ -1,0 +1,189 @@
+// Policies from YAML files: several documents per file, a directory (a mounted ConfigMap), all
+// errors at once, and one bad document never hides the good ones.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { type PolicyError, sortPolicyErrors } from './errors.ts';
+import { locatorFor } from './positions.ts';
+import type { CanaryPolicy } from './schema.ts';
+import { validateDocument } from './validate.ts';
+
+export interface LoadedPolicy {
+  policy: CanaryPolicy;
+  /** The file (and line where the document starts) it came from. */
+  source: string;
+  line?: number;
+}
+
+/** A document that was rejected; `key` ("namespace/name") when it names itself. */
+export interface RejectedPolicy {
+  key?: string;
+  source: string;
+}
+
+export interface PolicyLoad {
+  policies: LoadedPolicy[];
+  errors: PolicyError[];
+  warnings: PolicyError[];
+  rejected: RejectedPolicy[];
+}
+
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** yaml's guard against "billion laughs": aliases resolved per document. */
+export const MAX_ALIAS_COUNT = 100;
+const POLICY_FILE = /\.(ya?ml|json)$/i;
+
+export function emptyLoad(): PolicyLoad {
+  return { policies: [], errors: [], warnings: [], rejected: [] };
+}
+
+/** Parses every document of one file's text. */
+export function parsePolicyText(text: string, source: string): PolicyLoad {
+  const load = emptyLoad();
+  if (text.length > MAX_FILE_BYTES) {
+    load.errors.push({ source, path: '', message: `file too large: ${text.length} bytes, at most ${MAX_FILE_BYTES}` });
+    load.rejected.push({ source });
+    return load;
+  }
+  const lineCounter = new LineCounter();
+  let documents: ReturnType<typeof parseAllDocuments>;
+  try {
+    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (cause) {
+    // The parser can exhaust the stack on absurd nesting; that is a bad file, not a crash.
+    load.errors.push({ source, path: '', message: `cannot parse YAML: ${(cause as Error).message}` });
+    load.rejected.push({ source });
+    return load;
+  }
+  if (!Array.isArray(documents)) return load; // an empty stream: comments only
+  for (const document of documents) {
+    const start = lineCounter.linePos(document.range?.[0] ?? 0);
+    if (document.errors.length > 0) {
+      for (const problem of document.errors) {
+        const position = problem.linePos?.[0];
+        load.errors.push({
+          source,
+          ...(position === undefined ? {} : { line: position.line, column: position.col }),
+          path: '',
+          message: `invalid YAML: ${problem.message.split('\n')[0]}`,
+        });
+      }
+      load.rejected.push({ source });
+      continue;
+    }
+    if (document.contents === null) continue; // an empty document, e.g. after a trailing `---`
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (cause) {
+      load.errors.push({
+        source,
+        line: start.line,
+        column: start.col,
+        path: '',
+        message: `cannot read document: ${(cause as Error).message}`,
+        hint: 'YAML aliases are limited to keep a policy cheap to load',
+      });
+      load.rejected.push({ source });
+      continue;
+    }
+    const validation = validateDocument(value, source, locatorFor(document, lineCounter));
+    load.warnings.push(...validation.warnings);
+    if (validation.policy !== undefined) {
+      load.policies.push({ policy: validation.policy, source, line: start.line });
+    } else {
+      load.errors.push(...validation.errors);
+      load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
+    }
+  }
+  return { ...load, errors: sortPolicyErrors(load.errors), warnings: sortPolicyErrors(load.warnings) };
+}
+
+/**
+ * Loads files and directories (their *.yaml, *.yml and *.json files; dot-entries such as a
+ * ConfigMap's `..data` are skipped, the symlinks pointing into it are followed). Checks the set
+ * for duplicates: two policies with one name, or two policies for one Deployment.
+ */
+export async function loadPolicyFiles(paths: string | readonly string[]): Promise<PolicyLoad> {
+  const files: string[] = [];
+  const load = emptyLoad();
+  for (const path of typeof paths === 'string' ? [paths] : paths) {
+    try {
+      if ((await stat(path)).isDirectory()) {
+        const entries = (await readdir(path)).filter((entry) => !entry.startsWith('.') && POLICY_FILE.test(entry));
+        for (const entry of entries.sort()) {
+          const file = join(path, entry);
+          if ((await stat(file)).isFile()) files.push(file);
+        }
+      } else {
+        files.push(path);
+      }
+    } catch (cause) {
+      load.errors.push({ source: path, path: '', message: `cannot read: ${(cause as Error).message}` });
+      load.rejected.push({ source: path });
+    }
+  }
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (cause) {
+      // A ConfigMap swap can remove a file between readdir and read; the next event reloads.
+      load.errors.push({ source: file, path: '', message: `cannot read: ${(cause as Error).message}` });
+      load.rejected.push({ source: file });
+      continue;
+    }
+    merge(load, parsePolicyText(text, file));
+  }
+  return rejectDuplicates(load);
+}
+
+function merge(into: PolicyLoad, from: PolicyLoad): void {
+  into.policies.push(...from.policies);
+  into.errors.push(...from.errors);
+  into.warnings.push(...from.warnings);
+  into.rejected.push(...from.rejected);
+}
+
+/** The first policy (in file order) for a name or a Deployment wins; later ones are errors. */
+export function rejectDuplicates(load: PolicyLoad): PolicyLoad {
+  const byName = new Map<string, LoadedPolicy>();
+  const byDeployment = new Map<string, LoadedPolicy>();
+  const policies: LoadedPolicy[] = [];
+  for (const loaded of load.policies) {
+    const { metadata, spec } = loaded.policy;
+    const name = `${metadata.namespace}/${metadata.name}`;
+    const deployment = `${metadata.namespace}/${spec.target.deployment}`;
+    const sameName = byName.get(name);
+    const sameDeployment = byDeployment.get(deployment);
+    if (sameName !== undefined) {
+      load.errors.push({
+        source: loaded.source,
+        ...(loaded.line === undefined ? {} : { line: loaded.line, column: 1 }),
+        path: 'metadata.name',
+        message: `policy ${name} is defined twice (first in ${where(sameName)})`,
+        hint: 'give each policy its own name',
+      });
+      load.rejected.push({ key: name, source: loaded.source });
+    } else if (sameDeployment !== undefined) {
+      const other = sameDeployment.policy.metadata;
+      load.errors.push({
+        source: loaded.source,
+        ...(loaded.line === undefined ? {} : { line: loaded.line, column: 1 }),
+        path: 'spec.target.deployment',
+        message: `deployment ${deployment} is already managed by policy ${other.namespace}/${other.name} (${where(sameDeployment)})`,
+        hint: 'one policy per Deployment',
+      });
+      load.rejected.push({ key: name, source: loaded.source });
+    } else {
+      byName.set(name, loaded);
+      byDeployment.set(deployment, loaded);
+      policies.push(loaded);
+    }
+  }
+  return { ...load, policies, errors: sortPolicyErrors(load.errors), warnings: sortPolicyErrors(load.warnings) };
+}
+
+function where(loaded: LoadedPolicy): string {
+  return loaded.line === undefined ? loaded.source : `${loaded.source}:${loaded.line}`;
+}

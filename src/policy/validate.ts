@@ -1,0 +1,216 @@
+// One policy document (from a file or the cluster) -> a CanaryPolicy or precise errors.
+import type { z } from 'zod';
+import { type FieldPath, formatFieldPath, type PolicyError } from './errors.ts';
+import type { Locate } from './positions.ts';
+import { type CanaryPolicy, canaryPolicy } from './schema.ts';
+import { allowedKeys, schemaAt } from './schema-json.ts';
+import { checkSemantics } from './semantics.ts';
+import { closest } from './suggest.ts';
+
+export interface PolicyValidation {
+  policy?: CanaryPolicy;
+  /** "namespace/name" when the document names itself, even if it is invalid. */
+  key?: string;
+  errors: PolicyError[];
+  warnings: PolicyError[];
+}
+
+/** Limits that keep a hostile document from costing more than a real policy ever needs. */
+export const MAX_DEPTH = 32;
+export const MAX_NODES = 20_000;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Validates a CanaryPolicy object from the cluster; errors name "namespace/name", no lines. */
+export function validatePolicyObject(object: unknown, source: string): PolicyValidation {
+  return validateDocument(object, source);
+}
+
+export function validateDocument(value: unknown, source: string, locate?: Locate): PolicyValidation {
+  const at = (path: FieldPath, target: 'value' | 'key' = 'value') => {
+    const position = locate?.(path, target);
+    return position === undefined ? {} : { line: position.line, column: position.column };
+  };
+  const make = (path: FieldPath, message: string, hint?: string, target: 'value' | 'key' = 'value'): PolicyError => ({
+    source,
+    ...at(path, target),
+    path: formatFieldPath(path),
+    message,
+    ...(hint === undefined ? {} : { hint }),
+  });
+  const key = policyKey(value);
+  const result = (errors: PolicyError[], warnings: PolicyError[] = [], policy?: CanaryPolicy): PolicyValidation => ({
+    ...(policy === undefined ? {} : { policy }),
+    ...(key === undefined ? {} : { key }),
+    errors,
+    warnings,
+  });
+
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return result([
+      make(
+        [],
+        `expected a CanaryPolicy (a mapping with apiVersion, kind, metadata and spec), found ${describe(value)}`,
+      ),
+    ]);
+  }
+  const hostile = findHostileShape(value);
+  if (hostile !== undefined) return result([make(hostile.path, hostile.message, hostile.hint, 'key')]);
+
+  // `kubectl get -o yaml` output carries a status; it is the controller's, not the author's.
+  const { status: _status, ...document } = value as Record<string, unknown>;
+  const parsed = canaryPolicy.safeParse(document);
+  if (!parsed.success) {
+    return result(parsed.error.issues.flatMap((issue) => describeIssue(issue, document, make)));
+  }
+  const findings = checkSemantics(parsed.data, document);
+  const errors: PolicyError[] = [];
+  const warnings: PolicyError[] = [];
+  for (const finding of findings) {
+    (finding.severity === 'error' ? errors : warnings).push(make(finding.path, finding.message, finding.hint));
+  }
+  return result(errors, warnings, errors.length === 0 ? parsed.data : undefined);
+}
+
+export function policyKey(value: unknown): string | undefined {
+  const metadata = (value as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+  if (typeof metadata?.name !== 'string') return undefined;
+  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+  return `${namespace}/${metadata.name}`;
+}
+
+type Make = (path: FieldPath, message: string, hint?: string, target?: 'value' | 'key') => PolicyError;
+
+function describeIssue(issue: z.core.$ZodIssue, document: unknown, make: Make): PolicyError[] {
+  const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  const found = valueAt(document, path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((unknownKey) => {
+        const allowed = allowedKeys(path);
+        const suggestion = closest(unknownKey, allowed);
+        return make(
+          [...path, unknownKey],
+          suggestion === undefined
+            ? `unknown field \`${unknownKey}\``
+            : `unknown field \`${unknownKey}\`, did you mean \`${suggestion}\`?`,
+          allowed.length > 0 ? `allowed fields: ${allowed.join(', ')}` : undefined,
+          'key',
+        );
+      });
+    case 'invalid_type':
+      if (found.present === false) {
+        const name = path[path.length - 1];
+        return [make(path, `missing required field \`${String(name)}\``, describeField(path))];
+      }
+      return [make(path, `expected ${article(issue.expected)}, found ${describe(found.value)}`, describeField(path))];
+    case 'invalid_value': {
+      const values = issue.values.map((allowed) => JSON.stringify(allowed));
+      const suggestion =
+        typeof found.value === 'string'
+          ? closest(
+              found.value,
+              issue.values.filter((allowed): allowed is string => typeof allowed === 'string'),
+            )
+          : undefined;
+      const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+      return [
+        make(
+          path,
+          `expected ${expected}, found ${describe(found.value)}`,
+          suggestion === undefined ? undefined : `did you mean ${JSON.stringify(suggestion)}?`,
+        ),
+      ];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const comparison = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.origin === 'array') {
+        return [make(path, `expected ${comparison} ${bound} items, found ${(found.value as unknown[]).length}`)];
+      }
+      if (issue.origin === 'string') {
+        const length = String(found.value).length;
+        if (issue.code === 'too_small' && length === 0) return [make(path, 'expected a non-empty string, found ""')];
+        return [make(path, `expected at most ${bound} characters, found ${length}`)];
+      }
+      return [make(path, `expected a number ${comparison} ${bound}, found ${describe(found.value)}`)];
+    }
+    case 'invalid_format': {
+      const expected =
+        issue.format === 'datetime'
+          ? 'expected an RFC 3339 time such as "2026-12-24T00:00:00Z"'
+          : issue.format === 'url'
+            ? 'expected a URL such as "http://prometheus.monitoring:9090"'
+            : issue.message;
+      return [make(path, `${expected}, found ${describe(found.value)}`)];
+    }
+    case 'invalid_union':
+    case 'invalid_key':
+    case 'invalid_element':
+    case 'not_multiple_of':
+    case 'custom':
+      return [make(path, `${issue.message}, found ${describe(found.value)}`)];
+  }
+  return [make(path, (issue as { message: string }).message)];
+}
+
+function describeField(path: FieldPath): string | undefined {
+  const description = schemaAt(path)?.description;
+  return typeof description === 'string' ? description : undefined;
+}
+
+function valueAt(document: unknown, path: FieldPath): { present: boolean; value?: unknown } {
+  let value = document;
+  for (const segment of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, segment)) return { present: false };
+    value = (value as Record<string | number, unknown>)[segment];
+  }
+  return { present: true, value };
+}
+
+function article(type: string): string {
+  if (type === 'object') return 'a mapping';
+  if (type === 'array') return 'a list';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** A short description of a value for "found …". */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value;
+}
+
+interface HostileShape {
+  path: FieldPath;
+  message: string;
+  hint?: string;
+}
+
+/** Deep nesting, oversized documents and prototype-polluting keys, found iteratively. */
+function findHostileShape(root: object): HostileShape | undefined {
+  const stack: Array<{ value: unknown; path: (string | number)[] }> = [{ value: root, path: [] }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { value, path } = stack.pop() as { value: unknown; path: (string | number)[] };
+    if (++nodes > MAX_NODES) {
+      return { path: [], message: `document too large: more than ${MAX_NODES} values`, hint: 'a policy is small' };
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (path.length > MAX_DEPTH) {
+      return { path, message: `nested more than ${MAX_DEPTH} levels deep`, hint: 'a policy is never this deep' };
+    }
+    for (const [childKey, child] of Object.entries(value)) {
+      const childPath = [...path, Array.isArray(value) ? Number(childKey) : childKey];
+      if (FORBIDDEN_KEYS.has(childKey)) return { path: childPath, message: `field \`${childKey}\` is not allowed` };
+      stack.push({ value: child, path: childPath });
+    }
+    if (Object.hasOwn(value, '__proto__'))
+      return { path: [...path, '__proto__'], message: 'field `__proto__` is not allowed' };
+  }
+  return undefined;
+}
