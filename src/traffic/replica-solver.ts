@@ -57,7 +57,7 @@ const split = (canary: number, stable: number, baseline: number, weight: number)
   };
 };
 
-/** Is (c1, s1) strictly better than (c2, s2) for weight w (in UNITS of 1 %/UNITS·100)? */
+/** Is (c1, s1) strictly better than (c2, s2) for weight w (percent × UNITS)? */
 const better = (w: number, c1: number, s1: number, c2: number, s2: number): boolean => {
   // |c/(c+s) - w/(100·UNITS)| compared without division: errors are e/(c+s) with e below.
   const e1 = Math.abs(c1 * 100 * UNITS - w * (c1 + s1));
@@ -114,7 +114,8 @@ const budgetNeeded = (
  * Plan warnings: one line per step weight the replica-ratio router cannot meet. With
  * maxShareError, a step is flagged when its share is off by more points than that; without it,
  * when the share is off by more than a fifth of the weight (5 % served as 9.1 % is flagged,
- * 25 % served as 23.1 % is not).
+ * 25 % served as 23.1 % is not). Each warning says what would help: the smallest surge budget
+ * that meets the tolerance (when it at most doubles the stable side), else an Ingress.
  */
 export const replicaRatioWarnings = (
   weights: number[],
@@ -130,7 +131,8 @@ export const replicaRatioWarnings = (
     if (result.shareError <= tolerance + 1e-9) continue;
     const pods = `${result.canaryReplicas} canary beside ${result.stableReplicas} stable`;
     let advice: string;
-    const needed = budgetNeeded(weight, stableReplicas, tolerance + 1e-9, 100);
+    // A surge worth suggesting at most doubles the stable side; beyond that, use an Ingress.
+    const needed = budgetNeeded(weight, stableReplicas, tolerance + 1e-9, Math.min(100, stableReplicas));
     if (needed !== undefined) {
       advice = `a surge budget of ${needed} would reach ${formatShare(
         solveReplicaSplit(weight, stableReplicas, { surgeBudget: needed }).achievedShare,
