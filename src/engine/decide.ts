@@ -1,0 +1,61 @@
+// decide(policy, state, observed, now) -> { next, actions }: the whole release engine as one pure
+// function. The controller persists `next` FIRST, then executes `actions` in order (stopping at
+// the first failure). Every action is derived from (state, observed), so after a crash at any
+// point the next call asks again for whatever the cluster does not show yet; progress (step
+// index, step start) lives in the state, never in how often decide was called.
+import type { CanaryPolicy } from '../policy/schema.ts';
+import { type Context, type Handler, makeContext } from './context.ts';
+import { applyOperation } from './operations.ts';
+import { deploymentMissing, policyDeleted } from './phases/detached.ts';
+import { promotingPhase } from './phases/promoting.ts';
+import { adopt, restingPhase } from './phases/resting.ts';
+import { rollingBackPhase } from './phases/rolling-back.ts';
+import { stepPhase } from './phases/step.ts';
+import { waitingPhase } from './phases/waiting.ts';
+import type { Action, Decision, Observed, Phase, ReleaseState } from './types.ts';
+
+const HANDLERS: Record<Phase, Handler> = {
+  idle: restingPhase,
+  succeeded: restingPhase,
+  failed: restingPhase,
+  waiting: waitingPhase,
+  progressing: stepPhase,
+  paused: stepPhase,
+  promoting: promotingPhase,
+  rollingBack: rollingBackPhase,
+};
+
+/** More phase changes than this in one call is a bug (a cycle between handlers). */
+const MAX_TRANSITIONS = 12;
+
+export function initialState(): ReleaseState {
+  return { version: 1, phase: 'idle', reason: 'not adopted yet', failedRevisions: [], history: [], nextRevision: 1 };
+}
+
+export function decide(policy: CanaryPolicy, state: ReleaseState, observed: Observed, now: Date): Decision {
+  const context = makeContext(policy, observed, now);
+  const working = structuredClone(state);
+  const { next, actions } = run(working, context);
+  // A JSON round trip drops undefined fields: `next` is exactly what survives persistence.
+  return { next: JSON.parse(JSON.stringify(next)) as ReleaseState, actions: [...actions, ...context.notes] };
+}
+
+function run(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
+  if (context.observed.policyDeleted) return policyDeleted(state, context);
+  if (context.observed.deployment === undefined) return deploymentMissing(state, context);
+  if (state.stable === undefined) return adopt(state, context);
+  let current = applyOperation(state, context);
+  for (let transitions = 0; transitions < MAX_TRANSITIONS; transitions++) {
+    if (current.current === undefined && !isResting(current.phase)) current.phase = 'idle'; // defensive: no release, nothing in flight
+    const result = HANDLERS[current.phase](current, context);
+    if ('stay' in result) return { next: result.stay, actions: result.actions };
+    current = result.goto;
+  }
+  throw new Error(
+    `engine: more than ${MAX_TRANSITIONS} phase changes in one decision (phase ${current.phase}); this is a bug`,
+  );
+}
+
+function isResting(phase: Phase): boolean {
+  return phase === 'idle' || phase === 'succeeded' || phase === 'failed';
+}

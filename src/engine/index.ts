@@ -1,0 +1,5 @@
+// The release engine's public surface: a pure decide() and the data it speaks.
+export { decide, initialState } from './decide.ts';
+export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
+export type * from './types.ts';
+export { nextWakeAt } from './wake.ts';

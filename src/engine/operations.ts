@@ -1,0 +1,183 @@
+// Manual operations (`kubectl canary pause|resume|promote|abort|retry|undo`). Each is processed
+// once (its id is persisted as lastOperationId before any of its effects are executed), acked
+// every time it is still seen, and recorded with who and when in the release and in an event.
+import { type Context, event } from './context.ts';
+import { findRevision, lastRolledBack } from './history.ts';
+import { beginRelease, enterPromotion, pause, recordOperation, setPhase, startRollback } from './transitions.ts';
+import type { HistoryEntry, ManualOperation, OperationRecord, ReleaseState } from './types.ts';
+
+const IN_STEP = new Set(['progressing', 'paused']);
+const RESTING = new Set(['idle', 'succeeded', 'failed']);
+
+export function applyOperation(state: ReleaseState, context: Context): ReleaseState {
+  const operation = context.observed.operation;
+  if (operation === undefined) return state;
+  if (operation.id === state.lastOperationId) {
+    context.notes.push({ type: 'ackOperation', id: operation.id });
+    return state;
+  }
+  state.lastOperationId = operation.id;
+  const phaseBefore = state.phase;
+  const record: OperationRecord = {
+    id: operation.id,
+    op: operation.op,
+    by: operation.by,
+    at: operation.at,
+    result: 'applied',
+  };
+  const refusal = perform(state, context, operation, record);
+  if (refusal !== null) record.result = `refused: ${refusal}`;
+  if (state.current !== undefined && !state.current.operations.some((item) => item.id === operation.id)) {
+    recordOperation(state.current, record);
+  }
+  const what = `${describe(operation)} by ${operation.by} at ${operation.at}`;
+  if (refusal === null) {
+    event(context, 'Normal', 'Operation', `${what}: applied (was ${phaseBefore})`);
+  } else {
+    event(context, 'Warning', 'OperationRefused', `${what}: refused: ${refusal}`);
+  }
+  context.notes.push({ type: 'ackOperation', id: operation.id });
+  return state;
+}
+
+function describe(operation: ManualOperation): string {
+  const revision = operation.toRevision === undefined ? '' : ` --to-revision=${operation.toRevision}`;
+  const skip = operation.skipCanary ? ' --skip-canary' : '';
+  return `${operation.op}${revision}${skip}`;
+}
+
+/** null when applied, else why not (for the person who asked). */
+function perform(
+  state: ReleaseState,
+  context: Context,
+  operation: ManualOperation,
+  record: OperationRecord,
+): string | null {
+  const current = state.current;
+  const phase = state.phase;
+  switch (operation.op) {
+    case 'pause':
+      if (phase === 'paused') return 'the release is already paused';
+      if (phase !== 'progressing') return `nothing to pause in phase ${phase}`;
+      pause(state, context, 'manual', operation.by, `paused by ${operation.by}`);
+      return null;
+    case 'resume':
+      if (phase !== 'paused' || current === undefined) return `nothing to resume in phase ${phase}`;
+      if (current.stepStartedAt !== undefined) current.stepPauseLifted = current.stepIndex;
+      current.pausedBy = undefined;
+      setPhase(state, 'progressing', `resumed by ${operation.by}`);
+      return null;
+    case 'promote':
+    case 'promoteFull': {
+      if (current === undefined || !(IN_STEP.has(phase) || phase === 'waiting')) {
+        return `nothing to promote in phase ${phase}`;
+      }
+      const full = operation.op === 'promoteFull';
+      current.promote = { full, by: operation.by, at: operation.at };
+      current.pausedBy = undefined;
+      if (full) {
+        enterPromotion(state, context, `promoted --full by ${operation.by}: analysis and remaining steps skipped`);
+      } else if (phase === 'paused') {
+        setPhase(state, 'progressing', `promote requested by ${operation.by}`);
+      }
+      return null;
+    }
+    case 'abort':
+      if (phase === 'rollingBack') return 'the release is already rolling back';
+      if (current === undefined || RESTING.has(phase)) return `no release in progress (phase ${phase})`;
+      startRollback(state, context, `aborted by ${operation.by}`, 'rolledBack');
+      return null;
+    case 'retry':
+      return retry(state, context, operation, record);
+    case 'undo':
+      return undo(state, context, operation, record);
+  }
+}
+
+function retry(
+  state: ReleaseState,
+  context: Context,
+  operation: ManualOperation,
+  record: OperationRecord,
+): string | null {
+  if (!RESTING.has(state.phase)) return `a release is in progress (phase ${state.phase}); abort it first`;
+  const deployment = context.observed.deployment!;
+  let target: { templateHash: string; changeCause: string; template?: HistoryEntry['template'] } | undefined =
+    operation.toRevision === undefined ? lastRolledBack(state) : findRevision(state, operation.toRevision);
+  if (
+    target === undefined &&
+    operation.toRevision === undefined &&
+    state.failedRevisions.includes(deployment.templateHash)
+  ) {
+    target = { templateHash: deployment.templateHash, changeCause: deployment.changeCause };
+  }
+  if (target === undefined) return 'no failed revision to retry';
+  if (!state.failedRevisions.includes(target.templateHash)) {
+    return `revision ${operation.toRevision ?? ''} is not a failed revision; use undo --to-revision`.replace('  ', ' ');
+  }
+  state.failedRevisions = state.failedRevisions.filter((hash) => hash !== target.templateHash);
+  if (deployment.templateHash === target.templateHash) {
+    beginRelease(
+      state,
+      context,
+      {
+        templateHash: deployment.templateHash,
+        changeCause: deployment.changeCause,
+        template: deployment.template,
+        origin: 'retry',
+        operation: record,
+      },
+      true,
+    );
+    return null;
+  }
+  if (target.template === undefined) {
+    return `its template is no longer kept; ${target.templateHash} was removed from the failed revisions, so setting that template again releases it`;
+  }
+  beginRelease(
+    state,
+    context,
+    {
+      templateHash: target.templateHash,
+      changeCause: `retry: ${target.changeCause}`,
+      template: target.template,
+      origin: 'retry',
+      pendingTemplate: { replacedHash: deployment.templateHash },
+      operation: record,
+    },
+    true,
+  );
+  return null;
+}
+
+function undo(
+  state: ReleaseState,
+  context: Context,
+  operation: ManualOperation,
+  record: OperationRecord,
+): string | null {
+  if (!RESTING.has(state.phase)) return `a release is in progress (phase ${state.phase}); abort it first`;
+  if (operation.toRevision === undefined) return 'undo needs --to-revision';
+  const target = findRevision(state, operation.toRevision);
+  if (target === undefined) return `revision ${operation.toRevision} is not in the history`;
+  if (target.template === undefined) return `the template of revision ${operation.toRevision} is no longer kept`;
+  const deployment = context.observed.deployment!;
+  if (target.templateHash === state.stable?.templateHash) {
+    return `revision ${operation.toRevision} is the stable revision already`;
+  }
+  state.failedRevisions = state.failedRevisions.filter((hash) => hash !== target.templateHash);
+  const candidate = {
+    templateHash: target.templateHash,
+    changeCause: `undo to revision ${target.revision}: ${target.changeCause}`,
+    template: target.template,
+    origin: 'undo' as const,
+    operation: record,
+    skipCanary: operation.skipCanary === true,
+  };
+  const pending =
+    deployment.templateHash === target.templateHash
+      ? {}
+      : { pendingTemplate: { replacedHash: deployment.templateHash } };
+  beginRelease(state, context, { ...candidate, ...pending }, true);
+  return null;
+}

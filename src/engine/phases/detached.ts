@@ -1,0 +1,67 @@
+// The policy was deleted, or the Deployment is gone: hand everything back. Level-triggered: the
+// same actions come back until the cluster shows them done; an empty action list means the
+// controller may drop its finalizer.
+import { type Context, event } from '../context.ts';
+import { finishRelease, setPhase } from '../transitions.ts';
+import type { Action, ReleaseState } from '../types.ts';
+
+/**
+ * Policy deleted: weight 0, the stable template back (unless the release was already being
+ * promoted: that roll is let finish), canary objects removed, the Deployment unpaused.
+ */
+export function policyDeleted(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
+  const { deployment, canary, route } = context.observed;
+  const current = state.current;
+  const promoting =
+    state.phase === 'promoting' && current !== undefined && deployment?.templateHash === current.templateHash;
+  const actions: Action[] = [];
+  if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
+  if (deployment !== undefined && state.stable !== undefined && !promoting) {
+    if (deployment.templateHash !== state.stable.templateHash) {
+      actions.push({
+        type: 'restoreStableTemplate',
+        templateHash: state.stable.templateHash,
+        template: state.stable.template,
+      });
+    }
+  }
+  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
+  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  if (deployment?.paused) actions.push({ type: 'releaseDeployment' });
+  if (actions.length > 0) {
+    state.reason = 'policy deleted: handing the Deployment back';
+    return { next: state, actions };
+  }
+  if (current !== undefined) {
+    const reason = promoting
+      ? 'policy deleted during promotion: the Deployment finishes rolling to this revision'
+      : 'policy deleted: the Deployment is back at its stable revision';
+    finishRelease(state, context, 'cancelled', reason, 'idle');
+  }
+  if (state.reason !== 'policy deleted: Deployment released') {
+    event(context, 'Normal', 'Released', 'policy deleted: the Deployment is unpaused and canary objects are removed');
+  }
+  setPhase(state, 'idle', 'policy deleted: Deployment released');
+  return { next: state, actions: [] };
+}
+
+/** The Deployment is gone: remove the canary objects and forget the stable revision (re-adopt if it returns). */
+export function deploymentMissing(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
+  const { canary, route } = context.observed;
+  const actions: Action[] = [];
+  if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
+  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
+  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  if (state.current !== undefined) finishRelease(state, context, 'cancelled', 'the Deployment was deleted', 'idle');
+  if (state.stable !== undefined) {
+    event(
+      context,
+      'Warning',
+      'DeploymentMissing',
+      'the managed Deployment does not exist; it is adopted again if it returns',
+    );
+    state.stable = undefined;
+  }
+  setPhase(state, 'idle', 'the managed Deployment does not exist');
+  return { next: state, actions };
+}

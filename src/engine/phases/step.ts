@@ -1,0 +1,213 @@
+// progressing and paused: one canary step. The step is entered by making the canary ready for
+// it (weight unchanged), starts when its weight is set, and advances when its hold has elapsed,
+// an advance window is open, no pause gate is closed and the latest analysis round since the
+// step started allows it. All progress is read from the persisted state (stepIndex,
+// stepStartedAt), never from how often decide was called.
+import { formatDuration } from '../../schedule/duration.ts';
+import { advanceAllowed } from '../../schedule/windows.ts';
+import { type Context, type HandlerResult, reached } from '../context.ts';
+import { canaryReplicas, type PlannedStep } from '../plan.ts';
+import {
+  classifyTemplate,
+  enterPromotion,
+  enterStep,
+  pause,
+  setPhase,
+  startRollback,
+  supersede,
+} from '../transitions.ts';
+import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
+
+export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
+  const deployment = context.observed.deployment!;
+  const change = classifyTemplate(state, deployment);
+  if (change === 'stable') {
+    return {
+      goto: startRollback(state, context, "the Deployment's template was set back to the stable revision", 'cancelled'),
+    };
+  }
+  if (change === 'failed') {
+    return {
+      goto: startRollback(
+        state,
+        context,
+        `the Deployment's template changed to ${deployment.templateHash}, which failed before; run \`kubectl canary retry\` to release it again`,
+        'cancelled',
+      ),
+    };
+  }
+  if (change === 'newer') return { goto: supersede(state, context, deployment) };
+
+  const current = state.current!;
+  if (change === 'current') current.pendingTemplate = undefined;
+  if (current.stepIndex >= context.steps.length) current.stepIndex = context.steps.length - 1; // policy lost steps
+  const step = context.steps[current.stepIndex]!;
+  const { canary, route, analysis } = context.observed;
+  current.achievedWeight = route.achievedWeight;
+
+  if (reached(context, current.deadlines.release)) {
+    return {
+      goto: startRollback(
+        state,
+        context,
+        `the release did not finish within timeouts.release (${context.policy.spec.timeouts.release})`,
+        'rolledBack',
+      ),
+    };
+  }
+  const canaryOk = canary !== undefined && canary.templateHash === current.templateHash;
+  if (current.weight > 0 && (!canaryOk || canary.readyReplicas === 0)) {
+    // Invariant 1: a route carrying traffic never points at zero ready endpoints.
+    return {
+      goto: startRollback(
+        state,
+        context,
+        `the canary has no ready pods while it should receive ${current.weight}% of traffic`,
+        'rolledBack',
+      ),
+    };
+  }
+
+  const analysing = context.times.analysisEnabled && !current.promote?.full;
+  if (analysis !== undefined && analysis.round > (current.analysis.lastRound ?? Number.NEGATIVE_INFINITY)) {
+    current.analysis.lastRound = analysis.round;
+    const inRelease = current.startedAt !== undefined && Date.parse(analysis.at) >= Date.parse(current.startedAt);
+    const inStep = current.stepStartedAt !== undefined && Date.parse(analysis.at) >= Date.parse(current.stepStartedAt);
+    if (inRelease && analysis.decision === 'rollback') {
+      return { goto: startRollback(state, context, `analysis: ${analysis.reason}`, 'rolledBack') };
+    }
+    if (analysing && inStep && analysis.decision === 'pause' && state.phase === 'progressing') {
+      return { goto: pause(state, context, 'analysis', 'analysis', `inconclusive analysis: ${analysis.reason}`) };
+    }
+  }
+
+  const wanted = canaryReplicas(step, deployment.replicas);
+  const canaryReady = canaryOk && canary.readyReplicas >= wanted;
+  if (current.stepStartedAt === undefined && !canaryReady && reached(context, current.deadlines.canaryReady)) {
+    return {
+      goto: startRollback(
+        state,
+        context,
+        `the canary was not ready within timeouts.canaryReady (${context.policy.spec.timeouts.canaryReady})`,
+        'rolledBack',
+      ),
+    };
+  }
+
+  if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
+    if (canaryReady && route.prepared && (!step.testersOnly || route.testersRouting)) {
+      current.stepStartedAt = context.nowIso;
+      current.weight = step.weight;
+      current.testersOnly = step.testersOnly;
+      current.deadlines.canaryReady = undefined;
+      if (step.pause && current.stepPauseLifted !== current.stepIndex && !current.promote) {
+        return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
+      }
+      return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+    }
+    setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+  }
+
+  if (state.phase === 'progressing' && current.stepStartedAt !== undefined) {
+    if (current.promote?.full) return { goto: enterPromotion(state, context, promotedBy(current, true)) };
+    const waitingFor = advanceGate(current, step, context, analysing);
+    if (waitingFor === null) {
+      if (current.promote || current.stepIndex + 1 >= context.steps.length) {
+        const reason = current.promote
+          ? promotedBy(current, false)
+          : 'every step passed: rolling the stable Deployment';
+        return { goto: enterPromotion(state, context, reason) };
+      }
+      enterStep(current, current.stepIndex + 1, context);
+      return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1}: making the canary ready`) };
+    }
+    setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
+  }
+
+  return { stay: state, actions: stepActions(state, context, step, wanted, analysing, change === 'pending') };
+}
+
+function promotedBy(current: CurrentRelease, full: boolean): string {
+  const who = current.promote ? ` by ${current.promote.by}` : '';
+  return full ? `promoted --full${who}: analysis skipped` : `promoted${who}: remaining steps skipped`;
+}
+
+/** null when the step may advance, else what it waits for (for status and events). */
+function advanceGate(current: CurrentRelease, step: PlannedStep, context: Context, analysing: boolean): string | null {
+  const startedMs = Date.parse(current.stepStartedAt!);
+  if (!current.promote) {
+    const holdEnd = startedMs + step.holdMs;
+    if (context.nowMs < holdEnd) return `holding until ${new Date(holdEnd).toISOString()}`;
+    const window = advanceAllowed(context.policy.spec.schedule, context.now);
+    if (!window.allowed) return `holding its weight: ${window.reason}`;
+  }
+  if (!analysing) return null;
+  const round = context.observed.analysis;
+  if (round === undefined || Date.parse(round.at) < startedMs) return 'waiting for an analysis round of this step';
+  const staleBefore = context.nowMs - 2 * context.times.analysisIntervalMs;
+  if (Date.parse(round.at) < staleBefore) {
+    return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
+  }
+  if (round.decision !== 'advance-allowed') return `analysis: ${round.decision}: ${round.reason}`;
+  return null;
+}
+
+/** When the next analysis round is due: one interval after the step started, the last round or the last request. */
+export function analysisDueAt(current: CurrentRelease, context: Context): number | null {
+  if (current.stepStartedAt === undefined) return null;
+  const started = Date.parse(current.stepStartedAt);
+  let basis = started;
+  const round = context.observed.analysis;
+  if (round !== undefined && Date.parse(round.at) > basis) basis = Date.parse(round.at);
+  if (current.analysis.requestedAt !== undefined && Date.parse(current.analysis.requestedAt) > basis) {
+    basis = Date.parse(current.analysis.requestedAt);
+  }
+  return basis + context.times.analysisIntervalMs;
+}
+
+/** What must be true in the cluster for this step; each action only when the cluster differs. */
+function stepActions(
+  state: ReleaseState,
+  context: Context,
+  step: PlannedStep,
+  wanted: number,
+  analysing: boolean,
+  templatePending: boolean,
+): Action[] {
+  const current = state.current!;
+  const { deployment, canary, route } = context.observed;
+  const actions: Action[] = [];
+  if (!deployment!.paused) actions.push({ type: 'repauseStable' });
+  // Lowering the weight (a restarted release) comes before touching the canary.
+  if (route.weight > current.weight) actions.push({ type: 'setWeight', weight: current.weight });
+  if (templatePending) {
+    actions.push({ type: 'applyTemplate', templateHash: current.templateHash, template: current.template });
+  }
+  if (canary === undefined || canary.templateHash !== current.templateHash) {
+    actions.push({
+      type: 'createCanary',
+      templateHash: current.templateHash,
+      template: current.template,
+      replicas: wanted,
+    });
+  } else if (canary.replicas !== wanted) {
+    actions.push({ type: 'scaleCanary', replicas: wanted });
+  }
+  if (!route.prepared) actions.push({ type: 'prepareRoute' });
+  if (step.testersOnly && !route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: true });
+  if (route.weight < current.weight) actions.push({ type: 'setWeight', weight: current.weight });
+  if (analysing) {
+    const due = analysisDueAt(current, context);
+    if (due !== null && context.nowMs >= due) {
+      current.analysis.requestedAt = context.nowIso;
+      actions.push({
+        type: 'analyse',
+        templateHash: current.templateHash,
+        stepIndex: current.stepIndex,
+        weight: current.weight,
+        since: current.stepStartedAt!,
+      });
+    }
+  }
+  return actions;
+}

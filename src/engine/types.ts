@@ -1,0 +1,199 @@
+// The engine's vocabulary: what it remembers (ReleaseState), what it is shown (Observed) and what
+// it asks for (Action). Plain JSON data only: the state is persisted in the CanaryPolicy status
+// and must survive a SIGKILL at any moment, so nothing here may be a class, a Date or a function.
+
+/** Any JSON value. Pod templates travel through the engine as opaque JSON. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type Phase =
+  | 'idle' // no release; the Deployment is paused at its stable revision (or not adopted yet)
+  | 'waiting' // a new template waits for a start window
+  | 'progressing' // a canary step: current.stepIndex at current.weight
+  | 'paused' // like progressing but never advances: by a person, by a step's pause, by inconclusive analysis
+  | 'promoting' // the stable Deployment rolls to the new template; the canary keeps its weight until done
+  | 'succeeded' // the last release was promoted (rests like idle)
+  | 'rollingBack' // weight 0, stable template restored, canary objects removed
+  | 'failed'; // the last release was rolled back (rests like idle)
+
+export type Outcome = 'adopted' | 'succeeded' | 'rolledBack' | 'superseded' | 'cancelled';
+
+export type OperationKind = 'pause' | 'resume' | 'promote' | 'promoteFull' | 'abort' | 'retry' | 'undo';
+
+/** A manual operation as `kubectl canary` writes it into the cluster. */
+export interface ManualOperation {
+  /** Unique per request (e.g. a UUID); an id is processed once. */
+  id: string;
+  op: OperationKind;
+  /** undo: the history revision to release; retry: optional, default the last rolled-back one. */
+  toRevision?: number;
+  /** undo only: roll the stable Deployment straight to that template, without canary steps. */
+  skipCanary?: boolean;
+  by: string;
+  at: string;
+}
+
+export interface OperationRecord {
+  id: string;
+  op: OperationKind;
+  by: string;
+  at: string;
+  /** What the engine did with it: 'applied' or why it was refused. */
+  result: string;
+}
+
+export interface Revision {
+  /** Sequence number of the release (history "revision" in `kubectl canary history`). */
+  revision: number;
+  templateHash: string;
+  changeCause: string;
+}
+
+export interface StableRevision extends Revision {
+  /** Kept so a rollback can write it back into the Deployment without looking anything up. */
+  template: JsonValue;
+}
+
+export interface HistoryEntry extends Revision {
+  startedAt: string;
+  endedAt: string;
+  outcome: Outcome;
+  reason: string;
+  operations: OperationRecord[];
+  /** Kept on the newest few entries only (see history.ts), for undo --to-revision and retry. */
+  template?: JsonValue;
+}
+
+export type PauseCause = 'manual' | 'step' | 'analysis';
+
+export interface CurrentRelease extends Revision {
+  template: JsonValue;
+  origin: 'template' | 'undo' | 'retry';
+  /** When canaryd noticed the template (a release may wait for its start window after this). */
+  noticedAt: string;
+  /** When steps began; unset while waiting. */
+  startedAt?: string;
+  stepIndex: number;
+  /** When the step's canary was asked to become ready for the step. */
+  stepEnteredAt?: string;
+  /** When the step's weight was set; unset while the canary is being made ready for the step. */
+  stepStartedAt?: string;
+  /** Weight the route should carry now (the previous step's until this step starts). */
+  weight: number;
+  /** Last weight the router reported as achieved (replica-ratio can only approximate). */
+  achievedWeight?: number;
+  testersOnly?: boolean;
+  pausedBy?: { cause: PauseCause; by: string; at: string; reason: string };
+  /** A person lifted the pause gate of this step. */
+  stepPauseLifted?: number;
+  promote?: { full: boolean; by: string; at: string };
+  /** undo --skip-canary: straight to promoting. */
+  skipCanary?: boolean;
+  /** undo/retry: the Deployment must first be given `template`; it held `replacedHash` when asked. */
+  pendingTemplate?: { replacedHash: string };
+  reason: string;
+  deadlines: { canaryReady?: string; release?: string; promotion?: string; rollback?: string };
+  analysis: { lastRound?: number; requestedAt?: string };
+  rollback?: { reason: string; outcome: 'rolledBack' | 'cancelled' };
+  operations: OperationRecord[];
+}
+
+export interface ReleaseState {
+  /** Schema version of this persisted object. */
+  version: 1;
+  phase: Phase;
+  /** Why the engine is where it is, in words for an SRE. */
+  reason: string;
+  stable?: StableRevision;
+  current?: CurrentRelease;
+  /** Template hashes not to release again until a person retries them (bounded). */
+  failedRevisions: string[];
+  /** Newest last, bounded. */
+  history: HistoryEntry[];
+  nextRevision: number;
+  lastOperationId?: string;
+}
+
+export interface ObservedDeployment {
+  /** Hash of the pod template as the controller computes it (stable across canaryd's own labels). */
+  templateHash: string;
+  /** What changed, for people: the change-cause annotation or e.g. "image app:1.2 -> app:1.3". */
+  changeCause: string;
+  template: JsonValue;
+  paused: boolean;
+  /** spec.replicas (1 when unset). */
+  replicas: number;
+  readyReplicas: number;
+  /** Every pod runs templateHash, all available, status observed for the latest generation. */
+  rolloutComplete: boolean;
+}
+
+export interface ObservedCanary {
+  templateHash: string;
+  replicas: number;
+  /** Ready pods running templateHash (pods of an older canary template do not count). */
+  readyReplicas: number;
+}
+
+export interface ObservedRoute {
+  /** Canary Service/Ingress (or the router's equivalent) exist. */
+  prepared: boolean;
+  /** The weight the router was last set to. */
+  weight: number;
+  /** The share the router actually achieves (replica-ratio approximates). */
+  achievedWeight: number;
+  testersRouting: boolean;
+}
+
+export type AnalysisDecision = 'advance-allowed' | 'continue' | 'pause' | 'rollback';
+
+/** The latest completed measurement round, mapped by the controller from the analysis module. */
+export interface AnalysisRound {
+  /** Monotonically increasing id. */
+  round: number;
+  /** When the round completed. */
+  at: string;
+  decision: AnalysisDecision;
+  reason: string;
+}
+
+export interface Observed {
+  policyDeleted: boolean;
+  /** Absent when the managed Deployment does not exist. */
+  deployment?: ObservedDeployment;
+  /** Absent when `<name>-canary` does not exist. */
+  canary?: ObservedCanary;
+  route: ObservedRoute;
+  analysis?: AnalysisRound;
+  operation?: ManualOperation;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+/**
+ * What the controller must do, in the order given. Every action is idempotent; execute them in
+ * order and stop at the first failure (then observe and call decide again).
+ */
+export type Action =
+  | { type: 'adoptDeployment'; templateHash: string }
+  | { type: 'applyTemplate'; templateHash: string; template: JsonValue }
+  | { type: 'createCanary'; templateHash: string; template: JsonValue; replicas: number }
+  | { type: 'scaleCanary'; replicas: number }
+  | { type: 'prepareRoute' }
+  | { type: 'setTesterRouting'; enabled: boolean }
+  | { type: 'setWeight'; weight: number }
+  | { type: 'analyse'; templateHash: string; stepIndex: number; weight: number; since: string }
+  | { type: 'restoreStableTemplate'; templateHash: string; template: JsonValue }
+  | { type: 'promoteStable'; templateHash: string }
+  | { type: 'repauseStable' }
+  | { type: 'deleteCanary' }
+  | { type: 'cleanupRoute' }
+  | { type: 'releaseDeployment' }
+  | { type: 'recordEvent'; eventType: EventType; reason: string; message: string }
+  | { type: 'ackOperation'; id: string };
+
+export type ActionType = Action['type'];
+
+export interface Decision {
+  next: ReleaseState;
+  actions: Action[];
+}
