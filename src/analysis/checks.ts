@@ -131,10 +131,10 @@ export function judge(check: CheckSpec, observations: Observations): Judgement {
   if (value === null) return result('inconclusive', `canary query ${describe(observations.canary)}`);
 
   const breaches: string[] = [];
-  if (thresholds.min !== undefined && value < thresholds.min) {
+  if (thresholds.min !== undefined && below(value, thresholds.min)) {
     breaches.push(`canary ${formatNumber(value)} is below min ${formatNumber(thresholds.min)}`);
   }
-  if (thresholds.max !== undefined && value > thresholds.max) {
+  if (thresholds.max !== undefined && above(value, thresholds.max)) {
     breaches.push(`canary ${formatNumber(value)} is above max ${formatNumber(thresholds.max)}`);
   }
   // An absolute breach stands on its own: it does not wait for the stable figure.
@@ -150,17 +150,23 @@ export function judge(check: CheckSpec, observations: Observations): Judgement {
   return result('pass', `canary ${formatNumber(value)}${compared} is within ${describeThresholds(thresholds)}`);
 }
 
+// Bounds computed in binary floating point (99.9 - 0.5) miss their decimal value by ~1e-14;
+// a canary exactly on a bound passes, so compare with a tolerance far below any real SLO step.
+const tolerance = (bound: number): number => 1e-9 * Math.max(1, Math.abs(bound));
+const above = (value: number, bound: number): boolean => value > bound + tolerance(bound);
+const below = (value: number, bound: number): boolean => value < bound - tolerance(bound);
+
 function relativeBreaches(value: number, stable: number, t: Thresholds): string[] {
   const breaches: string[] = [];
   const v = formatNumber(value);
   const s = formatNumber(stable);
-  if (t.maxAbove !== undefined && value > stable + t.maxAbove) {
+  if (t.maxAbove !== undefined && above(value, stable + t.maxAbove)) {
     breaches.push(`canary ${v} is more than ${formatNumber(t.maxAbove)} above stable ${s}`);
   }
-  if (t.maxBelow !== undefined && value < stable - t.maxBelow) {
+  if (t.maxBelow !== undefined && below(value, stable - t.maxBelow)) {
     breaches.push(`canary ${v} is more than ${formatNumber(t.maxBelow)} below stable ${s}`);
   }
-  if (t.maxRatio !== undefined && value > stable * t.maxRatio) {
+  if (t.maxRatio !== undefined && above(value, stable * t.maxRatio)) {
     breaches.push(
       `canary ${v} is more than ${formatNumber(t.maxRatio)} × stable ${s} = ${formatNumber(stable * t.maxRatio)}`,
     );

@@ -94,7 +94,10 @@ describe('answer parser: malformed and hostile answers are errors, never numbers
     ['an unknown status', JSON.stringify({ status: 'ok', data: { resultType: 'scalar', result: [1, '1'] } })],
     ['an unknown result type', JSON.stringify({ status: 'success', data: { resultType: 'histogram', result: [] } })],
     ['no data', JSON.stringify({ status: 'success' })],
-    ['a vector that is not an array', JSON.stringify({ status: 'success', data: { resultType: 'vector', result: {} } })],
+    [
+      'a vector that is not an array',
+      JSON.stringify({ status: 'success', data: { resultType: 'vector', result: {} } }),
+    ],
     [
       'a series without labels',
       JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ value: [1, '1'] }] } }),
@@ -115,7 +118,9 @@ describe('answer parser: malformed and hostile answers are errors, never numbers
   });
 
   it('quotes the start of a non-JSON answer so a person can tell what answered', () => {
-    expect(errorOf('<!DOCTYPE html>\n<title>Sign in - SSO</title>').message).toContain('<!DOCTYPE html> <title>Sign in');
+    expect(errorOf('<!DOCTYPE html>\n<title>Sign in - SSO</title>').message).toContain(
+      '<!DOCTYPE html> <title>Sign in',
+    );
   });
 
   it('refuses matrix and string results', () => {
@@ -145,7 +150,11 @@ describe('answer parser: malformed and hostile answers are errors, never numbers
   });
 
   it('surfaces the message of a Prometheus error answer', () => {
-    const body = JSON.stringify({ status: 'error', errorType: 'execution', error: 'query timed out in expression evaluation' });
+    const body = JSON.stringify({
+      status: 'error',
+      errorType: 'execution',
+      error: 'query timed out in expression evaluation',
+    });
     expect(errorOf(body)).toMatchObject({
       code: 'query-failed',
       message: expect.stringContaining('execution: query timed out in expression evaluation'),

@@ -20,7 +20,16 @@ function readStringLiteral(text: string, start: number): { value: string; end: n
   const quoteChar = text[start];
   let value = '';
   let i = start + 1;
-  const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', a: '\x07', b: '\b', f: '\f', v: '\v' };
+  const simple: Record<string, string> = {
+    n: '\n',
+    r: '\r',
+    t: '\t',
+    '\\': '\\',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+  };
   while (i < text.length) {
     const char = text[i]!;
     if (char === quoteChar) return { value, end: i + 1 };
@@ -56,7 +65,28 @@ const values: TemplateValues = {
 const nasty = fc.string({
   minLength: 1,
   unit: fc.oneof(
-    fc.constantFrom('"', "'", '\\', '\n', '\r', '\t', '}', '{', '|', '.', '*', '`', '#', '$', '(', ')', '[', ']', '\0', '\x7f'),
+    fc.constantFrom(
+      '"',
+      "'",
+      '\\',
+      '\n',
+      '\r',
+      '\t',
+      '}',
+      '{',
+      '|',
+      '.',
+      '*',
+      '`',
+      '#',
+      '$',
+      '(',
+      ')',
+      '[',
+      ']',
+      '\0',
+      '\x7f',
+    ),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
   ),
 });
