@@ -4,7 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { type PolicyError, sortPolicyErrors } from './errors.ts';
-import { locatorFor } from './positions.ts';
+import { type Locate, locatorFor } from './positions.ts';
 import type { CanaryPolicy } from './schema.ts';
 import { validateDocument } from './validate.ts';
 
@@ -27,6 +27,9 @@ export interface PolicyLoad {
   warnings: PolicyError[];
   rejected: RejectedPolicy[];
 }
+
+/** Where each loaded policy's fields are, for errors about the set (duplicates). */
+const locators = new WeakMap<LoadedPolicy, Locate>();
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** yaml's guard against "billion laughs": aliases resolved per document. */
@@ -60,7 +63,7 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
     const start = lineCounter.linePos(document.range?.[0] ?? 0);
     if (document.errors.length > 0) {
       for (const problem of document.errors) {
-        const position = problem.linePos?.[0];
+        const position = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
         load.errors.push({
           source,
           ...(position === undefined ? {} : { line: position.line, column: position.col }),
@@ -71,7 +74,6 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
       load.rejected.push({ source });
       continue;
     }
-    if (document.contents === null) continue; // an empty document, e.g. after a trailing `---`
     let value: unknown;
     try {
       value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -87,10 +89,14 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
       load.rejected.push({ source });
       continue;
     }
-    const validation = validateDocument(value, source, locatorFor(document, lineCounter));
+    if (value === null || value === undefined) continue; // an empty document, e.g. after a trailing `---`
+    const locate = locatorFor(document, lineCounter);
+    const validation = validateDocument(value, source, locate);
     load.warnings.push(...validation.warnings);
     if (validation.policy !== undefined) {
-      load.policies.push({ policy: validation.policy, source, line: start.line });
+      const loaded: LoadedPolicy = { policy: validation.policy, source, line: start.line };
+      locators.set(loaded, locate);
+      load.policies.push(loaded);
     } else {
       load.errors.push(...validation.errors);
       load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
@@ -159,7 +165,7 @@ export function rejectDuplicates(load: PolicyLoad): PolicyLoad {
     if (sameName !== undefined) {
       load.errors.push({
         source: loaded.source,
-        ...(loaded.line === undefined ? {} : { line: loaded.line, column: 1 }),
+        ...positionOf(loaded, ['metadata', 'name']),
         path: 'metadata.name',
         message: `policy ${name} is defined twice (first in ${where(sameName)})`,
         hint: 'give each policy its own name',
@@ -169,7 +175,7 @@ export function rejectDuplicates(load: PolicyLoad): PolicyLoad {
       const other = sameDeployment.policy.metadata;
       load.errors.push({
         source: loaded.source,
-        ...(loaded.line === undefined ? {} : { line: loaded.line, column: 1 }),
+        ...positionOf(loaded, ['spec', 'target', 'deployment']),
         path: 'spec.target.deployment',
         message: `deployment ${deployment} is already managed by policy ${other.namespace}/${other.name} (${where(sameDeployment)})`,
         hint: 'one policy per Deployment',
@@ -182,6 +188,12 @@ export function rejectDuplicates(load: PolicyLoad): PolicyLoad {
     }
   }
   return { ...load, policies, errors: sortPolicyErrors(load.errors), warnings: sortPolicyErrors(load.warnings) };
+}
+
+function positionOf(loaded: LoadedPolicy, path: readonly string[]): { line?: number; column?: number } {
+  const position = locators.get(loaded)?.(path);
+  if (position !== undefined) return { line: position.line, column: position.column };
+  return loaded.line === undefined ? {} : { line: loaded.line };
 }
 
 function where(loaded: LoadedPolicy): string {

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { formatPolicyError } from '../../src/policy/errors.ts';
+import { parsePolicyText } from '../../src/policy/load.ts';
+import { validatePolicyObject } from '../../src/policy/validate.ts';
+
+const clusterObject = (spec: unknown) => ({
+  apiVersion: 'canaryd.dev/v1alpha1',
+  kind: 'CanaryPolicy',
+  metadata: { name: 'web', namespace: 'shop', uid: 'abc', resourceVersion: '42', managedFields: [] },
+  spec,
+  status: { phase: 'Progressing', weight: 5, step: 1 },
+});
+
+describe('formatPolicyError', () => {
+  it('prints file:line:col: path: message (hint)', () => {
+    expect(
+      formatPolicyError({
+        source: 'policies/web.yaml',
+        line: 9,
+        column: 5,
+        path: 'spec.strategy.stepWieghts',
+        message: 'unknown field `stepWieghts`, did you mean `steps`?',
+        hint: 'allowed fields: type, steps',
+      }),
+    ).toBe(
+      'policies/web.yaml:9:5: spec.strategy.stepWieghts: unknown field `stepWieghts`, did you mean `steps`? (allowed fields: type, steps)',
+    );
+  });
+
+  it('prints cluster objects without positions and marks warnings', () => {
+    expect(formatPolicyError({ source: 'shop/web', path: 'spec.routing', message: 'bad' }, 'warning')).toBe(
+      'shop/web: warning: spec.routing: bad',
+    );
+  });
+});
+
+describe('validatePolicyObject (objects from the cluster)', () => {
+  it('accepts a valid object with server-side metadata and a status', () => {
+    const result = validatePolicyObject(clusterObject({ target: { deployment: 'web', service: 'web' } }), 'shop/web');
+    expect(result.errors).toEqual([]);
+    expect(result.policy?.spec.target.deployment).toBe('web');
+    expect(result.key).toBe('shop/web');
+  });
+
+  it('reports errors against namespace/name with no line numbers', () => {
+    const result = validatePolicyObject(
+      clusterObject({ target: { deployment: 'web', service: 'web' }, strategy: { steps: [{ weight: 30 }] } }),
+      'shop/web',
+    );
+    expect(result.policy).toBeUndefined();
+    expect(result.key).toBe('shop/web');
+    expect(result.errors).toEqual([
+      {
+        source: 'shop/web',
+        path: 'spec.strategy.steps[0].weight',
+        message: 'the first step sends 30 % of traffic to the canary; a canary starts at 5 % or less',
+        hint: 'start with 1 %, or set spec.strategy.allowLargeFirstStep: true',
+      },
+    ]);
+  });
+
+  it('allows a large first step when the policy opts out', () => {
+    const result = validatePolicyObject(
+      clusterObject({
+        target: { deployment: 'web', service: 'web' },
+        strategy: { steps: [{ weight: 30 }], allowLargeFirstStep: true },
+      }),
+      'shop/web',
+    );
+    expect(result.errors).toEqual([]);
+  });
+
+  it.each([
+    [null, 'found null'],
+    ['a string', 'found "a string"'],
+    [42, 'found number 42'],
+    [[1, 2], 'found a list of 2'],
+  ])('rejects a non-object document %j', (value, found) => {
+    expect(validatePolicyObject(value, 'x').errors[0]?.message).toContain(found);
+  });
+
+  it('rejects a JSON __proto__ key without polluting anything', () => {
+    const hostile = JSON.parse(
+      '{"apiVersion":"canaryd.dev/v1alpha1","kind":"CanaryPolicy","metadata":{"name":"a","__proto__":{"polluted":true}},"spec":{}}',
+    );
+    const result = validatePolicyObject(hostile, 'default/a');
+    expect(result.errors.map((error) => error.path)).toEqual(['metadata.__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('rejects absurd nesting', () => {
+    let deep: unknown = 'leaf';
+    for (let level = 0; level < 100; level++) deep = { deeper: deep };
+    const result = validatePolicyObject(clusterObject(deep), 'shop/web');
+    expect(result.errors[0]?.message).toBe('nested more than 32 levels deep');
+  });
+});
+
+describe('warnings', () => {
+  const policy = (router: string, weights: number[]) => `apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: web }
+spec:
+  target: { deployment: web, service: web, router: ${router} }
+  strategy:
+    steps: [${weights.map((weight) => `{ weight: ${weight} }`).join(', ')}]
+`;
+
+  it('warns, but accepts, sub-percent weights with replica-ratio', () => {
+    const load = parsePolicyText(policy('replica-ratio', [0.5, 5]), 'web.yaml');
+    expect(load.errors).toEqual([]);
+    expect(load.policies).toHaveLength(1);
+    expect(load.warnings.map((warning) => formatPolicyError(warning, 'warning'))).toEqual([
+      'web.yaml:7:23: warning: spec.strategy.steps[0].weight: replica-ratio cannot split exactly 0.5 %; it uses the closest share whole replicas allow (use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps)',
+    ]);
+  });
+
+  it('accepts sub-percent weights with ingress-nginx without a warning', () => {
+    const load = parsePolicyText(policy('ingress-nginx', [0.1, 0.5, 5]), 'web.yaml');
+    expect(load.errors).toEqual([]);
+    expect(load.warnings).toEqual([]);
+  });
+});
+
+describe('YAML hazards', () => {
+  it('reports a syntax error with its position and keeps the other documents', () => {
+    const load = parsePolicyText(
+      `apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: web
+---
+apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: api }
+spec: { target: { deployment: api, service: api } }
+`,
+      'two.yaml',
+    );
+    expect(load.policies.map((loaded) => loaded.policy.metadata.name)).toEqual(['api']);
+    expect(load.errors[0]).toMatchObject({ source: 'two.yaml', line: 4, path: '' });
+    expect(load.errors[0]?.message).toMatch(/^invalid YAML: /);
+  });
+
+  it('refuses files larger than a policy could reasonably be', () => {
+    const load = parsePolicyText(`# ${'x'.repeat(2 * 1024 * 1024)}`, 'huge.yaml');
+    expect(load.errors[0]?.message).toMatch(/^file too large/);
+  });
+
+  it('survives deep flow nesting', () => {
+    const load = parsePolicyText(`${'['.repeat(5000)}${']'.repeat(5000)}`, 'deep.yaml');
+    expect(load.policies).toEqual([]);
+    expect(load.errors.length).toBeGreaterThan(0);
+  });
+});
