@@ -3,7 +3,7 @@
 // stable pods meanwhile (selector.ts). The annotations on the canary Ingress are the source of
 // truth for the weight.
 import { isKubeError, type KubeApi } from '../kube/api.ts';
-import type { Deployment, Ingress, Service } from '../kube/objects.ts';
+import type { Ingress, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import {
   assertNoCanaryConflict,
@@ -62,33 +62,16 @@ export class IngressNginxRouter implements TrafficRouter {
         `policy ${policyKey(target)}: the ingress-nginx router needs at least one Ingress`,
       );
     }
+    // Every check before the first write, so a refused release leaves nothing behind.
     const service = await getService(this.#kube, target.namespace, target.service);
-    await this.#pin(target, service);
-    await this.#ensureCanaryService(target, service);
-    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', target.namespace);
-    const byName = new Map(all.map((ingress) => [ingress.metadata.name, ingress]));
-    for (const name of target.ingresses) {
-      const stable = byName.get(name);
-      if (stable === undefined)
-        throw new TrafficError('NotFound', `Ingress ${target.namespace}/${name} does not exist`);
-      const canary = buildCanaryIngress({
-        stable,
-        stableService: target.service,
-        canaryService: target.canaryService,
-        policy: policyKey(target),
-      });
-      const existing = byName.get(canary.metadata.name);
-      if (existing !== undefined) {
-        // Ours from an earlier attempt: keep it as it is, with the weight it carries.
-        if (ownedBy(existing, target)) continue;
-        throw new TrafficError(
-          'NotManaged',
-          `Ingress ${target.namespace}/${canary.metadata.name} exists and is not canaryd's canary for policy ${policyKey(target)}; rename or delete it`,
-        );
-      }
-      assertNoCanaryConflict(canary, all);
-      await this.#kube.create(canary);
+    const ingresses = await this.#canaryIngressesToCreate(target);
+    const existingCanaryService = await this.#ownCanaryService(target);
+    const pin = pinSelectorPatch(service, await this.#stableHash(target));
+    if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
+    if (existingCanaryService === null) {
+      await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target)));
     }
+    for (const ingress of ingresses) await this.#kube.create(ingress);
   }
 
   desiredCanaryReplicas(target: RouteTarget, weight: number): number {
@@ -196,7 +179,37 @@ export class IngressNginxRouter implements TrafficRouter {
     if (restore !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), restore);
   }
 
-  async #pin(target: RouteTarget, service: Service): Promise<void> {
+  /** The canary Ingresses still to create; refuses foreign objects in the way and conflicts. */
+  async #canaryIngressesToCreate(target: RouteTarget): Promise<Ingress[]> {
+    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', target.namespace);
+    const byName = new Map(all.map((ingress) => [ingress.metadata.name, ingress]));
+    const toCreate: Ingress[] = [];
+    for (const name of target.ingresses) {
+      const stable = byName.get(name);
+      if (stable === undefined)
+        throw new TrafficError('NotFound', `Ingress ${target.namespace}/${name} does not exist`);
+      const canary = buildCanaryIngress({
+        stable,
+        stableService: target.service,
+        canaryService: target.canaryService,
+        policy: policyKey(target),
+      });
+      const existing = byName.get(canary.metadata.name);
+      if (existing !== undefined) {
+        // Ours from an earlier attempt: keep it as it is, with the weight it carries.
+        if (ownedBy(existing, target)) continue;
+        throw new TrafficError(
+          'NotManaged',
+          `Ingress ${target.namespace}/${canary.metadata.name} exists and is not canaryd's canary for policy ${policyKey(target)}; rename or delete it`,
+        );
+      }
+      assertNoCanaryConflict(canary, all);
+      toCreate.push(canary);
+    }
+    return toCreate;
+  }
+
+  async #stableHash(target: RouteTarget): Promise<string> {
     const deployment = await getDeployment(this.#kube, target.namespace, target.deployment);
     const replicaSets = await this.#kube.list<ReplicaSet>(
       'apps/v1',
@@ -204,20 +217,17 @@ export class IngressNginxRouter implements TrafficRouter {
       target.namespace,
       labelSelector(deployment.spec.selector.matchLabels ?? {}),
     );
-    const patch = pinSelectorPatch(service, stableTemplateHash(deployment satisfies Deployment, replicaSets));
-    if (patch !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), patch);
+    return stableTemplateHash(deployment, replicaSets);
   }
 
-  async #ensureCanaryService(target: RouteTarget, stable: Service): Promise<void> {
+  /** The canary Service when it is already ours, null when absent; refuses someone else's. */
+  async #ownCanaryService(target: RouteTarget): Promise<Service | null> {
     const existing = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (existing !== null) {
-      if (ownedBy(existing, target)) return;
-      throw new TrafficError(
-        'NotManaged',
-        `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
-      );
-    }
-    await this.#kube.create(buildCanaryService(stable, target.canaryService, policyKey(target)));
+    if (existing === null || ownedBy(existing, target)) return existing;
+    throw new TrafficError(
+      'NotManaged',
+      `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
+    );
   }
 
   /** Invariant 1: nothing routes to the canary while it has no ready endpoints. */

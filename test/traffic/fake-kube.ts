@@ -104,6 +104,11 @@ export class FakeKube implements KubeApi {
     normalize(object);
   }
 
+  /** Deletes behind the API's back (a controller garbage-collecting), without journaling. */
+  remove(ref: ObjectRef): void {
+    this.#objects.delete(keyOf(ref));
+  }
+
   /** A copy of the stored object, without journaling. */
   peek<T extends KubeObject>(ref: ObjectRef): T | undefined {
     const object = this.#objects.get(keyOf(ref));
