@@ -60,7 +60,12 @@ export const stepSpec = z
 
 export const strategySpec = z
   .strictObject({
-    type: z.enum(['canary', 'blueGreen']).default('canary'),
+    type: z
+      .enum(['canary', 'blueGreen'])
+      .default('canary')
+      .meta({
+        description: 'canary: weighted steps. blueGreen: a full-size new version, one switch, instant switch back.',
+      }),
     steps: z
       .array(stepSpec)
       .min(1)
@@ -86,7 +91,8 @@ export const strategySpec = z
           .default('10m')
           .meta({ description: 'After the switch, the old version is kept this long for an instant switch back.' }),
       })
-      .default({ previewHold: '5m', switchBackHold: '10m' }),
+      .default({ previewHold: '5m', switchBackHold: '10m' })
+      .meta({ description: 'Options of the blueGreen strategy.' }),
   })
   .meta({ description: 'How a new revision is released.' });
 
@@ -135,7 +141,7 @@ const blackout = z.strictObject({
   end: z.iso.datetime({ offset: true }).optional().meta({ description: 'End of a one-off blackout (RFC 3339).' }),
   cron: z.string().min(1).optional().meta({ description: 'Cron expression for a recurring blackout.' }),
   duration: duration.optional().meta({ description: 'Length of each recurring blackout.' }),
-  reason: z.string().optional(),
+  reason: z.string().optional().meta({ description: 'Shown when a release holds because of this blackout.' }),
 });
 
 export const scheduleSpec = z
@@ -160,12 +166,12 @@ export const secretKeyRef = z.strictObject({
 
 export const prometheusSpec = z.strictObject({
   address: z.url().meta({ description: 'Prometheus base URL, e.g. http://prometheus.monitoring:9090' }),
-  timeout: duration.default('5s'),
+  timeout: duration.default('5s').meta({ description: 'Deadline of one Prometheus query.' }),
   bearerTokenSecretRef: secretKeyRef
     .optional()
     .meta({ description: 'Secret holding a bearer token (key default "token").' }),
   basicAuthSecretRef: secretKeyRef.optional().meta({ description: 'Secret with keys "username" and "password".' }),
-  insecureSkipVerify: z.boolean().default(false),
+  insecureSkipVerify: z.boolean().default(false).meta({ description: 'Skip TLS verification (testing only).' }),
   caSecretRef: secretKeyRef.optional().meta({ description: 'Secret holding a CA bundle (key default "ca.crt").' }),
 });
 
@@ -173,7 +179,8 @@ export const checkSpec = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a lowercase name such as "error-rate"' }),
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a lowercase name such as "error-rate"' })
+      .meta({ description: 'Names the check in status, events and metrics.' }),
     type: z.enum(['successRate', 'latency', 'custom']).meta({
       description:
         'successRate and latency are built-in ingress-nginx checks (canary!="" vs canary=""); custom runs your PromQL.',
@@ -204,7 +211,7 @@ export const checkSpec = z
 export const analysisSpec = z
   .strictObject({
     prometheus: prometheusSpec.optional(),
-    interval: duration.default('30s'),
+    interval: duration.default('30s').meta({ description: 'How often the checks are evaluated.' }),
     window: duration
       .optional()
       .meta({ description: 'Range of rate() windows ({{interval}}). Default: the interval, at least 1m.' }),
@@ -214,9 +221,20 @@ export const analysisSpec = z
       .min(0)
       .default(2)
       .meta({ description: 'Failed measurements tolerated; one more rolls back.' }),
-    inconclusiveLimit: z.number().int().min(0).default(3),
-    onInconclusive: z.enum(['pause', 'rollback']).default('pause'),
-    checks: z.array(checkSpec).default([]),
+    inconclusiveLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .meta({ description: 'Inconclusive measurements (no data, too few samples) in a row before onInconclusive.' }),
+    onInconclusive: z
+      .enum(['pause', 'rollback'])
+      .default('pause')
+      .meta({ description: 'What happens after inconclusiveLimit: hold for a person, or roll back. Never promote.' }),
+    checks: z
+      .array(checkSpec)
+      .default([])
+      .meta({ description: 'The SLO checks. Empty: steps advance on holds alone.' }),
   })
   .meta({ description: 'Prometheus SLO checks that gate every step.' });
 
@@ -262,8 +280,10 @@ export const canaryPolicy = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
   metadata: z.looseObject({
-    name: dnsName,
-    namespace: dnsName.default('default'),
+    name: dnsName.meta({ description: 'Name of the policy.' }),
+    namespace: dnsName
+      .default('default')
+      .meta({ description: 'Namespace of the policy and of the Deployment it manages.' }),
   }),
   spec: canaryPolicySpec,
 });

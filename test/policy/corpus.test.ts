@@ -92,9 +92,7 @@ const expected: Record<string, Array<[number | undefined, number | undefined, st
   ],
   'duplicate-key.yaml': [[8, 3, '', 'invalid YAML: Map keys must be unique']],
   'proto-key.yaml': [[8, 3, 'spec.__proto__', 'field `__proto__` is not allowed']],
-  'alias-bomb.yaml': [
-    [1, 1, '', 'cannot read document: Excessive alias count indicates a resource exhaustion attack'],
-  ],
+  'alias-bomb.yaml': [[1, 1, '', 'cannot read document: Excessive alias count indicates a resource exhaustion attack']],
   'too-precise-weight.yaml': [
     [9, 23, 'spec.strategy.steps[0].weight', 'ingress-nginx splits traffic in steps of 0.01 %, found 0.125'],
   ],
@@ -109,7 +107,12 @@ describe('invalid policies', () => {
     const load = await loadPolicyFiles(join(fixtures, 'invalid', file));
     const source = join(fixtures, 'invalid', file);
     expect(
-      load.errors.map((error) => [error.line, error.column, error.path, error.message.replaceAll(fixtures, '<fixtures>')]),
+      load.errors.map((error) => [
+        error.line,
+        error.column,
+        error.path,
+        error.message.replaceAll(fixtures, '<fixtures>'),
+      ]),
     ).toEqual(errors);
     expect(load.errors.every((error) => error.source === source)).toBe(true);
     // The bad document is never in force.

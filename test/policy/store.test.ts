@@ -1,8 +1,8 @@
-import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type PolicyLoad, loadPolicyFiles, parsePolicyText } from '../../src/policy/load.ts';
+import { loadPolicyFiles, type PolicyLoad, parsePolicyText } from '../../src/policy/load.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
 import { watchPolicyDirectory } from '../../src/policy/watch.ts';
 
