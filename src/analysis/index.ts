@@ -53,6 +53,7 @@ export {
   type PrometheusClientOptions,
   type PrometheusCredentials,
   type PrometheusProvider,
+  prometheusClientOptions,
 } from './prometheus.ts';
 export {
   checkTemplate,

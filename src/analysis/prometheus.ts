@@ -3,6 +3,8 @@
 // without the undici package, and we also want to stop reading a body at the size limit.
 import http from 'node:http';
 import https from 'node:https';
+import type { PrometheusSpec } from '../policy/schema.ts';
+import { parseDuration } from '../schedule/duration.ts';
 import { type AnswerOrigin, bodySnippet, describeQuery, PrometheusError, parseQueryAnswer } from './answer.ts';
 import type { MetricProvider, MetricQueryErrorCode, QueryResult } from './provider.ts';
 
@@ -71,6 +73,19 @@ function parseAddress(address: string): URL {
   }
   if (url.search || url.hash) configError(`Prometheus address ${address} must not have a query or fragment`, address);
   return url;
+}
+
+/** Client options from the policy's `analysis.prometheus` and the credentials read from its Secrets. */
+export function prometheusClientOptions(
+  spec: Pick<PrometheusSpec, 'address' | 'timeout' | 'insecureSkipVerify'>,
+  credentials: Omit<PrometheusCredentials, 'insecureSkipVerify'> = {},
+): PrometheusClientOptions {
+  return {
+    ...credentials,
+    address: spec.address,
+    timeoutMs: parseDuration(spec.timeout),
+    insecureSkipVerify: spec.insecureSkipVerify,
+  };
 }
 
 export function createPrometheusProvider(options: PrometheusClientOptions): PrometheusProvider {

@@ -1,7 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPrometheusProvider, type PrometheusProvider } from '../../src/analysis/prometheus.ts';
+import {
+  createPrometheusProvider,
+  type PrometheusProvider,
+  prometheusClientOptions,
+} from '../../src/analysis/prometheus.ts';
 import { isMetricQueryError, type MetricQueryError } from '../../src/analysis/provider.ts';
 
 interface Seen {
@@ -118,6 +122,21 @@ describe('Prometheus client', () => {
     const { address, seen } = await serve(json(vector('1')));
     await provider({ address }).query('up');
     expect(seen[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('takes its settings from the policy and the resolved Secrets', () => {
+    expect(
+      prometheusClientOptions(
+        { address: 'https://prom:9090', timeout: '2.5s', insecureSkipVerify: false },
+        { bearerToken: 't', ca: 'PEM' },
+      ),
+    ).toEqual({
+      address: 'https://prom:9090',
+      timeoutMs: 2500,
+      insecureSkipVerify: false,
+      bearerToken: 't',
+      ca: 'PEM',
+    });
   });
 
   it('refuses both bearer and basic auth, and credentials inside the address', () => {
