@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { sendLoad, serviceEndpoints } from './cluster/loadgen.ts';
+import { podAddress } from './cluster/pod-network.ts';
 import { waitFor } from './cluster/wait.ts';
 import { demoDeployment, demoService, promQuery, useTestEnv } from './support/env.ts';
 
@@ -39,7 +40,7 @@ describe('local cluster smoke test', () => {
     const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
     const podIps = pods.items.map((p) => p.status?.podIP ?? '').sort();
     expect(podIps).toHaveLength(3);
-    for (const ip of podIps) expect(ip).toMatch(/^127\./);
+    for (const ip of podIps) expect(ip).toMatch(/^198\.18\./);
 
     const endpoints = await waitFor(
       async () => {
@@ -52,10 +53,13 @@ describe('local cluster smoke test', () => {
     expect(new Set(endpoints.map((e) => e.port))).toEqual(new Set([8080]));
 
     // Every pod process is up before traffic is judged.
-    await waitFor(async () => (await Promise.all(endpoints.map((e) => canConnect(e.ip, e.port)))).every(Boolean), {
-      timeoutMs: 30_000,
-      description: 'the pod runner serving all 3 pods',
-    });
+    await waitFor(
+      async () => (await Promise.all(endpoints.map((e) => canConnect(podAddress(e.ip), e.port)))).every(Boolean),
+      {
+        timeoutMs: 30_000,
+        description: 'the pod runner serving all 3 pods',
+      },
+    );
     const report = await sendLoad(kc, { namespace, service: 'web', requests: 300, concurrency: 6 });
     expect(report.failures).toBe(0);
     expect(report.byCode).toEqual({ '200': 300 });
@@ -88,10 +92,13 @@ describe('local cluster smoke test', () => {
     );
     const removed = endpoints.filter((e) => e.ip !== remaining[0]?.ip);
     expect(removed).toHaveLength(2);
-    await waitFor(async () => (await Promise.all(removed.map((e) => canConnect(e.ip, e.port)))).every((up) => !up), {
-      timeoutMs: 30_000,
-      description: 'the processes of the two removed pods to stop',
-    });
-    expect(await canConnect(remaining[0]!.ip, remaining[0]!.port)).toBe(true);
+    await waitFor(
+      async () => (await Promise.all(removed.map((e) => canConnect(podAddress(e.ip), e.port)))).every((up) => !up),
+      {
+        timeoutMs: 30_000,
+        description: 'the processes of the two removed pods to stop',
+      },
+    );
+    expect(await canConnect(podAddress(remaining[0]!.ip), remaining[0]!.port)).toBe(true);
   });
 });

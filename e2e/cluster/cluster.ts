@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { type ControlPlaneInfo, STOP_ORDER, startControlPlane } from './control-plane.ts';
 import { reapRecorded, startProcess } from './processes.ts';
-import { type PrometheusInfo, startPrometheus } from './prometheus.ts';
+import { type PrometheusInfo, startPrometheus, targetsDirOf } from './prometheus.ts';
 import { waitFor } from './wait.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,7 +53,12 @@ export async function clusterUp(
     kc.loadFromFile(plane.kubeconfig);
     await createFakeNodes(kc, plane.nodes);
     log(`fake nodes: ${plane.nodes.join(', ')}`);
-    startProcess(stateDir, 'pod-runner', process.execPath, [join(here, 'pod-runner.ts'), plane.kubeconfig]);
+    mkdirSync(targetsDirOf(stateDir), { recursive: true });
+    startProcess(stateDir, 'pod-runner', process.execPath, [
+      join(here, 'pod-runner.ts'),
+      plane.kubeconfig,
+      join(targetsDirOf(stateDir), 'pods.json'),
+    ]);
     const prometheus: PrometheusInfo = await startPrometheus(
       stateDir,
       plane.apiServerUrl,

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePki } from './certs.ts';
+import { POD_CIDR } from './pod-network.ts';
 import { freePort } from './ports.ts';
 import { type ManagedProcess, startProcess, tail } from './processes.ts';
-import { waitFor } from './wait.ts';
+import { WaitAborted, waitFor } from './wait.ts';
 
 export interface ControlPlaneInfo {
   apiServerUrl: string;
@@ -21,7 +22,7 @@ export interface ControlPlaneOptions {
   binDir: string;
   stateDir: string;
   nodes?: number;
-  /** Pods get IPs from this loopback range, so test helpers can bind "pod" servers to them. */
+  /** Pods get IPs from this range; pod-network.ts maps it onto loopback. */
   podCidr?: string;
   log?: (line: string) => void;
 }
@@ -31,7 +32,7 @@ export const STOP_ORDER = ['kwok', 'kube-scheduler', 'kube-controller-manager', 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneInfo> {
   const { binDir, stateDir } = options;
   const log = options.log ?? (() => {});
-  const podCidr = options.podCidr ?? '127.1.0.0/16';
+  const podCidr = options.podCidr ?? POD_CIDR;
   const pkiDir = join(stateDir, 'pki');
   mkdirSync(pkiDir, { recursive: true });
   const pki = ensurePki(pkiDir);
@@ -74,6 +75,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     `--service-account-signing-key-file=${pki.saKey}`,
     '--allow-privileged=true',
     '--enable-priority-and-fairness=false',
+    // The apiserver's own address is loopback, which Endpoints refuse; nothing in-cluster needs it.
+    '--endpoint-reconciler-type=none',
     '--profiling=false',
     '--v=0',
   ]);
@@ -197,7 +200,7 @@ async function waitForHttp(
   await waitFor(
     async () => {
       if (exitCode !== undefined) {
-        throw new Error(`${proc.name} exited with code ${exitCode}:\n${tail(proc.logFile)}`);
+        throw new WaitAborted(`${proc.name} exited with code ${exitCode}:\n${tail(proc.logFile)}`);
       }
       const status = await new Promise<number>((resolve) => {
         const headers = token ? { authorization: `Bearer ${token}` } : undefined;

@@ -1,9 +1,12 @@
 // Sends bounded traffic to a Service the way kube-proxy would: each request goes to a ready
-// endpoint of the Service's EndpointSlices chosen uniformly at random. Loopback targets only.
+// endpoint of the Service's EndpointSlices chosen uniformly at random. Loopback targets only
+// (pod IPs are mapped onto loopback by pod-network.ts).
 import { request } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
+import { isLocalPodIp, podAddress } from './pod-network.ts';
 
 export interface Endpoint {
+  /** The pod IP as the EndpointSlice lists it. */
   ip: string;
   port: number;
 }
@@ -31,7 +34,7 @@ export interface LoadOptions {
   random?: () => number;
 }
 
-/** Pure: the ready endpoints of a Service, deduplicated, loopback only. */
+/** Pure: the ready endpoints of a Service, deduplicated, local pod network only. */
 export function readyEndpoints(slices: k8s.V1EndpointSlice[], portName?: string): Endpoint[] {
   const seen = new Map<string, Endpoint>();
   for (const slice of slices) {
@@ -40,8 +43,8 @@ export function readyEndpoints(slices: k8s.V1EndpointSlice[], portName?: string)
     for (const endpoint of slice.endpoints ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       for (const ip of endpoint.addresses) {
-        // Only loopback addresses may ever be targets on these machines.
-        if (ip.startsWith('127.')) seen.set(`${ip}:${port}`, { ip, port });
+        // Only the local pod network (mapped onto loopback) may ever be a target here.
+        if (isLocalPodIp(ip)) seen.set(`${ip}:${port}`, { ip, port });
       }
     }
   }
@@ -104,7 +107,7 @@ function get(
   agent: import('node:http').Agent,
 ): Promise<{ code: number; version: string; pod: string } | null> {
   return new Promise((resolve) => {
-    const req = request({ host: target.ip, port: target.port, path: '/', agent, timeout: 5000 }, (res) => {
+    const req = request({ host: podAddress(target.ip), port: target.port, path: '/', agent, timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () =>
         resolve({

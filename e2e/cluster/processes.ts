@@ -1,7 +1,7 @@
 // Child processes of the local cluster: each runs in its own process group so that stopping it
 // also stops anything it started, and its pid is recorded so a later run can reap leftovers.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ManagedProcess {
@@ -24,10 +24,11 @@ export function startProcess(
   mkdirSync(logDir, { recursive: true });
   mkdirSync(pidDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Output goes straight to a file, not through a pipe: a process whose reader exits would die
+  // of SIGPIPE on its next log line (Go programs do), and the cluster must outlive `cluster up`.
+  const logFd = openSync(logFile, 'a');
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+  closeSync(logFd);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   writeFileSync(join(pidDir, `${name}.pid`), String(child.pid));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,11 +1,11 @@
-// Prometheus (Debian's package) on loopback with its own config: it discovers the demo pods
-// through kubernetes_sd_configs against the local apiserver and scrapes them every second.
+// Prometheus (Debian's package) on loopback with its own config, scraping the demo pods every
+// second and the apiserver's own metrics.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { startProcess, tail } from './processes.ts';
-import { waitFor } from './wait.ts';
+import { WaitAborted, waitFor } from './wait.ts';
 
 export interface PrometheusInfo {
   url: string;
@@ -20,46 +20,29 @@ export function prometheusBinary(): string {
   }
 }
 
+/**
+ * Debian's Prometheus is built without Kubernetes service discovery ("Kubernetes support has
+ * been completely removed", NEWS.Debian; `kubernetes_sd_configs` is an unknown field). So the
+ * pod runner, which watches pods on the real apiserver anyway, writes the Ready demo pods as a
+ * file_sd target file with the labels kubernetes_sd relabelling would give (namespace, pod, app,
+ * track, pod_template_hash); Prometheus picks changes up through inotify within a moment.
+ */
 export function prometheusConfig(
   apiServerUrl: string,
   caFile: string,
   tokenFile: string,
+  targetsDir: string,
   scrapeSeconds: number,
 ): string {
-  const sd = `    kubernetes_sd_configs:
-      - role: pod
-        api_server: ${apiServerUrl}
-        tls_config: { ca_file: ${caFile} }
-        authorization: { credentials_file: ${tokenFile} }`;
   return `global:
   scrape_interval: ${scrapeSeconds}s
   scrape_timeout: ${scrapeSeconds}s
   evaluation_interval: ${scrapeSeconds}s
 scrape_configs:
   - job_name: demo-pods
-${sd}
-    relabel_configs:
-      # Only the demo app's pods, only while Ready (like a Service's endpoints).
-      - source_labels: [__meta_kubernetes_pod_container_image]
-        regex: '(.*/)?canaryd-demo(:.*)?'
-        action: keep
-      - source_labels: [__meta_kubernetes_pod_ready]
-        regex: 'true'
-        action: keep
-      - source_labels: [__meta_kubernetes_namespace]
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        target_label: pod
-      - source_labels: [__meta_kubernetes_pod_label_app]
-        target_label: app
-      - source_labels: [__meta_kubernetes_pod_label_pod_template_hash]
-        target_label: pod_template_hash
-      - source_labels: [__meta_kubernetes_pod_label_canaryd_dev_track]
-        target_label: track
-      - source_labels: [track]
-        regex: ''
-        replacement: stable
-        target_label: track
+    file_sd_configs:
+      - files: ['${targetsDir}/*.json']
+        refresh_interval: 5s
   - job_name: kube-apiserver
     scrape_interval: 5s
     scheme: https
@@ -69,6 +52,8 @@ ${sd}
       - targets: ['${new URL(apiServerUrl).host}']
 `;
 }
+
+export const targetsDirOf = (stateDir: string): string => join(stateDir, 'prometheus', 'targets');
 
 export async function startPrometheus(
   stateDir: string,
@@ -82,7 +67,9 @@ export async function startPrometheus(
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, adminToken, { mode: 0o600 });
   const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, prometheusConfig(apiServerUrl, caFile, tokenFile, scrapeIntervalSeconds));
+  const targetsDir = targetsDirOf(stateDir);
+  mkdirSync(targetsDir, { recursive: true });
+  writeFileSync(configFile, prometheusConfig(apiServerUrl, caFile, tokenFile, targetsDir, scrapeIntervalSeconds));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = startProcess(stateDir, 'prometheus', prometheusBinary(), [
@@ -99,7 +86,7 @@ export async function startPrometheus(
   });
   await waitFor(
     async () => {
-      if (exited !== undefined) throw new Error(`prometheus exited (${exited}):\n${tail(proc.logFile)}`);
+      if (exited !== undefined) throw new WaitAborted(`prometheus exited (${exited}):\n${tail(proc.logFile)}`);
       const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
       return res?.status === 200;
     },

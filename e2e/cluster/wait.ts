@@ -6,6 +6,9 @@ export interface WaitOptions {
   description: string;
 }
 
+/** Thrown by a probe when waiting longer cannot help (the awaited process died, say). */
+export class WaitAborted extends Error {}
+
 export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, options: WaitOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
@@ -14,6 +17,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
       const value = await probe();
       if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
+      if (error instanceof WaitAborted) throw error;
       lastError = error;
     }
     if (Date.now() >= deadline) {

@@ -1,0 +1,19 @@
+// The local cluster's pod network. The apiserver refuses loopback addresses in EndpointSlices
+// ("may not be in the loopback range"), so kwok gives pods addresses from 198.18.0.0/15 — a range
+// reserved for benchmark networks (RFC 2544) that is never routed — and this module maps them
+// 1:1 onto loopback (198.18.a.b → 127.18.a.b), the way a node maps a pod's IP to its network
+// namespace. The pod runner binds there and the load generator and Prometheus connect there, so
+// no packet ever leaves the machine.
+export const POD_CIDR = '198.18.0.0/16';
+
+const POD_PREFIX = '198.18.';
+const LOOPBACK_PREFIX = '127.18.';
+
+/** The loopback address that carries a pod's traffic; throws for anything that is not ours. */
+export function podAddress(podIp: string): string {
+  if (podIp.startsWith(POD_PREFIX)) return LOOPBACK_PREFIX + podIp.slice(POD_PREFIX.length);
+  if (podIp.startsWith('127.')) return podIp;
+  throw new Error(`pod IP ${podIp} is outside the local pod network ${POD_CIDR}; refusing to send traffic to it`);
+}
+
+export const isLocalPodIp = (podIp: string): boolean => podIp.startsWith(POD_PREFIX) || podIp.startsWith('127.');
