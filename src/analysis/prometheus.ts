@@ -156,7 +156,7 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
       let cancelTimer = (): void => {};
       const request = (secure ? https : http).request(url, { method: init.method, headers: init.headers, agent });
       request.on('error', (error: NodeJS.ErrnoException) =>
-        failWith('unreachable', `cannot reach Prometheus: ${error.code ?? error.message}`, error),
+        failWith('unreachable', `cannot reach Prometheus: ${error.message}`, error),
       );
       if (init.signal?.aborted) return onAbort();
       init.signal?.addEventListener('abort', onAbort, { once: true });
