@@ -183,6 +183,11 @@ export class World {
     const want = found.spec.replicas ?? 1;
     const pods = this.pods().filter((pod) => pod.metadata.labels?.['pod-template-hash'] === hash);
     for (const pod of pods.slice(want)) this.kube.remove(refOf(pod));
+    for (const pod of pods.slice(0, want)) {
+      this.kube.mutate<Pod>(refOf(pod), (object) => {
+        object.status.ready = ready();
+      });
+    }
     for (let index = pods.length; index < want; index++) {
       const pod: Pod = {
         apiVersion: 'v1',

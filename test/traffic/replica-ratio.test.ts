@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment, Service } from '../../src/kube/objects.ts';
+import { isTrafficError } from '../../src/traffic/errors.ts';
+import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
+import { NS, userView, World } from './world.ts';
+
+const deployment = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
+const replicasOf = (world: World, name: string) => world.kube.peek<Deployment>(deployment(name))?.spec.replicas;
+
+const started = async (stableReplicas: number, surgeBudget: number) => {
+  const world = new World({ stableReplicas, surgeBudget, ingresses: [] });
+  const router = new ReplicaRatioRouter(world.kube);
+  await router.prepare(world.target);
+  world.addCanaryDeployment();
+  return { world, router };
+};
+
+describe('replica-ratio router', () => {
+  it('surges the stable side within the budget to reach 5 % with 10 stable pods, and reports the share of ready endpoints', async () => {
+    const { world, router } = await started(10, 9);
+    world.canaryPodsReady = false;
+    const asked = await router.setWeight(world.target, 5);
+    expect(replicasOf(world, 'web')).toBe(19);
+    expect(replicasOf(world, 'web-canary')).toBe(1);
+    // Nothing is ready yet on the canary side: the share shown is the cluster's, 0 %.
+    expect(asked).toMatchObject({ requestedWeight: 5, achievedWeight: 0, canaryReplicas: 0, stableReplicas: 10 });
+    world.settle();
+    expect(await router.observe(world.target)).toMatchObject({ achievedWeight: 0, stableReplicas: 19 });
+    world.canaryPodsReady = true;
+    world.settle();
+    const status = await router.observe(world.target);
+    expect(status).toMatchObject({ requestedWeight: 5, achievedWeight: 5, canaryReplicas: 1, stableReplicas: 19 });
+    expect(status.detail).toBe('1 canary of 20 ready endpoints: 5 % (requested 5 %)');
+    expect(status.drift).toBeUndefined();
+  });
+
+  it('without a surge budget shows the coarse share it really gets (1 of 11 = 9.09 %)', async () => {
+    const { world, router } = await started(10, 0);
+    await router.setWeight(world.target, 5);
+    world.settle();
+    const status = await router.observe(world.target);
+    expect(status.achievedWeight).toBeCloseTo(9.0909, 3);
+    expect(replicasOf(world, 'web')).toBe(10);
+  });
+
+  it('shrinks the surged stable side only once the canary pods of the next step are ready', async () => {
+    const { world, router } = await started(10, 9);
+    await router.setWeight(world.target, 5); // 1 canary + 19 stable
+    world.settle();
+    world.canaryPodsReady = false;
+    const waiting = await router.setWeight(world.target, 25); // 4 canary + 12 stable
+    expect(replicasOf(world, 'web-canary')).toBe(4);
+    expect(replicasOf(world, 'web')).toBe(19);
+    expect(waiting.detail).toMatch(/waiting for 4 ready canary pods before scaling stable from 19 to 12/);
+    world.settle();
+    await router.setWeight(world.target, 25);
+    expect(replicasOf(world, 'web')).toBe(19); // still not ready: still waiting
+    world.canaryPodsReady = true;
+    world.settle();
+    await router.setWeight(world.target, 25);
+    expect(replicasOf(world, 'web')).toBe(12);
+    world.settle();
+    expect((await router.observe(world.target)).achievedWeight).toBe(25);
+  });
+
+  it('goes to weight 0 with one write to the canary Deployment and no read before it, keeping the stable side', async () => {
+    const { world, router } = await started(10, 9);
+    await router.setWeight(world.target, 5);
+    world.settle();
+    const mark = world.kube.calls.length;
+    await router.setWeight(world.target, 0);
+    const calls = world.kube.calls.slice(mark);
+    expect(`${calls[0]?.verb} ${calls[0]?.name}`).toBe('mergePatch web-canary');
+    expect(world.kube.writes(mark)).toHaveLength(1);
+    expect(replicasOf(world, 'web-canary')).toBe(0);
+    expect(replicasOf(world, 'web')).toBe(19);
+  });
+
+  it('cleanup returns the stable Deployment exactly as found, also from a restarted controller', async () => {
+    const { world, router } = await started(10, 9);
+    const before = userView(world.kube.peek<Deployment>(deployment('web')));
+    await router.setWeight(world.target, 5);
+    world.settle();
+    await router.setWeight(world.target, 0);
+    await new ReplicaRatioRouter(world.kube).cleanup({ ...world.target, stableReplicas: 19 });
+    const after = userView(world.kube.peek<Deployment>(deployment('web')))!;
+    expect({ ...after, status: undefined }).toEqual({ ...before, status: undefined });
+  });
+
+  it('reports drift when someone scales the canary or the stable side', async () => {
+    const { world, router } = await started(10, 9);
+    await router.setWeight(world.target, 5);
+    world.scaleCanary(3);
+    world.kube.mutate<Deployment>(deployment('web'), (d) => {
+      d.spec.replicas = 12;
+    });
+    const status = await router.observe(world.target);
+    expect(status.drift).toBe(
+      'canary Deployment web-canary has 3 replicas but 5 % needs 1; Deployment web has 12 replicas, fewer than the 19 5 % needs (scaled down by someone or an autoscaler)',
+    );
+  });
+
+  it('removes a selector pin left by an interrupted ingress-nginx release, so canary pods can join', async () => {
+    const world = new World({ ingresses: [] });
+    world.kube.mutate<Service>({ apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'web' }, (s) => {
+      s.metadata.annotations!['canaryd.dev/original-selector'] = '{"app":"web"}';
+      s.spec.selector = { app: 'web', 'pod-template-hash': 'abc' };
+    });
+    await new ReplicaRatioRouter(world.kube).prepare(world.target);
+    const service = world.kube.peek<Service>({ apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'web' })!;
+    expect(service.spec.selector).toEqual({ app: 'web' });
+    expect(service.metadata.annotations).not.toHaveProperty('canaryd.dev/original-selector');
+  });
+
+  it('refuses tester routing and weights it cannot size, without writing', async () => {
+    const { world, router } = await started(4, 0);
+    const mark = world.kube.calls.length;
+    const routing = await router.setTesterRouting(world.target, { cookie: 'canary' }).catch((e: unknown) => e);
+    expect(isTrafficError(routing, 'InvalidRouting')).toBe(true);
+    const weight = await router.setWeight(world.target, 140).catch((e: unknown) => e);
+    expect(isTrafficError(weight, 'InvalidWeight')).toBe(true);
+    await router.setTesterRouting(world.target, undefined);
+    expect(world.kube.writes(mark)).toEqual([]);
+    expect(router.desiredCanaryReplicas(world.target, 25)).toBe(1);
+    expect(router.desiredCanaryReplicas(world.target, 50)).toBe(4);
+  });
+
+  it('refuses a weight before the canary Deployment exists', async () => {
+    const world = new World({ ingresses: [] });
+    const error = await new ReplicaRatioRouter(world.kube).setWeight(world.target, 5).catch((e: unknown) => e);
+    expect(isTrafficError(error, 'NotPrepared')).toBe(true);
+    expect((error as Error).message).toMatch(/canary Deployment shop\/web-canary does not exist/);
+  });
+});

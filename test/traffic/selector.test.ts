@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Deployment, Service } from '../../src/kube/objects.ts';
+import { isTrafficError } from '../../src/traffic/errors.ts';
+import {
+  isPinned,
+  originalSelector,
+  pinSelectorPatch,
+  type ReplicaSet,
+  restoreSelectorPatch,
+  stableTemplateHash,
+} from '../../src/traffic/selector.ts';
+import { applyMergePatch } from './fake-kube.ts';
+
+const labelKey = fc.stringMatching(/^[a-z]([a-z0-9.-]{0,10}\/)?[a-z][a-z0-9_.-]{0,15}$/);
+const labelValue = fc.stringMatching(/^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,20})?$/);
+const labels = (minKeys: number) => fc.dictionary(labelKey, labelValue, { minKeys, maxKeys: 5 });
+
+const serviceWith = (selector: Record<string, string>, annotations?: Record<string, string>): Service => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop', ...(annotations === undefined ? {} : { annotations }) },
+  spec: { selector, ports: [{ port: 80 }] },
+});
+
+// What the API server stores after a merge patch: empty maps are dropped (omitempty).
+const patched = (service: Service, patch: object | undefined): Service => {
+  if (patch === undefined) return service;
+  const next = applyMergePatch(service, patch) as Service;
+  if (next.metadata.annotations !== undefined && Object.keys(next.metadata.annotations).length === 0) {
+    delete next.metadata.annotations;
+  }
+  return next;
+};
+
+describe('pinning the stable Service selector', () => {
+  it('adds the stable pod-template-hash and records the selector as found', () => {
+    const pinned = patched(
+      serviceWith({ app: 'web', tier: 'frontend' }),
+      pinSelectorPatch(serviceWith({ app: 'web', tier: 'frontend' }), 'abc123'),
+    );
+    expect(pinned.spec.selector).toEqual({ app: 'web', tier: 'frontend', 'pod-template-hash': 'abc123' });
+    expect(isPinned(pinned)).toBe(true);
+    expect(originalSelector(pinned)).toEqual({ app: 'web', tier: 'frontend' });
+    expect(pinSelectorPatch(pinned, 'abc123')).toBeUndefined(); // idempotent
+  });
+
+  it('restores any selector exactly, whatever else is on the Service, even when re-pinned in between', () => {
+    fc.assert(
+      fc.property(
+        labels(1),
+        fc.option(labels(1), { nil: undefined }),
+        labelValue,
+        labelValue,
+        (selector, annotations, hash1, hash2) => {
+          const found = serviceWith(selector, annotations);
+          let service = patched(found, pinSelectorPatch(found, hash1));
+          service = patched(service, pinSelectorPatch(service, hash2)); // the stable hash changed
+          const restored = patched(service, restoreSelectorPatch(service));
+          expect(restored).toEqual(found);
+          expect(restoreSelectorPatch(restored)).toBeUndefined();
+        },
+      ),
+    );
+  });
+
+  it('refuses a Service without selector, and a damaged record, with what to do', () => {
+    expect(() => pinSelectorPatch(serviceWith({}), 'abc')).toThrow(/has no selector/);
+    const damaged = serviceWith({ app: 'web', 'pod-template-hash': 'x' }, { 'canaryd.dev/original-selector': '{app' });
+    expect(() => restoreSelectorPatch(damaged)).toThrow(/restore the selector by hand/);
+    const wrongShape = serviceWith({ app: 'web' }, { 'canaryd.dev/original-selector': '["app"]' });
+    expect(() => originalSelector(wrongShape)).toThrow(/not a map of labels/);
+  });
+});
+
+describe('stableTemplateHash', () => {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', uid: 'u1' },
+  } as Deployment;
+  const rs = (hash: string, replicas: number, owner = 'web', uid = 'u1'): ReplicaSet => ({
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: `${owner}-${hash}`,
+      labels: { 'pod-template-hash': hash },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: owner, uid }],
+    },
+    spec: { replicas },
+  });
+
+  it('is the hash of the one ReplicaSet of the Deployment that runs pods', () => {
+    expect(
+      stableTemplateHash(deployment, [
+        rs('old', 0),
+        rs('cur', 3),
+        rs('can', 1, 'web-canary'),
+        rs('gone', 2, 'web', 'u0'),
+      ]),
+    ).toBe('cur');
+  });
+
+  it('refuses while pods of two ReplicaSets run, or when none does', () => {
+    const error = (() => {
+      try {
+        stableTemplateHash(deployment, [rs('a', 2), rs('b', 1)]);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(isTrafficError(error, 'MidRollout')).toBe(true);
+    expect((error as Error).message).toMatch(/web-a, web-b.*let its rollout finish/);
+    expect(() => stableTemplateHash(deployment, [rs('a', 0)])).toThrow(/no running ReplicaSet/);
+  });
+});
