@@ -78,9 +78,10 @@ export async function startDemoServer(
     server.once('error', reject);
     server.listen(port, address, () => resolve());
   });
+  const bound = server.address();
   return {
     address,
-    port,
+    port: typeof bound === 'object' && bound !== null ? bound.port : port,
     setBehaviour(next) {
       if (next.version !== behaviour.version) {
         versionInfo.reset();
