@@ -37,7 +37,10 @@ export function decide(policy: CanaryPolicy, state: ReleaseState, observed: Obse
   const working = structuredClone(state);
   const { next, actions } = run(working, context);
   // A JSON round trip drops undefined fields: `next` is exactly what survives persistence.
-  return { next: JSON.parse(JSON.stringify(next)) as ReleaseState, actions: [...actions, ...context.notes] };
+  // Events, then acks: an operation is acked once everything it caused has been asked for.
+  const events = context.notes.filter((note) => note.type === 'recordEvent');
+  const acks = context.notes.filter((note) => note.type !== 'recordEvent');
+  return { next: JSON.parse(JSON.stringify(next)) as ReleaseState, actions: [...actions, ...events, ...acks] };
 }
 
 function run(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {

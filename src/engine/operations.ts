@@ -6,17 +6,19 @@ import { findRevision, lastRolledBack } from './history.ts';
 import { beginRelease, enterPromotion, pause, recordOperation, setPhase, startRollback } from './transitions.ts';
 import type { HistoryEntry, ManualOperation, OperationRecord, ReleaseState } from './types.ts';
 
+const MAX_RECENT_OPERATIONS = 10;
 const IN_STEP = new Set(['progressing', 'paused']);
 const RESTING = new Set(['idle', 'succeeded', 'failed']);
 
 export function applyOperation(state: ReleaseState, context: Context): ReleaseState {
   const operation = context.observed.operation;
   if (operation === undefined) return state;
-  if (operation.id === state.lastOperationId) {
+  if (operation.id === state.lastOperationId || state.recentOperationIds?.includes(operation.id)) {
     context.notes.push({ type: 'ackOperation', id: operation.id });
     return state;
   }
   state.lastOperationId = operation.id;
+  state.recentOperationIds = [...(state.recentOperationIds ?? []), operation.id].slice(-MAX_RECENT_OPERATIONS);
   const phaseBefore = state.phase;
   const record: OperationRecord = {
     id: operation.id,

@@ -111,6 +111,8 @@ export interface ReleaseState {
   history: HistoryEntry[];
   nextRevision: number;
   lastOperationId?: string;
+  /** Ids of the last few operations processed (newest last), so none is applied twice. */
+  recentOperationIds?: string[];
 }
 
 export interface ObservedDeployment {

@@ -1,0 +1,155 @@
+// promoting and rollingBack: the order of writes is part of the contract (invariants 1 and 2).
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/engine/index.ts';
+import {
+  at,
+  canaryObserved,
+  deployment,
+  effects,
+  iso,
+  MIN,
+  observed,
+  policy,
+  releaseState,
+  types,
+} from './fixtures.ts';
+
+const promoting = (extra = {}) =>
+  releaseState('promoting', { stepIndex: 2, weight: 25, deadlines: { promotion: iso(15 * MIN) }, ...extra });
+const rollingBack = (extra = {}) =>
+  releaseState('rollingBack', {
+    weight: 5,
+    rollback: { reason: 'analysis: errors', outcome: 'rolledBack' },
+    deadlines: { rollback: iso(15 * MIN) },
+    ...extra,
+  });
+
+describe('promotion', () => {
+  it('unpauses the stable Deployment and keeps the canary weight while it rolls', () => {
+    const { next, actions } = decide(policy(), promoting(), canaryObserved(25), at(MIN));
+    expect(next.phase).toBe('promoting');
+    expect(effects(actions)).toEqual([{ type: 'promoteStable', templateHash: 'v2' }]);
+  });
+
+  it('waits, weight unchanged, while the roll is in progress', () => {
+    const rolling = canaryObserved(25, { deployment: deployment('v2', { paused: false, rolloutComplete: false }) });
+    const { next, actions } = decide(policy(), promoting(), rolling, at(2 * MIN));
+    expect(next.phase).toBe('promoting');
+    expect(effects(actions)).toEqual([]);
+  });
+
+  it('when the roll is complete: weight 0 first, then re-pause, then the canary objects go', () => {
+    const rolled = canaryObserved(25, { deployment: deployment('v2', { paused: false, rolloutComplete: true }) });
+    const { next, actions } = decide(policy(), promoting(), rolled, at(3 * MIN));
+    expect(next.phase).toBe('succeeded');
+    expect(next.stable).toMatchObject({ revision: 2, templateHash: 'v2' });
+    expect(next.current).toBeUndefined();
+    expect(next.history.at(-1)).toMatchObject({ revision: 2, outcome: 'succeeded' });
+    expect(types(effects(actions))).toEqual(['setWeight', 'repauseStable', 'deleteCanary', 'cleanupRoute']);
+    expect(effects(actions)[0]).toEqual({ type: 'setWeight', weight: 0 });
+  });
+
+  it('the canary losing its pods during promotion sends all traffic to the stable side', () => {
+    const o = canaryObserved(25, {
+      deployment: deployment('v2', { paused: false, rolloutComplete: false }),
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0 },
+    });
+    const { next, actions } = decide(policy(), promoting(), o, at(MIN));
+    expect(next.phase).toBe('promoting');
+    expect(effects(actions)).toEqual([{ type: 'setWeight', weight: 0 }]);
+  });
+
+  it('a roll stuck past timeouts.promotion is rolled back to the stable template, unpaused', () => {
+    const stuck = canaryObserved(25, { deployment: deployment('v2', { paused: false, rolloutComplete: false }) });
+    const { next, actions } = decide(policy(), promoting(), stuck, at(15 * MIN));
+    expect(next.phase).toBe('rollingBack');
+    expect(next.reason).toContain('timeouts.promotion');
+    expect(next.failedRevisions).toEqual(['v2']);
+    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate', 'deleteCanary', 'cleanupRoute']);
+    // once the template is back, the still-unpaused Deployment converges, then is paused again
+    const converging = observed({ deployment: deployment('v1', { paused: false, rolloutComplete: false }) });
+    const second = decide(policy(), next, converging, at(16 * MIN));
+    expect(second.next.phase).toBe('rollingBack');
+    expect(effects(second.actions)).toEqual([]);
+    const converged = observed({ deployment: deployment('v1', { paused: false, rolloutComplete: true }) });
+    const third = decide(policy(), second.next, converged, at(17 * MIN));
+    expect(effects(third.actions)).toEqual([{ type: 'repauseStable' }]);
+    const done = decide(policy(), third.next, observed(), at(18 * MIN));
+    expect(done.next.phase).toBe('failed');
+  });
+
+  it('a newer template during promotion pauses the Deployment at once and restarts the release', () => {
+    const o = canaryObserved(25, { deployment: deployment('v3', { paused: false, rolloutComplete: false }) });
+    const { next, actions } = decide(policy(), promoting(), o, at(MIN));
+    expect(next.phase).toBe('progressing');
+    expect(next.current?.templateHash).toBe('v3');
+    expect(next.stable?.templateHash).toBe('v1');
+    expect(next.history.at(-1)).toMatchObject({ revision: 2, outcome: 'superseded' });
+    expect(types(effects(actions)).slice(0, 3)).toEqual(['repauseStable', 'setWeight', 'createCanary']);
+  });
+
+  it('the template set back to stable during promotion cancels and converges back', () => {
+    const o = canaryObserved(25, { deployment: deployment('v1', { paused: false, rolloutComplete: false }) });
+    const { next, actions } = decide(policy(), promoting(), o, at(MIN));
+    expect(next.phase).toBe('rollingBack');
+    expect(next.failedRevisions).toEqual([]);
+    expect(types(effects(actions))).toEqual(['setWeight', 'deleteCanary', 'cleanupRoute']);
+  });
+});
+
+describe('rollback', () => {
+  it('weight 0 first, then the stable template, then the canary objects', () => {
+    const { next, actions } = decide(policy(), rollingBack(), canaryObserved(5), at(MIN));
+    expect(next.phase).toBe('rollingBack');
+    expect(effects(actions)).toEqual([
+      { type: 'setWeight', weight: 0 },
+      { type: 'restoreStableTemplate', templateHash: 'v1', template: deployment('v1').template },
+      { type: 'deleteCanary' },
+      { type: 'cleanupRoute' },
+    ]);
+  });
+
+  it('after a crash half way, asks only for what is not done yet (weight 0 still first)', () => {
+    const half = observed({
+      deployment: deployment('v1'),
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1 },
+      route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: false },
+    });
+    expect(types(effects(decide(policy(), rollingBack(), half, at(MIN)).actions))).toEqual([
+      'setWeight',
+      'deleteCanary',
+      'cleanupRoute',
+    ]);
+  });
+
+  it('ends in failed with a history entry once the cluster is clean', () => {
+    const { next, actions } = decide(policy(), rollingBack(), observed(), at(MIN));
+    expect(next.phase).toBe('failed');
+    expect(next.current).toBeUndefined();
+    expect(next.history.at(-1)).toMatchObject({ revision: 2, outcome: 'rolledBack', reason: 'analysis: errors' });
+    expect(effects(actions)).toEqual([]);
+  });
+
+  it('a cancellation ends in idle with outcome cancelled', () => {
+    const state = rollingBack({ rollback: { reason: 'template reverted', outcome: 'cancelled' } });
+    const { next } = decide(policy(), state, observed(), at(MIN));
+    expect(next.phase).toBe('idle');
+    expect(next.history.at(-1)?.outcome).toBe('cancelled');
+  });
+
+  it('a newer template during rollback is not overwritten; it is released after the rollback', () => {
+    const o = observed({ deployment: deployment('v3') });
+    const first = decide(policy(), rollingBack(), o, at(MIN));
+    expect(first.next.phase).toBe('progressing');
+    expect(first.next.current?.templateHash).toBe('v3');
+    expect(first.next.history.at(-1)?.outcome).toBe('rolledBack');
+    expect(types(first.actions)).not.toContain('restoreStableTemplate');
+  });
+
+  it('a rollback that cannot converge gives up at its deadline and says a person is needed', () => {
+    const stuck = observed({ deployment: deployment('v1', { paused: false, rolloutComplete: false }) });
+    const { next } = decide(policy(), rollingBack(), stuck, at(15 * MIN));
+    expect(next.phase).toBe('failed');
+    expect(next.reason).toContain('needs a person');
+  });
+});
