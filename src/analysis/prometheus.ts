@@ -136,6 +136,7 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
       headers: Record<string, string>;
       body: string | undefined;
       signal: AbortSignal | undefined;
+      retried?: boolean;
     },
     origin: AnswerOrigin,
   ): Promise<RawAnswer> {
@@ -155,9 +156,15 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
       const onAbort = (): void => failWith('aborted', 'query cancelled', init.signal?.reason);
       let cancelTimer = (): void => {};
       const request = (secure ? https : http).request(url, { method: init.method, headers: init.headers, agent });
-      request.on('error', (error: NodeJS.ErrnoException) =>
-        failWith('unreachable', `cannot reach Prometheus: ${error.message}`, error),
-      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while idle: the request never reached
+        // Prometheus, so sending it once more on a fresh socket is safe (Node's documented pattern).
+        if (request.reusedSocket && error.code === 'ECONNRESET' && !init.retried) {
+          finish(() => resolve(send(url, { ...init, retried: true }, origin)));
+          return;
+        }
+        failWith('unreachable', `cannot reach Prometheus: ${error.message}`, error);
+      });
       if (init.signal?.aborted) return onAbort();
       init.signal?.addEventListener('abort', onAbort, { once: true });
       cancelTimer = setTimer(

@@ -203,6 +203,39 @@ describe('Prometheus client', () => {
     expect(error.message).toContain(address);
   });
 
+  it('sends once more on a fresh connection when an idle kept-alive one was closed', async () => {
+    const used = new WeakSet<object>();
+    let resets = 0;
+    const { address, seen } = await serve(() => {});
+    const server = servers.at(-1)!;
+    server.removeAllListeners('request');
+    server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      request.resume();
+      if (used.has(request.socket)) {
+        resets++;
+        request.socket.destroy();
+        return;
+      }
+      used.add(request.socket);
+      seen.push({ method: '', url: '', headers: request.headers, body: '' });
+      response.end(JSON.stringify(vector(String(seen.length))));
+    });
+    const client = provider({ address });
+    expect(await client.query('up')).toMatchObject({ value: 1 });
+    expect(await client.query('up')).toMatchObject({ value: 2 });
+    expect(resets).toBe(1);
+  });
+
+  it('does not resend when a fresh connection is reset', async () => {
+    const { address } = await serve(() => {});
+    const server = servers.at(-1)!;
+    server.removeAllListeners('request');
+    server.on('request', (request: http.IncomingMessage) => request.socket.destroy());
+    const error = await rejection(provider({ address }).query('up'));
+    expect(error.code).toBe('unreachable');
+    expect(error.message).toContain('socket hang up');
+  });
+
   it('turns a 500 HTML page into an http-status error quoting the page', async () => {
     const { address } = await serve((_request, response) => {
       response.writeHead(500, { 'content-type': 'text/html' });
