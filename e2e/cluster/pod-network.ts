@@ -11,9 +11,12 @@ const LOOPBACK_PREFIX = '127.18.';
 
 /** The loopback address that carries a pod's traffic; throws for anything that is not ours. */
 export function podAddress(podIp: string): string {
+  // On a kind cluster (e2e/kind/run.sh) pod IPs are routed to the Docker network: use them as they are.
+  if (process.env.CANARYD_POD_NETWORK === 'routed') return podIp;
   if (podIp.startsWith(POD_PREFIX)) return LOOPBACK_PREFIX + podIp.slice(POD_PREFIX.length);
   if (podIp.startsWith('127.')) return podIp;
   throw new Error(`pod IP ${podIp} is outside the local pod network ${POD_CIDR}; refusing to send traffic to it`);
 }
 
-export const isLocalPodIp = (podIp: string): boolean => podIp.startsWith(POD_PREFIX) || podIp.startsWith('127.');
+export const isLocalPodIp = (podIp: string): boolean =>
+  process.env.CANARYD_POD_NETWORK === 'routed' || podIp.startsWith(POD_PREFIX) || podIp.startsWith('127.');
