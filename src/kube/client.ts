@@ -26,27 +26,24 @@ export function toKubeError(error: unknown, action: string, ref?: ObjectRef): Ku
   if (error instanceof k8s.ApiException) {
     const body = parseBody(error.body);
     const reason = body?.reason;
-    const code: KubeErrorCode =
-      error.code === 404
-        ? 'NotFound'
-        : error.code === 409
-          ? reason === 'AlreadyExists'
-            ? 'AlreadyExists'
-            : 'Conflict'
-          : error.code === 422
-            ? 'Invalid'
-            : error.code === 403
-              ? 'Forbidden'
-              : error.code === 401
-                ? 'Unauthorized'
-                : error.code >= 500 || error.code === 429
-                  ? 'Unavailable'
-                  : 'Unknown';
+    const code = codeOf(error.code, body?.reason);
     const detail = body?.message ?? `HTTP ${error.code}`;
     return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new KubeError('Unavailable', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
+}
+
+function codeOf(status: number, reason: string | undefined): KubeErrorCode {
+  if (status === 409) return reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
+  const byStatus: Record<number, KubeErrorCode> = {
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    422: 'Invalid',
+    429: 'Unavailable',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'Unavailable' : 'Unknown');
 }
 
 function parseBody(body: unknown): { reason?: string; message?: string } | undefined {
