@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Ingress } from '../../src/kube/objects.ts';
 import { chooseRouter, type IngressClass, isNginxIngress } from '../../src/traffic/choose.ts';
+import { createRouter } from '../../src/traffic/routers.ts';
+import { FakeKube } from './fake-kube.ts';
 
 const ingress = (
   name: string,
@@ -112,5 +114,12 @@ describe('chooseRouter', () => {
     expect(() => chooseRouter({ requested: 'auto', service: 'web', namedIngresses: ['docs'], ingresses })).toThrow(
       'target.ingresses: Ingress docs does not route to Service web',
     );
+  });
+});
+
+describe('createRouter', () => {
+  it('gives the router of the chosen kind', () => {
+    expect(createRouter('ingress-nginx', new FakeKube()).kind).toBe('ingress-nginx');
+    expect(createRouter('replica-ratio', new FakeKube()).kind).toBe('replica-ratio');
   });
 });
