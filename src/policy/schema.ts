@@ -60,12 +60,9 @@ export const stepSpec = z
 
 export const strategySpec = z
   .strictObject({
-    type: z
-      .enum(['canary', 'blueGreen'])
-      .default('canary')
-      .meta({
-        description: 'canary: weighted steps. blueGreen: a full-size new version, one switch, instant switch back.',
-      }),
+    type: z.enum(['canary', 'blueGreen']).default('canary').meta({
+      description: 'canary: weighted steps. blueGreen: a full-size new version, one switch, instant switch back.',
+    }),
     steps: z
       .array(stepSpec)
       .min(1)
