@@ -6,6 +6,10 @@ import { advanceAllowed, nextAdvanceTime, nextStartTime } from '../schedule/wind
 import { planSteps, policyTimes } from './plan.ts';
 import type { ReleaseState } from './types.ts';
 
+/**
+ * The earliest instant strictly after `now` at which decide() has something time-driven to do.
+ * Call it with the state decide() just returned and the same `now`; null: only cluster events matter.
+ */
 export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date): Date | null {
   const current = state.current;
   if (current === undefined) return null;
@@ -54,6 +58,8 @@ export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date)
     default:
       return null;
   }
-  if (candidates.length === 0) return null;
-  return new Date(Math.max(now.getTime(), Math.min(...candidates)));
+  // decide() was just called at `now` and acted on everything due by then: only later instants count.
+  const future = candidates.filter((ms) => ms > now.getTime());
+  if (future.length === 0) return null;
+  return new Date(Math.min(...future));
 }
