@@ -24,9 +24,10 @@ export interface Pod extends KubeObject {
   kind: 'Pod';
 }
 
-const splitFor = (target: RouteTarget, weight: number): ReplicaSplit => {
+/** The split for `weight`; `baseline` overrides target.stableReplicas (a recorded surge wins). */
+const splitFor = (target: RouteTarget, weight: number, baseline = target.stableReplicas): ReplicaSplit => {
   try {
-    return solveReplicaSplit(weight, target.stableReplicas, { surgeBudget: target.surgeBudget ?? 0 });
+    return solveReplicaSplit(weight, baseline, { surgeBudget: target.surgeBudget ?? 0 });
   } catch (error) {
     throw new TrafficError('InvalidWeight', `replica-ratio: ${(error as Error).message}`, { cause: error });
   }
@@ -65,7 +66,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
   }
 
   async setWeight(target: RouteTarget, weight: number, _options: SetWeightOptions = {}): Promise<RouteStatus> {
-    const split = splitFor(target, weight); // validates before any call
+    splitFor(target, weight); // validates before any call
     const canaryRef = deploymentRef(target.namespace, target.canaryDeployment);
     const intent = { metadata: { annotations: { [INTENDED_WEIGHT]: String(weight) } } };
     if (weight === 0) {
@@ -78,7 +79,9 @@ export class ReplicaRatioRouter implements TrafficRouter {
     const stableRef = deploymentRef(target.namespace, target.deployment);
     const stable = await getDeployment(this.#kube, target.namespace, target.deployment);
     const canary = await this.#canaryDeployment(target);
+    // After a restart the recorded baseline is the truth, whatever the caller remembers.
     const baseline = recordedBaseline(stable) ?? target.stableReplicas;
+    const split = splitFor(target, weight, baseline);
     const stableNow = stable.spec.replicas ?? 1;
     if (split.stableReplicas > stableNow) {
       const record = recordedBaseline(stable) === undefined ? { [ORIGINAL_REPLICAS]: String(baseline) } : {};
@@ -146,7 +149,11 @@ export class ReplicaRatioRouter implements TrafficRouter {
       drift.push(`Service ${target.service} is pinned to the stable pods, so canary pods receive no traffic`);
     }
     if (Number.isFinite(requested) && canary !== null) {
-      const split = splitFor(target, requested);
+      const split = splitFor(
+        target,
+        requested,
+        (stable === null ? undefined : recordedBaseline(stable)) ?? target.stableReplicas,
+      );
       if ((canary.spec.replicas ?? 1) !== split.canaryReplicas) {
         drift.push(
           `canary Deployment ${target.canaryDeployment} has ${canary.spec.replicas ?? 1} replicas but ${formatShare(requested)} needs ${split.canaryReplicas}`,

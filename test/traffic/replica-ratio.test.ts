@@ -81,8 +81,14 @@ describe('replica-ratio router', () => {
     const before = userView(world.kube.peek<Deployment>(deployment('web')));
     await router.setWeight(world.target, 5);
     world.settle();
-    await router.setWeight(world.target, 0);
-    await new ReplicaRatioRouter(world.kube).cleanup({ ...world.target, stableReplicas: 19 });
+    // A restarted controller that took the surged count for the baseline does not surge again.
+    const restarted = new ReplicaRatioRouter(world.kube);
+    const confused = { ...world.target, stableReplicas: 19 };
+    await restarted.setWeight(confused, 5);
+    expect(replicasOf(world, 'web')).toBe(19);
+    expect((await restarted.observe(confused)).drift).toBeUndefined();
+    await restarted.setWeight(confused, 0);
+    await restarted.cleanup(confused);
     const after = userView(world.kube.peek<Deployment>(deployment('web')))!;
     expect({ ...after, status: undefined }).toEqual({ ...before, status: undefined });
   });
