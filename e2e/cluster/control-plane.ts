@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePki } from './certs.ts';
-import { POD_CIDR } from './pod-network.ts';
+import { podCidr as podCidrFromEnv } from './pod-network.ts';
 import { freePort } from './ports.ts';
 import { type ManagedProcess, startProcess, tail } from './processes.ts';
 import { WaitAborted, waitFor } from './wait.ts';
@@ -32,7 +32,7 @@ export const STOP_ORDER = ['kwok', 'kube-scheduler', 'kube-controller-manager', 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneInfo> {
   const { binDir, stateDir } = options;
   const log = options.log ?? (() => {});
-  const podCidr = options.podCidr ?? POD_CIDR;
+  const podCidr = options.podCidr ?? podCidrFromEnv();
   const pkiDir = join(stateDir, 'pki');
   mkdirSync(pkiDir, { recursive: true });
   const pki = ensurePki(pkiDir);
