@@ -73,6 +73,7 @@ const normalize = (object: KubeObject): KubeObject => {
 };
 
 export class FakeKube implements KubeApi {
+  /** Every call in order, including those that failed (an attempted write is still a write). */
   readonly calls: Call[] = [];
   readonly #objects = new Map<string, KubeObject>();
   #resourceVersion = 1000;
