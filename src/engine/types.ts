@@ -167,6 +167,11 @@ export interface Observed {
   route: ObservedRoute;
   analysis?: AnalysisRound;
   operation?: ManualOperation;
+  /**
+   * Canary pods each step needs, when the traffic router decides it (replica-ratio sizes the
+   * canary by its solver). Index = step index; absent: the engine sizes by the step's weight.
+   */
+  canaryReplicasPerStep?: number[];
 }
 
 export type EventType = 'Normal' | 'Warning';

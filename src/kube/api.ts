@@ -45,3 +45,8 @@ export class KubeError extends Error {
 
 export const isKubeError = (error: unknown, code?: KubeErrorCode): error is KubeError =>
   error instanceof KubeError && (code === undefined || error.code === code);
+
+/** Writes an object's status subresource (full replace; conflicts on a stale resourceVersion). */
+export interface StatusWriter {
+  replaceStatus<T extends KubeObject>(object: T): Promise<T>;
+}

@@ -1,7 +1,7 @@
 // KubeApi over @kubernetes/client-node's generic object API. kube/ is the only place that
 // imports the client library; everything else sees plain objects and KubeError codes.
 import * as k8s from '@kubernetes/client-node';
-import { type KubeApi, KubeError, type KubeErrorCode } from './api.ts';
+import { type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 
 export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
@@ -58,13 +58,40 @@ function parseBody(body: unknown): { reason?: string; message?: string } | undef
   return typeof body === 'object' && body !== null ? (body as { reason?: string; message?: string }) : undefined;
 }
 
-export class ClientKubeApi implements KubeApi {
+export class ClientKubeApi implements KubeApi, StatusWriter {
   readonly #objects: k8s.KubernetesObjectApi;
+  readonly #custom: k8s.CustomObjectsApi;
   readonly #fieldManager: string;
 
   constructor(kc: k8s.KubeConfig, fieldManager = 'canaryd') {
     this.#objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.#fieldManager = fieldManager;
+  }
+
+  /** Custom resources only (CanaryPolicy): PUT .../status with the object's resourceVersion. */
+  async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
+    const [group, version] = object.apiVersion.split('/');
+    const ref = refOfObject(object);
+    if (!group || !version || !object.metadata.namespace) {
+      throw new KubeError(
+        'Invalid',
+        `replaceStatus needs a namespaced custom resource, got ${object.apiVersion} ${object.kind}`,
+      );
+    }
+    try {
+      return (await this.#custom.replaceNamespacedCustomObjectStatus({
+        group,
+        version,
+        namespace: object.metadata.namespace,
+        plural: pluralOf(object.kind),
+        name: object.metadata.name,
+        body: object,
+        fieldManager: this.#fieldManager,
+      })) as T;
+    } catch (error) {
+      throw toKubeError(error, 'update status of', ref);
+    }
   }
 
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | null> {
@@ -152,6 +179,12 @@ export class ClientKubeApi implements KubeApi {
     }
   }
 }
+
+// canaryd's own kinds; core kinds never go through replaceStatus.
+const pluralOf = (kind: string): string => {
+  const lower = kind.toLowerCase();
+  return lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+};
 
 const refOfObject = (object: KubeObject): ObjectRef => ({
   apiVersion: object.apiVersion,

@@ -1,0 +1,121 @@
+// Runs one analysis round for a release: resolves Prometheus (and its Secrets), evaluates every
+// check, and returns the updated analysis status. Measurements never throw: an unreachable
+// Prometheus is an inconclusive round, never a pass and never a blind rollback.
+import {
+  type AnalysisTarget,
+  analysisWindowMs,
+  appendMeasurements,
+  createPrometheusProvider,
+  evaluateRound,
+  type MetricProvider,
+  type PrometheusCredentials,
+  prometheusClientOptions,
+  recordRound,
+} from '../analysis/index.ts';
+import type { KubeApi } from '../kube/api.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import type { CanaryPolicy, PrometheusSpec } from '../policy/schema.ts';
+import type { AnalysisStatus } from './status.ts';
+
+export interface AnalysisRunner {
+  run(policy: CanaryPolicy, target: AnalysisTarget, analysis: AnalysisStatus, now: Date): Promise<AnalysisStatus>;
+}
+
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export class PrometheusAnalysisRunner implements AnalysisRunner {
+  readonly #kube: KubeApi;
+  readonly #defaultPrometheus: PrometheusSpec | undefined;
+  readonly #providers = new Map<string, MetricProvider>();
+  readonly #onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+
+  constructor(
+    kube: KubeApi,
+    options: { defaultPrometheus?: PrometheusSpec; onQuery?: (seconds: number, ok: boolean) => void } = {},
+  ) {
+    this.#kube = kube;
+    this.#defaultPrometheus = options.defaultPrometheus;
+    this.#onQuery = options.onQuery;
+  }
+
+  async run(
+    policy: CanaryPolicy,
+    target: AnalysisTarget,
+    analysis: AnalysisStatus,
+    now: Date,
+  ): Promise<AnalysisStatus> {
+    const spec = policy.spec.analysis;
+    const prometheus = spec.prometheus ?? this.#defaultPrometheus;
+    const provider = prometheus ? await this.#provider(policy.metadata.namespace, prometheus) : unconfigured;
+    const measurements = await evaluateRound(spec, provider, { target, windowMs: analysisWindowMs(spec), now });
+    return {
+      templateHash: analysis.templateHash,
+      counters: recordRound(analysis.counters, measurements, now),
+      measurements: appendMeasurements(analysis.measurements, measurements),
+    };
+  }
+
+  async #provider(namespace: string, spec: PrometheusSpec): Promise<MetricProvider> {
+    const credentials = await this.#credentials(namespace, spec);
+    const key = JSON.stringify([spec.address, spec.timeout, spec.insecureSkipVerify, credentials]);
+    let provider = this.#providers.get(key);
+    if (provider === undefined) {
+      const inner = createPrometheusProvider(prometheusClientOptions(spec, credentials));
+      const onQuery = this.#onQuery;
+      provider = onQuery
+        ? {
+            async query(promql, options) {
+              const started = performance.now();
+              try {
+                const result = await inner.query(promql, options);
+                onQuery((performance.now() - started) / 1000, true);
+                return result;
+              } catch (error) {
+                onQuery((performance.now() - started) / 1000, false);
+                throw error;
+              }
+            },
+          }
+        : inner;
+      this.#providers.set(key, provider);
+    }
+    return provider;
+  }
+
+  async #credentials(
+    namespace: string,
+    spec: PrometheusSpec,
+  ): Promise<Omit<PrometheusCredentials, 'insecureSkipVerify'>> {
+    const read = async (ref: { name: string; key?: string } | undefined, defaultKey: string) => {
+      if (ref === undefined) return undefined;
+      const secret = await this.#kube.get<Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name });
+      const value = secret?.data?.[ref.key ?? defaultKey];
+      if (value === undefined) throw new Error(`Secret ${namespace}/${ref.name} has no key ${ref.key ?? defaultKey}`);
+      return Buffer.from(value, 'base64').toString('utf8').trim();
+    };
+    const bearerToken = await read(spec.bearerTokenSecretRef, 'token');
+    const username = await read(
+      spec.basicAuthSecretRef && { name: spec.basicAuthSecretRef.name, key: 'username' },
+      'username',
+    );
+    const password = await read(
+      spec.basicAuthSecretRef && { name: spec.basicAuthSecretRef.name, key: 'password' },
+      'password',
+    );
+    const ca = await read(spec.caSecretRef, 'ca.crt');
+    return {
+      ...(bearerToken ? { bearerToken } : {}),
+      ...(username !== undefined && password !== undefined ? { basicAuth: { username, password } } : {}),
+      ...(ca ? { ca } : {}),
+    };
+  }
+}
+
+/** A policy with checks but no Prometheus address anywhere: every round is inconclusive. */
+const unconfigured: MetricProvider = {
+  async query() {
+    throw new Error('no Prometheus configured: set spec.analysis.prometheus.address or the controller default');
+  },
+};

@@ -1,0 +1,99 @@
+// The controller: watches turn cluster changes into policy keys, a work queue reconciles each
+// key (one at a time per key), and every reconcile says when to look again (holds, windows,
+// analysis rounds, deadlines).
+import type { KubeObject } from '../kube/objects.ts';
+import { OWNER_POLICY, SERVICE_NAME } from '../traffic/labels.ts';
+import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
+import { WorkQueue } from './queue.ts';
+import { type ReconcilerDeps, reconcile } from './reconciler.ts';
+
+interface PolicyTargets {
+  deployment: string;
+  service: string;
+  ingresses: string[];
+}
+
+/** Which policies an object concerns: pure, from an index of the policies' targets. */
+export function policiesConcerned(object: KubeObject, index: ReadonlyMap<string, PolicyTargets>): string[] {
+  const namespace = object.metadata.namespace ?? '';
+  if (object.kind === 'CanaryPolicy') return [policyKeyOf(namespace, object.metadata.name)];
+  const owner = object.metadata.annotations?.[OWNER_POLICY];
+  const keys = new Set<string>(owner ? [owner] : []);
+  const name =
+    object.kind === 'EndpointSlice'
+      ? (object.metadata.labels?.[SERVICE_NAME] ?? '')
+      : object.kind === 'ReplicaSet'
+        ? (object.metadata.ownerReferences?.find((o) => o.kind === 'Deployment')?.name ?? '')
+        : object.metadata.name;
+  const base = name.endsWith(CANARY_SUFFIX) ? name.slice(0, -CANARY_SUFFIX.length) : name;
+  for (const [key, targets] of index) {
+    if (splitKey(key).namespace !== namespace) continue;
+    const hit =
+      ((object.kind === 'Deployment' || object.kind === 'ReplicaSet') && targets.deployment === base) ||
+      ((object.kind === 'Service' || object.kind === 'EndpointSlice') && targets.service === base) ||
+      (object.kind === 'Ingress' && (targets.ingresses.length === 0 || targets.ingresses.includes(base)));
+    if (hit) keys.add(key);
+  }
+  return [...keys];
+}
+
+export class Controller {
+  readonly #deps: ReconcilerDeps;
+  readonly #queue: WorkQueue;
+  readonly #index = new Map<string, PolicyTargets>();
+  #reconciles = 0;
+  readonly #onReconcile: ((seconds: number, error?: string) => void) | undefined;
+
+  constructor(
+    deps: ReconcilerDeps,
+    options: { concurrency?: number; onReconcile?: (seconds: number, error?: string) => void } = {},
+  ) {
+    this.#deps = deps;
+    this.#onReconcile = options.onReconcile;
+    this.#queue = new WorkQueue((key) => this.#reconcile(key), { concurrency: options.concurrency ?? 4 });
+  }
+
+  get reconciles(): number {
+    return this.#reconciles;
+  }
+
+  /** Feed every watch event here. */
+  onEvent(event: 'add' | 'update' | 'delete', object: KubeObject): void {
+    if (object.kind === 'CanaryPolicy') {
+      const key = policyKeyOf(object.metadata.namespace ?? '', object.metadata.name);
+      const spec = (object as { spec?: { target?: Partial<PolicyTargets> } }).spec;
+      if (event === 'delete') this.#index.delete(key);
+      else
+        this.#index.set(key, {
+          deployment: spec?.target?.deployment ?? '',
+          service: spec?.target?.service ?? '',
+          ingresses: spec?.target?.ingresses ?? [],
+        });
+    }
+    for (const key of policiesConcerned(object, this.#index)) this.#queue.add(key);
+  }
+
+  enqueue(key: string): void {
+    this.#queue.add(key);
+  }
+
+  async stop(): Promise<void> {
+    await this.#queue.stop();
+  }
+
+  async #reconcile(key: string): Promise<number | null> {
+    const { namespace, name } = splitKey(key);
+    const started = performance.now();
+    try {
+      const result = await reconcile(this.#deps, namespace, name);
+      this.#reconciles++;
+      this.#onReconcile?.((performance.now() - started) / 1000);
+      return result.requeueAfterMs;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#deps.log.error('reconcile failed', { policy: key, error: message });
+      this.#onReconcile?.((performance.now() - started) / 1000, message);
+      return 2000;
+    }
+  }
+}

@@ -1,0 +1,12 @@
+// Names and keys the controller itself writes (the routers' keys are in traffic/labels.ts).
+export const OPERATION_ANNOTATION = 'canaryd.dev/operation';
+export const TEMPLATE_HASH_ANNOTATION = 'canaryd.dev/template-hash';
+export const FINALIZER = 'canaryd.dev/cleanup';
+export const CANARY_SUFFIX = '-canary';
+
+export const policyKeyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}

@@ -1,0 +1,112 @@
+// Observe: what the cluster shows about one policy, in the engine's terms (Observed). Reads
+// only; every value comes from the cluster or the persisted status, never from memory.
+import { decide as analysisDecide } from '../analysis/index.ts';
+import type {
+  JsonValue,
+  ManualOperation,
+  Observed,
+  ObservedCanary,
+  ObservedDeployment,
+  ObservedRoute,
+  ReleaseState,
+} from '../engine/index.ts';
+import type { Deployment } from '../kube/objects.ts';
+import type { CanaryPolicy } from '../policy/schema.ts';
+import type { RouteStatus } from '../traffic/router.ts';
+import { TEMPLATE_HASH_ANNOTATION } from './names.ts';
+import type { AnalysisStatus } from './status.ts';
+import { describeChange, templateHash } from './template.ts';
+
+const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+
+export function observeDeployment(deployment: Deployment, stableTemplate: JsonValue | undefined): ObservedDeployment {
+  const replicas = deployment.spec.replicas ?? 1;
+  const status = deployment.status ?? {};
+  const generationSeen = (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0);
+  const rolloutComplete =
+    generationSeen &&
+    (status.updatedReplicas ?? 0) === replicas &&
+    (status.availableReplicas ?? 0) === replicas &&
+    (status.replicas ?? 0) === replicas;
+  return {
+    templateHash: templateHash(deployment.spec.template),
+    changeCause: describeChange(
+      stableTemplate as Deployment['spec']['template'] | undefined,
+      deployment.spec.template,
+      deployment.metadata.annotations?.[CHANGE_CAUSE],
+    ),
+    template: deployment.spec.template as unknown as JsonValue,
+    paused: deployment.spec.paused === true,
+    replicas,
+    readyReplicas: status.readyReplicas ?? 0,
+    rolloutComplete,
+  };
+}
+
+export function observeCanary(canary: Deployment | null): ObservedCanary | undefined {
+  if (canary === null || canary.metadata.deletionTimestamp) return undefined;
+  const status = canary.status ?? {};
+  const generationSeen = (status.observedGeneration ?? 0) >= (canary.metadata.generation ?? 0);
+  // Pods of an older canary template do not count: only updated, ready pods of this generation.
+  const ready = generationSeen ? Math.min(status.readyReplicas ?? 0, status.updatedReplicas ?? 0) : 0;
+  return {
+    templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
+    replicas: canary.spec.replicas ?? 1,
+    readyReplicas: ready,
+  };
+}
+
+export function observeRoute(
+  status: RouteStatus | undefined,
+  prepared: boolean,
+  testersRouting: boolean,
+): ObservedRoute {
+  if (status === undefined) return { prepared: false, weight: 0, achievedWeight: 0, testersRouting: false };
+  return { prepared, weight: status.requestedWeight, achievedWeight: status.achievedWeight, testersRouting };
+}
+
+/** The latest analysis round as the engine wants it, judged now by the analysis module. */
+export function observeAnalysis(
+  policy: CanaryPolicy,
+  release: ReleaseState,
+  analysis: AnalysisStatus,
+  now: Date,
+): Observed['analysis'] {
+  const current = release.current;
+  const last = analysis.counters.lastRound;
+  if (current === undefined || last === null || analysis.templateHash !== current.templateHash) return undefined;
+  const stepStartedAt = new Date(current.stepStartedAt ?? current.startedAt ?? current.noticedAt);
+  const judged = analysisDecide(policy.spec.analysis, analysis.counters, { now, stepStartedAt });
+  return { round: analysis.counters.rounds, at: last.at, decision: judged.action, reason: judged.reason };
+}
+
+/** The manual operation in the policy's annotation, or an error message when it is malformed. */
+export function parseOperation(raw: string | undefined): { operation?: ManualOperation; error?: string } {
+  if (raw === undefined || raw.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return { error: `annotation canaryd.dev/operation is not JSON: ${(error as Error).message}` };
+  }
+  const ops = ['pause', 'resume', 'promote', 'promoteFull', 'abort', 'retry', 'undo'];
+  const candidate = value as Partial<ManualOperation>;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.id !== 'string' ||
+    candidate.id === '' ||
+    typeof candidate.op !== 'string' ||
+    !ops.includes(candidate.op) ||
+    typeof candidate.by !== 'string' ||
+    typeof candidate.at !== 'string'
+  ) {
+    return {
+      error: `annotation canaryd.dev/operation must be {"id","op" (one of ${ops.join(', ')}),"by","at"}; got ${raw.slice(0, 200)}`,
+    };
+  }
+  if (candidate.toRevision !== undefined && (!Number.isInteger(candidate.toRevision) || candidate.toRevision < 1)) {
+    return { error: `annotation canaryd.dev/operation: toRevision must be a whole number >= 1` };
+  }
+  return { operation: candidate as ManualOperation };
+}

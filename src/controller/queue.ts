@@ -1,0 +1,97 @@
+// A work queue of policy keys: each key is reconciled by one worker at a time, a key added while
+// it runs is run again afterwards (nothing is lost), and delayed requeues keep only the earliest.
+export interface WorkQueueOptions {
+  concurrency?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+export class WorkQueue {
+  readonly #work: (key: string) => Promise<number | null>;
+  readonly #concurrency: number;
+  readonly #setTimer: (fn: () => void, ms: number) => unknown;
+  readonly #clearTimer: (handle: unknown) => void;
+  readonly #ready: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #running = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #timers = new Map<string, { at: number; handle: unknown }>();
+  #active = 0;
+  #stopped = false;
+  #idle: Array<() => void> = [];
+
+  /** `work` returns ms until the key should run again (0 at once), or null. */
+  constructor(work: (key: string) => Promise<number | null>, options: WorkQueueOptions = {}) {
+    this.#work = work;
+    this.#concurrency = options.concurrency ?? 4;
+    this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.#clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
+  }
+
+  add(key: string): void {
+    if (this.#stopped) return;
+    if (this.#running.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#ready.push(key);
+    this.#pump();
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.#stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const existing = this.#timers.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) this.#clearTimer(existing.handle);
+    const handle = this.#setTimer(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, ms);
+    this.#timers.set(key, { at, handle });
+  }
+
+  get size(): number {
+    return this.#ready.length + this.#running.size;
+  }
+
+  /** Stops taking work; resolves when the running reconciles have finished (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const { handle } of this.#timers.values()) this.#clearTimer(handle);
+    this.#timers.clear();
+    this.#ready.length = 0;
+    this.#queued.clear();
+    if (this.#active === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#active < this.#concurrency && this.#ready.length > 0) {
+      const key = this.#ready.shift()!;
+      this.#queued.delete(key);
+      this.#running.add(key);
+      this.#active++;
+      void this.#run(key);
+    }
+  }
+
+  async #run(key: string): Promise<void> {
+    let again: number | null = null;
+    try {
+      again = await this.#work(key);
+    } catch {
+      // The worker reports its own errors; a failed key is retried with a delay.
+      again = 2000;
+    }
+    this.#running.delete(key);
+    this.#active--;
+    if (this.#dirty.delete(key)) this.add(key);
+    else if (again !== null) this.addAfter(key, again);
+    if (this.#active === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();
+    this.#pump();
+  }
+}

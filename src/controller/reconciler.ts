@@ -1,0 +1,441 @@
+// One reconcile of one CanaryPolicy: observe → decide → persist → execute. Level-triggered and
+// idempotent: it can run any number of times, after a crash at any point, and converges.
+// Order matters (see engine/decide.ts): the next state is persisted FIRST, then the actions run,
+// so a crash between the two repeats actions (idempotent) but never a step.
+import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
+import { type Action, decide, nextWakeAt, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
+import { formatPolicyError } from '../policy/errors.ts';
+import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
+import { validatePolicyObject } from '../policy/validate.ts';
+import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
+import {
+  NGINX_CANARY_BY_COOKIE,
+  NGINX_CANARY_BY_HEADER,
+  ORIGINAL_SELECTOR,
+  POD_TEMPLATE_HASH,
+} from '../traffic/labels.ts';
+import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import type { AnalysisRunner } from './analysis-runner.ts';
+import { executeAction } from './execute.ts';
+import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, policyKeyOf } from './names.ts';
+import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
+import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ReconcilerDeps {
+  kube: KubeApi & StatusWriter;
+  events: EventRecorder;
+  router(kind: RouterName): TrafficRouter;
+  analysis: AnalysisRunner;
+  now(): Date;
+  log: Logger;
+  /** Called with every status written (metrics). */
+  onStatus?(namespace: string, name: string, status: PolicyStatus): void;
+  /** While a release runs, look again at least this often (drift, readiness), in ms. */
+  resyncMs?: number;
+}
+
+export interface ReconcileResult {
+  /** Reconcile again after this many ms (0: at once); null: only when something changes. */
+  requeueAfterMs: number | null;
+}
+
+export interface PolicyObject extends KubeObject {
+  spec?: unknown;
+  status?: unknown;
+}
+
+const policyRef = (namespace: string, name: string) => ({ apiVersion: API_VERSION, kind: KIND, namespace, name });
+const IN_FLIGHT = new Set(['waiting', 'progressing', 'paused', 'promoting', 'rollingBack']);
+
+export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
+  const { kube, log } = deps;
+  const object = await kube.get<PolicyObject>(policyRef(namespace, name));
+  if (object === null) return { requeueAfterMs: null };
+  const now = deps.now();
+  const status = readStatus(object.status, now);
+  const policy = activePolicy(object, status, now, deps);
+  if (policy === undefined) {
+    await writeStatus(deps, object, status);
+    return { requeueAfterMs: null };
+  }
+  const deleting = object.metadata.deletionTimestamp !== undefined;
+  if (!deleting && !(object.metadata.finalizers as string[] | undefined)?.includes(FINALIZER)) {
+    // The finalizer lets a deleted policy hand the Deployment back (unpaused, canary removed).
+    const finalizers = [...((object.metadata.finalizers as string[] | undefined) ?? []), FINALIZER];
+    await kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
+    return { requeueAfterMs: 0 };
+  }
+
+  const release = status.release;
+  const { router, target } = await routeTargetFor(deps, policy, status, release);
+  const deployment = await kube.get<Deployment>({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace,
+    name: policy.spec.target.deployment,
+  });
+  const canary = await kube.get<Deployment>({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace,
+    name: target.canaryDeployment,
+  });
+  const route = await observeRouteOf(deps, router, target, release, canary !== null);
+
+  // Analysis counters belong to one release: a new template starts from zero.
+  if (release.current && status.analysis.templateHash !== release.current.templateHash) {
+    status.analysis = {
+      templateHash: release.current.templateHash,
+      counters: structuredClone(INITIAL_COUNTERS),
+      measurements: [],
+    };
+  }
+  const parsedOperation = parseOperation(object.metadata.annotations?.[OPERATION_ANNOTATION]);
+  if (parsedOperation.error)
+    log.warn('ignoring malformed operation', { policy: policyKeyOf(namespace, name), error: parsedOperation.error });
+  const operation = parsedOperation.operation;
+  const observed: Observed = {
+    policyDeleted: deleting,
+    deployment: deployment ? observeDeployment(deployment, release.stable?.template) : undefined,
+    canary: observeCanary(canary),
+    route: route.observed,
+    analysis: observeAnalysis(policy, release, status.analysis, now),
+    operation:
+      operation && operation.id !== release.lastOperationId && !release.recentOperationIds?.includes(operation.id)
+        ? operation
+        : undefined,
+  };
+  if (observed.deployment && canaryReplicasAreRouters(router)) {
+    observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
+      step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
+    );
+  }
+
+  const { next, actions } = decide(policy, release, observed, now);
+  if (observed.operation?.op === 'resume' && next.recentOperationIds?.includes(observed.operation.id)) {
+    // A person resumed: inconclusive analysis gets a fresh allowance.
+    status.analysis.counters = resumeCounters(status.analysis.counters);
+  }
+  const wake = nextWakeAt(next, policy, now);
+  const written = await writeStatus(deps, object, {
+    ...status,
+    ...summarise(policy, next, route.status?.achievedWeight ?? 0),
+    release: next,
+    nextStepAt: wake?.toISOString(),
+    conditions: setCondition(status.conditions, readyCondition(next), now),
+    updatedAt: now.toISOString(),
+  });
+  if (written === null) return { requeueAfterMs: 0 }; // someone else wrote first: observe again
+
+  let latest: PolicyObject = written;
+  let analysed = false;
+  const ctx = {
+    kube,
+    events: deps.events,
+    router,
+    target,
+    policy,
+    policyObject: latest,
+    next,
+    log: (message: string, fields?: Record<string, unknown>) =>
+      log.info(message, { policy: policyKeyOf(namespace, name), ...fields }),
+    analyse: async (action: Extract<Action, { type: 'analyse' }>) => {
+      const current = readStatus(latest.status, now);
+      const analysis = await deps.analysis.run(
+        policy,
+        await analysisTargetOf(deps, target, canary),
+        current.analysis,
+        deps.now(),
+      );
+      const after = await writeStatus(deps, latest, { ...current, analysis, updatedAt: deps.now().toISOString() });
+      if (after) latest = after;
+      analysed = true;
+      log.info('analysis round', {
+        policy: policyKeyOf(namespace, name),
+        step: action.stepIndex + 1,
+        verdict: analysis.counters.lastRound?.verdict,
+        problems: analysis.counters.lastRound?.problems,
+      });
+    },
+  };
+  for (const action of actions) {
+    try {
+      await executeAction(action, ctx);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log.error('action failed', { policy: policyKeyOf(namespace, name), action: action.type, error: message });
+      await deps.events
+        .record(
+          { ...policyRef(namespace, name), uid: object.metadata.uid },
+          'Warning',
+          'ActionFailed',
+          `${action.type}: ${message}`,
+        )
+        .catch(() => {
+          // The Event is only a report; the failure itself is logged above and retried below.
+        });
+      return { requeueAfterMs: 2000 };
+    }
+  }
+  if (
+    deleting &&
+    !IN_FLIGHT.has(next.phase) &&
+    actions.every((a) => a.type === 'recordEvent' || a.type === 'ackOperation')
+  ) {
+    const finalizers = ((latest.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== FINALIZER);
+    await kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
+    return { requeueAfterMs: null };
+  }
+  // A completed analysis round may decide a rollback: look again at once (invariant 2).
+  if (analysed || actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation' && a.type !== 'analyse')) {
+    return { requeueAfterMs: 0 };
+  }
+  const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
+  const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : null;
+  const candidates = [untilWake, resync].filter((v): v is number => v !== null);
+  return { requeueAfterMs: candidates.length ? Math.min(...candidates) : null };
+}
+
+/** The policy in force: the object's spec when valid, else the last valid one (status.activeSpec). */
+function activePolicy(
+  object: PolicyObject,
+  status: PolicyStatus,
+  now: Date,
+  deps: ReconcilerDeps,
+): CanaryPolicy | undefined {
+  const source = `CanaryPolicy ${object.metadata.namespace}/${object.metadata.name}`;
+  const validation = validatePolicyObject(object, source);
+  const generation = object.metadata.generation;
+  if (validation.policy) {
+    status.activeSpec = validation.policy.spec;
+    status.activeGeneration = generation;
+    status.observedGeneration = generation;
+    status.conditions = setCondition(
+      status.conditions,
+      { type: 'Valid', status: 'True', reason: 'Valid', message: 'policy is valid' },
+      now,
+    );
+    return validation.policy;
+  }
+  const message = validation.errors.map((e) => formatPolicyError(e)).join('\n');
+  if (status.observedGeneration !== generation) {
+    deps.log.warn('policy rejected', { policy: source, errors: message });
+    void deps.events
+      .record(
+        {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          namespace: object.metadata.namespace,
+          name: object.metadata.name,
+          uid: object.metadata.uid,
+        },
+        'Warning',
+        'InvalidPolicy',
+        `${message}${status.activeSpec ? `\nthe last valid version (generation ${status.activeGeneration}) stays in force` : ''}`,
+      )
+      .catch(() => {
+        // Reported in the status condition and the log as well.
+      });
+  }
+  status.observedGeneration = generation;
+  status.conditions = setCondition(
+    status.conditions,
+    {
+      type: 'Valid',
+      status: 'False',
+      reason: 'InvalidPolicy',
+      message: status.activeSpec
+        ? `${message}\nthe last valid version (generation ${status.activeGeneration}) stays in force`
+        : message,
+    },
+    now,
+  );
+  if (status.activeSpec === undefined) {
+    status.message = `invalid policy: ${message}`;
+    return undefined;
+  }
+  const restored = canaryPolicy.safeParse({
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: object.metadata.name, namespace: object.metadata.namespace },
+    spec: status.activeSpec,
+  });
+  return restored.success ? restored.data : undefined;
+}
+
+function readyCondition(next: ReleaseState) {
+  const failed = next.phase === 'failed' || next.phase === 'rollingBack';
+  return {
+    type: 'Ready' as const,
+    status: failed ? ('False' as const) : ('True' as const),
+    reason: next.phase.charAt(0).toUpperCase() + next.phase.slice(1),
+    message: next.reason,
+  };
+}
+
+/** Writes the status; null when the object changed meanwhile (conflict) or is gone. */
+async function writeStatus(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+): Promise<PolicyObject | null> {
+  try {
+    const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status });
+    deps.onStatus?.(object.metadata.namespace ?? '', object.metadata.name, status);
+    return written;
+  } catch (error) {
+    if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) return null;
+    throw error;
+  }
+}
+
+/** Replica-ratio sizes the canary by its solver; ingress-nginx by the step weight. */
+const canaryReplicasAreRouters = (router: TrafficRouter): boolean =>
+  router.kind === 'replica-ratio' || router.kind === 'ingress-nginx';
+
+async function routeTargetFor(
+  deps: ReconcilerDeps,
+  policy: CanaryPolicy,
+  status: PolicyStatus,
+  release: ReleaseState,
+): Promise<{ router: TrafficRouter; target: RouteTarget }> {
+  const { namespace, name } = policy.metadata;
+  const { target: spec } = policy.spec;
+  let kind = status.router as RouterName | undefined;
+  let ingresses = spec.ingresses ?? [];
+  // The router is chosen when no release runs and kept for the whole release.
+  if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
+    const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
+    const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
+    const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
+    const choice = chooseRouter({
+      requested: spec.router,
+      service: spec.service,
+      namedIngresses: spec.ingresses,
+      ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
+      classes,
+    });
+    kind = choice.kind;
+    ingresses = choice.ingresses;
+    status.router = kind;
+    status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
+  } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
+    const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
+    const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
+    ingresses = chooseRouter({
+      requested: 'ingress-nginx',
+      service: spec.service,
+      ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
+      classes,
+    }).ingresses;
+  }
+  const stableReplicas = release.stable
+    ? ((
+        await deps.kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: spec.deployment })
+      )?.spec.replicas ?? 1)
+    : 1;
+  const target: RouteTarget = {
+    namespace,
+    policy: name,
+    deployment: spec.deployment,
+    service: spec.service,
+    ingresses,
+    canaryDeployment: `${spec.deployment}${CANARY_SUFFIX}`,
+    canaryService: `${spec.service}${CANARY_SUFFIX}`,
+    stableReplicas,
+    surgeBudget: policy.spec.replicaRatio.surgeBudget,
+  };
+  return { router: deps.router(kind), target };
+}
+
+async function observeRouteOf(
+  deps: ReconcilerDeps,
+  router: TrafficRouter,
+  target: RouteTarget,
+  release: ReleaseState,
+  canaryExists: boolean,
+): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
+  if (!canaryExists && release.current === undefined && !IN_FLIGHT.has(release.phase)) {
+    return { observed: observeRoute(undefined, false, false) };
+  }
+  const { kube } = deps;
+  const service = await kube.get<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    namespace: target.namespace,
+    name: target.service,
+  });
+  let prepared: boolean;
+  let testersRouting = false;
+  if (router.kind === 'ingress-nginx') {
+    const canaryService = await kube.get<Service>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: target.namespace,
+      name: target.canaryService,
+    });
+    const canaryIngresses = await Promise.all(
+      target.ingresses.map((ingress) =>
+        kube.get<Ingress>({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          namespace: target.namespace,
+          name: `${ingress}${CANARY_SUFFIX}`,
+        }),
+      ),
+    );
+    const pinned = service?.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
+    prepared = canaryService !== null && pinned && canaryIngresses.every((i) => i !== null);
+    testersRouting = canaryIngresses.some(
+      (i) =>
+        i?.metadata.annotations?.[NGINX_CANARY_BY_HEADER] !== undefined ||
+        i?.metadata.annotations?.[NGINX_CANARY_BY_COOKIE] !== undefined,
+    );
+  } else {
+    prepared = service !== null && service.metadata.annotations?.[ORIGINAL_SELECTOR] === undefined;
+  }
+  try {
+    const status = await router.observe(target);
+    return { observed: observeRoute(status, prepared, testersRouting), status };
+  } catch (error) {
+    deps.log.warn('could not observe the route', {
+      policy: `${target.namespace}/${target.policy}`,
+      error: (error as Error).message,
+    });
+    return { observed: { prepared, weight: 0, achievedWeight: 0, testersRouting } };
+  }
+}
+
+async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canary: Deployment | null) {
+  const hashOf = async (deployment: string) => {
+    const sets = await deps.kube.list<KubeObject & { spec?: { replicas?: number } }>(
+      'apps/v1',
+      'ReplicaSet',
+      target.namespace,
+    );
+    const owned = sets.filter(
+      (rs) =>
+        rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === deployment) &&
+        (rs.spec?.replicas ?? 0) > 0,
+    );
+    return owned[0]?.metadata.labels?.[POD_TEMPLATE_HASH];
+  };
+  return {
+    namespace: target.namespace,
+    deployment: target.deployment,
+    canary: target.canaryDeployment,
+    service: target.service,
+    ingresses: target.ingresses,
+    stableHash: await hashOf(target.deployment),
+    canaryHash: canary ? await hashOf(target.canaryDeployment) : undefined,
+  };
+}

@@ -1,0 +1,107 @@
+// The CanaryPolicy status: where canaryd keeps everything it must not forget (the engine's
+// ReleaseState, analysis counters and measurements, the last valid spec) plus a summary for
+// people and printer columns. Pure: built from data, written by the reconciler.
+import type { AnalysisCounters, Measurement } from '../analysis/index.ts';
+import { INITIAL_COUNTERS } from '../analysis/index.ts';
+import { initialState, planSteps, type ReleaseState } from '../engine/index.ts';
+import type { CanaryPolicy, CanaryPolicySpec } from '../policy/schema.ts';
+
+export interface Condition {
+  type: 'Valid' | 'Ready' | 'Progressing';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface AnalysisStatus {
+  /** Counters belong to one release (template hash); a new release starts from zero. */
+  templateHash?: string;
+  counters: AnalysisCounters;
+  /** Newest last, bounded. */
+  measurements: Measurement[];
+}
+
+export interface PolicyStatus {
+  phase: string;
+  /** The share the canary really gets, percent. */
+  weight: number;
+  /** "2/4" while a release runs. */
+  step: string;
+  router?: string;
+  routerReason?: string;
+  message: string;
+  observedGeneration?: number;
+  conditions: Condition[];
+  /** The last spec that passed validation: it stays in force while a newer one is invalid. */
+  activeSpec?: CanaryPolicySpec;
+  activeGeneration?: number;
+  release: ReleaseState;
+  analysis: AnalysisStatus;
+  nextStepAt?: string;
+  updatedAt: string;
+}
+
+export function emptyStatus(now: Date): PolicyStatus {
+  return {
+    phase: 'idle',
+    weight: 0,
+    step: '',
+    message: 'not adopted yet',
+    conditions: [],
+    release: initialState(),
+    analysis: { counters: structuredClone(INITIAL_COUNTERS), measurements: [] },
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** Reads a persisted status defensively: anything missing falls back to a fresh state. */
+export function readStatus(raw: unknown, now: Date): PolicyStatus {
+  const fresh = emptyStatus(now);
+  if (raw === null || typeof raw !== 'object') return fresh;
+  const status = raw as Partial<PolicyStatus>;
+  const release =
+    status.release && typeof status.release === 'object' && status.release.version === 1
+      ? status.release
+      : fresh.release;
+  return {
+    ...fresh,
+    ...status,
+    release,
+    conditions: Array.isArray(status.conditions) ? status.conditions : [],
+    analysis: {
+      templateHash: status.analysis?.templateHash,
+      counters: status.analysis?.counters ?? fresh.analysis.counters,
+      measurements: Array.isArray(status.analysis?.measurements) ? status.analysis.measurements : [],
+    },
+  };
+}
+
+export function setCondition(
+  conditions: Condition[],
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
+  const existing = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime =
+    existing && existing.status === next.status ? existing.lastTransitionTime : now.toISOString();
+  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
+}
+
+/** The summary fields (phase, weight, step, message) from the engine's state. */
+export function summarise(
+  policy: CanaryPolicy,
+  release: ReleaseState,
+  achievedWeight: number,
+): Pick<PolicyStatus, 'phase' | 'weight' | 'step' | 'message'> {
+  const current = release.current;
+  const steps = planSteps(policy).length;
+  const inRelease =
+    current !== undefined && ['progressing', 'paused', 'promoting', 'rollingBack'].includes(release.phase);
+  return {
+    phase: release.phase,
+    weight: inRelease ? achievedWeight : 0,
+    step: inRelease && current ? `${Math.min(current.stepIndex + 1, steps)}/${steps}` : '',
+    message: release.reason,
+  };
+}

@@ -1,0 +1,112 @@
+// canaryd: the composition root. settings → Kubernetes client → routers, analysis → controller →
+// watches (→ leader election) → HTTP server. Graceful on SIGTERM: stop taking work, finish the
+// reconcile in progress (no half-applied step), release the lease, close the server.
+
+import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
+import { Controller } from './controller/controller.ts';
+import { applyFilePolicies } from './controller/file-policies.ts';
+import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
+import { KubeEventRecorder } from './kube/events.ts';
+import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
+import { LeaderElector } from './kube/lease.ts';
+import { jsonLogger } from './log/logger.ts';
+import { watchPolicyDirectory } from './policy/watch.ts';
+import { parseDuration } from './schedule/duration.ts';
+import { loadSettings, SettingsError } from './settings/settings.ts';
+import { createRouter } from './traffic/routers.ts';
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const settings = loadSettings(argv, env);
+  const log = jsonLogger(settings.logLevel);
+  const kc = loadKubeConfig(settings.kubeconfig);
+  const kube = new ClientKubeApi(kc);
+  const events = new KubeEventRecorder(kube);
+  const routers = {
+    'ingress-nginx': createRouter('ingress-nginx', kube),
+    'replica-ratio': createRouter('replica-ratio', kube),
+  };
+  const analysis = new PrometheusAnalysisRunner(kube, {
+    defaultPrometheus: settings.prometheusUrl
+      ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
+      : undefined,
+  });
+  const controller = new Controller(
+    {
+      kube,
+      events,
+      router: (kind) => routers[kind],
+      analysis,
+      now: () => new Date(),
+      log,
+      resyncMs: parseDuration(settings.resync),
+    },
+    { concurrency: settings.concurrency },
+  );
+
+  let informers: Informers | undefined;
+  const startReconciling = () => {
+    if (informers) return;
+    informers = startInformers(
+      kc,
+      WATCHED,
+      (event, object) => controller.onEvent(event, object),
+      log.warn,
+      settings.namespace,
+    );
+    informers.synced.then(() => log.info('caches synced; reconciling'));
+  };
+  let elector: LeaderElector | undefined;
+  if (settings.leaderElect) {
+    elector = new LeaderElector(kube, {
+      namespace: settings.leaseNamespace,
+      name: settings.leaseName,
+      identity: settings.identity,
+      leaseDurationMs: parseDuration(settings.leaseDuration),
+      onStartedLeading: startReconciling,
+      // A leader that lost its lease must not act on stale beliefs: exit, and start over as a follower.
+      onStoppedLeading: () => shutdown('lost leadership', 1),
+      log: log.info,
+    });
+    elector.start();
+  } else {
+    startReconciling();
+  }
+
+  const policyWatch = settings.policyDir
+    ? watchPolicyDirectory(settings.policyDir, {
+        onLoad: (load) =>
+          void applyFilePolicies(kube, load, log).catch((error: Error) =>
+            log.error('applying policy files failed', { error: error.message }),
+          ),
+        onError: (error) => log.error('policy directory', { error: error.message }),
+      })
+    : undefined;
+
+  let stopping = false;
+  const shutdown = async (reason: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason });
+    policyWatch?.close();
+    await informers?.stop();
+    await controller.stop();
+    await elector?.release();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  log.info('canaryd started', {
+    identity: settings.identity,
+    namespace: settings.namespace ?? '(all)',
+    leaderElect: settings.leaderElect,
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2), process.env).catch((error: Error) => {
+    console.error(
+      error instanceof SettingsError ? error.message : `canaryd failed to start: ${error.stack ?? error.message}`,
+    );
+    process.exit(error instanceof SettingsError ? 2 : 1);
+  });
+}

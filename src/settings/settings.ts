@@ -1,0 +1,89 @@
+// Controller settings: flags override environment variables, which override defaults. Validated
+// by zod so a typo stops the start with a message naming the setting.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { duration } from '../policy/schema.ts';
+
+export const settingsSchema = z.strictObject({
+  kubeconfig: z.string().optional().meta({ description: 'Kubeconfig file; default: in-cluster, then ~/.kube/config.' }),
+  listen: z
+    .string()
+    .regex(/^[^:]+:\d+$/, { message: 'expected HOST:PORT, e.g. 0.0.0.0:8080' })
+    .default('0.0.0.0:8080'),
+  namespace: z.string().optional().meta({ description: 'Watch only this namespace (default: all).' }),
+  policyDir: z
+    .string()
+    .optional()
+    .meta({ description: 'Directory of CanaryPolicy YAML files to apply and keep in sync.' }),
+  prometheusUrl: z.url().optional().meta({ description: 'Prometheus used by policies that name none.' }),
+  leaderElect: z.boolean().default(false),
+  leaseNamespace: z.string().default('canaryd-system'),
+  leaseName: z.string().default('canaryd-leader'),
+  leaseDuration: duration.default('15s'),
+  identity: z.string().default(process.env.HOSTNAME ?? `canaryd-${process.pid}`),
+  resync: duration.default('5s').meta({ description: 'How often a running release is looked at even without events.' }),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+const ENV: Record<string, keyof Settings> = {
+  KUBECONFIG: 'kubeconfig',
+  CANARYD_LISTEN: 'listen',
+  CANARYD_NAMESPACE: 'namespace',
+  CANARYD_POLICY_DIR: 'policyDir',
+  CANARYD_PROMETHEUS_URL: 'prometheusUrl',
+  CANARYD_LEADER_ELECT: 'leaderElect',
+  CANARYD_LEASE_NAMESPACE: 'leaseNamespace',
+  CANARYD_LEASE_NAME: 'leaseName',
+  CANARYD_LEASE_DURATION: 'leaseDuration',
+  CANARYD_IDENTITY: 'identity',
+  CANARYD_RESYNC: 'resync',
+  CANARYD_CONCURRENCY: 'concurrency',
+  CANARYD_LOG_LEVEL: 'logLevel',
+};
+
+const coerce = (key: keyof Settings, value: string): unknown => {
+  if (key === 'leaderElect') return value === 'true' || value === '1' || value === '';
+  if (key === 'concurrency') return Number(value);
+  return value;
+};
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = coerce(key, value);
+  }
+  const options = Object.fromEntries(
+    Object.keys(settingsSchema.shape).map((key) => [
+      key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+      { type: key === 'leaderElect' ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new SettingsError(
+      `${(error as Error).message}\nflags: ${Object.keys(options)
+        .map((o) => `--${o}`)
+        .join(' ')}`,
+    );
+  }
+  for (const [flag, value] of Object.entries(parsed.values)) {
+    const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Settings;
+    raw[key] = typeof value === 'string' ? coerce(key, value) : value;
+  }
+  const result = settingsSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(settings)'}: ${issue.message}`);
+    throw new SettingsError(`invalid canaryd settings:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}
