@@ -1,5 +1,6 @@
 // docs/policy.md: a reference of every field, generated from the zod schema
 // (scripts/gen-docs.ts writes it; a test fails when the committed file drifts).
+import { TEMPLATE_VARIABLES } from '../analysis/index.ts';
 import { type JsonSchema, policyJsonSchema } from './schema-json.ts';
 
 interface FieldRow {
@@ -68,8 +69,10 @@ export function policyReferenceMarkdown(): string {
     '',
     '## Template variables in PromQL',
     '',
-    '`{{namespace}}`, `{{deployment}}`, `{{canary}}`, `{{service}}`, `{{ingress}}`, `{{interval}}`, `{{stableHash}}`, `{{canaryHash}}`.',
-    'Any other `{{name}}` is an error. Values are escaped before they are put into a query.',
+    `${TEMPLATE_VARIABLES.map((variable) => `\`{{${variable}}}\``).join(', ')}.`,
+    'Any other `{{name}}` is an error. Values are escaped before they are put into a query, so every variable',
+    'except `{{interval}}` must sit inside a quoted string (`deployment="{{deployment}}"`, `pod=~"{{canary}}-.*"`),',
+    'and none may appear in a `` `raw string` `` or a `# comment`. See [analysis](analysis.md#custom-checks).',
     '',
   );
   return lines.join('\n');

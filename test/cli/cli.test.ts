@@ -35,7 +35,7 @@ describe('kubectl canary', () => {
 describe('kubectl canary validate', () => {
   it('exits 0 for valid files and directories', async () => {
     const result = await run('validate', join(fixtures, 'valid'));
-    expect(result).toMatchObject({ code: 0, stdout: '4 policies valid\n', stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: '5 policies valid\n', stderr: '' });
   });
 
   it('prints every error compiler-style and exits 1', async () => {
@@ -50,6 +50,17 @@ describe('kubectl canary validate', () => {
       `${fixtures}/invalid/bad-cron.yaml:10:15: spec.schedule.advanceWindows[0].cron: cron "0 25 * * *": hour 25 is out of range 0-23 (five fields: minute hour day-of-month month day-of-week)`,
       `${fixtures}/invalid/misspelt-field.yaml:9:5: spec.strategy.stepWieghts: unknown field \`stepWieghts\`, did you mean \`steps\`? (allowed fields: type, steps, allowLargeFirstStep, blueGreen)`,
       '2 errors; 1 policy valid',
+      '',
+    ]);
+  });
+
+  it("reports the analysis module's template errors with file, line, column and field", async () => {
+    const result = await run('validate', join(fixtures, 'invalid/template-raw-string-and-comment.yaml'));
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n')).toEqual([
+      `${fixtures}/invalid/template-raw-string-and-comment.yaml:13:22: spec.analysis.checks[0].stableQuery: {{deployment}} cannot be escaped inside a \`raw string\`; use double quotes`,
+      `${fixtures}/invalid/template-raw-string-and-comment.yaml:15:22: spec.analysis.checks[0].sampleQuery: {{canary}} inside a # comment is not allowed`,
+      '2 errors; 0 policies valid',
       '',
     ]);
   });

@@ -93,6 +93,37 @@ const expected: Record<string, Array<[number | undefined, number | undefined, st
   'duplicate-key.yaml': [[8, 3, '', 'invalid YAML: Map keys must be unique']],
   'proto-key.yaml': [[8, 3, 'spec.__proto__', 'field `__proto__` is not allowed']],
   'alias-bomb.yaml': [[1, 1, '', 'cannot read document: Excessive alias count indicates a resource exhaustion attack']],
+  'latency-without-threshold.yaml': [
+    [10, 9, 'spec.analysis.checks[0]', 'a latency check needs min, max or relative thresholds'],
+  ],
+  'unquoted-template-variable.yaml': [
+    [
+      12,
+      16,
+      'spec.analysis.checks[0].query',
+      '{{deployment}} must be inside a quoted string, e.g. deployment="{{deployment}}"',
+    ],
+  ],
+  'template-raw-string-and-comment.yaml': [
+    [
+      13,
+      22,
+      'spec.analysis.checks[0].stableQuery',
+      '{{deployment}} cannot be escaped inside a `raw string`; use double quotes',
+    ],
+    [15, 22, 'spec.analysis.checks[0].sampleQuery', '{{canary}} inside a # comment is not allowed'],
+  ],
+  'built-in-check-with-query.yaml': [
+    [13, 16, 'spec.analysis.checks[0].query', 'only custom checks take queries; use type: custom'],
+    [17, 22, 'spec.analysis.checks[1].stableQuery', 'only custom checks take queries; use type: custom'],
+  ],
+  'malformed-placeholder.yaml': [
+    [12, 16, 'spec.analysis.checks[0].query', 'malformed placeholder at "{{ app name }}\\",svc=": expected {{name}}'],
+  ],
+  'several-unknown-variables.yaml': [
+    [12, 16, 'spec.analysis.checks[0].query', 'unknown template variable {{namespce}}'],
+    [12, 16, 'spec.analysis.checks[0].query', 'unknown template variable {{pod}}'],
+  ],
   'too-precise-weight.yaml': [
     [9, 23, 'spec.strategy.steps[0].weight', 'ingress-nginx splits traffic in steps of 0.01 %, found 0.125'],
   ],

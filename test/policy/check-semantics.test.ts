@@ -1,0 +1,100 @@
+// spec.analysis.checks: the analysis module's own checks (checkProblems, checkTemplate) run
+// during policy validation, without repeating what the policy validator already says.
+import { describe, expect, it } from 'vitest';
+import { TEMPLATE_VARIABLES } from '../../src/analysis/index.ts';
+import { formatPolicyError } from '../../src/policy/errors.ts';
+import { parsePolicyText } from '../../src/policy/load.ts';
+import { policyReferenceMarkdown } from '../../src/policy/reference.ts';
+
+const withChecks = (checks: string) => `apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: web }
+spec:
+  target: { deployment: web, service: web, router: ingress-nginx }
+  analysis:
+    checks:
+${checks}`;
+
+const errorsOf = (checks: string) =>
+  parsePolicyText(withChecks(checks), 'web.yaml').errors.map((error) => formatPolicyError(error));
+
+describe('analysis checks in policy validation', () => {
+  it('accepts a successRate check without thresholds (judged against min 99)', () => {
+    const load = parsePolicyText(withChecks('      - { name: success, type: successRate }\n'), 'web.yaml');
+    expect(load.errors).toEqual([]);
+    expect(load.policies).toHaveLength(1);
+  });
+
+  it.each([
+    ['latency', 'a latency check needs min, max or relative thresholds'],
+    ['custom', 'a custom check needs min, max or relative thresholds'],
+  ])('refuses a %s check without thresholds', (type, message) => {
+    const query = type === 'custom' ? ', query: "sum(up)"' : '';
+    expect(errorsOf(`      - { name: c, type: ${type}${query} }\n`)).toEqual([
+      `web.yaml:8:9: spec.analysis.checks[0]: ${message}`,
+    ]);
+  });
+
+  it.each([
+    [
+      'a custom check without query',
+      '{ name: c, type: custom, max: 1 }',
+      ['web.yaml:8:9: spec.analysis.checks[0].query: a custom check needs a `query` (PromQL for the canary value)'],
+    ],
+    [
+      'relative thresholds without stableQuery',
+      '{ name: c, type: custom, query: "sum(up)", relative: { maxAbove: 1 } }',
+      [
+        'web.yaml:8:62: spec.analysis.checks[0].relative: a relative check compares with stable, but this custom check has no `stableQuery` (add stableQuery, or use min/max)',
+      ],
+    ],
+    [
+      'min above max',
+      '{ name: c, type: latency, min: 2, max: 1 }',
+      ['web.yaml:8:40: spec.analysis.checks[0].min: expected min <= max (1), found 2'],
+    ],
+    [
+      'an empty relative block',
+      '{ name: c, type: latency, relative: {} }',
+      [
+        'web.yaml:8:45: spec.analysis.checks[0].relative: expected at least one of `maxAbove`, `maxBelow`, `maxRatio`, found none',
+      ],
+    ],
+  ])('says %s once, not once per module', (_, check, expected) => {
+    expect(errorsOf(`      - ${check}\n`)).toEqual(expected);
+  });
+
+  it('refuses a query on a built-in check (the analysis could never judge it)', () => {
+    expect(errorsOf('      - { name: c, type: latency, max: 1, query: "sum(up)" }\n')).toEqual([
+      'web.yaml:8:50: spec.analysis.checks[0].query: only custom checks take queries; use type: custom',
+    ]);
+  });
+
+  it('suggests the closest variable for a misspelt one', () => {
+    const load = parsePolicyText(
+      withChecks('      - { name: c, type: custom, max: 1, query: \'sum(x{d="{{deploymnet}}"})\' }\n'),
+      'web.yaml',
+    );
+    expect(load.errors.map((error) => [error.message, error.hint])).toEqual([
+      ['unknown template variable {{deploymnet}}', 'did you mean {{deployment}}?'],
+    ]);
+  });
+
+  it('checks every query field with the analysis module’s template rules', () => {
+    const errors = errorsOf(`      - name: c
+        type: custom
+        query: 'sum(x{d="{{deployment}}"})'
+        stableQuery: 'sum(x{d={{deployment}}})'
+        sampleQuery: 'sum(x{d="{{deployment}}"}) offset {{interval}}'
+        relative: { maxRatio: 2 }
+`);
+    expect(errors).toEqual([
+      'web.yaml:11:22: spec.analysis.checks[0].stableQuery: {{deployment}} must be inside a quoted string, e.g. deployment="{{deployment}}"',
+    ]);
+  });
+
+  it('documents exactly the analysis module’s template variables', () => {
+    const markdown = policyReferenceMarkdown();
+    for (const variable of TEMPLATE_VARIABLES) expect(markdown).toContain(`\`{{${variable}}}\``);
+  });
+});
