@@ -1,18 +1,33 @@
-// kubectl canary plan FILE [--from TIME] — the timeline a release started at TIME would follow.
+// kubectl canary plan FILE [--from TIME] [--replicas N] — the timeline a release started at TIME
+// would follow and, for replica-ratio, the share whole replicas can reach at each step.
 import { parseArgs } from 'node:util';
 import { formatPolicyError } from '../policy/errors.ts';
 import { loadPolicyFiles } from '../policy/load.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { type PlanOptions, planTimeline, type Timeline } from '../schedule/timeline.ts';
 import { isoSeconds } from '../schedule/windows.ts';
+import { formatShare, replicaRatioWarnings, solveReplicaSplit } from '../traffic/replica-solver.ts';
 import type { CliIo, Command } from './io.ts';
 
-/** Options other modules may provide later (e.g. the replica-ratio solver's warnings). */
+/** Options other modules may provide (more per-step warnings); combined with the replica-ratio ones. */
 export const planHooks: PlanOptions = {};
+
+/**
+ * plan reads nothing from a cluster, so the stable Deployment's replicas are a guess unless the
+ * user gives them; the output says which.
+ */
+export const DEFAULT_PLAN_REPLICAS = 10;
+
+/** How the replica-ratio router would split each step, for a given stable replica count. */
+export interface ReplicaPlan {
+  stableReplicas: number;
+  /** True when stableReplicas is DEFAULT_PLAN_REPLICAS rather than --replicas. */
+  assumed: boolean;
+}
 
 export const planCommand: Command = {
   summary: 'print the timeline a release would follow',
-  usage: 'kubectl canary plan FILE [--from TIME]',
+  usage: 'kubectl canary plan FILE [--from TIME] [--replicas N]',
   async run(args, io) {
     let parsed: ReturnType<typeof parsePlanArgs>;
     try {
@@ -21,7 +36,7 @@ export const planCommand: Command = {
       io.stderr(`${(error as Error).message}\nusage: ${this.usage}\n`);
       return 2;
     }
-    const { file, from } = parsed;
+    const { file, from, replicas } = parsed;
     const start = from === undefined ? io.now() : new Date(from);
     if (Number.isNaN(start.getTime())) {
       io.stderr(`--from: expected a time such as 2026-03-30T09:00:00+02:00, found ${JSON.stringify(from)}\n`);
@@ -34,24 +49,63 @@ export const planCommand: Command = {
       return 1;
     }
     for (const warning of load.warnings) io.stderr(`${formatPolicyError(warning, 'warning')}\n`);
+    const replicaPlan: ReplicaPlan =
+      replicas === undefined
+        ? { stableReplicas: DEFAULT_PLAN_REPLICAS, assumed: true }
+        : { stableReplicas: replicas, assumed: false };
+    const options = planOptions(replicaPlan);
     for (const [index, loaded] of load.policies.entries()) {
       if (index > 0) io.stdout('\n');
-      io.stdout(renderTimeline(loaded.policy, planTimeline(loaded.policy, start, planHooks)));
+      io.stdout(renderTimeline(loaded.policy, planTimeline(loaded.policy, start, options), replicaPlan));
     }
     return 0;
   },
 };
 
-function parsePlanArgs(args: string[]): { file: string; from?: string } {
+interface PlanArgs {
+  file: string;
+  from?: string;
+  replicas?: number;
+}
+
+function parsePlanArgs(args: string[]): PlanArgs {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { from: { type: 'string' } },
+    options: { from: { type: 'string' }, replicas: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new Error('plan takes exactly one FILE');
-  return values.from === undefined
-    ? { file: positionals[0] as string }
-    : { file: positionals[0] as string, from: values.from };
+  const parsed: PlanArgs = { file: positionals[0] as string };
+  if (values.from !== undefined) parsed.from = values.from;
+  if (values.replicas !== undefined) {
+    const replicas = Number(values.replicas);
+    if (!/^\d+$/.test(values.replicas) || !Number.isSafeInteger(replicas) || replicas < 1) {
+      throw new Error(
+        `--replicas: expected the stable Deployment's replicas, a whole number >= 1, found ${JSON.stringify(values.replicas)}`,
+      );
+    }
+    parsed.replicas = replicas;
+  }
+  return parsed;
+}
+
+/** Does the replica-ratio router (possibly) split this policy's traffic by weighted steps? */
+function usesReplicaRatio(policy: CanaryPolicy): boolean {
+  return policy.spec.strategy.type === 'canary' && policy.spec.target.router !== 'ingress-nginx';
+}
+
+/** planHooks' warnings plus, for replica-ratio, the traffic module's solver on each step. */
+export function planOptions(replicaPlan: ReplicaPlan, hooks: PlanOptions = planHooks): PlanOptions {
+  return {
+    warnings: (policy, step) => {
+      const warnings = hooks.warnings?.(policy, step) ?? [];
+      if (!usesReplicaRatio(policy)) return warnings;
+      const { surgeBudget, maxShareError } = policy.spec.replicaRatio;
+      const solver = replicaRatioWarnings([step.weight], replicaPlan.stableReplicas, surgeBudget, maxShareError);
+      // The solver names the weight ("step 5 %: …"); the plan names the step number instead.
+      return [...warnings, ...solver.map((warning) => warning.replace(/^step [^:]*: /, ''))];
+    },
+  };
 }
 
 function when(date: Date | null, timeZone: string): string {
@@ -75,7 +129,7 @@ function when(date: Date | null, timeZone: string): string {
 }
 
 /** Plain text, one line per step, times in UTC with the policy's local time beside them. */
-export function renderTimeline(policy: CanaryPolicy, timeline: Timeline): string {
+export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replicaPlan?: ReplicaPlan): string {
   const { metadata, spec } = policy;
   const schedule = spec.schedule;
   const zone = schedule.timeZone;
@@ -110,19 +164,54 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline): string
       step.pause ? `${when(step.earliestAdvance, zone)} after resume` : when(step.earliestAdvance, zone),
     ]);
   }
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of rows)
-    lines.push(
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
+  lines.push(...table(rows));
+  if (replicaPlan !== undefined && usesReplicaRatio(policy))
+    lines.push('', ...replicaShares(policy, timeline, replicaPlan));
   for (const step of timeline.steps) {
     for (const warning of step.warnings) lines.push(`warning: step ${step.number}: ${warning}`);
   }
   lines.push('', `Promotion begins: ${when(timeline.promotion, zone)}`, '');
   return lines.join('\n');
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+function table(rows: readonly string[][]): string[] {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The share the replica-ratio router reaches at each step, and with how many pods. */
+function replicaShares(policy: CanaryPolicy, timeline: Timeline, replicaPlan: ReplicaPlan): string[] {
+  const { surgeBudget, maxShareError } = policy.spec.replicaRatio;
+  const { stableReplicas, assumed } = replicaPlan;
+  const router =
+    policy.spec.target.router === 'auto'
+      ? 'replica-ratio (if auto picks it: no Ingress routes to the Service)'
+      : 'replica-ratio';
+  const replicas = assumed
+    ? `${stableReplicas} stable replicas assumed (plan reads nothing from the cluster; pass --replicas N)`
+    : `${stableReplicas} stable replicas`;
+  const tolerance =
+    maxShareError === undefined
+      ? 'maxShareError not set (warns beyond a fifth of the weight)'
+      : `maxShareError ${maxShareError}`;
+  const rows = [['STEP', 'WEIGHT', 'ACHIEVABLE', 'CANARY', 'STABLE']];
+  for (const step of timeline.steps) {
+    const split = solveReplicaSplit(step.weight, stableReplicas, { surgeBudget });
+    rows.push([
+      String(step.number),
+      `${step.weight}%`,
+      formatShare(split.achievedShare).replace(' %', '%'),
+      String(split.canaryReplicas),
+      split.extra > 0 ? `${split.stableReplicas} (+${split.extra} surge)` : String(split.stableReplicas),
+    ]);
+  }
+  return [`Traffic by ${router}: ${replicas}, surge budget ${surgeBudget}, ${tolerance}`, ...table(rows)];
 }
 
 export type { CliIo };

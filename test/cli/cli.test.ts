@@ -35,7 +35,7 @@ describe('kubectl canary', () => {
 describe('kubectl canary validate', () => {
   it('exits 0 for valid files and directories', async () => {
     const result = await run('validate', join(fixtures, 'valid'));
-    expect(result).toMatchObject({ code: 0, stdout: '5 policies valid\n', stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: '6 policies valid\n', stderr: '' });
   });
 
   it('prints every error compiler-style and exits 1', async () => {
@@ -101,6 +101,60 @@ describe('kubectl canary plan', () => {
     expect(result.stdout).toContain('Promotion begins: 2026-03-27T15:40:00Z'); // worker: preview 10m, switch-back 30m
   });
 
+  it('shows the replica-ratio share of each step, assuming 10 replicas unless told', async () => {
+    const result = await run('plan', join(fixtures, '../../../config/examples/replica-ratio.yaml'));
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const at = lines.findIndex((line) => line.startsWith('Traffic by '));
+    expect(lines.slice(at, at + 6)).toEqual([
+      'Traffic by replica-ratio: 10 stable replicas assumed (plan reads nothing from the cluster; pass --replicas N), surge budget 4, maxShareError not set (warns beyond a fifth of the weight)',
+      'STEP  WEIGHT  ACHIEVABLE  CANARY  STABLE',
+      '1     5%      6.67%       1       14 (+4 surge)',
+      '2     25%     25%         4       12 (+2 surge)',
+      '3     50%     50%         10      10',
+      'warning: step 1: replica-ratio reaches 6.67 % with 1 canary beside 14 stable; a surge budget of 6 would reach 5.88 %',
+    ]);
+  });
+
+  it('uses --replicas and warns about each step beyond maxShareError', async () => {
+    const result = await run('plan', join(fixtures, 'valid/replica-ratio-tolerance.yaml'), '--replicas', '20');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const at = lines.findIndex((line) => line.startsWith('Traffic by '));
+    expect(lines.slice(at, at + 7)).toEqual([
+      'Traffic by replica-ratio: 20 stable replicas, surge budget 9, maxShareError 1',
+      'STEP  WEIGHT  ACHIEVABLE  CANARY  STABLE',
+      '1     2%      3.33%       1       29 (+9 surge)',
+      '2     10%     10%         3       27 (+7 surge)',
+      '3     25%     25%         7       21 (+1 surge)',
+      '4     50%     50%         20      20',
+      'warning: step 1: replica-ratio reaches 3.33 % with 1 canary beside 29 stable (maxShareError 1); a surge budget of 13 would reach 2.94 %',
+    ]);
+    // With enough replicas every step is within a point: no warning at all.
+    const large = await run('plan', join(fixtures, 'valid/replica-ratio-tolerance.yaml'), '--replicas', '50');
+    expect(large.stdout).toContain('1     2%      1.96%       1       50\n');
+    expect(large.stdout).not.toContain('warning:');
+  });
+
+  it('says auto may pick replica-ratio, and leaves ingress-nginx and blue/green policies alone', async () => {
+    const auto = await run('plan', join(fixtures, 'valid/minimal.yaml'), '--replicas', '20');
+    expect(auto.stdout).toContain(
+      'Traffic by replica-ratio (if auto picks it: no Ingress routes to the Service): 20 stable replicas, surge budget 0',
+    );
+    expect(auto.stdout).toContain('warning: step 1: replica-ratio reaches 4.76 % with 1 canary beside 20 stable');
+    const ingress = await run('plan', join(fixtures, 'valid/ingress-nginx-full.yaml'));
+    expect(ingress.stdout).not.toContain('Traffic by');
+    expect(ingress.stdout).not.toContain('warning:');
+    const several = await run('plan', join(fixtures, 'valid/several-documents.yaml'));
+    expect(several.stdout.match(/Traffic by/g)).toHaveLength(1); // api (replica-ratio), not worker (blueGreen)
+  });
+
+  it.each(['0', '-3', '2.5', 'ten'])('exits 2 for --replicas %s', async (replicas) => {
+    const result = await run('plan', join(fixtures, 'valid/minimal.yaml'), `--replicas=${replicas}`);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--replicas: expected the stable Deployment's replicas, a whole number >= 1");
+  });
+
   it('refuses an invalid policy with its errors', async () => {
     const result = await run('plan', join(fixtures, 'invalid/large-first-step.yaml'));
     expect(result.code).toBe(1);
@@ -115,5 +169,23 @@ describe('kubectl canary plan', () => {
 
   it('exits 2 for an unknown option', async () => {
     expect((await run('plan', join(fixtures, 'valid/minimal.yaml'), '--form', 'x')).code).toBe(2);
+  });
+});
+
+describe('planOptions', () => {
+  it('keeps warnings from other hooks beside the replica-ratio ones', async () => {
+    const { planOptions } = await import('../../src/cli/plan.ts');
+    const { loadPolicyFiles } = await import('../../src/policy/load.ts');
+    const { policies } = await loadPolicyFiles(join(fixtures, 'valid/replica-ratio-tolerance.yaml'));
+    const policy = policies[0]!.policy;
+    const options = planOptions(
+      { stableReplicas: 20, assumed: false },
+      { warnings: (_, step) => (step.number === 1 ? ['from another module'] : []) },
+    );
+    expect(options.warnings?.(policy, { number: 1, weight: 2 })).toEqual([
+      'from another module',
+      'replica-ratio reaches 3.33 % with 1 canary beside 29 stable (maxShareError 1); a surge budget of 13 would reach 2.94 %',
+    ]);
+    expect(options.warnings?.(policy, { number: 2, weight: 10 })).toEqual([]);
   });
 });
