@@ -1,0 +1,48 @@
+// The metrics the controller feeds and the server exposes at /metrics.
+import type { Registry } from 'prom-client';
+import { defineMetrics } from './registry.ts';
+import { type ReleaseStatusSample, releaseMetrics } from './release.ts';
+
+export {
+  instrumentKubeApi,
+  instrumentMetricProvider,
+  type KubeRequestCounter,
+  type PrometheusQueryObserver,
+  resourceOf,
+} from './instrument.ts';
+export { parseStep, type ReleaseStatusSample } from './release.ts';
+
+export interface CanarydMetrics {
+  readonly registry: Registry;
+  /** After every status write of a policy: gauges from the status, counters from what changed. */
+  observeRelease(namespace: string, policy: string, status: ReleaseStatusSample): void;
+  /** When a policy is deleted: drops its series. */
+  forgetPolicy(namespace: string, policy: string): void;
+  /** One reconcile of one policy; `errorReason` when it failed (e.g. a KubeError code). */
+  observeReconcile(seconds: number, errorReason?: string): void;
+  countKubeRequest(verb: string, resource: string, code: number | string): void;
+  /** One Prometheus query; `errorCode` (a MetricQueryError code) when it failed. */
+  observePrometheusQuery(seconds: number, errorCode?: string): void;
+}
+
+/** A fresh registry with every canaryd metric (and the process metrics unless turned off). */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): CanarydMetrics {
+  const m = defineMetrics(options);
+  const releases = releaseMetrics(m);
+  return {
+    registry: m.registry,
+    observeRelease: releases.observe,
+    forgetPolicy: releases.forget,
+    observeReconcile(seconds, errorReason) {
+      m.reconcileDuration.observe({ result: errorReason === undefined ? 'success' : 'error' }, seconds);
+      if (errorReason !== undefined) m.reconcileErrors.inc({ reason: errorReason });
+    },
+    countKubeRequest(verb, resource, code) {
+      m.kubeRequests.inc({ verb, resource, code: String(code) });
+    },
+    observePrometheusQuery(seconds, errorCode) {
+      m.prometheusQueryDuration.observe({ result: errorCode === undefined ? 'success' : 'error' }, seconds);
+      if (errorCode !== undefined) m.prometheusQueryErrors.inc({ code: errorCode });
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// canaryd's Prometheus metrics: one prom-client Registry per process, owned here (never the
+// library's global default registry, so tests and embedders get independent registries).
+// Names follow Prometheus conventions: `canaryd_` prefix, base units (seconds, percent in the
+// name), `_total` for counters.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const POLICY = ['namespace', 'policy'] as const;
+
+// Releases take minutes to days; reconciles and queries take milliseconds to seconds.
+const RELEASE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400, 259_200];
+const FAST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'canaryd_' });
+  const registers = [registry];
+  return {
+    registry,
+    canaryWeight: new Gauge({
+      name: 'canaryd_canary_weight_percent',
+      help: 'Share of traffic the canary actually receives, in percent (0 when no release runs).',
+      labelNames: POLICY,
+      registers,
+    }),
+    phase: new Gauge({
+      name: 'canaryd_policy_phase',
+      help: 'Phase of the policy: 1 for the current phase, 0 for the others.',
+      labelNames: [...POLICY, 'phase'],
+      registers,
+    }),
+    step: new Gauge({
+      name: 'canaryd_canary_step',
+      help: 'Current canary step, counted from 1 (0 when no release runs).',
+      labelNames: POLICY,
+      registers,
+    }),
+    steps: new Gauge({
+      name: 'canaryd_canary_steps',
+      help: 'Number of steps of the running release (0 when no release runs).',
+      labelNames: POLICY,
+      registers,
+    }),
+    analysisValue: new Gauge({
+      name: 'canaryd_analysis_value',
+      help: 'Latest canary value of an analysis check (absent until the check produced a number).',
+      labelNames: [...POLICY, 'check'],
+      registers,
+    }),
+    analysisVerdicts: new Counter({
+      name: 'canaryd_analysis_verdicts_total',
+      help: 'Analysis measurements by check and verdict (pass, fail, inconclusive).',
+      labelNames: [...POLICY, 'check', 'verdict'],
+      registers,
+    }),
+    releasesStarted: new Counter({
+      name: 'canaryd_releases_started_total',
+      help: 'Releases whose canary steps began.',
+      labelNames: POLICY,
+      registers,
+    }),
+    releasesSucceeded: new Counter({
+      name: 'canaryd_releases_succeeded_total',
+      help: 'Releases promoted to the stable Deployment.',
+      labelNames: POLICY,
+      registers,
+    }),
+    releasesRolledBack: new Counter({
+      name: 'canaryd_releases_rolled_back_total',
+      help: 'Releases rolled back (by analysis, a timeout or a person).',
+      labelNames: POLICY,
+      registers,
+    }),
+    releaseDuration: new Histogram({
+      name: 'canaryd_release_duration_seconds',
+      help: 'Time from the first canary step to the end of a release, by outcome.',
+      labelNames: [...POLICY, 'outcome'],
+      buckets: RELEASE_BUCKETS,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'canaryd_reconcile_duration_seconds',
+      help: 'Time one reconcile of one policy took, by result (success, error).',
+      labelNames: ['result'],
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
+    reconcileErrors: new Counter({
+      name: 'canaryd_reconcile_errors_total',
+      help: 'Reconciles that failed, by reason (a KubeError code, "conflict", ...).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    kubeRequests: new Counter({
+      name: 'canaryd_kubernetes_requests_total',
+      help: 'Requests to the Kubernetes API by verb, resource and HTTP status code.',
+      labelNames: ['verb', 'resource', 'code'],
+      registers,
+    }),
+    prometheusQueryDuration: new Histogram({
+      name: 'canaryd_prometheus_query_duration_seconds',
+      help: 'Time of one Prometheus instant query, by result (success, error).',
+      labelNames: ['result'],
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
+    prometheusQueryErrors: new Counter({
+      name: 'canaryd_prometheus_query_errors_total',
+      help: 'Prometheus queries that failed, by error code (timeout, unreachable, ...).',
+      labelNames: ['code'],
+      registers,
+    }),
+  };
+}
+
+export type MetricDefinitions = ReturnType<typeof defineMetrics>;

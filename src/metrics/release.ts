@@ -1,0 +1,133 @@
+// Per-policy metrics from the policy's status. Level-triggered like the controller: it is handed
+// the whole status after each write and derives gauges directly and counters from what changed
+// since the last look. The first look at a policy (e.g. after a restart) only sets a baseline, so
+// a restarted controller never counts old releases or measurements again.
+import type { MetricDefinitions } from './registry.ts';
+
+const PHASES = ['idle', 'waiting', 'progressing', 'paused', 'promoting', 'succeeded', 'rollingBack', 'failed'] as const;
+const VERDICTS = ['pass', 'fail', 'inconclusive'] as const;
+
+/** The parts of a CanaryPolicy status the metrics read (the controller's PolicyStatus fits). */
+export interface ReleaseStatusSample {
+  phase: string;
+  /** Achieved canary share, percent. */
+  weight: number;
+  /** "2/4" while a release runs, "" otherwise. */
+  step: string;
+  release: {
+    current?: { revision: number; startedAt?: string };
+    history: Array<{ revision: number; startedAt: string; endedAt: string; outcome: string }>;
+  };
+  analysis: { measurements: Array<{ check: string; at: string; value: number | null; verdict: string }> };
+}
+
+interface Seen {
+  /** Highest history revision already counted as ended. */
+  endedRevision: number;
+  /** Highest revision already counted as started. */
+  startedRevision: number;
+  /** Newest measurement time already counted. */
+  measuredAt: string;
+  checks: Set<string>;
+}
+
+export function releaseMetrics(m: MetricDefinitions) {
+  const seen = new Map<string, Seen>();
+  const keyOf = (namespace: string, policy: string) => `${namespace}/${policy}`;
+
+  function observe(namespace: string, policy: string, status: ReleaseStatusSample): void {
+    const labels = { namespace, policy };
+    const [step, steps] = parseStep(status.step);
+    m.canaryWeight.set(labels, Number.isFinite(status.weight) ? status.weight : 0);
+    m.step.set(labels, step);
+    m.steps.set(labels, steps);
+    for (const phase of PHASES) m.phase.set({ ...labels, phase }, phase === status.phase ? 1 : 0);
+
+    const history = status.release.history;
+    const current = status.release.current;
+    const startedRevision = current?.startedAt === undefined ? 0 : current.revision;
+    const endedRevision = Math.max(0, ...history.map((entry) => entry.revision));
+    const measurements = status.analysis.measurements;
+    const newestAt = measurements.reduce((newest, x) => (x.at > newest ? x.at : newest), '');
+
+    const previous = seen.get(keyOf(namespace, policy));
+    const memory: Seen = previous ?? {
+      endedRevision,
+      startedRevision,
+      measuredAt: newestAt,
+      checks: new Set(),
+    };
+    seen.set(keyOf(namespace, policy), memory);
+    if (previous === undefined) {
+      // Counters exist from the first look, so rate() and increase() see the first release.
+      for (const counter of [m.releasesStarted, m.releasesSucceeded, m.releasesRolledBack]) counter.inc(labels, 0);
+    }
+
+    if (previous !== undefined) {
+      for (const entry of history) {
+        if (entry.revision <= memory.endedRevision || entry.outcome === 'adopted') continue;
+        // A release that ended before it was ever counted as started (it started and ended
+        // between two looks) is started too.
+        if (entry.revision > memory.startedRevision) m.releasesStarted.inc(labels);
+        if (entry.outcome === 'succeeded') m.releasesSucceeded.inc(labels);
+        if (entry.outcome === 'rolledBack') m.releasesRolledBack.inc(labels);
+        const seconds = (Date.parse(entry.endedAt) - Date.parse(entry.startedAt)) / 1000;
+        if (Number.isFinite(seconds) && seconds >= 0) {
+          m.releaseDuration.observe({ ...labels, outcome: entry.outcome }, seconds);
+        }
+      }
+      if (startedRevision > memory.startedRevision && startedRevision > memory.endedRevision) {
+        m.releasesStarted.inc(labels);
+      }
+      for (const measurement of measurements) {
+        if (measurement.at <= memory.measuredAt) continue;
+        m.analysisVerdicts.inc({ ...labels, check: measurement.check, verdict: measurement.verdict });
+      }
+    }
+    memory.endedRevision = Math.max(memory.endedRevision, endedRevision);
+    memory.startedRevision = Math.max(memory.startedRevision, startedRevision, endedRevision);
+    if (newestAt > memory.measuredAt) memory.measuredAt = newestAt;
+
+    // Latest value per check; a check whose latest round had no number drops its series rather
+    // than showing a stale value.
+    const latest = new Map<string, number | null>();
+    for (const measurement of measurements) latest.set(measurement.check, measurement.value);
+    for (const [check, value] of latest) {
+      memory.checks.add(check);
+      if (value === null || !Number.isFinite(value)) m.analysisValue.remove({ ...labels, check });
+      else m.analysisValue.set({ ...labels, check }, value);
+    }
+  }
+
+  function forget(namespace: string, policy: string): void {
+    const labels = { namespace, policy };
+    const memory = seen.get(keyOf(namespace, policy));
+    seen.delete(keyOf(namespace, policy));
+    for (const metric of [
+      m.canaryWeight,
+      m.step,
+      m.steps,
+      m.releasesStarted,
+      m.releasesSucceeded,
+      m.releasesRolledBack,
+    ]) {
+      metric.remove(labels);
+    }
+    for (const phase of PHASES) m.phase.remove({ ...labels, phase });
+    for (const outcome of ['succeeded', 'rolledBack', 'superseded', 'cancelled']) {
+      m.releaseDuration.remove({ ...labels, outcome });
+    }
+    for (const check of memory?.checks ?? []) {
+      m.analysisValue.remove({ ...labels, check });
+      for (const verdict of VERDICTS) m.analysisVerdicts.remove({ ...labels, check, verdict });
+    }
+  }
+
+  return { observe, forget };
+}
+
+/** "2/4" → [2, 4]; anything else → [0, 0]. */
+export function parseStep(step: string): [number, number] {
+  const match = /^(\d+)\/(\d+)$/.exec(step);
+  return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+}
