@@ -59,50 +59,61 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
     return load;
   }
   if (!Array.isArray(documents)) return load; // an empty stream: comments only
-  for (const document of documents) {
-    const start = lineCounter.linePos(document.range?.[0] ?? 0);
-    if (document.errors.length > 0) {
-      for (const problem of document.errors) {
-        const position = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
-        load.errors.push({
-          source,
-          ...(position === undefined ? {} : { line: position.line, column: position.col }),
-          path: '',
-          message: `invalid YAML: ${problem.message.split('\n')[0]}`,
-        });
-      }
-      load.rejected.push({ source });
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (cause) {
-      load.errors.push({
-        source,
-        line: start.line,
-        column: start.col,
-        path: '',
-        message: `cannot read document: ${(cause as Error).message}`,
-        hint: 'YAML aliases are limited to keep a policy cheap to load',
-      });
-      load.rejected.push({ source });
-      continue;
-    }
-    if (value === null || value === undefined) continue; // an empty document, e.g. after a trailing `---`
-    const locate = locatorFor(document, lineCounter);
-    const validation = validateDocument(value, source, locate);
-    load.warnings.push(...validation.warnings);
-    if (validation.policy !== undefined) {
-      const loaded: LoadedPolicy = { policy: validation.policy, source, line: start.line };
-      locators.set(loaded, locate);
-      load.policies.push(loaded);
-    } else {
-      load.errors.push(...validation.errors);
-      load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
-    }
-  }
+  for (const document of documents) addDocument(load, document, lineCounter, source);
   return { ...load, errors: sortPolicyErrors(load.errors), warnings: sortPolicyErrors(load.warnings) };
+}
+
+/** One document of parseAllDocuments' answer (which is a list, or an EmptyStream). */
+type YamlDocument = Extract<ReturnType<typeof parseAllDocuments>, readonly unknown[]>[number];
+
+/** Validates one parsed YAML document and adds its policy, or its errors, to `load`. */
+function addDocument(load: PolicyLoad, document: YamlDocument, lineCounter: LineCounter, source: string): void {
+  if (document.errors.length > 0) {
+    load.errors.push(...yamlErrors(document, lineCounter, source));
+    load.rejected.push({ source });
+    return;
+  }
+  const start = lineCounter.linePos(document.range?.[0] ?? 0);
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    load.errors.push({
+      source,
+      line: start.line,
+      column: start.col,
+      path: '',
+      message: `cannot read document: ${(cause as Error).message}`,
+      hint: 'YAML aliases are limited to keep a policy cheap to load',
+    });
+    load.rejected.push({ source });
+    return;
+  }
+  if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
+  const locate = locatorFor(document, lineCounter);
+  const validation = validateDocument(value, source, locate);
+  load.warnings.push(...validation.warnings);
+  if (validation.policy !== undefined) {
+    const loaded: LoadedPolicy = { policy: validation.policy, source, line: start.line };
+    locators.set(loaded, locate);
+    load.policies.push(loaded);
+  } else {
+    load.errors.push(...validation.errors);
+    load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
+  }
+}
+
+/** The YAML parser's own errors (syntax, duplicate keys), with their positions. */
+function yamlErrors(document: YamlDocument, lineCounter: LineCounter, source: string): PolicyError[] {
+  return document.errors.map((problem) => {
+    const position = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
+    return {
+      source,
+      ...(position === undefined ? {} : { line: position.line, column: position.col }),
+      path: '',
+      message: `invalid YAML: ${problem.message.split('\n')[0]}`,
+    };
+  });
 }
 
 /**

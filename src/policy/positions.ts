@@ -22,27 +22,41 @@ export function locatorFor(document: Document, lineCounter: LineCounter): Locate
     return { line: position.line, column: position.col };
   };
   return (path, target = 'value') => {
-    let node = document.contents as Node | null;
-    let keyNode: Node | undefined;
-    for (const [index, segment] of path.entries()) {
-      const last = index === path.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-        if (pair === undefined) return at(keyNode) ?? at(node);
-        keyNode = pair.key as Node;
-        if (last && target === 'key') return at(keyNode);
-        node = pair.value as Node | null;
-        // `service:` with nothing after it has no value node: point at the key.
-        if (node === null) return at(keyNode);
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment] as Node | undefined;
-        if (item === undefined) return at(keyNode) ?? at(node);
-        node = item;
-        keyNode = undefined;
-      } else {
-        return at(node) ?? at(keyNode);
-      }
+    for (const node of candidates(document.contents as Node | null, path, target)) {
+      const position = at(node);
+      if (position !== undefined) return position;
     }
-    return at(node) ?? at(keyNode);
+    return undefined;
   };
+}
+
+type MaybeNode = Node | null | undefined;
+
+/**
+ * The nodes a path could point at, best first: the node itself, else the key of the nearest
+ * field on the way (a missing field points at its parent's key, an empty value at its own key).
+ */
+function candidates(root: Node | null, path: FieldPath, target: 'value' | 'key'): MaybeNode[] {
+  let node: MaybeNode = root;
+  let keyNode: Node | undefined;
+  for (const [index, segment] of path.entries()) {
+    const last = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (pair === undefined) return [keyNode, node];
+      keyNode = pair.key as Node;
+      if (last && target === 'key') return [keyNode];
+      node = pair.value as Node | null;
+      // `service:` with nothing after it has no value node: point at the key.
+      if (node === null) return [keyNode];
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (item === undefined) return [keyNode, node];
+      node = item;
+      keyNode = undefined;
+    } else {
+      return [node, keyNode];
+    }
+  }
+  return [node, keyNode];
 }

@@ -85,65 +85,16 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown, make: Make): 
   const found = valueAt(document, path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((unknownKey) => {
-        const allowed = allowedKeys(path);
-        const suggestion = closest(unknownKey, allowed);
-        return make(
-          [...path, unknownKey],
-          suggestion === undefined
-            ? `unknown field \`${unknownKey}\``
-            : `unknown field \`${unknownKey}\`, did you mean \`${suggestion}\`?`,
-          allowed.length > 0 ? `allowed fields: ${allowed.join(', ')}` : undefined,
-          'key',
-        );
-      });
+      return issue.keys.map((unknownKey) => unknownField(path, unknownKey, make));
     case 'invalid_type':
-      if (found.present === false) {
-        const name = path[path.length - 1];
-        return [make(path, `missing required field \`${String(name)}\``, describeField(path))];
-      }
-      return [make(path, `expected ${article(issue.expected)}, found ${describe(found.value)}`, describeField(path))];
-    case 'invalid_value': {
-      const values = issue.values.map((allowed) => JSON.stringify(allowed));
-      const suggestion =
-        typeof found.value === 'string'
-          ? closest(
-              found.value,
-              issue.values.filter((allowed): allowed is string => typeof allowed === 'string'),
-            )
-          : undefined;
-      const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
-      return [
-        make(
-          path,
-          `expected ${expected}, found ${describe(found.value)}`,
-          suggestion === undefined ? undefined : `did you mean ${JSON.stringify(suggestion)}?`,
-        ),
-      ];
-    }
+      return [wrongType(path, issue.expected, found, make)];
+    case 'invalid_value':
+      return [notAllowed(path, issue.values, found.value, make)];
     case 'too_small':
-    case 'too_big': {
-      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const comparison = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
-      if (issue.origin === 'array') {
-        return [make(path, `expected ${comparison} ${bound} items, found ${(found.value as unknown[]).length}`)];
-      }
-      if (issue.origin === 'string') {
-        const length = String(found.value).length;
-        if (issue.code === 'too_small' && length === 0) return [make(path, 'expected a non-empty string, found ""')];
-        return [make(path, `expected at most ${bound} characters, found ${length}`)];
-      }
-      return [make(path, `expected a number ${comparison} ${bound}, found ${describe(found.value)}`)];
-    }
-    case 'invalid_format': {
-      const expected =
-        issue.format === 'datetime'
-          ? 'expected an RFC 3339 time such as "2026-12-24T00:00:00Z"'
-          : issue.format === 'url'
-            ? 'expected a URL such as "http://prometheus.monitoring:9090"'
-            : issue.message;
-      return [make(path, `${expected}, found ${describe(found.value)}`)];
-    }
+    case 'too_big':
+      return [outOfBounds(path, issue, found.value, make)];
+    case 'invalid_format':
+      return [badFormat(path, issue, found.value, make)];
     case 'invalid_union':
     case 'invalid_key':
     case 'invalid_element':
@@ -154,12 +105,89 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown, make: Make): 
   return [make(path, (issue as { message: string }).message)];
 }
 
+function unknownField(path: FieldPath, unknownKey: string, make: Make): PolicyError {
+  const allowed = allowedKeys(path);
+  const suggestion = closest(unknownKey, allowed);
+  return make(
+    [...path, unknownKey],
+    suggestion === undefined
+      ? `unknown field \`${unknownKey}\``
+      : `unknown field \`${unknownKey}\`, did you mean \`${suggestion}\`?`,
+    allowed.length > 0 ? `allowed fields: ${allowed.join(', ')}` : undefined,
+    'key',
+  );
+}
+
+function wrongType(path: FieldPath, expected: string, found: Found, make: Make): PolicyError {
+  if (found.present === false) {
+    const name = path[path.length - 1];
+    return make(path, `missing required field \`${String(name)}\``, describeField(path));
+  }
+  return make(path, `expected ${article(expected)}, found ${describe(found.value)}`, describeField(path));
+}
+
+function notAllowed(path: FieldPath, allowed: readonly unknown[], found: unknown, make: Make): PolicyError {
+  const values = allowed.map((value) => JSON.stringify(value));
+  const suggestion =
+    typeof found === 'string'
+      ? closest(
+          found,
+          allowed.filter((value): value is string => typeof value === 'string'),
+        )
+      : undefined;
+  const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+  return make(
+    path,
+    `expected ${expected}, found ${describe(found)}`,
+    suggestion === undefined ? undefined : `did you mean ${JSON.stringify(suggestion)}?`,
+  );
+}
+
+function outOfBounds(
+  path: FieldPath,
+  issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
+  found: unknown,
+  make: Make,
+): PolicyError {
+  const small = issue.code === 'too_small';
+  const bound = small ? issue.minimum : issue.maximum;
+  const comparison = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+  if (issue.origin === 'array')
+    return make(path, `expected ${comparison} ${bound} items, found ${(found as unknown[]).length}`);
+  if (issue.origin === 'string') {
+    const length = String(found).length;
+    if (small && length === 0) return make(path, 'expected a non-empty string, found ""');
+    return make(path, `expected at most ${bound} characters, found ${length}`);
+  }
+  return make(path, `expected a number ${comparison} ${bound}, found ${describe(found)}`);
+}
+
+function badFormat(
+  path: FieldPath,
+  issue: z.core.$ZodIssueInvalidStringFormat,
+  found: unknown,
+  make: Make,
+): PolicyError {
+  const expected =
+    issue.format === 'datetime'
+      ? 'expected an RFC 3339 time such as "2026-12-24T00:00:00Z"'
+      : issue.format === 'url'
+        ? 'expected a URL such as "http://prometheus.monitoring:9090"'
+        : issue.message;
+  return make(path, `${expected}, found ${describe(found)}`);
+}
+
 function describeField(path: FieldPath): string | undefined {
   const description = schemaAt(path)?.description;
   return typeof description === 'string' ? description : undefined;
 }
 
-function valueAt(document: unknown, path: FieldPath): { present: boolean; value?: unknown } {
+interface Found {
+  present: boolean;
+  value?: unknown;
+}
+
+function valueAt(document: unknown, path: FieldPath): Found {
   let value = document;
   for (const segment of path) {
     if (typeof value !== 'object' || value === null || !Object.hasOwn(value, segment)) return { present: false };
