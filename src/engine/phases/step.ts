@@ -81,7 +81,8 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
     }
   }
 
-  const wanted = context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
+  const wanted =
+    context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
   if (current.stepStartedAt === undefined && !canaryReady && reached(context, current.deadlines.canaryReady)) {
     return {

@@ -1,0 +1,84 @@
+// Stopping a policy (deleting it) and losing the Deployment: everything is handed back.
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/engine/index.ts';
+import type { Phase } from '../../src/engine/types.ts';
+import {
+  adoptedState,
+  at,
+  canaryObserved,
+  deployment,
+  effects,
+  iso,
+  MIN,
+  observed,
+  policy,
+  releaseState,
+  types,
+} from './fixtures.ts';
+
+describe('policy deleted', () => {
+  it.each(['progressing', 'paused', 'waiting', 'rollingBack'] as Phase[])(
+    'in %s: weight 0, stable template back, canary removed, Deployment unpaused',
+    (phase) => {
+      const { next, actions } = decide(
+        policy(),
+        releaseState(phase),
+        canaryObserved(1, { policyDeleted: true }),
+        at(MIN),
+      );
+      expect(types(effects(actions))).toEqual([
+        'setWeight',
+        'restoreStableTemplate',
+        'deleteCanary',
+        'cleanupRoute',
+        'releaseDeployment',
+      ]);
+      expect(next.phase).toBe(phase); // not finished until the cluster shows it
+    },
+  );
+
+  it('during promotion the roll to the new template is let finish', () => {
+    const state = releaseState('promoting', { weight: 25, deadlines: { promotion: iso(15 * MIN) } });
+    const o = canaryObserved(25, {
+      policyDeleted: true,
+      deployment: deployment('v2', { paused: false, rolloutComplete: false }),
+    });
+    expect(types(effects(decide(policy(), state, o, at(MIN)).actions))).toEqual([
+      'setWeight',
+      'deleteCanary',
+      'cleanupRoute',
+    ]);
+  });
+
+  it('idle: only unpauses', () => {
+    expect(
+      types(effects(decide(policy(), adoptedState(), observed({ policyDeleted: true }), at(MIN)).actions)),
+    ).toEqual(['releaseDeployment']);
+  });
+
+  it('an empty action list means done: the release is closed in the history and the finalizer may go', () => {
+    const clean = observed({ policyDeleted: true, deployment: deployment('v1', { paused: false }) });
+    const { next, actions } = decide(policy(), releaseState('progressing'), clean, at(MIN));
+    expect(effects(actions)).toEqual([]);
+    expect(next.phase).toBe('idle');
+    expect(next.history.at(-1)).toMatchObject({ revision: 2, outcome: 'cancelled' });
+    expect(decide(policy(), next, clean, at(2 * MIN)).actions).toEqual([]);
+  });
+});
+
+describe('Deployment missing', () => {
+  it('removes canary objects and forgets the stable revision; adopts again when it returns', () => {
+    const gone = canaryObserved(5, { deployment: undefined });
+    const { next, actions } = decide(policy(), releaseState('progressing', { weight: 5 }), gone, at(MIN));
+    expect(types(effects(actions))).toEqual(['setWeight', 'deleteCanary', 'cleanupRoute']);
+    expect(next.stable).toBeUndefined();
+    expect(next.current).toBeUndefined();
+    const back = decide(
+      policy(),
+      next,
+      observed({ deployment: deployment('v7', { rolloutComplete: true }) }),
+      at(2 * MIN),
+    );
+    expect(back.next.stable?.templateHash).toBe('v7');
+  });
+});
