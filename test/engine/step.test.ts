@@ -303,6 +303,13 @@ describe('steps', () => {
     expect(effects(actions)).toEqual([{ type: 'scaleCanary', replicas: 3 }]);
   });
 
+  it('takes the canary size from the router when the controller passes canaryReplicasPerStep', () => {
+    const o = canaryObserved(1, { canaryReplicasPerStep: [1, 2, 5] });
+    const { next, actions } = decide(policy(), releaseState('progressing'), o, at(5 * MIN));
+    expect(next.current).toMatchObject({ stepIndex: 1, weight: 1 });
+    expect(effects(actions)).toEqual([{ type: 'scaleCanary', replicas: 2 }]);
+  });
+
   it('testersFirst: a testers-only step at weight 0 comes before the weighted steps', () => {
     const p = policy({ routing: { header: { name: 'x-canary', value: 'yes' }, testersFirst: '10m' } });
     const o = canaryObserved(0);

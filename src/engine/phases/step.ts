@@ -15,117 +15,145 @@ import {
   setPhase,
   startRollback,
   supersede,
+  type TemplateChange,
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
   const change = classifyTemplate(state, deployment);
-  if (change === 'stable') {
-    return {
-      goto: startRollback(state, context, "the Deployment's template was set back to the stable revision", 'cancelled'),
-    };
-  }
-  if (change === 'failed') {
-    return {
-      goto: startRollback(
-        state,
-        context,
-        `the Deployment's template changed to ${deployment.templateHash}, which failed before; run \`kubectl canary retry\` to release it again`,
-        'cancelled',
-      ),
-    };
-  }
-  if (change === 'newer') return { goto: supersede(state, context, deployment) };
+  const moved = templateMoved(state, context, change);
+  if (moved !== null) return moved;
 
   const current = state.current!;
   if (change === 'current') current.pendingTemplate = undefined;
   if (current.stepIndex >= context.steps.length) current.stepIndex = context.steps.length - 1; // policy lost steps
   const step = context.steps[current.stepIndex]!;
-  const { canary, route, analysis } = context.observed;
+  const { canary, route } = context.observed;
   current.achievedWeight = route.achievedWeight;
 
-  if (reached(context, current.deadlines.release)) {
-    return {
-      goto: startRollback(
-        state,
-        context,
-        `the release did not finish within timeouts.release (${context.policy.spec.timeouts.release})`,
-        'rolledBack',
-      ),
-    };
-  }
   const canaryOk = canary !== undefined && canary.templateHash === current.templateHash;
-  if (current.weight > 0 && (!canaryOk || canary.readyReplicas === 0)) {
-    // Invariant 1: a route carrying traffic never points at zero ready endpoints.
-    return {
-      goto: startRollback(
-        state,
-        context,
-        `the canary has no ready pods while it should receive ${current.weight}% of traffic`,
-        'rolledBack',
-      ),
-    };
-  }
-
-  const analysing = context.times.analysisEnabled && !current.promote?.full;
-  if (analysis !== undefined && analysis.round > (current.analysis.lastRound ?? Number.NEGATIVE_INFINITY)) {
-    current.analysis.lastRound = analysis.round;
-    const inRelease = current.startedAt !== undefined && Date.parse(analysis.at) >= Date.parse(current.startedAt);
-    const inStep = current.stepStartedAt !== undefined && Date.parse(analysis.at) >= Date.parse(current.stepStartedAt);
-    if (inRelease && analysis.decision === 'rollback') {
-      return { goto: startRollback(state, context, `analysis: ${analysis.reason}`, 'rolledBack') };
-    }
-    if (analysing && inStep && analysis.decision === 'pause' && state.phase === 'progressing') {
-      return { goto: pause(state, context, 'analysis', 'analysis', `inconclusive analysis: ${analysis.reason}`) };
-    }
-  }
-
   const wanted =
     context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
-  if (current.stepStartedAt === undefined && !canaryReady && reached(context, current.deadlines.canaryReady)) {
-    return {
-      goto: startRollback(
-        state,
-        context,
-        `the canary was not ready within timeouts.canaryReady (${context.policy.spec.timeouts.canaryReady})`,
-        'rolledBack',
-      ),
-    };
-  }
+  const failure = releaseFailure(current, context, canaryOk && canary.readyReplicas > 0, canaryReady);
+  if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
+
+  const analysing = context.times.analysisEnabled && !current.promote?.full;
+  const verdict = readRound(state, context, analysing);
+  if (verdict !== null) return verdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
     if (canaryReady && route.prepared && (!step.testersOnly || route.testersRouting)) {
-      current.stepStartedAt = context.nowIso;
-      current.weight = step.weight;
-      current.testersOnly = step.testersOnly;
-      current.deadlines.canaryReady = undefined;
-      if (step.pause && current.stepPauseLifted !== current.stepIndex && !current.promote) {
-        return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
-      }
-      return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+      return startStep(state, context, step);
     }
     setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
   }
 
   if (state.phase === 'progressing' && current.stepStartedAt !== undefined) {
-    if (current.promote?.full) return { goto: enterPromotion(state, context, promotedBy(current, true)) };
-    const waitingFor = advanceGate(current, step, context, analysing);
-    if (waitingFor === null) {
-      if (current.promote || current.stepIndex + 1 >= context.steps.length) {
-        const reason = current.promote
-          ? promotedBy(current, false)
-          : 'every step passed: rolling the stable Deployment';
-        return { goto: enterPromotion(state, context, reason) };
-      }
-      enterStep(current, current.stepIndex + 1, context);
-      return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1}: making the canary ready`) };
-    }
-    setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
+    const advanced = advance(state, context, step, analysing);
+    if (advanced !== null) return advanced;
   }
 
   return { stay: state, actions: stepActions(state, context, step, wanted, analysing, change === 'pending') };
+}
+
+/** The Deployment's template is no longer this release's: cancel or restart. */
+function templateMoved(state: ReleaseState, context: Context, change: TemplateChange): HandlerResult | null {
+  const deployment = context.observed.deployment!;
+  switch (change) {
+    case 'stable':
+      return {
+        goto: startRollback(
+          state,
+          context,
+          "the Deployment's template was set back to the stable revision",
+          'cancelled',
+        ),
+      };
+    case 'failed':
+      return {
+        goto: startRollback(
+          state,
+          context,
+          `the Deployment's template changed to ${deployment.templateHash}, which failed before; run \`kubectl canary retry\` to release it again`,
+          'cancelled',
+        ),
+      };
+    case 'newer':
+      return { goto: supersede(state, context, deployment) };
+    default:
+      return null;
+  }
+}
+
+/** Why the release must roll back now (a deadline, a canary that lost its pods), or null. */
+function releaseFailure(
+  current: CurrentRelease,
+  context: Context,
+  canaryServing: boolean,
+  canaryReady: boolean,
+): string | null {
+  const { timeouts } = context.policy.spec;
+  if (reached(context, current.deadlines.release)) {
+    return `the release did not finish within timeouts.release (${timeouts.release})`;
+  }
+  if (current.weight > 0 && !canaryServing) {
+    // Invariant 1: a route carrying traffic never points at zero ready endpoints.
+    return `the canary has no ready pods while it should receive ${current.weight}% of traffic`;
+  }
+  if (current.stepStartedAt === undefined && !canaryReady && reached(context, current.deadlines.canaryReady)) {
+    return `the canary was not ready within timeouts.canaryReady (${timeouts.canaryReady})`;
+  }
+  return null;
+}
+
+/** A round not seen before: 'rollback' (any time in the release) and 'pause' (this step) act at once. */
+function readRound(state: ReleaseState, context: Context, analysing: boolean): HandlerResult | null {
+  const current = state.current!;
+  const analysis = context.observed.analysis;
+  if (analysis === undefined || analysis.round <= (current.analysis.lastRound ?? Number.NEGATIVE_INFINITY)) return null;
+  current.analysis.lastRound = analysis.round;
+  const roundAt = Date.parse(analysis.at);
+  const inRelease = current.startedAt !== undefined && roundAt >= Date.parse(current.startedAt);
+  const inStep = current.stepStartedAt !== undefined && roundAt >= Date.parse(current.stepStartedAt);
+  if (inRelease && analysis.decision === 'rollback') {
+    return { goto: startRollback(state, context, `analysis: ${analysis.reason}`, 'rolledBack') };
+  }
+  if (analysing && inStep && analysis.decision === 'pause' && state.phase === 'progressing') {
+    return { goto: pause(state, context, 'analysis', 'analysis', `inconclusive analysis: ${analysis.reason}`) };
+  }
+  return null;
+}
+
+/** The canary is ready for the step: its weight is set and its hold begins now. */
+function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
+  const current = state.current!;
+  current.stepStartedAt = context.nowIso;
+  current.weight = step.weight;
+  current.testersOnly = step.testersOnly;
+  current.deadlines.canaryReady = undefined;
+  if (step.pause && current.stepPauseLifted !== current.stepIndex && !current.promote) {
+    return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
+  }
+  return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+}
+
+/** Next step or promotion when every gate is open; null (and the reason in status) otherwise. */
+function advance(state: ReleaseState, context: Context, step: PlannedStep, analysing: boolean): HandlerResult | null {
+  const current = state.current!;
+  if (current.promote?.full) return { goto: enterPromotion(state, context, promotedBy(current, true)) };
+  const waitingFor = advanceGate(current, step, context, analysing);
+  if (waitingFor !== null) {
+    setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
+    return null;
+  }
+  if (current.promote || current.stepIndex + 1 >= context.steps.length) {
+    const reason = current.promote ? promotedBy(current, false) : 'every step passed: rolling the stable Deployment';
+    return { goto: enterPromotion(state, context, reason) };
+  }
+  enterStep(current, current.stepIndex + 1, context);
+  return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1}: making the canary ready`) };
 }
 
 function promotedBy(current: CurrentRelease, full: boolean): string {
