@@ -135,7 +135,7 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
       ['Deployment', 'string', '.spec.target.deployment'],
       ['Phase', 'string', '.status.phase'],
       ['Weight', 'number', '.status.weight'],
-      ['Step', 'integer', '.status.step'],
+      ['Step', 'string', '.status.step'],
       ['Age', 'date', '.metadata.creationTimestamp'],
     ]);
   });
@@ -205,7 +205,7 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
         namespace: env.namespace,
         plural: PLURAL,
         name: 'columns',
-        body: { status: { phase: 'Progressing', weight: 5, step: 2 } },
+        body: { status: { phase: 'progressing', weight: 5, step: '2/4' } },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
@@ -227,9 +227,9 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
     expect([cell('Name'), cell('Deployment'), cell('Phase'), cell('Weight'), cell('Step')]).toEqual([
       'columns',
       'web',
-      'Progressing',
+      'progressing',
       5,
-      2,
+      '2/4',
     ]);
   });
 

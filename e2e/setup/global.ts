@@ -36,6 +36,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     stateDir: info.stateDir,
   });
   return async () => {
+    if (process.env.CANARYD_E2E_KEEP === '1') {
+      console.error(`[cluster] kept running (CANARYD_E2E_KEEP=1): export KUBECONFIG=${info.kubeconfig}`);
+      return;
+    }
     const stopped = await clusterDown(info.stateDir);
     console.error(`[cluster] stopped ${stopped.join(', ')}`);
   };

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { waitFor } from '../cluster/wait.ts';
 
 export interface TestEnv {
+  /** Path of the cluster's kubeconfig (for processes the test starts). */
+  kubeconfig: string;
   kc: k8s.KubeConfig;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
@@ -21,6 +23,7 @@ export function useTestEnv(prefix: string): TestEnv {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
   const env: TestEnv = {
+    kubeconfig: cluster.kubeconfig,
     kc,
     core: kc.makeApiClient(k8s.CoreV1Api),
     apps: kc.makeApiClient(k8s.AppsV1Api),

@@ -83,10 +83,15 @@ export class Controller {
 
   async #reconcile(key: string): Promise<number | null> {
     const { namespace, name } = splitKey(key);
+    (this.#deps.log as { debug?: (m: string, f?: object) => void }).debug?.('reconcile', { policy: key });
     const started = performance.now();
     try {
       const result = await reconcile(this.#deps, namespace, name);
       this.#reconciles++;
+      (this.#deps.log as { debug?: (m: string, f?: object) => void }).debug?.('reconciled', {
+        policy: key,
+        requeueAfterMs: result.requeueAfterMs,
+      });
       this.#onReconcile?.((performance.now() - started) / 1000);
       return result.requeueAfterMs;
     } catch (error) {

@@ -42,7 +42,10 @@ export class WorkQueue {
 
   addAfter(key: string, ms: number): void {
     if (this.#stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = Date.now() + ms;
     const existing = this.#timers.get(key);
     if (existing && existing.at <= at) return;

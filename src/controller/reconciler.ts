@@ -23,6 +23,7 @@ import { executeAction } from './execute.ts';
 import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, policyKeyOf } from './names.ts';
 import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
+import { canonicalJson } from './template.ts';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -121,6 +122,12 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
 
   const { next, actions } = decide(policy, release, observed, now);
+  (log as { debug?: Logger['info'] }).debug?.('decided', {
+    policy: policyKeyOf(namespace, name),
+    phase: next.phase,
+    reason: next.reason,
+    actions: actions.map((a) => a.type),
+  });
   if (observed.operation?.op === 'resume' && next.recentOperationIds?.includes(observed.operation.id)) {
     // A person resumed: inconclusive analysis gets a fresh allowance.
     status.analysis.counters = resumeCounters(status.analysis.counters);
@@ -282,18 +289,28 @@ function readyCondition(next: ReleaseState) {
   };
 }
 
-/** Writes the status; null when the object changed meanwhile (conflict) or is gone. */
+/**
+ * Writes the status; null when the object changed meanwhile (conflict) or is gone. An unchanged
+ * status (ignoring updatedAt) is not written: every write is a watch event, and writing on every
+ * reconcile would make the controller wake itself forever.
+ */
 async function writeStatus(
   deps: ReconcilerDeps,
   object: PolicyObject,
   status: PolicyStatus,
 ): Promise<PolicyObject | null> {
+  const { updatedAt: _before, ...previous } = (object.status ?? {}) as Partial<PolicyStatus>;
+  const { updatedAt: _after, ...next } = status;
+  if (canonicalJson(previous) === canonicalJson(JSON.parse(JSON.stringify(next)))) return object;
   try {
     const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status });
     deps.onStatus?.(object.metadata.namespace ?? '', object.metadata.name, status);
     return written;
   } catch (error) {
-    if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) return null;
+    if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) {
+      (deps.log as { debug?: Logger['info'] }).debug?.('status not written', { error: (error as Error).message });
+      return null;
+    }
     throw error;
   }
 }

@@ -100,7 +100,8 @@ export function summarise(
     current !== undefined && ['progressing', 'paused', 'promoting', 'rollingBack'].includes(release.phase);
   return {
     phase: release.phase,
-    weight: inRelease ? achievedWeight : 0,
+    // Two decimals: 1 of 3 pods is 33.33 %, and sub-percent ingress weights stay visible.
+    weight: inRelease ? Math.round(achievedWeight * 100) / 100 : 0,
     step: inRelease && current ? `${Math.min(current.stepIndex + 1, steps)}/${steps}` : '',
     message: release.reason,
   };

@@ -25,7 +25,6 @@ export function toKubeError(error: unknown, action: string, ref?: ObjectRef): Ku
   if (error instanceof KubeError) return error;
   if (error instanceof k8s.ApiException) {
     const body = parseBody(error.body);
-    const reason = body?.reason;
     const code = codeOf(error.code, body?.reason);
     const detail = body?.message ?? `HTTP ${error.code}`;
     return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
@@ -143,7 +142,9 @@ export class ClientKubeApi implements KubeApi, StatusWriter {
 
   async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
     try {
-      const body = { ...patch, ...header(ref) } as k8s.KubernetesObject;
+      // The generic client routes by apiVersion/kind/metadata.name; keep the patch's own metadata.
+      const own = (patch as { metadata?: object }).metadata ?? {};
+      const body = { ...patch, ...header(ref), metadata: { ...own, ...header(ref).metadata } } as k8s.KubernetesObject;
       return (await this.#objects.patch(
         body,
         undefined,

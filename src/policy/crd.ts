@@ -62,7 +62,7 @@ export function canaryPolicyCrd(): Record<string, unknown> {
             { name: 'Deployment', type: 'string', jsonPath: '.spec.target.deployment' },
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
             { name: 'Weight', type: 'number', jsonPath: '.status.weight' },
-            { name: 'Step', type: 'integer', jsonPath: '.status.step' },
+            { name: 'Step', type: 'string', jsonPath: '.status.step' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

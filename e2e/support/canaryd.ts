@@ -1,0 +1,128 @@
+// Runs the real canaryd (node src/main.ts) against the test cluster as a child process, with the
+// CRD installed; tests can SIGKILL and restart it like a crashing pod.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { REPO_ROOT } from '../cluster/cluster.ts';
+import { waitFor } from '../cluster/wait.ts';
+
+export { installCrd } from './crd.ts';
+
+export interface CanarydProcess {
+  child: ChildProcess;
+  logFile: string;
+  /** SIGKILL: no cleanup at all, like a node dying. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+let counter = 0;
+
+export function startCanaryd(kubeconfig: string, args: string[] = [], name = 'canaryd'): CanarydProcess {
+  const logDir = join(REPO_ROOT, '.cluster', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${name}-${process.pid}-${++counter}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'src', 'main.ts'),
+      '--kubeconfig',
+      kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      '--resync',
+      '1s',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', fd, fd],
+    },
+  );
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    logFile,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    logs: () => readFileSync(logFile, 'utf8'),
+  };
+}
+
+export interface PolicyStatusView {
+  phase?: string;
+  weight?: number;
+  step?: string;
+  message?: string;
+  router?: string;
+  release?: {
+    phase: string;
+    history: Array<{ revision: number; outcome: string; reason: string; changeCause: string }>;
+    current?: { stepIndex: number; weight: number };
+  };
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+}
+
+export async function readPolicy(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<{ metadata: k8s.V1ObjectMeta; status?: PolicyStatusView } | null> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  return (await custom
+    .getNamespacedCustomObject({ group: 'canaryd.dev', version: 'v1alpha1', namespace, plural: 'canarypolicies', name })
+    .catch(() => null)) as { metadata: k8s.V1ObjectMeta; status?: PolicyStatusView } | null;
+}
+
+export async function createPolicy(kc: k8s.KubeConfig, namespace: string, body: object): Promise<void> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  await custom.createNamespacedCustomObject({
+    group: 'canaryd.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'canarypolicies',
+    body,
+  });
+}
+
+/** Watches a Service's EndpointSlices while a test runs and records any moment with zero ready endpoints. */
+export function watchReadyEndpoints(kc: k8s.KubeConfig, namespace: string, service: string) {
+  const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const zeroAt: string[] = [];
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const slices = await discovery
+        .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })
+        .catch(() => null);
+      if (slices) {
+        samples++;
+        const ready = slices.items
+          .flatMap((s) => s.endpoints ?? [])
+          .filter((e) => e.conditions?.ready !== false).length;
+        if (ready === 0) zeroAt.push(new Date().toISOString());
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { samples, zeroAt };
+    },
+  };
+}
