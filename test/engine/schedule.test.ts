@@ -58,6 +58,26 @@ describe('advance windows', () => {
     expect(nextWakeAt(next, office, now)?.toISOString()).toBe('2026-03-30T07:00:00.000Z');
   });
 
+  it('a hold is real time, not wall-clock time: 5m across the spring-forward jump is 5 minutes', () => {
+    // 01:58 CET -> 03:03 CEST on 29 March is 5 real minutes.
+    const anyTime = policy({ schedule: { timeZone: 'Europe/Berlin' } });
+    const state = stepAt('2026-03-29T00:58:00.000Z');
+    expect(decide(anyTime, state, canaryObserved(1), utc('2026-03-29T01:02:59Z')).next.current?.stepIndex).toBe(0);
+    expect(decide(anyTime, state, canaryObserved(1), utc('2026-03-29T01:03:00Z')).next.current?.stepIndex).toBe(1);
+  });
+
+  it('a start window at a local time that DST skips still opens (as the schedule module defines it)', () => {
+    const night = policy({
+      schedule: { timeZone: 'Europe/Berlin', startWindows: [{ cron: '30 2 * * *', duration: '1h' }] },
+    });
+    const noticed = utc('2026-03-29T00:00:00Z');
+    const waiting = decide(night, adoptedState(), observed({ deployment: deployment('v2') }), noticed).next;
+    expect(waiting.phase).toBe('waiting');
+    const wake = nextWakeAt(waiting, night, noticed);
+    expect(wake).not.toBeNull();
+    expect(decide(night, waiting, observed({ deployment: deployment('v2') }), wake!).next.phase).toBe('progressing');
+  });
+
   it('analysis rollback never waits for a window', () => {
     const analysed = policy({
       schedule: { timeZone: 'Europe/Berlin', advanceWindows: [{ cron: '0 9 * * 1-5', duration: '8h' }] },
