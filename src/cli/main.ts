@@ -1,5 +1,6 @@
 // kubectl-canary: a registry of subcommands. Other modules add theirs with registerCommand
 // (status, pause, resume, promote, abort, retry, history, undo, list).
+import { clusterCommands } from './commands/index.ts';
 import type { CliIo, Command } from './io.ts';
 import { planCommand } from './plan.ts';
 import { validateCommand } from './validate.ts';
@@ -13,6 +14,7 @@ export function registerCommand(name: string, command: Command): void {
 
 registerCommand('validate', validateCommand);
 registerCommand('plan', planCommand);
+for (const [name, command] of Object.entries(clusterCommands())) registerCommand(name, command);
 
 export function usage(): string {
   const width = Math.max(...[...commands.keys()].map((name) => name.length));

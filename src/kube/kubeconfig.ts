@@ -25,7 +25,8 @@ export function connectAsUser(options: KubeconfigOptions = {}, fieldManager = 'k
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
   } catch (error) {
-    throw new KubeError('Invalid', `kubeconfig ${options.kubeconfig ?? ''}: ${(error as Error).message}`.trim(), {
+    const file = options.kubeconfig === undefined ? '' : ` ${options.kubeconfig}`;
+    throw new KubeError('Invalid', `kubeconfig${file}: ${(error as Error).message}`, {
       cause: error,
     });
   }
