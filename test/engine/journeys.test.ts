@@ -74,4 +74,34 @@ describe('journeys', () => {
     ]);
     expect(d.cluster.violations).toEqual([]);
   });
+
+  it('a promotion whose roll never completes rolls back at timeouts.promotion and ends paused at v1', () => {
+    const p = policy();
+    const d = start(new Cluster({ stableRolls: false }));
+    drive(d, p, (x) => x.state.stable !== undefined && x.cluster.deployment.paused);
+    d.cluster.setTemplate('v2');
+    drive(d, p, resting);
+    drive(d, p, (x) => x.cluster.deployment.paused && x.cluster.canary === undefined, { maxCalls: 10 });
+    expect(d.phases).toContain('promoting');
+    expect(d.state.phase).toBe('failed');
+    expect(d.state.history.at(-1)?.reason).toContain('timeouts.promotion');
+    expect(d.cluster.deployment).toMatchObject({ hash: 'v1', podsHash: 'v1', paused: true });
+    expect(d.cluster.violations).toEqual([]);
+  });
+
+  it('deleting the policy mid-release hands the Deployment back unpaused at its stable revision', () => {
+    const p = policy();
+    const d = start();
+    drive(d, p, (x) => x.state.stable !== undefined);
+    d.cluster.setTemplate('v2');
+    drive(d, p, (x) => x.state.current?.weight === 5);
+    d.cluster.policyDeleted = true;
+    let calls = 0;
+    drive(d, p, (x) => x.state.reason === 'policy deleted: Deployment released' || ++calls > 5);
+    expect(d.cluster.deployment).toMatchObject({ hash: 'v1', paused: false, podsHash: 'v1' });
+    expect(d.cluster.canary).toBeUndefined();
+    expect(d.cluster.route.prepared).toBe(false);
+    expect(d.state.history.at(-1)?.outcome).toBe('cancelled');
+    expect(d.cluster.violations).toEqual([]);
+  });
 });
