@@ -47,7 +47,7 @@ const age = (iso: string | undefined, now: Date): string => {
 
 export function renderList(views: ReleaseView[], now: Date, allNamespaces: boolean): string {
   if (views.length === 0) return '';
-  const header = ['NAME', 'DEPLOYMENT', 'PHASE', 'STEP', 'WEIGHT', 'NEXT STEP', 'AGE'];
+  const header = ['NAME', 'DEPLOYMENT', 'PHASE', 'STEP', 'WEIGHT', 'NEXT STEP', 'UPDATED'];
   const rows = views.map((view) => [
     view.name,
     view.spec?.deployment ?? '-',
@@ -55,7 +55,7 @@ export function renderList(views: ReleaseView[], now: Date, allNamespaces: boole
     view.status.step || '-',
     view.status.step ? formatWeight(view.status.weight) : '-',
     untilNextStep(view, now) ?? '-',
-    age(view.status.updatedAt, now),
+    view.observed ? age(view.status.updatedAt, now) : '-',
   ]);
   return table(
     allNamespaces

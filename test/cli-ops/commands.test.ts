@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import type { ManualOperation } from '../../src/engine/types.ts';
+import type { KubeObject } from '../../src/kube/objects.ts';
+import { OPERATION_ANNOTATION, policyRef } from '../../src/server/operations.ts';
+import { policyObject, runningRelease, runningStatus } from '../server/fixtures.ts';
+import { ClusterKube, cluster } from './harness.ts';
+
+const REF = policyRef('shop', 'checkout');
+
+const world = () =>
+  new ClusterKube(
+    policyObject('checkout', 'shop', { status: runningStatus() }),
+    policyObject('search', 'shop'),
+    policyObject('billing', 'payments'),
+  );
+
+const annotation = (kube: ClusterKube): ManualOperation | undefined => {
+  const raw = kube.peek(REF)?.metadata.annotations?.[OPERATION_ANNOTATION];
+  return raw === undefined ? undefined : (JSON.parse(raw) as ManualOperation);
+};
+
+/** What the controller does with the operation in the annotation: ack it and record `result`. */
+const controllerProcesses = (kube: ClusterKube, result: string | null) => {
+  const operation = annotation(kube);
+  if (operation === undefined) return;
+  kube.mutate<KubeObject & { status: ReturnType<typeof runningStatus> }>(REF, (policy) => {
+    const release = policy.status.release;
+    release.lastOperationId = operation.id;
+    release.recentOperationIds = [...(release.recentOperationIds ?? []), operation.id];
+    if (result !== null) release.current?.operations.push({ ...operation, result });
+  });
+};
+
+describe('kubectl canary list', () => {
+  it('lists the namespace of the context by default', async () => {
+    const c = cluster(world());
+    const result = await c.run('list');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n').map((line) => line.split(/ +/)[0])).toEqual(['NAME', 'checkout', 'search', '']);
+  });
+
+  it('-A lists every namespace with a NAMESPACE column', async () => {
+    const result = await cluster(world()).run('list', '-A');
+    expect(result.stdout).toMatch(/^NAMESPACE +NAME/);
+    expect(result.stdout).toContain('payments   billing');
+  });
+
+  it('says so when a namespace has none', async () => {
+    const result = await cluster(world()).run('list', '-n', 'empty');
+    expect(result).toEqual({ code: 0, stdout: '', stderr: 'No CanaryPolicies found in namespace empty.\n' });
+  });
+
+  it('-A with -n is a usage error, before connecting', async () => {
+    const c = cluster(world());
+    const result = await c.run('list', '-A', '-n', 'shop');
+    expect(result.code).toBe(2);
+    expect(c.connections).toEqual([]);
+  });
+});
+
+describe('kubectl canary status', () => {
+  it('prints the release and exits 0 while it progresses', async () => {
+    const result = await cluster(world()).run('status', 'checkout');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Step:       2/4  1% → [5%] → 25% → 50%');
+    expect(result.stdout).toContain('Next step:  in 8m40s');
+  });
+
+  it('exits 1 for a release that was rolled back', async () => {
+    const release = runningRelease({ phase: 'failed', reason: 'success-rate failed twice: rolled back' });
+    delete release.current;
+    const kube = new ClusterKube(policyObject('checkout', 'shop', { status: { ...runningStatus(release), step: '' } }));
+    const result = await cluster(kube).run('status', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Phase:      failed — success-rate failed twice: rolled back');
+  });
+
+  it('names the object it did not find, in the namespace given', async () => {
+    const c = cluster(world());
+    const result = await c.run('status', 'nope', '-n', 'payments', '--context', 'prod');
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'kubectl canary status: CanaryPolicy payments/nope not found\n',
+    });
+    expect(c.connections).toEqual([{ namespace: 'payments', context: 'prod' }]);
+  });
+
+  it('Kubernetes errors name the object and exit 1', async () => {
+    const kube = world();
+    kube.failNext('get', 'Forbidden');
+    const result = await cluster(kube).run('status', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^kubectl canary status: injected Forbidden on get CanaryPolicy shop\/checkout/);
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await cluster(world()).run('status')).code).toBe(2);
+    expect((await cluster(world()).run('status', 'checkout', '--bogus')).code).toBe(2);
+  });
+
+  it('--watch prints again only when the release changes, until Ctrl-C; the exit code is the last status', async () => {
+    const kube = world();
+    const c = cluster(kube, {
+      onSleep(tick, abort) {
+        if (tick === 2) {
+          kube.mutate<KubeObject & { status: ReturnType<typeof runningStatus> }>(REF, (policy) => {
+            policy.status.phase = 'rollingBack';
+            policy.status.message = 'success-rate failed: rolling back';
+          });
+        }
+        if (tick === 4) abort();
+      },
+    });
+    const result = await c.run('status', 'checkout', '--watch');
+    expect(result.code).toBe(1);
+    const screens = result.stdout.split('\n\n');
+    expect(screens).toHaveLength(2);
+    expect(screens[0]).toContain('Phase:      progressing');
+    expect(screens[1]).toContain('Phase:      rollingBack — success-rate failed: rolling back');
+  });
+
+  it('--watch on a terminal redraws every interval', async () => {
+    const c = cluster(world(), { isTTY: true, onSleep: (tick, abort) => tick === 3 && abort() });
+    const result = await c.run('status', 'checkout', '-w', '--interval', '5s');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\x1b[H\x1b[2J')).toHaveLength(4);
+    expect(result.stdout).toContain('in 8m30s');
+  });
+});
+
+describe('kubectl canary history', () => {
+  it('prints the revisions', async () => {
+    const result = await cluster(world()).run('history', 'checkout');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^REVISION/);
+    expect(result.stdout).toContain('adopted');
+  });
+
+  it('says when there is nothing yet', async () => {
+    const result = await cluster(world()).run('history', 'search');
+    expect(result.stdout).toBe('no releases recorded for shop/search\n');
+  });
+});
+
+describe('kubectl canary operations', () => {
+  it('pause: writes the operation as the caller, waits for canaryd, prints applied', async () => {
+    const kube = world();
+    const c = cluster(kube, { user: 'alice@example.com', onSleep: () => controllerProcesses(kube, 'applied') });
+    const result = await c.run('pause', 'checkout');
+    expect(result.code).toBe(0);
+    const operation = annotation(kube);
+    expect(operation).toMatchObject({ op: 'pause', by: 'alice@example.com', at: '2026-03-01T10:06:30.000Z' });
+    expect(operation?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.stdout).toBe(
+      `pause on CanaryPolicy shop/checkout: requested by alice@example.com (id ${operation?.id})\n` +
+        'pause on CanaryPolicy shop/checkout: applied\n',
+    );
+  });
+
+  it('a refused operation exits 1 with the reason', async () => {
+    const kube = world();
+    const c = cluster(kube, {
+      onSleep: () => controllerProcesses(kube, 'refused: nothing to resume in phase progressing'),
+    });
+    const result = await c.run('resume', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'resume on CanaryPolicy shop/checkout: refused: nothing to resume in phase progressing\n',
+    );
+  });
+
+  it('processed without a running release: exit 0, pointing at the Events', async () => {
+    const kube = world();
+    const result = await cluster(kube, { onSleep: () => controllerProcesses(kube, null) }).run('abort', 'checkout');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('kubectl describe canarypolicy -n shop checkout');
+  });
+
+  it('exits 1 when canaryd does not process it within --timeout', async () => {
+    const kube = world();
+    const c = cluster(kube);
+    const result = await c.run('promote', 'checkout', '--full', '--timeout', '5s');
+    expect(result.code).toBe(1);
+    expect(annotation(kube)?.op).toBe('promoteFull');
+    expect(result.stderr).toContain('promote --full on CanaryPolicy shop/checkout: not processed by canaryd within 5s');
+  });
+
+  it('--timeout 0 returns once requested', async () => {
+    const kube = world();
+    const result = await cluster(kube).run('undo', 'checkout', '--to-revision=1', '--skip-canary', '--timeout', '0');
+    expect(result.code).toBe(0);
+    expect(annotation(kube)).toMatchObject({ op: 'undo', toRevision: 1, skipCanary: true });
+    expect(kube.writes()).toHaveLength(1);
+  });
+
+  it('refuses while an earlier operation is unprocessed, naming it', async () => {
+    const kube = world();
+    const c = cluster(kube);
+    await c.run('pause', 'checkout', '--timeout', '0');
+    const result = await c.run('abort', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^kubectl canary abort: CanaryPolicy shop\/checkout: operation pause \(id [0-9a-f-]+\) by alice/,
+    );
+    expect(annotation(kube)?.op).toBe('pause');
+  });
+
+  it('retries when the controller wrote the policy between read and patch', async () => {
+    const kube = world();
+    kube.failNext('mergePatch', 'Conflict');
+    const result = await cluster(kube).run('retry', 'checkout', '--to-revision', '2', '--timeout=0');
+    expect(result.code).toBe(0);
+    expect(annotation(kube)).toMatchObject({ op: 'retry', toRevision: 2 });
+  });
+
+  it('a missing policy exits 1 naming it', async () => {
+    const result = await cluster(world()).run('pause', 'ghost', '-n', 'shop');
+    expect(result).toMatchObject({ code: 1, stderr: 'kubectl canary pause: CanaryPolicy shop/ghost not found\n' });
+  });
+
+  it('RBAC denial of the write exits 1 naming the object', async () => {
+    const kube = world();
+    kube.failNext('mergePatch', 'Forbidden');
+    const result = await cluster(kube).run('pause', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('CanaryPolicy shop/checkout');
+  });
+
+  it('undo without --to-revision is a usage error that writes nothing', async () => {
+    const kube = world();
+    const result = await cluster(kube).run('undo', 'checkout');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--to-revision is required');
+    expect(kube.writes()).toEqual([]);
+  });
+
+  it('the commands are registered in kubectl canary', async () => {
+    const result = await cluster(world()).run('--help');
+    for (const name of ['list', 'status', 'history', 'pause', 'resume', 'promote', 'abort', 'retry', 'undo']) {
+      expect(result.stdout).toMatch(new RegExp(`^ {2}${name} `, 'm'));
+    }
+  });
+});
