@@ -1,0 +1,33 @@
+# canaryd controller image. Node 24 runs the TypeScript sources directly (type stripping), so
+# there is no compile step: the image holds exactly the sources that were tested, and stack
+# traces point at real lines. The build stage only resolves production dependencies.
+
+# Pin by digest in your registry mirror for reproducible builds; the tags below never float
+# across Node major versions or Debian releases.
+FROM node:24-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency runs code at build time; none of ours needs an install script.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY bin ./bin
+COPY src ./src
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    CANARYD_LISTEN=0.0.0.0:8080 \
+    HOME=/tmp
+WORKDIR /app
+# Owned by root and read-only to the process: it cannot modify its own code.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/src ./src
+# 65532 is the conventional "nonroot" uid (distroless); it owns nothing in the image. canaryd
+# writes nothing to disk, so the root filesystem can be mounted read-only (HOME=/tmp for any
+# library that insists on a home directory).
+USER 65532:65532
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "const port = (process.env.CANARYD_LISTEN || ':8080').split(':').pop(); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# ExperimentalWarning would put a non-JSON line into the structured log stream.
+ENTRYPOINT ["node", "--disable-warning=ExperimentalWarning", "src/main.ts"]
