@@ -4,7 +4,7 @@
 export const API_ERRORS = {
   unauthenticated: {
     status: 401,
-    message: 'A valid Kubernetes bearer token is required: Authorization: Bearer <token>.',
+    message: 'A valid Kubernetes bearer token is required (header Authorization: Bearer TOKEN).',
   },
   forbidden: { status: 403, message: 'Kubernetes RBAC does not allow this on the CanaryPolicy.' },
   'not-found': { status: 404, message: 'No such route.' },
