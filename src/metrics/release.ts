@@ -35,68 +35,77 @@ export function releaseMetrics(m: MetricDefinitions) {
   const seen = new Map<string, Seen>();
   const keyOf = (namespace: string, policy: string) => `${namespace}/${policy}`;
 
-  function observe(namespace: string, policy: string, status: ReleaseStatusSample): void {
-    const labels = { namespace, policy };
+  type Labels = { namespace: string; policy: string };
+
+  function setGauges(labels: Labels, status: ReleaseStatusSample): void {
     const [step, steps] = parseStep(status.step);
     m.canaryWeight.set(labels, Number.isFinite(status.weight) ? status.weight : 0);
     m.step.set(labels, step);
     m.steps.set(labels, steps);
     for (const phase of PHASES) m.phase.set({ ...labels, phase }, phase === status.phase ? 1 : 0);
+  }
 
-    const history = status.release.history;
-    const current = status.release.current;
-    const startedRevision = current?.startedAt === undefined ? 0 : current.revision;
-    const endedRevision = Math.max(0, ...history.map((entry) => entry.revision));
-    const measurements = status.analysis.measurements;
-    const newestAt = measurements.reduce((newest, x) => (x.at > newest ? x.at : newest), '');
-
-    const previous = seen.get(keyOf(namespace, policy));
-    const memory: Seen = previous ?? {
-      endedRevision,
-      startedRevision,
-      measuredAt: newestAt,
-      checks: new Set(),
-    };
-    seen.set(keyOf(namespace, policy), memory);
-    if (previous === undefined) {
-      // Counters exist from the first look, so rate() and increase() see the first release.
-      for (const counter of [m.releasesStarted, m.releasesSucceeded, m.releasesRolledBack]) counter.inc(labels, 0);
-    }
-
-    if (previous !== undefined) {
-      for (const entry of history) {
-        if (entry.revision <= memory.endedRevision || entry.outcome === 'adopted') continue;
-        // A release that ended before it was ever counted as started (it started and ended
-        // between two looks) is started too.
-        if (entry.revision > memory.startedRevision) m.releasesStarted.inc(labels);
-        if (entry.outcome === 'succeeded') m.releasesSucceeded.inc(labels);
-        if (entry.outcome === 'rolledBack') m.releasesRolledBack.inc(labels);
-        const seconds = (Date.parse(entry.endedAt) - Date.parse(entry.startedAt)) / 1000;
-        if (Number.isFinite(seconds) && seconds >= 0) {
-          m.releaseDuration.observe({ ...labels, outcome: entry.outcome }, seconds);
-        }
-      }
-      if (startedRevision > memory.startedRevision && startedRevision > memory.endedRevision) {
-        m.releasesStarted.inc(labels);
-      }
-      for (const measurement of measurements) {
-        if (measurement.at <= memory.measuredAt) continue;
-        m.analysisVerdicts.inc({ ...labels, check: measurement.check, verdict: measurement.verdict });
+  function countEndedReleases(labels: Labels, memory: Seen, status: ReleaseStatusSample): void {
+    for (const entry of status.release.history) {
+      if (entry.revision <= memory.endedRevision || entry.outcome === 'adopted') continue;
+      // A release that ended before it was ever counted as started (it started and ended
+      // between two looks) is started too.
+      if (entry.revision > memory.startedRevision) m.releasesStarted.inc(labels);
+      if (entry.outcome === 'succeeded') m.releasesSucceeded.inc(labels);
+      if (entry.outcome === 'rolledBack') m.releasesRolledBack.inc(labels);
+      const seconds = (Date.parse(entry.endedAt) - Date.parse(entry.startedAt)) / 1000;
+      if (Number.isFinite(seconds) && seconds >= 0) {
+        m.releaseDuration.observe({ ...labels, outcome: entry.outcome }, seconds);
       }
     }
-    memory.endedRevision = Math.max(memory.endedRevision, endedRevision);
-    memory.startedRevision = Math.max(memory.startedRevision, startedRevision, endedRevision);
-    if (newestAt > memory.measuredAt) memory.measuredAt = newestAt;
+  }
 
-    // Latest value per check; a check whose latest round had no number drops its series rather
-    // than showing a stale value.
+  function countVerdicts(labels: Labels, memory: Seen, status: ReleaseStatusSample): void {
+    for (const measurement of status.analysis.measurements) {
+      if (measurement.at <= memory.measuredAt) continue;
+      m.analysisVerdicts.inc({ ...labels, check: measurement.check, verdict: measurement.verdict });
+    }
+  }
+
+  // Latest value per check; a check whose latest round had no number drops its series rather
+  // than showing a stale value.
+  function setAnalysisValues(labels: Labels, memory: Seen, status: ReleaseStatusSample): void {
     const latest = new Map<string, number | null>();
-    for (const measurement of measurements) latest.set(measurement.check, measurement.value);
+    for (const measurement of status.analysis.measurements) latest.set(measurement.check, measurement.value);
     for (const [check, value] of latest) {
       memory.checks.add(check);
       if (value === null || !Number.isFinite(value)) m.analysisValue.remove({ ...labels, check });
       else m.analysisValue.set({ ...labels, check }, value);
     }
+  }
+
+  function observe(namespace: string, policy: string, status: ReleaseStatusSample): void {
+    const labels = { namespace, policy };
+    setGauges(labels, status);
+    const current = status.release.current;
+    const startedRevision = current?.startedAt === undefined ? 0 : current.revision;
+    const endedRevision = Math.max(0, ...status.release.history.map((entry) => entry.revision));
+    let newestAt = '';
+    for (const measurement of status.analysis.measurements) {
+      if (measurement.at > newestAt) newestAt = measurement.at;
+    }
+    const previous = seen.get(keyOf(namespace, policy));
+    const memory: Seen = previous ?? { endedRevision, startedRevision, measuredAt: newestAt, checks: new Set() };
+    seen.set(keyOf(namespace, policy), memory);
+    if (previous === undefined) {
+      // Counters exist from the first look, so rate() and increase() see the first release.
+      for (const counter of [m.releasesStarted, m.releasesSucceeded, m.releasesRolledBack]) counter.inc(labels, 0);
+    } else {
+      countEndedReleases(labels, memory, status);
+      if (startedRevision > memory.startedRevision && startedRevision > memory.endedRevision) {
+        m.releasesStarted.inc(labels);
+      }
+      countVerdicts(labels, memory, status);
+    }
+    memory.endedRevision = Math.max(memory.endedRevision, endedRevision);
+    memory.startedRevision = Math.max(memory.startedRevision, startedRevision, endedRevision);
+    if (newestAt > memory.measuredAt) memory.measuredAt = newestAt;
+    setAnalysisValues(labels, memory, status);
   }
 
   function forget(namespace: string, policy: string): void {

@@ -1,6 +1,7 @@
 // The canaryd HTTP service: build(deps) + listen(app, "HOST:PORT"), its ports and helpers.
 export { build, DEFAULT_BODY_LIMIT, type RouteInfo, type ServerDeps, type ServerLogger } from './app.ts';
 export { API_ERRORS, ApiError, type ApiErrorBody, type ApiErrorCode } from './errors.ts';
+export { type KubeServerOptions, kubeServerDeps } from './kube-deps.ts';
 export { listen } from './listen.ts';
 export { openApiDocument } from './openapi.ts';
 export {
