@@ -29,18 +29,16 @@ export interface ClusterDeps {
 export function processClusterDeps(): ClusterDeps {
   return {
     connect(flags) {
-      const user = connectAsUser(flags);
+      const cluster = connectAsUser(flags);
       return {
-        kube: user.kube,
-        namespace: flags.namespace ?? user.namespace,
+        kube: cluster.kube,
+        namespace: flags.namespace ?? cluster.namespace,
         async whoami() {
-          try {
-            return (await currentUser(user.kube))?.username ?? user.kubeconfigUser;
-          } catch (error) {
-            // SelfSubjectReview needs Kubernetes 1.28+; older clusters get the kubeconfig user's name.
-            if (isKubeError(error) && error.code !== 'Unavailable') return user.kubeconfigUser;
-            throw error;
-          }
+          // SelfSubjectReview needs Kubernetes 1.28+; elsewhere (or if it fails) the kubeconfig
+          // user entry's name is the best we know. A real connection problem shows up at the next
+          // request anyway, with the object named.
+          const user = await currentUser(cluster.kube).catch(() => null);
+          return user?.username ?? cluster.kubeconfigUser;
         },
       };
     },
