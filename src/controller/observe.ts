@@ -65,6 +65,27 @@ export function observeRoute(
   return { prepared, weight: status.requestedWeight, achievedWeight: status.achievedWeight, testersRouting };
 }
 
+/** What of an ingress-nginx route exists in the cluster. */
+export interface NginxRoutePieces {
+  canaryService: boolean;
+  /** One entry per stable Ingress: does its canary Ingress exist? */
+  canaryIngresses: boolean[];
+  /** The stable Service carries the pin (canaryd.dev/original-selector). */
+  pinned: boolean;
+}
+
+/**
+ * `prepared` for the engine. A step may only start (or skip prepareRoute) when every piece is
+ * there. Everywhere else — promotion, rollback, resting, a deleted policy — `prepared` is what
+ * asks for cleanupRoute, so any piece left counts: promotion unpins the Service before the
+ * canary Ingress and Service are removed, and a half-prepared route must not stay behind.
+ */
+export function nginxRoutePrepared(pieces: NginxRoutePieces, stepNeedsRoute: boolean): boolean {
+  const ingresses = pieces.canaryIngresses;
+  if (stepNeedsRoute) return pieces.canaryService && pieces.pinned && ingresses.every(Boolean);
+  return pieces.canaryService || pieces.pinned || ingresses.some(Boolean);
+}
+
 /** The latest analysis round as the engine wants it, judged now by the analysis module. */
 export function observeAnalysis(
   policy: CanaryPolicy,

@@ -21,7 +21,14 @@ import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../tra
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction } from './execute.ts';
 import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, policyKeyOf } from './names.ts';
-import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
+import {
+  nginxRoutePrepared,
+  observeAnalysis,
+  observeCanary,
+  observeDeployment,
+  observeRoute,
+  parseOperation,
+} from './observe.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
 
@@ -56,6 +63,8 @@ export interface PolicyObject extends KubeObject {
 
 const policyRef = (namespace: string, name: string) => ({ apiVersion: API_VERSION, kind: KIND, namespace, name });
 const IN_FLIGHT = new Set(['waiting', 'progressing', 'paused', 'promoting', 'rollingBack']);
+/** Phases whose steps need a complete route before they start. */
+const STEP_PHASES = new Set(['waiting', 'progressing', 'paused']);
 
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const { kube, log } = deps;
@@ -90,7 +99,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     namespace,
     name: target.canaryDeployment,
   });
-  const route = await observeRouteOf(deps, router, target, release, canary !== null);
+  const stepNeedsRoute = !deleting && STEP_PHASES.has(release.phase);
+  const route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
 
   // Analysis counters belong to one release: a new template starts from zero.
   if (release.current && status.analysis.templateHash !== release.current.templateHash) {
@@ -380,8 +390,15 @@ async function observeRouteOf(
   target: RouteTarget,
   release: ReleaseState,
   canaryExists: boolean,
+  stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  if (!canaryExists && release.current === undefined && !IN_FLIGHT.has(release.phase)) {
+  // Nothing to look at between releases, except ingress-nginx objects a release left behind.
+  if (
+    router.kind !== 'ingress-nginx' &&
+    !canaryExists &&
+    release.current === undefined &&
+    !IN_FLIGHT.has(release.phase)
+  ) {
     return { observed: observeRoute(undefined, false, false) };
   }
   const { kube } = deps;
@@ -410,8 +427,12 @@ async function observeRouteOf(
         }),
       ),
     );
-    const pinned = service?.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
-    prepared = canaryService !== null && pinned && canaryIngresses.every((i) => i !== null);
+    const pieces = {
+      canaryService: canaryService !== null,
+      canaryIngresses: canaryIngresses.map((i) => i !== null),
+      pinned: service?.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined,
+    };
+    prepared = nginxRoutePrepared(pieces, stepNeedsRoute);
     testersRouting = canaryIngresses.some(
       (i) =>
         i?.metadata.annotations?.[NGINX_CANARY_BY_HEADER] !== undefined ||
