@@ -95,6 +95,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     '--use-service-account-credentials=false',
     // Fake nodes need no IPAM, routes or cloud; skipping them saves CPU on small machines.
     '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller,-persistentvolume-binder,-persistentvolume-expander,-attachdetach,-ephemeral-volume,-pvc-protection,-pv-protection',
+    // Fake nodes on a busy 2-core machine can miss a heartbeat; a node marked NotReady would mark
+    // its pods unready and empty Services mid-test. Node failure is not what these tests exercise.
+    '--node-monitor-grace-period=300s',
     '--concurrent-deployment-syncs=10',
     '--concurrent-replicaset-syncs=10',
     '--v=0',

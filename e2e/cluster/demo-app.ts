@@ -48,6 +48,9 @@ export async function startDemoServer(
     registers: [registry],
   });
   versionInfo.set({ version: behaviour.version }, 1);
+  // Both codes exist from the start (at 0), as instrumented apps usually do, so an error-ratio
+  // query has a numerator before the first error instead of returning no data.
+  for (const code of ['200', '500']) requests.inc({ code }, 0);
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {

@@ -1,10 +1,10 @@
 // Prometheus (Debian's package) on loopback with its own config, scraping the demo pods every
 // second and the apiserver's own metrics.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { startProcess, tail } from './processes.ts';
+import { isAlive, startProcess, stopPid, tail } from './processes.ts';
 import { WaitAborted, waitFor } from './wait.ts';
 
 export interface PrometheusInfo {
@@ -71,9 +71,19 @@ export async function startPrometheus(
   mkdirSync(targetsDir, { recursive: true });
   writeFileSync(configFile, prometheusConfig(apiServerUrl, caFile, tokenFile, targetsDir, scrapeIntervalSeconds));
   const port = await freePort();
+  return launchPrometheus(stateDir, port, scrapeIntervalSeconds);
+}
+
+/** Starts Prometheus on a given port with the config and data written by startPrometheus, and waits until it is ready. */
+async function launchPrometheus(
+  stateDir: string,
+  port: number,
+  scrapeIntervalSeconds: number,
+): Promise<PrometheusInfo> {
+  const dir = join(stateDir, 'prometheus');
   const url = `http://127.0.0.1:${port}`;
   const proc = startProcess(stateDir, 'prometheus', prometheusBinary(), [
-    `--config.file=${configFile}`,
+    `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--storage.tsdb.retention.time=6h',
@@ -93,4 +103,30 @@ export async function startPrometheus(
     { timeoutMs: 60_000, description: 'prometheus /-/ready' },
   );
   return { url, scrapeIntervalSeconds };
+}
+
+/**
+ * Stops the cluster's Prometheus (the process in <stateDir>/pids/prometheus.pid, nothing else),
+ * for tests of a Prometheus outage. Returns when the process is gone.
+ */
+export async function stopPrometheus(stateDir: string): Promise<void> {
+  const pidFile = join(stateDir, 'pids', 'prometheus.pid');
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${pidFile} holds no pid`);
+  await stopPid(pid);
+  if (isAlive(pid)) throw new Error(`prometheus (pid ${pid}) did not stop`);
+}
+
+/**
+ * Starts the cluster's Prometheus again after stopPrometheus: same config, same data, same
+ * address (url as startPrometheus returned it), so clients configured with it reach it again.
+ */
+export async function restartPrometheus(
+  stateDir: string,
+  url: string,
+  scrapeIntervalSeconds = 1,
+): Promise<PrometheusInfo> {
+  const port = Number(new URL(url).port);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in the Prometheus URL ${url}`);
+  return launchPrometheus(stateDir, port, scrapeIntervalSeconds);
 }

@@ -14,6 +14,7 @@ import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
 import {
   NGINX_CANARY_BY_COOKIE,
   NGINX_CANARY_BY_HEADER,
+  ORIGINAL_REPLICAS,
   ORIGINAL_SELECTOR,
   POD_TEMPLATE_HASH,
 } from '../traffic/labels.ts';
@@ -120,10 +121,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     canary: observeCanary(canary),
     route: route.observed,
     analysis: observeAnalysis(policy, release, status.analysis, now),
-    operation:
-      operation && operation.id !== release.lastOperationId && !release.recentOperationIds?.includes(operation.id)
-        ? operation
-        : undefined,
+    // Passed through even when already processed: the engine re-sends a lost ack by itself.
+    operation,
   };
   if (observed.deployment && canaryReplicasAreRouters(router)) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
@@ -213,9 +212,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     return { requeueAfterMs: null };
   }
   // A completed analysis round may decide a rollback: look again at once (invariant 2).
-  if (analysed || actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation' && a.type !== 'analyse')) {
-    return { requeueAfterMs: 0 };
-  }
+  if (analysed) return { requeueAfterMs: 0 };
+  // After writes, look again soon: the cluster answers with watch events, but some waits (pods
+  // becoming ready, a roll) are only visible by looking. Not at once: an action the engine keeps
+  // asking for while the cluster converges must not spin the controller.
+  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
   const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
   const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : null;
   const candidates = [untilWake, resync].filter((v): v is number => v !== null);
@@ -439,7 +440,17 @@ async function observeRouteOf(
         i?.metadata.annotations?.[NGINX_CANARY_BY_COOKIE] !== undefined,
     );
   } else {
-    prepared = service !== null && service.metadata.annotations?.[ORIGINAL_SELECTOR] === undefined;
+    // replica-ratio has no routing objects: its "route" is the canary pods in the stable Service
+    // (not pinned) plus any surge of the stable side, which cleanup must undo.
+    const stable = await kube.get<Deployment>({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: target.namespace,
+      name: target.deployment,
+    });
+    const surged = stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined;
+    const unpinned = service !== null && service.metadata.annotations?.[ORIGINAL_SELECTOR] === undefined;
+    prepared = (canaryExists && unpinned) || surged;
   }
   try {
     const status = await router.observe(target);
