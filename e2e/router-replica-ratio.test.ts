@@ -1,0 +1,212 @@
+// The replica-ratio router on a real control plane: the share canaryd reports is the share of
+// ready endpoints, and traffic spread over those endpoints the way kube-proxy does (the load
+// generator) lands on the canary at that share, within a 99.9 % binomial interval. A surge
+// budget makes the solver grow the stable side for a small share; the surge is undone after
+// the release.
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendLoad } from './cluster/loadgen.ts';
+import { waitFor } from './cluster/wait.ts';
+import {
+  type CanarydProcess,
+  createPolicy,
+  installCrd,
+  type PolicyStatusView,
+  readPolicy,
+  startCanaryd,
+} from './support/canaryd.ts';
+import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
+import { binomialInterval, endpointsOf, operate, podIps, wilsonInterval } from './support/routers.ts';
+
+const REQUESTS = 2000;
+
+describe('replica-ratio router', () => {
+  const env = useTestEnv('ratio');
+  let canaryd: CanarydProcess;
+
+  const waitForStatus = (
+    name: string,
+    description: string,
+    test: (status: PolicyStatusView) => boolean,
+    timeoutMs = 60_000,
+  ) =>
+    waitFor(
+      async () => {
+        const status = (await readPolicy(env.kc, env.namespace, name))?.status;
+        return status !== undefined && test(status) ? status : undefined;
+      },
+      { timeoutMs, description: `${name}: ${description}` },
+    );
+
+  /** A Deployment of `replicas` v1 pods behind a Service, both named `name`, Available. */
+  async function deployV1(name: string, replicas: number) {
+    const { apps, core, namespace } = env;
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: demoDeployment(namespace, { name, replicas, version: 'v1' }),
+    });
+    await core.createNamespacedService({ namespace, body: demoService(namespace, name) });
+    await waitFor(
+      async () => (await apps.readNamespacedDeployment({ name, namespace })).status?.availableReplicas === replicas,
+      { timeoutMs: 60_000, description: `${name} v1 Available` },
+    );
+  }
+
+  async function releaseV2(name: string) {
+    await env.apps.patchNamespacedDeployment(
+      {
+        name,
+        namespace: env.namespace,
+        body: {
+          spec: {
+            template: {
+              spec: {
+                containers: [{ name: 'app', image: 'canaryd-demo:v2', env: [{ name: 'VERSION', value: 'v2' }] }],
+              },
+            },
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /** The Service's ready endpoints once they are exactly its canary and stable pods, split by track. */
+  async function readySplit(name: string, canary: number, stable: number) {
+    const { namespace } = env;
+    return waitFor(
+      async () => {
+        const ready = (await endpointsOf(env.discovery, namespace, name)).filter((e) => e.ready).map((e) => e.ip);
+        const canaryIps = await podIps(env.core, namespace, `app=${name},canaryd.dev/track=canary`);
+        const canaryReady = ready.filter((ip) => canaryIps.includes(ip));
+        return canaryReady.length === canary && ready.length === canary + stable
+          ? { canary: canaryReady.length, total: ready.length }
+          : undefined;
+      },
+      { timeoutMs: 30_000, description: `${name}: ${canary} canary and ${stable} stable ready endpoints` },
+    );
+  }
+
+  /** Sends REQUESTS through the load generator; the canary's measured share must fit the reported one. */
+  async function expectMeasuredShare(name: string, reportedPercent: number) {
+    const report = await sendLoad(env.kc, {
+      namespace: env.namespace,
+      service: name,
+      requests: REQUESTS,
+      concurrency: 8,
+      maxDurationMs: 90_000,
+    });
+    expect(report.failures).toBe(0);
+    expect(report.byCode).toEqual({ 200: REQUESTS });
+    const canaryRequests = report.byVersion.v2 ?? 0;
+    expect(canaryRequests + (report.byVersion.v1 ?? 0)).toBe(REQUESTS);
+    const p = reportedPercent / 100;
+    const measured = canaryRequests / REQUESTS;
+    const interval = binomialInterval(p, REQUESTS);
+    const wilson = wilsonInterval(canaryRequests, REQUESTS);
+    const why = `measured ${canaryRequests}/${REQUESTS} = ${(measured * 100).toFixed(2)} % canary; reported ${reportedPercent} %; 99.9 % interval [${(interval.low * 100).toFixed(2)}, ${(interval.high * 100).toFixed(2)}] %, Wilson [${(wilson.low * 100).toFixed(2)}, ${(wilson.high * 100).toFixed(2)}] %`;
+    expect(measured >= interval.low && measured <= interval.high, why).toBe(true);
+    expect(wilson.low <= p && p <= wilson.high, why).toBe(true);
+  }
+
+  beforeAll(async () => {
+    await installCrd(env.kc);
+    canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace, '--log-level', 'debug']);
+  });
+  afterAll(async () => {
+    await canaryd?.stop();
+  });
+
+  it('reports the share of ready endpoints (1 canary of 5 = 20 %) and the traffic matches it', async () => {
+    const { apps, kc, namespace } = env;
+    await deployV1('web', 4);
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'replica-ratio' },
+        strategy: { steps: [{ weight: 20, hold: '1s', pause: true }], allowLargeFirstStep: true },
+        timeouts: { canaryReady: '60s', promotion: '90s' },
+      },
+    });
+    await waitForStatus('web', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await releaseV2('web');
+
+    const status = await waitForStatus('web', 'step 1 (20 %) paused at its start', (s) => s.phase === 'paused');
+    expect(status.router).toBe('replica-ratio');
+    expect((await apps.readNamespacedDeployment({ name: 'web-canary', namespace })).spec?.replicas).toBe(1);
+    expect((await apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.replicas).toBe(4);
+    const split = await readySplit('web', 1, 4);
+    const endpointShare = (split.canary * 100) / split.total;
+    expect(endpointShare).toBe(20);
+    const reported = await waitForStatus(
+      'web',
+      'status.weight = the endpoint share',
+      (s) => s.weight === endpointShare,
+    );
+    expect(reported.weight).toBe(20);
+
+    await expectMeasuredShare('web', reported.weight!);
+
+    await operate(kc, namespace, 'web', 'resume');
+    await waitForStatus('web', 'promoted (phase succeeded)', (s) => s.phase === 'succeeded', 120_000);
+    const stable = await apps.readNamespacedDeployment({ name: 'web', namespace });
+    expect(stable.spec?.replicas).toBe(4);
+    expect(stable.status).toMatchObject({ replicas: 4, updatedReplicas: 4 });
+  });
+
+  it('surges the stable side within the budget for 5 % (19 stable + 1 canary) and undoes it after the release', async () => {
+    const { apps, kc, namespace } = env;
+    await deployV1('api', 4);
+    const annotationsBefore = (await apps.readNamespacedDeployment({ name: 'api', namespace })).metadata?.annotations;
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'api', namespace },
+      spec: {
+        target: { deployment: 'api', service: 'api', router: 'replica-ratio' },
+        strategy: { steps: [{ weight: 5, hold: '1s', pause: true }] },
+        replicaRatio: { surgeBudget: 15 },
+        timeouts: { canaryReady: '60s', promotion: '120s' },
+      },
+    });
+    await waitForStatus('api', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await releaseV2('api');
+
+    await waitForStatus('api', 'step 1 (5 %) paused at its start', (s) => s.phase === 'paused');
+    const surged = await waitFor(
+      async () => {
+        const deployment = await apps.readNamespacedDeployment({ name: 'api', namespace });
+        return deployment.spec?.replicas === 19 ? deployment : undefined;
+      },
+      { timeoutMs: 30_000, description: 'api surged to 19 replicas' },
+    );
+    expect(surged.metadata?.annotations?.['canaryd.dev/original-replicas']).toBe('4');
+    expect((await apps.readNamespacedDeployment({ name: 'api-canary', namespace })).spec?.replicas).toBe(1);
+    const split = await readySplit('api', 1, 19);
+    expect((split.canary * 100) / split.total).toBe(5);
+    const reported = await waitForStatus('api', 'status.weight = 5 (1 of 20 ready endpoints)', (s) => s.weight === 5);
+    await expectMeasuredShare('api', reported.weight!);
+
+    await operate(kc, namespace, 'api', 'resume');
+    await waitForStatus('api', 'promoted (phase succeeded)', (s) => s.phase === 'succeeded', 180_000);
+    const after = await waitFor(
+      async () => {
+        const deployment = await apps.readNamespacedDeployment({ name: 'api', namespace });
+        return deployment.spec?.replicas === 4 ? deployment : undefined;
+      },
+      { timeoutMs: 30_000, description: 'api back to its 4 replicas' },
+    );
+    expect(after.metadata?.annotations?.['canaryd.dev/original-replicas']).toBeUndefined();
+    const { 'deployment.kubernetes.io/revision': _revision, ...userAnnotations } = after.metadata?.annotations ?? {};
+    const { 'deployment.kubernetes.io/revision': _before, ...userAnnotationsBefore } = annotationsBefore ?? {};
+    expect(userAnnotations).toEqual(userAnnotationsBefore);
+    expect(after.spec?.template.spec?.containers[0]?.image).toBe('canaryd-demo:v2');
+    await waitFor(
+      async () => (await endpointsOf(env.discovery, namespace, 'api')).filter((e) => e.ready).length === 4,
+      { timeoutMs: 30_000, description: 'api back to 4 ready endpoints' },
+    );
+    expect(await podIps(env.core, namespace, 'app=api,canaryd.dev/track=canary')).toEqual([]);
+  });
+});
