@@ -10,8 +10,10 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { jsonLogger } from './log/logger.ts';
+import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
+import { build, kubeServerDeps, listen } from './server/index.ts';
 import { loadSettings, SettingsError } from './settings/settings.ts';
 import { createRouter } from './traffic/routers.ts';
 
@@ -19,13 +21,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const settings = loadSettings(argv, env);
   const log = jsonLogger(settings.logLevel);
   const kc = loadKubeConfig(settings.kubeconfig);
-  const kube = new ClientKubeApi(kc);
+  const metrics = createMetrics();
+  const kube = instrumentKubeApi(new ClientKubeApi(kc), metrics);
   const events = new KubeEventRecorder(kube);
   const routers = {
     'ingress-nginx': createRouter('ingress-nginx', kube),
     'replica-ratio': createRouter('replica-ratio', kube),
   };
   const analysis = new PrometheusAnalysisRunner(kube, {
+    onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
     defaultPrometheus: settings.prometheusUrl
       ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
       : undefined,
@@ -72,6 +76,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     startReconciling();
   }
 
+  // The API answers from the cluster itself, so a follower serves it too; only the leader
+  // reconciles, and it is ready once its caches are synced.
+  const app = build(
+    kubeServerDeps(kube, {
+      registry: metrics.registry,
+      readiness: () => {
+        if (elector && !elector.leading) return { ready: true, reason: 'follower: standing by for the leader lease' };
+        return informers?.isSynced()
+          ? { ready: true, reason: 'caches synced' }
+          : { ready: false, reason: 'waiting for the watch caches to sync' };
+      },
+    }),
+  );
+  const address = await listen(app, settings.listen);
+  log.info('listening', { address });
+
   const policyWatch = settings.policyDir
     ? watchPolicyDirectory(settings.policyDir, {
         onLoad: (load) =>
@@ -89,8 +109,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     log.info('shutting down', { reason });
     policyWatch?.close();
     await informers?.stop();
+    // Finish the reconcile in progress (no half-applied step), then give the lease up.
     await controller.stop();
     await elector?.release();
+    await app.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
