@@ -18,6 +18,7 @@ import {
   ORIGINAL_SELECTOR,
   POD_TEMPLATE_HASH,
 } from '../traffic/labels.ts';
+import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction } from './execute.ts';
@@ -366,11 +367,10 @@ async function routeTargetFor(
       classes,
     }).ingresses;
   }
-  const stableReplicas = release.stable
-    ? ((
-        await deps.kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: spec.deployment })
-      )?.spec.replicas ?? 1)
-    : 1;
+  const stable = release.stable
+    ? await deps.kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: spec.deployment })
+    : null;
+  const stableReplicas = stable === null ? 1 : stableBaseline(stable);
   const target: RouteTarget = {
     namespace,
     policy: name,

@@ -33,11 +33,19 @@ const splitFor = (target: RouteTarget, weight: number, baseline = target.stableR
   }
 };
 
-const recordedBaseline = (stable: Deployment): number | undefined => {
+export const recordedBaseline = (stable: Deployment): number | undefined => {
   const recorded = stable.metadata.annotations?.[ORIGINAL_REPLICAS];
   const value = recorded === undefined ? Number.NaN : Number(recorded);
   return Number.isInteger(value) && value >= 0 ? value : undefined;
 };
+
+/**
+ * The stable Deployment's replicas before the release (RouteTarget.stableReplicas): the recorded
+ * ones while a surge is in force, else spec.replicas. Sizing from a surged spec.replicas would
+ * give the controller another split than setWeight, and the two would scale the canary back and
+ * forth.
+ */
+export const stableBaseline = (stable: Deployment): number => recordedBaseline(stable) ?? stable.spec.replicas ?? 1;
 
 export class ReplicaRatioRouter implements TrafficRouter {
   readonly kind = 'replica-ratio' as const;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, Service } from '../../src/kube/objects.ts';
 import { isTrafficError } from '../../src/traffic/errors.ts';
-import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
+import { ReplicaRatioRouter, stableBaseline } from '../../src/traffic/replica-ratio.ts';
 import { NS, userView, World } from './world.ts';
 
 const deployment = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
@@ -32,6 +32,24 @@ describe('replica-ratio router', () => {
     expect(status).toMatchObject({ requestedWeight: 5, achievedWeight: 5, canaryReplicas: 1, stableReplicas: 19 });
     expect(status.detail).toBe('1 canary of 20 ready endpoints: 5 % (requested 5 %)');
     expect(status.drift).toBeUndefined();
+  });
+
+  it('sizes a later step from the baseline, not the surged replicas, so the controller and setWeight agree', async () => {
+    const { world, router } = await started(4, 15);
+    await router.setWeight(world.target, 5);
+    world.settle();
+    const surged = world.kube.peek<Deployment>(deployment('web'))!;
+    expect(surged.spec.replicas).toBe(19);
+    // What the controller passes as RouteTarget.stableReplicas while the surge is in force.
+    expect(stableBaseline(surged)).toBe(4);
+    const target = { ...world.target, stableReplicas: stableBaseline(surged) };
+    const wanted = router.desiredCanaryReplicas(target, 20);
+    await router.setWeight(target, 20);
+    expect(replicasOf(world, 'web-canary')).toBe(wanted);
+    expect(wanted).toBe(1);
+    world.settle();
+    await router.setWeight(target, 20);
+    expect(replicasOf(world, 'web')).toBe(4);
   });
 
   it('without a surge budget shows the coarse share it really gets (1 of 11 = 9.09 %)', async () => {
