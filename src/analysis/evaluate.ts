@@ -12,7 +12,7 @@ import {
 } from './builtin.ts';
 import { checkProblems, isRelative, judge, type Observation, thresholdsOf, type Verdict } from './checks.ts';
 import { promDuration, renderQuery } from './promql.ts';
-import type { MetricProvider } from './provider.ts';
+import { isMetricQueryError, type MetricProvider } from './provider.ts';
 
 /** One check evaluated once. Plain JSON-safe data: the engine persists it in the release state. */
 export interface Measurement {
@@ -82,6 +82,9 @@ async function observe(provider: MetricProvider, query: string, signal?: AbortSi
   try {
     return await provider.query(query, signal ? { signal } : {});
   } catch (error) {
+    // The reason names the failure's code (docs/analysis.md), so a person and a test can tell
+    // "Prometheus is down" from "the query is wrong" without parsing the message.
+    if (isMetricQueryError(error)) return { kind: 'error', message: `${error.code}: ${error.message}` };
     return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -84,6 +84,8 @@ describe('evaluating a check against a metric provider', () => {
     const m = await evaluateCheck(check({ type: 'successRate' }), provider, context);
     expect(m.verdict).toBe('inconclusive');
     expect(m.reason).toContain('ECONNREFUSED');
+    // The failure code is named, as docs/analysis.md promises.
+    expect(m.reason).toMatch(/failed: unreachable: cannot reach Prometheus/);
     expect(m.value).toBeNull();
   });
 
