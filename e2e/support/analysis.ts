@@ -1,0 +1,334 @@
+// Helpers for the analysis e2e tests: a demo app behind a Service, a policy whose custom checks
+// read the demo pods' own metrics from the cluster's real Prometheus, paced background traffic,
+// and precise records of when the canary's weight went to zero.
+import * as k8s from '@kubernetes/client-node';
+import type { Measurement } from '../../src/analysis/index.ts';
+import { newOperation, operationPatch } from '../../src/server/operations.ts';
+import { type LoadReport, sendLoad } from '../cluster/loadgen.ts';
+import { waitFor } from '../cluster/wait.ts';
+import { createPolicy, type PolicyStatusView } from './canaryd.ts';
+import { demoDeployment, demoService, type TestEnv } from './env.ts';
+
+export const APP = 'web';
+export const CANARY = `${APP}-canary`;
+
+/** Canary error ratio (0–1) over the window; a healthy canary has no 5xx series at all, hence `or vector(0)`. */
+export const errorRateQuery = (track: 'canary' | 'stable') =>
+  `(sum(rate(http_requests_total{namespace="{{namespace}}",app="${APP}",track="${track}",code=~"5.."}[{{interval}}])) or vector(0))` +
+  ` / sum(rate(http_requests_total{namespace="{{namespace}}",app="${APP}",track="${track}"}[{{interval}}]))`;
+
+export const canarySampleQuery = `sum(increase(http_requests_total{namespace="{{namespace}}",app="${APP}",track="canary"}[{{interval}}]))`;
+
+export const p99Query = (track: 'canary' | 'stable') =>
+  `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",app="${APP}",track="${track}"}[{{interval}}])))`;
+
+export const errorRateCheck = (extra: object = {}) => ({
+  name: 'error-rate',
+  type: 'custom',
+  query: errorRateQuery('canary'),
+  sampleQuery: canarySampleQuery,
+  minSample: 20,
+  max: 0.05,
+  ...extra,
+});
+
+export interface AnalysisStatusView {
+  counters: {
+    rounds: number;
+    failedRounds: number;
+    consecutiveInconclusiveRounds: number;
+    lastRound: { at: string; verdict: string; problems: string[] } | null;
+  };
+  measurements: Measurement[];
+}
+
+export interface FullPolicy {
+  metadata: k8s.V1ObjectMeta;
+  status?: PolicyStatusView & {
+    analysis?: AnalysisStatusView;
+    release?: PolicyStatusView['release'] & { reason?: string; current?: { pausedBy?: string } };
+  };
+}
+
+export async function readFullPolicy(kc: k8s.KubeConfig, namespace: string, name = APP): Promise<FullPolicy | null> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  return (await custom
+    .getNamespacedCustomObject({ group: 'canaryd.dev', version: 'v1alpha1', namespace, plural: 'canarypolicies', name })
+    .catch(() => null)) as FullPolicy | null;
+}
+
+/** The stable app (4 replicas of v1) behind its Service, Available. */
+export async function deployStable(env: TestEnv): Promise<void> {
+  const { apps, core, namespace } = env;
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: demoDeployment(namespace, { name: APP, replicas: 4, version: 'v1' }),
+  });
+  await core.createNamespacedService({ namespace, body: demoService(namespace, APP) });
+  await waitFor(
+    async () => (await apps.readNamespacedDeployment({ name: APP, namespace })).status?.availableReplicas === 4,
+    { timeoutMs: 60_000, description: `${APP} v1 Available` },
+  );
+}
+
+export interface PolicyOptions {
+  steps: Array<{ weight: number; hold: string }>;
+  checks: object[];
+  failureLimit?: number;
+  inconclusiveLimit?: number;
+  interval?: string;
+  window?: string;
+}
+
+/** A replica-ratio policy whose analysis reads the cluster's Prometheus, then waits for adoption. */
+export async function createAnalysisPolicy(env: TestEnv, options: PolicyOptions): Promise<void> {
+  const { kc, namespace, apps } = env;
+  await createPolicy(kc, namespace, {
+    apiVersion: 'canaryd.dev/v1alpha1',
+    kind: 'CanaryPolicy',
+    metadata: { name: APP, namespace },
+    spec: {
+      target: { deployment: APP, service: APP, router: 'replica-ratio' },
+      strategy: { steps: options.steps, allowLargeFirstStep: true },
+      analysis: {
+        prometheus: { address: env.prometheusUrl, timeout: '2s' },
+        interval: options.interval ?? '5s',
+        window: options.window ?? '15s',
+        failureLimit: options.failureLimit ?? 0,
+        inconclusiveLimit: options.inconclusiveLimit ?? 3,
+        checks: options.checks,
+      },
+      timeouts: { canaryReady: '60s', promotion: '90s' },
+    },
+  });
+  await waitFor(
+    async () => {
+      const policy = await readFullPolicy(kc, namespace);
+      const deployment = await apps.readNamespacedDeployment({ name: APP, namespace });
+      return policy?.status?.phase === 'idle' && deployment.spec?.paused === true;
+    },
+    { timeoutMs: 30_000, description: 'policy adopted the Deployment (paused, phase idle)' },
+  );
+}
+
+/** A new template (v2) with the demo app's fault knobs: the release begins. */
+export async function releaseV2(env: TestEnv, faults: { errorRate?: number; latencyMs?: number } = {}): Promise<void> {
+  await env.apps.patchNamespacedDeployment(
+    {
+      name: APP,
+      namespace: env.namespace,
+      body: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: 'canaryd-demo:v2',
+                  env: [
+                    { name: 'VERSION', value: 'v2' },
+                    { name: 'ERROR_RATE', value: String(faults.errorRate ?? 0) },
+                    { name: 'LATENCY_MS', value: String(faults.latencyMs ?? 0) },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+  );
+}
+
+export interface BackgroundLoad {
+  /** Stops after the batch in flight; returns the totals. */
+  stop(): Promise<LoadReport & { batches: number }>;
+}
+
+/**
+ * Paced traffic to the Service until stopped: batches of `batch` requests (at most `concurrency`
+ * in flight), one batch per `everyMs`, so the two shared cores are not saturated (~batch/everyMs
+ * requests per ms), and a hard cap on the total.
+ */
+export function backgroundLoad(
+  env: TestEnv,
+  options: { batch?: number; everyMs?: number; concurrency?: number; maxRequests?: number } = {},
+): BackgroundLoad {
+  const batch = options.batch ?? 30;
+  const everyMs = options.everyMs ?? 1000;
+  const maxRequests = options.maxRequests ?? 20_000;
+  const total: LoadReport & { batches: number } = {
+    sent: 0,
+    byCode: {},
+    byVersion: {},
+    byPod: {},
+    failures: 0,
+    durationMs: 0,
+    batches: 0,
+  };
+  let running = true;
+  let wake: (() => void) | undefined;
+  const started = Date.now();
+  const loop = (async () => {
+    while (running && total.sent < maxRequests) {
+      const batchStarted = Date.now();
+      const report = await sendLoad(env.kc, {
+        namespace: env.namespace,
+        service: APP,
+        requests: batch,
+        concurrency: Math.min(options.concurrency ?? 2, 4),
+        maxDurationMs: everyMs,
+      }).catch(() => null);
+      if (report) {
+        total.batches++;
+        total.sent += report.sent;
+        total.failures += report.failures;
+        for (const [key, field] of [
+          ['byCode', report.byCode],
+          ['byVersion', report.byVersion],
+          ['byPod', report.byPod],
+        ] as const) {
+          for (const [k, v] of Object.entries(field)) total[key][k] = (total[key][k] ?? 0) + v;
+        }
+      }
+      // Pacing, not waiting for a condition: the rest of this batch's time slot.
+      const rest = everyMs - (Date.now() - batchStarted);
+      if (running && rest > 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, rest);
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      total.durationMs = Date.now() - started;
+      return total;
+    },
+  };
+}
+
+export interface WeightRecorder {
+  /** When canaryd set the canary's weight to 0 (replica-ratio: the canary Deployment scaled to 0, or gone). */
+  zeroAt(): number | undefined;
+  /** When the policy's status.weight (the share actually achieved) first read 0 after being above 0. */
+  statusZeroAt(): number | undefined;
+  stop(): void;
+}
+
+/** Watches the canary Deployment and the policy, recording the moment each shows weight 0 (ms since epoch). */
+export async function recordWeightZero(env: TestEnv): Promise<WeightRecorder> {
+  const watch = new k8s.Watch(env.kc);
+  let zeroAt: number | undefined;
+  let statusZeroAt: number | undefined;
+  let canarySeen = false;
+  let weightSeen = false;
+  const ignore = () => {
+    // A watch that ends early only leaves a moment unrecorded; the test's assertions say so.
+  };
+  const deployments = await watch.watch(
+    `/apis/apps/v1/namespaces/${env.namespace}/deployments`,
+    { fieldSelector: `metadata.name=${CANARY}` },
+    (phase: string, object: k8s.V1Deployment) => {
+      const now = Date.now();
+      if (phase === 'DELETED') {
+        if (canarySeen) zeroAt ??= now;
+        return;
+      }
+      if ((object.spec?.replicas ?? 1) > 0) canarySeen = true;
+      else if (canarySeen) zeroAt ??= now;
+    },
+    ignore,
+  );
+  const policies = await watch.watch(
+    `/apis/canaryd.dev/v1alpha1/namespaces/${env.namespace}/canarypolicies`,
+    { fieldSelector: `metadata.name=${APP}` },
+    (_phase: string, object: FullPolicy) => {
+      const weight = object.status?.weight ?? 0;
+      if (weight > 0) weightSeen = true;
+      else if (weightSeen) statusZeroAt ??= Date.now();
+    },
+    ignore,
+  );
+  return {
+    zeroAt: () => zeroAt,
+    statusZeroAt: () => statusZeroAt,
+    stop() {
+      deployments.abort();
+      policies.abort();
+    },
+  };
+}
+
+/** Hands canaryd a manual operation (as `kubectl canary <op>` does) and waits for its acknowledgement. */
+export async function requestOperation(env: TestEnv, op: 'resume' | 'pause'): Promise<void> {
+  const custom = env.kc.makeApiClient(k8s.CustomObjectsApi);
+  const operation = newOperation({ op }, 'e2e', new Date());
+  await custom.patchNamespacedCustomObject(
+    {
+      group: 'canaryd.dev',
+      version: 'v1alpha1',
+      namespace: env.namespace,
+      plural: 'canarypolicies',
+      name: APP,
+      body: operationPatch(operation),
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+  await waitFor(
+    async () => {
+      const release = (await readFullPolicy(env.kc, env.namespace))?.status?.release as
+        | { lastOperationId?: string; recentOperationIds?: string[] }
+        | undefined;
+      return release?.lastOperationId === operation.id || release?.recentOperationIds?.includes(operation.id);
+    },
+    { timeoutMs: 15_000, description: `canaryd to acknowledge ${op}` },
+  );
+}
+
+/** Fails fast with what the status says when the release ends in a phase the test did not expect. */
+export function describeStatus(policy: FullPolicy | null): string {
+  const s = policy?.status;
+  if (!s) return '(no status)';
+  const last = s.analysis?.counters.lastRound;
+  return `phase=${s.phase} weight=${s.weight} step=${s.step} message=${s.message} lastRound=${last ? `${last.verdict} ${last.problems.join(' | ')}` : 'none'}`;
+}
+
+export interface StatusSample {
+  seenAt: number;
+  phase: string;
+  step: string;
+  weight: number;
+  message: string;
+  lastRound: { at: string; verdict: string } | null;
+}
+
+/** Every status of the policy as written (a watch sees each write), for assertions over the whole release. */
+export async function recordStatuses(env: TestEnv): Promise<{ samples: StatusSample[]; stop(): void }> {
+  const samples: StatusSample[] = [];
+  const controller = await new k8s.Watch(env.kc).watch(
+    `/apis/canaryd.dev/v1alpha1/namespaces/${env.namespace}/canarypolicies`,
+    { fieldSelector: `metadata.name=${APP}` },
+    (_phase: string, object: FullPolicy) => {
+      const s = object.status;
+      if (!s) return;
+      samples.push({
+        seenAt: Date.now(),
+        phase: s.phase ?? '',
+        step: s.step ?? '',
+        weight: s.weight ?? 0,
+        message: s.message ?? '',
+        lastRound: s.analysis?.counters.lastRound ?? null,
+      });
+    },
+    () => {
+      // The watch ended (test over, or the apiserver closed it): what was seen is kept.
+    },
+  );
+  return { samples, stop: () => controller.abort() };
+}
