@@ -209,4 +209,51 @@ describe('replica-ratio router', () => {
     );
     expect(await podIps(env.core, namespace, 'app=api,canaryd.dev/track=canary')).toEqual([]);
   });
+  it('a later step sizes from the baseline: 5 % (19 + 1) then 20 % shrinks back to 4 + 1; an abort leaves 4', async () => {
+    const { apps, kc, namespace } = env;
+    await deployV1('ops', 4);
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'ops', namespace },
+      spec: {
+        target: { deployment: 'ops', service: 'ops', router: 'replica-ratio' },
+        strategy: {
+          steps: [
+            { weight: 5, hold: '1s', pause: true },
+            { weight: 20, hold: '1s', pause: true },
+          ],
+        },
+        replicaRatio: { surgeBudget: 15 },
+        timeouts: { canaryReady: '60s', promotion: '120s' },
+      },
+    });
+    await waitForStatus('ops', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await releaseV2('ops');
+    await waitForStatus('ops', 'step 1 (5 %) at 1 of 20', (s) => s.phase === 'paused' && s.weight === 5, 90_000);
+    expect((await apps.readNamespacedDeployment({ name: 'ops', namespace })).spec?.replicas).toBe(19);
+
+    await operate(kc, namespace, 'ops', 'resume');
+    await waitForStatus(
+      'ops',
+      'step 2 (20 %) at 1 of 5',
+      (s) => s.phase === 'paused' && s.release?.current?.stepIndex === 1 && s.weight === 20,
+      90_000,
+    );
+    const stable = await apps.readNamespacedDeployment({ name: 'ops', namespace });
+    expect(stable.spec?.replicas).toBe(4);
+    expect(stable.metadata?.annotations?.['canaryd.dev/original-replicas']).toBeUndefined();
+    expect((await apps.readNamespacedDeployment({ name: 'ops-canary', namespace })).spec?.replicas).toBe(1);
+    await readySplit('ops', 1, 4);
+
+    await operate(kc, namespace, 'ops', 'abort');
+    await waitForStatus('ops', 'rolled back (phase failed)', (s) => s.phase === 'failed');
+    const after = await apps.readNamespacedDeployment({ name: 'ops', namespace });
+    expect(after.spec?.replicas).toBe(4);
+    expect(after.spec?.template.spec?.containers[0]?.image).toBe('canaryd-demo:v1');
+    await waitFor(async () => (await podIps(env.core, namespace, 'app=ops,canaryd.dev/track=canary')).length === 0, {
+      timeoutMs: 30_000,
+      description: 'the ops canary pods gone',
+    });
+  });
 });
