@@ -43,8 +43,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       now: () => new Date(),
       log,
       resyncMs: parseDuration(settings.resync),
+      // Per-policy gauges and counters follow every status the controller writes.
+      onStatus: (namespace, name, status) => metrics.observeRelease(namespace, name, status),
     },
-    { concurrency: settings.concurrency },
+    {
+      concurrency: settings.concurrency,
+      onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error === undefined ? undefined : 'error'),
+    },
   );
 
   let informers: Informers | undefined;
@@ -53,7 +58,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     informers = startInformers(
       kc,
       WATCHED,
-      (event, object) => controller.onEvent(event, object),
+      (event, object) => {
+        if (event === 'delete' && object.kind === 'CanaryPolicy') {
+          metrics.forgetPolicy(object.metadata.namespace ?? '', object.metadata.name);
+        }
+        controller.onEvent(event, object);
+      },
       log.warn,
       settings.namespace,
     );
