@@ -314,7 +314,7 @@ describe('ingress-nginx router', () => {
     expect(stableEndpoints.map((e) => e.ip)).toEqual(await podIps(env.core, env.namespace, 'app=web'));
   });
 
-  it('an abort at 5 % sends the weight to 0 with the testers and restores the Ingress and Service', async () => {
+  it('an abort at 5 % rolls back and restores the Ingress and Service', async () => {
     const pin = watchPinnedService(env.kc, env.namespace, 'web');
     await setTemplate('canaryd-demo:v3');
     await waitForStatus(
