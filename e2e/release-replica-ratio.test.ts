@@ -117,9 +117,16 @@ describe('replica-ratio release', () => {
     expect(samples).toBeGreaterThan(10);
     expect(zeroAt).toEqual([]);
 
-    const deployment = await apps.readNamespacedDeployment({ name: 'web', namespace });
+    // The status is written before the actions it asks for (crash safety), so the re-pause that
+    // ends a promotion lands a moment after the phase says succeeded.
+    const deployment = await waitFor(
+      async () => {
+        const current = await apps.readNamespacedDeployment({ name: 'web', namespace });
+        return current.spec?.paused === true ? current : undefined;
+      },
+      { timeoutMs: 15_000, description: 'the Deployment paused again after the promotion' },
+    );
     expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('canaryd-demo:v2');
-    expect(deployment.spec?.paused).toBe(true);
     expect(deployment.status?.updatedReplicas).toBe(4);
     await waitFor(
       async () => (await apps.readNamespacedDeployment({ name: 'web-canary', namespace }).catch(() => null)) === null,

@@ -69,7 +69,13 @@ export interface PolicyStatusView {
   router?: string;
   release?: {
     phase: string;
-    history: Array<{ revision: number; outcome: string; reason: string; changeCause: string }>;
+    history: Array<{
+      revision: number;
+      outcome: string;
+      reason: string;
+      changeCause: string;
+      operations?: Array<{ op: string; by: string; at: string; result: string }>;
+    }>;
     current?: { stepIndex: number; weight: number };
   };
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;

@@ -131,9 +131,71 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     );
   }
 
+  const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
+  let outcome = await decideAndAct(pass, object, status, release, observed);
+  // A completed analysis round may decide a rollback. Decide again at once on what was just
+  // observed (no second read of the cluster), so weight 0 follows the failing measurement
+  // within the second of invariant 2.
+  if (outcome.kind === 'done' && outcome.analysed) {
+    const after = readStatus(outcome.latest.status, deps.now());
+    const fresh = { ...observed, analysis: observeAnalysis(policy, outcome.next, after.analysis, deps.now()) };
+    outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
+  }
+  if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
+  if (outcome.kind === 'failed') return { requeueAfterMs: 2000 };
+  const { next, actions, latest, wake } = outcome;
+  if (
+    deleting &&
+    !IN_FLIGHT.has(next.phase) &&
+    actions.every((a) => a.type === 'recordEvent' || a.type === 'ackOperation')
+  ) {
+    const finalizers = ((latest.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== FINALIZER);
+    await kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
+    return { requeueAfterMs: null };
+  }
+  if (outcome.analysed) return { requeueAfterMs: 0 };
+  // After writes, look again soon: the cluster answers with watch events, but some waits (pods
+  // becoming ready, a roll) are only visible by looking. Not at once: an action the engine keeps
+  // asking for while the cluster converges must not spin the controller.
+  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
+  const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
+  const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : null;
+  const candidates = [untilWake, resync].filter((v): v is number => v !== null);
+  return { requeueAfterMs: candidates.length ? Math.min(...candidates) : null };
+}
+
+interface Pass {
+  deps: ReconcilerDeps;
+  namespace: string;
+  name: string;
+  policy: CanaryPolicy;
+  router: TrafficRouter;
+  target: RouteTarget;
+  canary: Deployment | null;
+  route: { status?: RouteStatus };
+  now: Date;
+  uid: string | undefined;
+}
+
+type PassOutcome =
+  | { kind: 'conflict' }
+  | { kind: 'failed' }
+  | { kind: 'done'; next: ReleaseState; actions: Action[]; latest: PolicyObject; analysed: boolean; wake: Date | null };
+
+/** decide → persist the next state → execute its actions in order (stopping at the first failure). */
+async function decideAndAct(
+  pass: Pass,
+  object: PolicyObject,
+  status: PolicyStatus,
+  release: ReleaseState,
+  observed: Observed,
+): Promise<PassOutcome> {
+  const { deps, namespace, name, policy, now } = pass;
+  const { log } = deps;
+  const key = policyKeyOf(namespace, name);
   const { next, actions } = decide(policy, release, observed, now);
   (log as { debug?: Logger['info'] }).debug?.('decided', {
-    policy: policyKeyOf(namespace, name),
+    policy: key,
     phase: next.phase,
     reason: next.reason,
     actions: actions.map((a) => a.type),
@@ -145,31 +207,30 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const wake = nextWakeAt(next, policy, now);
   const written = await writeStatus(deps, object, {
     ...status,
-    ...summarise(policy, next, route.status?.achievedWeight ?? 0),
+    ...summarise(policy, next, pass.route.status?.achievedWeight ?? 0),
     release: next,
     nextStepAt: wake?.toISOString(),
     conditions: setCondition(status.conditions, readyCondition(next), now),
     updatedAt: now.toISOString(),
   });
-  if (written === null) return { requeueAfterMs: 0 }; // someone else wrote first: observe again
+  if (written === null) return { kind: 'conflict' };
 
   let latest: PolicyObject = written;
   let analysed = false;
   const ctx = {
-    kube,
+    kube: deps.kube,
     events: deps.events,
-    router,
-    target,
+    router: pass.router,
+    target: pass.target,
     policy,
     policyObject: latest,
     next,
-    log: (message: string, fields?: Record<string, unknown>) =>
-      log.info(message, { policy: policyKeyOf(namespace, name), ...fields }),
+    log: (message: string, fields?: Record<string, unknown>) => log.info(message, { policy: key, ...fields }),
     analyse: async (action: Extract<Action, { type: 'analyse' }>) => {
       const current = readStatus(latest.status, now);
       const analysis = await deps.analysis.run(
         policy,
-        await analysisTargetOf(deps, target, canary),
+        await analysisTargetOf(deps, pass.target, pass.canary),
         current.analysis,
         deps.now(),
       );
@@ -177,7 +238,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       if (after) latest = after;
       analysed = true;
       log.info('analysis round', {
-        policy: policyKeyOf(namespace, name),
+        policy: key,
         step: action.stepIndex + 1,
         verdict: analysis.counters.lastRound?.verdict,
         problems: analysis.counters.lastRound?.problems,
@@ -189,10 +250,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await executeAction(action, ctx);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      log.error('action failed', { policy: policyKeyOf(namespace, name), action: action.type, error: message });
+      log.error('action failed', { policy: key, action: action.type, error: message });
       await deps.events
         .record(
-          { ...policyRef(namespace, name), uid: object.metadata.uid },
+          { ...policyRef(namespace, name), uid: pass.uid },
           'Warning',
           'ActionFailed',
           `${action.type}: ${message}`,
@@ -200,28 +261,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
         .catch(() => {
           // The Event is only a report; the failure itself is logged above and retried below.
         });
-      return { requeueAfterMs: 2000 };
+      return { kind: 'failed' };
     }
   }
-  if (
-    deleting &&
-    !IN_FLIGHT.has(next.phase) &&
-    actions.every((a) => a.type === 'recordEvent' || a.type === 'ackOperation')
-  ) {
-    const finalizers = ((latest.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== FINALIZER);
-    await kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
-    return { requeueAfterMs: null };
-  }
-  // A completed analysis round may decide a rollback: look again at once (invariant 2).
-  if (analysed) return { requeueAfterMs: 0 };
-  // After writes, look again soon: the cluster answers with watch events, but some waits (pods
-  // becoming ready, a roll) are only visible by looking. Not at once: an action the engine keeps
-  // asking for while the cluster converges must not spin the controller.
-  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
-  const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
-  const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : null;
-  const candidates = [untilWake, resync].filter((v): v is number => v !== null);
-  return { requeueAfterMs: candidates.length ? Math.min(...candidates) : null };
+  return { kind: 'done', next, actions, latest, analysed, wake };
 }
 
 /** The policy in force: the object's spec when valid, else the last valid one (status.activeSpec). */

@@ -5,7 +5,7 @@
 // stepStartedAt), never from how often decide was called.
 import { formatDuration } from '../../schedule/duration.ts';
 import { advanceAllowed } from '../../schedule/windows.ts';
-import { type Context, type HandlerResult, reached } from '../context.ts';
+import { type Context, event, type HandlerResult, reached } from '../context.ts';
 import { canaryReplicas, type PlannedStep } from '../plan.ts';
 import {
   classifyTemplate,
@@ -123,6 +123,14 @@ function readRound(state: ReleaseState, context: Context, analysing: boolean): H
   if (analysing && inStep && analysis.decision === 'pause' && state.phase === 'progressing') {
     return { goto: pause(state, context, 'analysis', 'analysis', `inconclusive analysis: ${analysis.reason}`) };
   }
+  // A pause that analysis caused lifts when the evidence comes back (Prometheus returns, traffic
+  // arrives): a round after the pause passes. Pauses by a person or a step gate stay.
+  const pausedAt = current.pausedBy?.cause === 'analysis' ? Date.parse(current.pausedBy.at) : undefined;
+  if (state.phase === 'paused' && pausedAt !== undefined && analysis.decision === 'advance-allowed' && roundAt > pausedAt) {
+    event(context, 'Normal', 'AnalysisRecovered', `revision ${current.revision}: analysis passes again; the release continues`);
+    current.pausedBy = undefined;
+    return { goto: setPhase(state, 'progressing', 'analysis recovered: the release continues') };
+  }
   return null;
 }
 
@@ -184,10 +192,9 @@ function advanceGate(current: CurrentRelease, step: PlannedStep, context: Contex
 /** When the next analysis round is due: one interval after the step started, the last round or the last request. */
 export function analysisDueAt(current: CurrentRelease, context: Context): number | null {
   if (current.stepStartedAt === undefined) return null;
-  const started = Date.parse(current.stepStartedAt);
-  let basis = started;
-  const round = context.observed.analysis;
-  if (round !== undefined && Date.parse(round.at) > basis) basis = Date.parse(round.at);
+  // Rounds are spaced from one request to the next, the instant wake.ts computes too: counting
+  // from a round's completion made the wake-up find the round not yet due (one resync late).
+  let basis = Date.parse(current.stepStartedAt);
   if (current.analysis.requestedAt !== undefined && Date.parse(current.analysis.requestedAt) > basis) {
     basis = Date.parse(current.analysis.requestedAt);
   }
