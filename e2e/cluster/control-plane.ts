@@ -121,6 +121,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     `--cidr=${podCidr}`,
     '--node-ip=127.0.0.1',
+    // Node Leases are the heartbeat the node lifecycle controller reads. Without them kwok's
+    // heartbeat-with-lease stage updates node status only every 10–20 minutes, so every
+    // --node-monitor-grace-period (5 min) the nodes went NotReady and their pods unready: every
+    // Service emptied mid-test.
+    '--node-lease-duration-seconds=40',
     `--server-address=127.0.0.1:${await freePort()}`,
     ...stageFiles.map((f) => `--config=${f}`),
   ]);
