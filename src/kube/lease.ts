@@ -1,6 +1,9 @@
 // Leader election with a coordination.k8s.io/v1 Lease, the way client-go does it: the holder
-// renews every retry period; anyone may take a lease whose renewTime is older than its duration.
-// Writes carry the resourceVersion, so two candidates can never both win the same round.
+// renews every retry period; anyone may take a lease that has not changed for its duration, as
+// measured by the candidate's own clock since it last saw the lease change (never by comparing
+// the holder's renewTime with the local clock: clocks of two nodes may disagree by more than a
+// lease duration). Writes carry the resourceVersion, so two candidates can never both win the
+// same round.
 import { isKubeError, type KubeApi } from './api.ts';
 import type { KubeObject } from './objects.ts';
 
@@ -25,14 +28,35 @@ export interface LeaderElectionOptions {
   now?: () => Date;
 }
 
-/** Pure: may `identity` take or keep the lease at `now`? */
-export function canAcquire(lease: Lease | null, identity: string, now: Date): boolean {
+/** When the local clock last saw the lease change (a new resourceVersion). */
+export interface LeaseObservation {
+  resourceVersion: string;
+  /** Local clock, ms. */
+  observedAt: number;
+}
+
+/** The observation after reading `lease` at local time `nowMs`: renewed only when the lease changed. */
+export function observe(previous: LeaseObservation | undefined, lease: Lease, nowMs: number): LeaseObservation {
+  const resourceVersion = lease.metadata.resourceVersion ?? '';
+  return previous?.resourceVersion === resourceVersion ? previous : { resourceVersion, observedAt: nowMs };
+}
+
+/**
+ * Pure: may `identity` take or keep the lease at local time `nowMs`? A lease held by another may
+ * be taken once it has not changed for its whole duration since `observation` (local clock).
+ */
+export function canAcquire(
+  lease: Lease | null,
+  identity: string,
+  observation: LeaseObservation | undefined,
+  nowMs: number,
+): boolean {
   if (lease === null) return true;
   const holder = lease.spec.holderIdentity;
   if (!holder || holder === identity) return true;
-  const renewed = Date.parse(lease.spec.renewTime ?? '');
+  if (observation === undefined || observation.resourceVersion !== (lease.metadata.resourceVersion ?? '')) return false;
   const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-  return !Number.isFinite(renewed) || renewed + durationMs < now.getTime();
+  return observation.observedAt + durationMs < nowMs;
 }
 
 export class LeaderElector {
@@ -42,6 +66,9 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #lastRenew = 0;
   #stopped = false;
+  #observation: LeaseObservation | undefined;
+  /** The round in flight, which release() waits for so it cannot renew the lease after release. */
+  #round: Promise<void> | undefined;
 
   constructor(kube: KubeApi, options: LeaderElectionOptions) {
     this.#kube = kube;
@@ -53,7 +80,7 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.#tick();
+    this.#round = this.#tick();
   }
 
   async #tick(): Promise<void> {
@@ -64,11 +91,13 @@ export class LeaderElector {
       if (ok) {
         this.#lastRenew = Date.now();
         if (!this.#leading) {
+          // Held now, even when release() began meanwhile: it gives the lease up after this round.
           this.#leading = true;
+          if (this.#stopped) return;
           this.#options.log?.('became leader', { lease: this.#options.name, identity: this.#options.identity });
           this.#options.onStartedLeading();
         }
-      } else if (this.#leading) {
+      } else if (this.#leading && !this.#stopped) {
         this.#lose('another candidate holds the lease');
       }
     } catch (error) {
@@ -77,7 +106,14 @@ export class LeaderElector {
       if (this.#leading && Date.now() - this.#lastRenew > leaseDurationMs * 0.8)
         this.#lose('could not renew the lease in time');
     }
-    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), Math.max(200, leaseDurationMs / 4));
+    if (!this.#stopped) {
+      this.#timer = setTimeout(
+        () => {
+          this.#round = this.#tick();
+        },
+        Math.max(200, leaseDurationMs / 4),
+      );
+    }
   }
 
   #lose(reason: string): void {
@@ -88,10 +124,13 @@ export class LeaderElector {
 
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, leaseDurationMs } = this.#options;
-    const now = (this.#options.now ?? (() => new Date()))();
     const ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name };
     const lease = await this.#kube.get<Lease>(ref);
-    if (!canAcquire(lease, identity, now)) return false;
+    const now = (this.#options.now ?? (() => new Date()))();
+    if (lease !== null) this.#observation = observe(this.#observation, lease, now.getTime());
+    if (!canAcquire(lease, identity, this.#observation, now.getTime())) return false;
+    // release() began while the lease was being read: do not take or renew it any more.
+    if (this.#stopped) return false;
     const micro = now.toISOString().replace('Z', '000Z');
     const spec = {
       holderIdentity: identity,
@@ -114,6 +153,8 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    // A round in flight could otherwise renew (or take) the lease after it was given up.
+    await this.#round;
     if (!this.#leading) return;
     this.#leading = false;
     const { namespace, name, identity } = this.#options;
