@@ -101,4 +101,26 @@ describe('local cluster smoke test', () => {
     );
     expect(await canConnect(podAddress(remaining[0]!.ip), remaining[0]!.port)).toBe(true);
   });
+
+  it('every node has a Lease that kwok renews (else nodes go NotReady every node-monitor-grace-period)', async () => {
+    const nodes = (await env.core.listNode()).items.map((n) => n.metadata?.name ?? '');
+    expect(nodes.length).toBeGreaterThan(0);
+    const coordination = env.kc.makeApiClient(k8s.CoordinationV1Api);
+    const renewals = async () =>
+      new Map(
+        (await coordination.listNamespacedLease({ namespace: 'kube-node-lease' })).items.map((l) => [
+          l.metadata?.name ?? '',
+          String(l.spec?.renewTime),
+        ]),
+      );
+    const first = await renewals();
+    expect([...first.keys()].sort()).toEqual([...nodes].sort());
+    await waitFor(
+      async () => {
+        const now = await renewals();
+        return nodes.every((node) => now.get(node) !== first.get(node));
+      },
+      { timeoutMs: 60_000, description: 'every node Lease renewed' },
+    );
+  });
 });
