@@ -233,3 +233,39 @@ async function waitForHttp(
     throw new Error(`${error.message}\nlast lines of ${proc.logFile}:\n${tail(proc.logFile)}`);
   });
 }
+
+export interface CommandLine {
+  command: string;
+  args: string[];
+}
+
+/** The command line of the cluster's running kube-apiserver (from /proc), so it can be started again. */
+export function apiServerCommandLine(stateDir: string): CommandLine {
+  const pid = Number(readFileSync(join(stateDir, 'pids', 'kube-apiserver.pid'), 'utf8'));
+  const parts = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((p) => p !== '');
+  const [command, ...args] = parts;
+  if (!command) throw new Error(`no command line for kube-apiserver pid ${pid}`);
+  return { command, args };
+}
+
+/**
+ * Starts kube-apiserver again with the command line it had (see apiServerCommandLine), after it
+ * was stopped, and waits for /readyz. Same port, certificates and token file: kubeconfigs stay valid.
+ */
+export async function restartApiServer(
+  stateDir: string,
+  commandLine: CommandLine,
+  info: Pick<ControlPlaneInfo, 'apiServerUrl' | 'adminToken' | 'caCert'>,
+): Promise<void> {
+  const proc = startProcess(stateDir, 'kube-apiserver', commandLine.command, commandLine.args);
+  await waitForHttp(
+    `${info.apiServerUrl}/readyz`,
+    proc,
+    'kube-apiserver /readyz',
+    info.adminToken,
+    info.caCert,
+    120_000,
+  );
+}

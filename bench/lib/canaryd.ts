@@ -1,0 +1,164 @@
+// The real canaryd (node src/main.ts) as a child process of the benchmark: its pid for /proc
+// sampling, its JSON log lines, readiness, SIGKILL and restart.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
+import { sleep } from './common.ts';
+
+export interface LogLine {
+  time: string;
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface Canaryd {
+  pid: number;
+  logFile: string;
+  startedAt: number;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  alive(): boolean;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+  lines(): LogLine[];
+  /** The address from the 'listening' log line, once it is there. */
+  address(): string | undefined;
+}
+
+let counter = 0;
+const running = new Set<Canaryd>();
+
+/** For the runner's deadline and signal handlers: SIGKILL every canaryd this run started. */
+export async function killAllCanaryd(): Promise<void> {
+  await Promise.all([...running].map((c) => c.kill()));
+}
+
+export function spawnCanaryd(kubeconfig: string, logDir: string, args: string[] = []): Canaryd {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `canaryd-${++counter}.log`);
+  const fd = openSync(logFile, 'a');
+  const startedAt = Date.now();
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'src', 'main.ts'), '--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', ...args],
+    { stdio: ['ignore', fd, fd] },
+  );
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error('could not start canaryd');
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  const lines = (): LogLine[] => {
+    const out: LogLine[] = [];
+    for (const text of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!text.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(text) as LogLine);
+      } catch {
+        // A line cut by SIGKILL mid-write: not a log entry.
+      }
+    }
+    return out;
+  };
+  const handle: Canaryd = {
+    pid: child.pid,
+    logFile,
+    startedAt,
+    child,
+    exited,
+    alive: () => exitCode === undefined,
+    async kill() {
+      if (exitCode === undefined) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    lines,
+    address: () => lines().find((l) => l.msg === 'listening')?.address as string | undefined,
+  };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
+  return handle;
+}
+
+/** Waits for /readyz 200; returns ms since the process was spawned. */
+export async function waitReady(canaryd: Canaryd, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!canaryd.alive()) throw new Error(`canaryd exited before it was ready; see ${canaryd.logFile}`);
+    const address = canaryd.address();
+    if (address) {
+      const res = await fetch(`${httpBase(address)}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+      if (res?.status === 200) return Date.now() - canaryd.startedAt;
+    }
+    await sleep(50);
+  }
+  throw new Error(`canaryd not ready after ${timeoutMs} ms; see ${canaryd.logFile}`);
+}
+
+export const httpBase = (address: string) => (address.startsWith('http') ? address : `http://${address}`);
+
+export interface ProcSample {
+  at: number;
+  rssBytes: number;
+  /** utime + stime in seconds. */
+  cpuSeconds: number;
+}
+
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
+
+/** RSS from /proc/<pid>/status and CPU time from /proc/<pid>/stat. */
+export function procSample(pid: number): ProcSample | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return { at: Date.now(), rssBytes: rssKb * 1024, cpuSeconds: (utime + stime) / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process every intervalMs until stopped; summarises RSS and CPU over the window. */
+export function sampleProcess(pid: number, intervalMs = 1000) {
+  const samples: ProcSample[] = [];
+  const first = procSample(pid);
+  if (first) samples.push(first);
+  const timer = setInterval(() => {
+    const s = procSample(pid);
+    if (s) samples.push(s);
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      const last = procSample(pid);
+      if (last) samples.push(last);
+      const rss = samples.map((s) => s.rssBytes / 2 ** 20);
+      const a = samples[0];
+      const b = samples.at(-1);
+      const wall = a && b ? (b.at - a.at) / 1000 : 0;
+      return {
+        seconds: Math.round(wall * 10) / 10,
+        samples: samples.length,
+        rssMiBMean: rss.length ? Math.round((rss.reduce((x, y) => x + y, 0) / rss.length) * 10) / 10 : null,
+        rssMiBMax: rss.length ? Math.round(Math.max(...rss) * 10) / 10 : null,
+        cpuPercent: a && b && wall > 0 ? Math.round(((b.cpuSeconds - a.cpuSeconds) / wall) * 1000) / 10 : null,
+        cpuSeconds: a && b ? Math.round((b.cpuSeconds - a.cpuSeconds) * 100) / 100 : null,
+      };
+    },
+  };
+}
