@@ -102,7 +102,18 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     name: target.canaryDeployment,
   });
   const stepNeedsRoute = !deleting && STEP_PHASES.has(release.phase);
-  const route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  let route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  // Drift is corrected only once canaryd's own intent is on the cluster: a controller restarted
+  // between saving a step and writing its weight is not drift (the engine writes it next).
+  const ownIntentWritten = route.status?.requestedWeight === release.current?.weight;
+  if (
+    route.status?.drift &&
+    ownIntentWritten &&
+    !deleting &&
+    (await correctDrift(deps, router, target, release, route.status.drift))
+  ) {
+    route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  }
 
   // Analysis counters belong to one release: a new template starts from zero.
   if (release.current && status.analysis.templateHash !== release.current.templateHash) {
@@ -265,6 +276,43 @@ async function decideAndAct(
     }
   }
   return { kind: 'done', next, actions, latest, analysed, wake };
+}
+
+/**
+ * Someone else changed what canaryd routes (edited the canary weight, the Service selector,
+ * deleted a canary Ingress): write canaryd's intent back and say so in an Event. Only while a
+ * step carries its weight; elsewhere the engine's own actions converge. Returns true if it wrote.
+ */
+async function correctDrift(
+  deps: ReconcilerDeps,
+  router: TrafficRouter,
+  target: RouteTarget,
+  release: ReleaseState,
+  drift: string,
+): Promise<boolean> {
+  const current = release.current;
+  if (current?.stepStartedAt === undefined || (release.phase !== 'progressing' && release.phase !== 'paused'))
+    return false;
+  const key = `${target.namespace}/${target.policy}`;
+  try {
+    await router.prepare(target);
+    await router.setWeight(target, current.weight);
+  } catch (error) {
+    deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
+    return false;
+  }
+  deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
+  await deps.events
+    .record(
+      { ...policyRef(target.namespace, target.policy) },
+      'Warning',
+      'DriftCorrected',
+      `${drift}; canaryd restored weight ${current.weight}%`,
+    )
+    .catch(() => {
+      // Logged above; the Event is only a report.
+    });
+  return true;
 }
 
 /** The policy in force: the object's spec when valid, else the last valid one (status.activeSpec). */

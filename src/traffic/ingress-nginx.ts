@@ -2,6 +2,7 @@
 // front of a canary Service that selects only canary pods; the stable Service is pinned to the
 // stable pods meanwhile (selector.ts). The annotations on the canary Ingress are the source of
 // truth for the weight.
+
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Ingress, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
@@ -33,6 +34,7 @@ import {
   NGINX_CANARY_WEIGHT_TOTAL,
   NGINX_TESTER_ANNOTATIONS,
   OWNER_POLICY,
+  POD_TEMPLATE_HASH,
 } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
@@ -135,7 +137,8 @@ export class IngressNginxRouter implements TrafficRouter {
       }
     }
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
-    if (service !== null && !isPinned(service)) {
+    // The pin is the selector key, not only the annotation that records the original selector.
+    if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
       drift.push(
         `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
       );

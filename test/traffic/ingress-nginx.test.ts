@@ -200,6 +200,18 @@ describe('ingress-nginx router: safety', () => {
     expect((await router.observe(world.target)).drift).toMatch(/no longer pinned/);
     await rejects(router.setWeight(world.target, 1), 'NotPrepared', /not pinned/);
   });
+
+  it('reports a removed pin key as drift even while the original selector is still recorded, and prepare re-pins', async () => {
+    const { world, router } = await prepared();
+    const pinnedHash = world.kube.peek<Service>(service('web'))!.spec.selector!['pod-template-hash'];
+    world.kube.mutate<Service>(service('web'), (s) => {
+      delete s.spec.selector!['pod-template-hash'];
+    });
+    expect((await router.observe(world.target)).drift).toMatch(/no longer pinned/);
+    await router.prepare(world.target);
+    expect(world.kube.peek<Service>(service('web'))!.spec.selector!['pod-template-hash']).toBe(pinnedHash);
+    expect((await router.observe(world.target)).drift).toBeUndefined();
+  });
 });
 
 describe('ingress-nginx router: refusals before any write', () => {
