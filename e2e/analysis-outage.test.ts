@@ -19,7 +19,6 @@ import {
   readFullPolicy,
   recordStatuses,
   releaseV2,
-  requestOperation,
 } from './support/analysis.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
@@ -81,17 +80,6 @@ async function unreachableRounds(env: TestEnv, after: number, count: number): Pr
       intervalMs: 250,
       description: `${count} inconclusive rounds with Prometheus unreachable`,
     },
-  );
-}
-
-async function passingRoundAfter(env: TestEnv, after: number): Promise<FullPolicy> {
-  return waitFor(
-    async () => {
-      const p = await policyNow(env);
-      const last = p?.status?.analysis?.counters.lastRound;
-      return last && last.verdict === 'pass' && Date.parse(last.at) >= after ? p : undefined;
-    },
-    { timeoutMs: 6 * INTERVAL_MS, intervalMs: 250, description: 'a passing analysis round after Prometheus returned' },
   );
 }
 

@@ -8,7 +8,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { waitFor } from '../../e2e/cluster/wait.ts';
 import {
   createPolicy,
   deployApp,

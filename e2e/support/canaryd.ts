@@ -5,7 +5,6 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { REPO_ROOT } from '../cluster/cluster.ts';
-import { waitFor } from '../cluster/wait.ts';
 
 export { installCrd } from './crd.ts';
 

@@ -126,8 +126,18 @@ function readRound(state: ReleaseState, context: Context, analysing: boolean): H
   // A pause that analysis caused lifts when the evidence comes back (Prometheus returns, traffic
   // arrives): a round after the pause passes. Pauses by a person or a step gate stay.
   const pausedAt = current.pausedBy?.cause === 'analysis' ? Date.parse(current.pausedBy.at) : undefined;
-  if (state.phase === 'paused' && pausedAt !== undefined && analysis.decision === 'advance-allowed' && roundAt > pausedAt) {
-    event(context, 'Normal', 'AnalysisRecovered', `revision ${current.revision}: analysis passes again; the release continues`);
+  if (
+    state.phase === 'paused' &&
+    pausedAt !== undefined &&
+    analysis.decision === 'advance-allowed' &&
+    roundAt > pausedAt
+  ) {
+    event(
+      context,
+      'Normal',
+      'AnalysisRecovered',
+      `revision ${current.revision}: analysis passes again; the release continues`,
+    );
     current.pausedBy = undefined;
     return { goto: setPhase(state, 'progressing', 'analysis recovered: the release continues') };
   }
