@@ -83,12 +83,12 @@ export class Controller {
 
   async #reconcile(key: string): Promise<number | null> {
     const { namespace, name } = splitKey(key);
-    (this.#deps.log as { debug?: (m: string, f?: object) => void }).debug?.('reconcile', { policy: key });
+    this.#deps.log.debug?.('reconcile', { policy: key });
     const started = performance.now();
     try {
       const result = await reconcile(this.#deps, namespace, name);
       this.#reconciles++;
-      (this.#deps.log as { debug?: (m: string, f?: object) => void }).debug?.('reconciled', {
+      this.#deps.log.debug?.('reconciled', {
         policy: key,
         requeueAfterMs: result.requeueAfterMs,
       });

@@ -35,6 +35,7 @@ import { type PolicyStatus, readStatus, setCondition, summarise } from './status
 import { canonicalJson } from './template.ts';
 
 export interface Logger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
@@ -88,13 +89,13 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
 
   const release = status.release;
-  const { router, target } = await routeTargetFor(deps, policy, status, release);
   const deployment = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     namespace,
     name: policy.spec.target.deployment,
   });
+  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -136,7 +137,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     // Passed through even when already processed: the engine re-sends a lost ack by itself.
     operation,
   };
-  if (observed.deployment && canaryReplicasAreRouters(router)) {
+  if (observed.deployment) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
     );
@@ -205,7 +206,7 @@ async function decideAndAct(
   const { log } = deps;
   const key = policyKeyOf(namespace, name);
   const { next, actions } = decide(policy, release, observed, now);
-  (log as { debug?: Logger['info'] }).debug?.('decided', {
+  log.debug?.('decided', {
     policy: key,
     phase: next.phase,
     reason: next.reason,
@@ -411,22 +412,37 @@ async function writeStatus(
     return written;
   } catch (error) {
     if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) {
-      (deps.log as { debug?: Logger['info'] }).debug?.('status not written', { error: (error as Error).message });
+      deps.log.debug?.('status not written', { error: (error as Error).message });
       return null;
     }
     throw error;
   }
 }
 
-/** Replica-ratio sizes the canary by its solver; ingress-nginx by the step weight. */
-const canaryReplicasAreRouters = (router: TrafficRouter): boolean =>
-  router.kind === 'replica-ratio' || router.kind === 'ingress-nginx';
+/** The router's choice over the namespace's Ingresses (canary copies excluded). */
+async function chooseFor(
+  deps: ReconcilerDeps,
+  policy: CanaryPolicy,
+  requested: CanaryPolicy['spec']['target']['router'],
+) {
+  const { target: spec } = policy.spec;
+  const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', policy.metadata.namespace);
+  const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
+  return chooseRouter({
+    requested,
+    service: spec.service,
+    namedIngresses: spec.ingresses,
+    ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
+    classes,
+  });
+}
 
 async function routeTargetFor(
   deps: ReconcilerDeps,
   policy: CanaryPolicy,
   status: PolicyStatus,
   release: ReleaseState,
+  deployment: Deployment | null,
 ): Promise<{ router: TrafficRouter; target: RouteTarget }> {
   const { namespace, name } = policy.metadata;
   const { target: spec } = policy.spec;
@@ -434,34 +450,16 @@ async function routeTargetFor(
   let ingresses = spec.ingresses ?? [];
   // The router is chosen when no release runs and kept for the whole release.
   if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
-    const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
-    const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
-    const choice = chooseRouter({
-      requested: spec.router,
-      service: spec.service,
-      namedIngresses: spec.ingresses,
-      ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
-      classes,
-    });
+    const choice = await chooseFor(deps, policy, spec.router);
     kind = choice.kind;
     ingresses = choice.ingresses;
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
   } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
-    const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
-    const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
-    ingresses = chooseRouter({
-      requested: 'ingress-nginx',
-      service: spec.service,
-      ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
-      classes,
-    }).ingresses;
+    ingresses = (await chooseFor(deps, policy, 'ingress-nginx')).ingresses;
   }
-  const stable = release.stable
-    ? await deps.kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: spec.deployment })
-    : null;
-  const stableReplicas = stable === null ? 1 : stableBaseline(stable);
+  const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
     namespace,
     policy: name,
@@ -556,26 +554,24 @@ async function observeRouteOf(
 }
 
 async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canary: Deployment | null) {
-  const hashOf = async (deployment: string) => {
-    const sets = await deps.kube.list<KubeObject & { spec?: { replicas?: number } }>(
-      'apps/v1',
-      'ReplicaSet',
-      target.namespace,
-    );
-    const owned = sets.filter(
+  const sets = await deps.kube.list<KubeObject & { spec?: { replicas?: number } }>(
+    'apps/v1',
+    'ReplicaSet',
+    target.namespace,
+  );
+  const hashOf = (deployment: string) =>
+    sets.find(
       (rs) =>
         rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === deployment) &&
         (rs.spec?.replicas ?? 0) > 0,
-    );
-    return owned[0]?.metadata.labels?.[POD_TEMPLATE_HASH];
-  };
+    )?.metadata.labels?.[POD_TEMPLATE_HASH];
   return {
     namespace: target.namespace,
     deployment: target.deployment,
     canary: target.canaryDeployment,
     service: target.service,
     ingresses: target.ingresses,
-    stableHash: await hashOf(target.deployment),
-    canaryHash: canary ? await hashOf(target.canaryDeployment) : undefined,
+    stableHash: hashOf(target.deployment),
+    canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
   };
 }
