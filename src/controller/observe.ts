@@ -53,6 +53,7 @@ export function observeCanary(canary: Deployment | null): ObservedCanary | undef
     templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
     replicas: canary.spec.replicas ?? 1,
     readyReplicas: ready,
+    servingReplicas: status.readyReplicas ?? 0,
   };
 }
 

@@ -134,6 +134,12 @@ export interface ObservedCanary {
   replicas: number;
   /** Ready pods running templateHash (pods of an older canary template do not count). */
   readyReplicas: number;
+  /**
+   * Ready pods behind the canary route, whatever their template: what invariant 1 asks about.
+   * Differs from readyReplicas while the Deployment controller has not yet observed a change
+   * (a scale, an outage): readiness of the new generation is unknown then, not zero.
+   */
+  servingReplicas: number;
 }
 
 export interface ObservedRoute {

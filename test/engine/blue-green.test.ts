@@ -5,7 +5,7 @@ import { decide } from '../../src/engine/index.ts';
 import { at, canaryObserved, deployment, effects, MIN, operation, policy, releaseState, types } from './fixtures.ts';
 
 const bg = policy({ strategy: { type: 'blueGreen', blueGreen: { previewHold: '5m', switchBackHold: '10m' } } });
-const fullCanary = { templateHash: 'v2', replicas: 4, readyReplicas: 4 };
+const fullCanary = { templateHash: 'v2', replicas: 4, readyReplicas: 4, servingReplicas: 4 };
 const testers = { prepared: true, weight: 0, achievedWeight: 0, testersRouting: true };
 
 describe('blueGreen', () => {
@@ -22,7 +22,7 @@ describe('blueGreen', () => {
 
   it('does not switch before the full-size canary is ready', () => {
     const preview = releaseState('progressing', { weight: 0, testersOnly: true });
-    const o = canaryObserved(0, { canary: { ...fullCanary, readyReplicas: 3 }, route: testers });
+    const o = canaryObserved(0, { canary: { ...fullCanary, readyReplicas: 3, servingReplicas: 3 }, route: testers });
     const { next } = decide(bg, preview, o, at(5 * MIN));
     expect(next.current).toMatchObject({ stepIndex: 1, weight: 0 });
     expect(next.current?.stepStartedAt).toBeUndefined();

@@ -107,7 +107,7 @@ export function releaseState(phase: ReleaseState['phase'], current: Partial<Curr
 export function canaryObserved(weight: number, extra: Partial<Observed> = {}): Observed {
   return observed({
     deployment: deployment('v2'),
-    canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1 },
+    canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
     route: { prepared: true, weight, achievedWeight: weight, testersRouting: false },
     ...extra,
   });

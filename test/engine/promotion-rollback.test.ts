@@ -52,7 +52,7 @@ describe('promotion', () => {
   it('the canary losing its pods during promotion sends all traffic to the stable side', () => {
     const o = canaryObserved(25, {
       deployment: deployment('v2', { paused: false, rolloutComplete: false }),
-      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0 },
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 },
     });
     const { next, actions } = decide(policy(), promoting(), o, at(MIN));
     expect(next.phase).toBe('promoting');
@@ -112,7 +112,7 @@ describe('rollback', () => {
   it('after a crash half way, asks only for what is not done yet (weight 0 still first)', () => {
     const half = observed({
       deployment: deployment('v1'),
-      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1 },
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
       route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: false },
     });
     expect(types(effects(decide(policy(), rollingBack(), half, at(MIN)).actions))).toEqual([

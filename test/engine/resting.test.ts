@@ -27,7 +27,7 @@ describe('adoption', () => {
 
   it('removes canary leftovers found at adoption, weight first', () => {
     const o = observed({
-      canary: { templateHash: 'x', replicas: 1, readyReplicas: 1 },
+      canary: { templateHash: 'x', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
       route: { prepared: true, weight: 5, achievedWeight: 5, testersRouting: false },
     });
     expect(types(decide(policy(), initialState(), o, T0).actions)).toEqual([
@@ -76,7 +76,7 @@ describe('resting phases', () => {
     const state = { ...adoptedState(), phase };
     const o = observed({
       deployment: deployment('v1', { paused: false }),
-      canary: { templateHash: 'v1', replicas: 1, readyReplicas: 1 },
+      canary: { templateHash: 'v1', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
       route: { prepared: true, weight: 3, achievedWeight: 3, testersRouting: false },
     });
     expect(types(decide(policy(), state, o, T0).actions)).toEqual([

@@ -76,6 +76,7 @@ export class Cluster {
         templateHash: this.canary.hash,
         replicas: this.canary.replicas,
         readyReplicas: this.canary.ready,
+        servingReplicas: this.canary.ready,
       },
       route: { ...this.route, achievedWeight: this.route.weight },
       analysis: this.analysis,

@@ -40,7 +40,7 @@ const entering = {
   weight: 0,
   deadlines: { canaryReady: iso(10 * MIN), release: iso(24 * 60 * MIN) },
 };
-const notReadyCanary = canaryObserved(0, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0 } });
+const notReadyCanary = canaryObserved(0, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 } });
 
 const rows: Row[] = [
   {
@@ -67,7 +67,7 @@ const rows: Row[] = [
   {
     name: 'step entry: canary of an older template -> createCanary updates it',
     current: entering,
-    observed: canaryObserved(0, { canary: { templateHash: 'v0', replicas: 1, readyReplicas: 1 } }),
+    observed: canaryObserved(0, { canary: { templateHash: 'v0', replicas: 1, readyReplicas: 1, servingReplicas: 1 } }),
     nowMs: MIN,
     expect: { phase: 'progressing', weight: 0, actions: ['createCanary'] },
   },
@@ -106,7 +106,7 @@ const rows: Row[] = [
   {
     name: 'hold elapsed on the last step -> promoting',
     current: { stepIndex: 2, weight: 25 },
-    observed: canaryObserved(25, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1 } }),
+    observed: canaryObserved(25, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1, servingReplicas: 1 } }),
     nowMs: 5 * MIN,
     expect: { phase: 'promoting', actions: ['promoteStable'] },
   },
@@ -265,9 +265,18 @@ const rows: Row[] = [
   },
   {
     name: 'canary lost every ready pod while carrying weight -> rollback (invariant 1)',
-    observed: canaryObserved(1, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0 } }),
+    observed: canaryObserved(1, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 } }),
     nowMs: MIN,
     expect: { phase: 'rollingBack', actions: ['setWeight', 'restoreStableTemplate', 'deleteCanary', 'cleanupRoute'] },
+  },
+  {
+    // After a scale (or an apiserver outage) the Deployment controller has not yet observed the
+    // new generation: readiness of the new size is unknown, the pods behind the route still serve.
+    name: 'canary status not yet caught up with a scale while carrying weight -> waits, no rollback',
+    current: { stepIndex: 1, weight: 1, stepStartedAt: undefined },
+    observed: canaryObserved(1, { canary: { templateHash: 'v2', replicas: 2, readyReplicas: 0, servingReplicas: 1 } }),
+    nowMs: 2 * MIN,
+    expect: { phase: 'progressing', stepIndex: 1, reason: 'waiting for' },
   },
   {
     name: 'canary deleted behind our back while carrying weight -> rollback',

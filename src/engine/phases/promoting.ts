@@ -55,7 +55,7 @@ export function promotingPhase(state: ReleaseState, context: Context): HandlerRe
   }
 
   const { canary, route } = context.observed;
-  if (current.weight > 0 && (canary === undefined || canary.readyReplicas === 0)) {
+  if (current.weight > 0 && (canary === undefined || canary.servingReplicas === 0)) {
     // The canary lost its pods; the stable side keeps ready pods (maxUnavailable 0), so send all there.
     current.weight = 0;
     event(

@@ -36,7 +36,7 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const wanted =
     context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
-  const failure = releaseFailure(current, context, canaryOk && canary.readyReplicas > 0, canaryReady);
+  const failure = releaseFailure(current, context, canaryOk && canary.servingReplicas > 0, canaryReady);
   if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
 
   const analysing = context.times.analysisEnabled && !current.promote?.full;
