@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import {
   createPolicy,
   deployApp,
@@ -29,7 +29,8 @@ const NS = 'bad';
 interface Case {
   file: string;
   kind: string;
-  expect: 'accept' | 'reject';
+  /** warn: a file that holds no document at all (empty, comments, null) is reported, not rejected. */
+  expect: 'accept' | 'reject' | 'warn';
   text: string;
   name?: string;
 }
@@ -125,17 +126,25 @@ function generate(count: number, seed: number): Case[] {
         cases.push({ file, kind: 'hostile: alias bomb', expect: 'reject', text: `${laughs.join('\n')}\n` });
       }
     } else if (slot === 8) {
-      cases.push({ file, kind: 'garbage string', expect: 'reject', text: garbage[i] || ':' });
+      const text = garbage[i] || ':';
+      cases.push({ file, kind: 'garbage string', expect: holdsNothing(text) ? 'warn' : 'reject', text });
     } else {
-      cases.push({
-        file,
-        kind: 'random JSON value',
-        expect: 'reject',
-        text: JSON.stringify(randomJson[i] ?? null) || 'x',
-      });
+      const text = JSON.stringify(randomJson[i] ?? null) || 'x';
+      cases.push({ file, kind: 'random JSON value', expect: holdsNothing(text) ? 'warn' : 'reject', text });
     }
   }
   return cases;
+}
+
+/** Does the text hold no document at all (empty, only comments, only null documents)? */
+function holdsNothing(text: string): boolean {
+  try {
+    const documents = parseAllDocuments(text);
+    if (!Array.isArray(documents)) return true;
+    return documents.every((document) => document.errors.length === 0 && document.toJS() == null);
+  } catch {
+    return false;
+  }
 }
 
 export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
@@ -181,6 +190,10 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
           .lines()
           .some((l) => l.msg === 'policy applied from file' && String(l.source).includes(c.file));
         if (applied) return 'accept';
+        const warned = canaryd
+          .lines()
+          .some((l) => l.msg === 'policy file warning' && String(l.warning).includes(c.file));
+        if (warned) return 'warn';
         return undefined;
       };
       const started = Date.now();

@@ -58,8 +58,16 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
     load.rejected.push({ source });
     return load;
   }
-  if (!Array.isArray(documents)) return load; // an empty stream: comments only
-  for (const document of documents) addDocument(load, document, lineCounter, source);
+  // An empty stream (comments only) is not a list.
+  if (Array.isArray(documents)) for (const document of documents) addDocument(load, document, lineCounter, source);
+  if (load.policies.length === 0 && load.errors.length === 0) {
+    // Not an error (an empty file in a mounted ConfigMap is harmless), but never silent.
+    load.warnings.push({
+      source,
+      path: '',
+      message: 'no CanaryPolicy in this file: it is empty or holds only comments and empty (null) documents',
+    });
+  }
   return { ...load, errors: sortPolicyErrors(load.errors), warnings: sortPolicyErrors(load.warnings) };
 }
 

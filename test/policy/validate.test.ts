@@ -146,6 +146,20 @@ spec: { target: { deployment: api, service: api } }
     expect(load.errors[0]?.message).toMatch(/^file too large/);
   });
 
+  it('says so, as a warning, when a file holds no policy at all (empty, comments, null documents)', () => {
+    for (const text of ['', '# only a comment\n', 'null', '~', '---\n---\n']) {
+      const load = parsePolicyText(text, 'empty.yaml');
+      expect(load.policies, JSON.stringify(text)).toEqual([]);
+      expect(load.errors, JSON.stringify(text)).toEqual([]);
+      expect(
+        load.warnings.map((w) => formatPolicyError(w, 'warning')),
+        JSON.stringify(text),
+      ).toEqual([
+        'empty.yaml: warning: no CanaryPolicy in this file: it is empty or holds only comments and empty (null) documents',
+      ]);
+    }
+  });
+
   it('survives deep flow nesting', () => {
     const load = parsePolicyText(`${'['.repeat(5000)}${']'.repeat(5000)}`, 'deep.yaml');
     expect(load.policies).toEqual([]);
