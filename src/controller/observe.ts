@@ -87,6 +87,26 @@ export function nginxRoutePrepared(pieces: NginxRoutePieces, stepNeedsRoute: boo
   return pieces.canaryService || pieces.pinned || ingresses.some(Boolean);
 }
 
+/** What of a replica-ratio route exists in the cluster. */
+export interface ReplicaRatioRoutePieces {
+  canaryDeployment: boolean;
+  /** The stable Service carries an ingress-nginx pin, which keeps canary pods out. */
+  pinned: boolean;
+  /** The stable Service carries the selector recorded at the release's start. */
+  selectorRecorded: boolean;
+  /** The stable Deployment is surged (canaryd.dev/original-replicas). */
+  surged: boolean;
+}
+
+/**
+ * `prepared` for replica-ratio, with nginxRoutePrepared's two meanings: in a step, canary pods
+ * join the unpinned Service whose selector is recorded; elsewhere, anything left for cleanup.
+ */
+export function replicaRatioRoutePrepared(pieces: ReplicaRatioRoutePieces, stepNeedsRoute: boolean): boolean {
+  if (stepNeedsRoute) return pieces.canaryDeployment && !pieces.pinned && pieces.selectorRecorded;
+  return (pieces.canaryDeployment && !pieces.pinned) || pieces.selectorRecorded || pieces.surged;
+}
+
 /** The latest analysis round as the engine wants it, judged now by the analysis module. */
 export function observeAnalysis(
   policy: CanaryPolicy,

@@ -14,7 +14,7 @@ import {
   testerAnnotations,
   weightAnnotations,
 } from './canary-ingress.ts';
-import { buildCanaryService } from './canary-service.ts';
+import { buildCanaryService, canarySelector } from './canary-service.ts';
 import {
   endpointSlicesOf,
   getDeployment,
@@ -38,7 +38,16 @@ import {
 } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
-import { isPinned, pinSelectorPatch, type ReplicaSet, restoreSelectorPatch, stableTemplateHash } from './selector.ts';
+import {
+  isPinned,
+  pinnedSelectorDrift,
+  pinSelectorPatch,
+  type ReplicaSet,
+  restoreSelectorPatch,
+  sameSelector,
+  selectorPatch,
+  stableTemplateHash,
+} from './selector.ts';
 import { readyEndpoints } from './share.ts';
 import { fromNginxWeight, readNginxWeight } from './weights.ts';
 
@@ -72,6 +81,15 @@ export class IngressNginxRouter implements TrafficRouter {
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     if (existingCanaryService === null) {
       await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target)));
+    } else {
+      // Someone edited the canary Service's selector: select exactly the canary pods again.
+      const wanted = canarySelector(service);
+      const selector = existingCanaryService.spec.selector ?? {};
+      if (!sameSelector(selector, wanted)) {
+        await this.#kube.mergePatch(serviceRef(target.namespace, target.canaryService), {
+          spec: { selector: selectorPatch(selector, wanted) },
+        });
+      }
     }
     for (const ingress of ingresses) await this.#kube.create(ingress);
   }
@@ -142,6 +160,19 @@ export class IngressNginxRouter implements TrafficRouter {
       drift.push(
         `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
       );
+    } else if (service !== null) {
+      const edited = pinnedSelectorDrift(service);
+      if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
+    }
+    const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
+    if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
+      const wanted = canarySelector(service);
+      const selector = canaryService.spec.selector ?? {};
+      if (!sameSelector(selector, wanted)) {
+        drift.push(
+          `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
+        );
+      }
     }
     const canaryReady = readyEndpoints(
       await endpointSlicesOf(this.#kube, target.namespace, target.canaryService),

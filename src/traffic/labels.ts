@@ -34,6 +34,11 @@ export const CANARY_OF = 'canaryd.dev/canary-of';
 export const INTENDED_WEIGHT = 'canaryd.dev/weight';
 /** On the user's stable Service while pinned: its selector as found, JSON. */
 export const ORIGINAL_SELECTOR = 'canaryd.dev/original-selector';
+/**
+ * On the user's stable Service during a replica-ratio release: its selector when the release
+ * started, JSON. The split depends on it; an edit is put back (and reported) until the release ends.
+ */
+export const RELEASE_SELECTOR = 'canaryd.dev/release-selector';
 /** On the user's stable Deployment while surged: spec.replicas as found. */
 export const ORIGINAL_REPLICAS = 'canaryd.dev/original-replicas';
 /** Set by the Deployment controller on every pod of a ReplicaSet. */

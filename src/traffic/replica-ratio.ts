@@ -8,14 +8,21 @@
 // the stable Deployment (canaryd.dev/original-replicas) so cleanup restores spec.replicas even
 // after a restart.
 import { isKubeError, type KubeApi } from '../kube/api.ts';
-import type { Deployment, KubeObject } from '../kube/objects.ts';
+import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { deploymentRef, endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, TRACK, TRACK_CANARY } from './labels.ts';
+import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR, TRACK, TRACK_CANARY } from './labels.ts';
 import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteStatus, RouteTarget, SetWeightOptions, TrafficRouter } from './router.ts';
-import { isPinned, originalSelector, restoreSelectorPatch } from './selector.ts';
+import {
+  isPinned,
+  originalSelector,
+  recordedSelector,
+  restoreSelectorPatch,
+  sameSelector,
+  selectorPatch,
+} from './selector.ts';
 import { endpointShare } from './share.ts';
 
 /** The fields of a v1 Pod the share needs. */
@@ -23,6 +30,29 @@ export interface Pod extends KubeObject {
   apiVersion: 'v1';
   kind: 'Pod';
 }
+
+/**
+ * The patch prepare writes on the stable Service, or undefined when it is as it should be: a pin
+ * left by an interrupted ingress-nginx release removed (it would keep the canary pods out), the
+ * selector recorded once, and put back should someone have edited it since.
+ */
+const releaseSelectorPatch = (service: Service): object | undefined => {
+  const restore = restoreSelectorPatch(service) as
+    | { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string | null> } }
+    | undefined;
+  const found = originalSelector(service);
+  const recorded = recordedSelector(service, RELEASE_SELECTOR);
+  const wanted = recorded ?? found;
+  const annotations: Record<string, string | null> = { ...restore?.metadata.annotations };
+  if (recorded === undefined) annotations[RELEASE_SELECTOR] = JSON.stringify(found);
+  const selector = service.spec.selector ?? {};
+  const edited = !sameSelector(selector, wanted);
+  if (Object.keys(annotations).length === 0 && !edited) return undefined;
+  return {
+    metadata: { annotations },
+    ...(edited ? { spec: { selector: selectorPatch(selector, wanted) } } : {}),
+  };
+};
 
 /** The split for `weight`; `baseline` overrides target.stableReplicas (a recorded surge wins). */
 const splitFor = (target: RouteTarget, weight: number, baseline = target.stableReplicas): ReplicaSplit => {
@@ -63,10 +93,9 @@ export class ReplicaRatioRouter implements TrafficRouter {
         `Service ${target.namespace}/${target.service} has no selector; replica-ratio needs canary pods to join it by labels`,
       );
     }
-    // A pin left by an interrupted ingress-nginx release would keep the canary pods out.
-    const restore = restoreSelectorPatch(service);
-    if (restore !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), restore);
     await getDeployment(this.#kube, target.namespace, target.deployment);
+    const patch = releaseSelectorPatch(service);
+    if (patch !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), patch);
   }
 
   desiredCanaryReplicas(target: RouteTarget, weight: number): number {
@@ -156,6 +185,13 @@ export class ReplicaRatioRouter implements TrafficRouter {
     if (isPinned(service)) {
       drift.push(`Service ${target.service} is pinned to the stable pods, so canary pods receive no traffic`);
     }
+    const recorded = recordedSelector(service, RELEASE_SELECTOR);
+    const selector = service.spec.selector ?? {};
+    if (recorded !== undefined && !isPinned(service) && !sameSelector(selector, recorded)) {
+      drift.push(
+        `Service ${target.service} selector was changed to ${JSON.stringify(selector)} during the release (it was ${JSON.stringify(recorded)}), so the split no longer holds`,
+      );
+    }
     if (Number.isFinite(requested) && canary !== null) {
       const split = splitFor(
         target,
@@ -186,7 +222,14 @@ export class ReplicaRatioRouter implements TrafficRouter {
   }
 
   async cleanup(target: RouteTarget): Promise<void> {
-    // The canary Deployment is the controller's; here only the surge is undone.
+    // The canary Deployment is the controller's; here the record on the Service goes and the
+    // surge is undone.
+    const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
+    if (service?.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) {
+      await this.#kube.mergePatch(serviceRef(target.namespace, target.service), {
+        metadata: { annotations: { [RELEASE_SELECTOR]: null } },
+      });
+    }
     const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
     if (stable === null) return;
     const baseline = recordedBaseline(stable);

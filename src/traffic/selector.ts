@@ -65,17 +65,17 @@ export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaS
 
 export const isPinned = (service: Service): boolean => service.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
 
-/** The selector as the user wrote it, whether or not it is pinned now. */
-export const originalSelector = (service: Service): Record<string, string> => {
-  const recorded = service.metadata.annotations?.[ORIGINAL_SELECTOR];
-  if (recorded === undefined) return { ...(service.spec.selector ?? {}) };
+/** A selector canaryd recorded in annotation `key` (JSON), or undefined when none is recorded. */
+export const recordedSelector = (service: Service, key: string): Record<string, string> | undefined => {
+  const recorded = service.metadata.annotations?.[key];
+  if (recorded === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(recorded);
   } catch (cause) {
     throw new TrafficError(
       'NotManaged',
-      `Service ${service.metadata.name}: annotation ${ORIGINAL_SELECTOR} is not JSON; restore the selector by hand and remove the annotation`,
+      `Service ${service.metadata.name}: annotation ${key} is not JSON; restore the selector by hand and remove the annotation`,
       { cause },
     );
   }
@@ -83,13 +83,50 @@ export const originalSelector = (service: Service): Record<string, string> => {
   if (!result.success) {
     throw new TrafficError(
       'NotManaged',
-      `Service ${service.metadata.name}: annotation ${ORIGINAL_SELECTOR} is not a map of labels; restore the selector by hand and remove the annotation`,
+      `Service ${service.metadata.name}: annotation ${key} is not a map of labels; restore the selector by hand and remove the annotation`,
     );
   }
   return result.data;
 };
 
-/** The merge patch that pins the Service to pods with `hash`, or undefined when it already is. */
+/** The selector as the user wrote it, whether or not it is pinned now. */
+export const originalSelector = (service: Service): Record<string, string> =>
+  recordedSelector(service, ORIGINAL_SELECTOR) ?? { ...(service.spec.selector ?? {}) };
+
+/** Do two selectors select the same labels? */
+export const sameSelector = (a: Record<string, string>, b: Record<string, string>): boolean => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+};
+
+/** The merge patch that turns selector `now` into exactly `wanted` (extra keys removed). */
+export const selectorPatch = (
+  now: Record<string, string>,
+  wanted: Record<string, string>,
+): Record<string, string | null> => {
+  const patch: Record<string, string | null> = {};
+  for (const key of Object.keys(now)) if (!(key in wanted)) patch[key] = null;
+  return Object.assign(patch, wanted);
+};
+
+/**
+ * How a pinned Service's selector differs from the recorded one plus the pin, in words, or
+ * undefined when it is exactly that (whatever pod-template-hash it pins to).
+ */
+export const pinnedSelectorDrift = (service: Service): string | undefined => {
+  if (!isPinned(service)) return undefined;
+  const selector = service.spec.selector ?? {};
+  if (selector[POD_TEMPLATE_HASH] === undefined) return 'is no longer pinned to the stable pods';
+  const { [POD_TEMPLATE_HASH]: _pin, ...rest } = selector;
+  const original = originalSelector(service);
+  if (sameSelector(rest, original)) return undefined;
+  return `selector was changed to ${JSON.stringify(rest)} (canaryd pins ${JSON.stringify(original)} plus ${POD_TEMPLATE_HASH} during a release)`;
+};
+
+/**
+ * The merge patch that pins the Service to pods with `hash`, or undefined when it already is.
+ * On a pinned Service it also puts back the recorded selector, should someone have edited it.
+ */
 export const pinSelectorPatch = (service: Service, hash: string): object | undefined => {
   const selector = service.spec.selector ?? {};
   if (Object.keys(selector).length === 0) {
@@ -98,19 +135,20 @@ export const pinSelectorPatch = (service: Service, hash: string): object | undef
       `Service ${service.metadata.name} has no selector (its endpoints are managed by hand); canaryd cannot split its traffic`,
     );
   }
-  if (isPinned(service) && selector[POD_TEMPLATE_HASH] === hash) return undefined;
-  const record = isPinned(service) ? {} : { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector) } };
-  return { metadata: record, spec: { selector: { [POD_TEMPLATE_HASH]: hash } } };
+  if (!isPinned(service)) {
+    return {
+      metadata: { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector) } },
+      spec: { selector: { [POD_TEMPLATE_HASH]: hash } },
+    };
+  }
+  const wanted = { ...originalSelector(service), [POD_TEMPLATE_HASH]: hash };
+  if (sameSelector(selector, wanted)) return undefined;
+  return { spec: { selector: selectorPatch(selector, wanted) } };
 };
 
 /** The merge patch that puts the recorded selector back exactly, or undefined when not pinned. */
 export const restoreSelectorPatch = (service: Service): object | undefined => {
   if (!isPinned(service)) return undefined;
-  const original = originalSelector(service);
-  const selector: Record<string, string | null> = {};
-  for (const key of Object.keys(service.spec.selector ?? {})) {
-    if (!(key in original)) selector[key] = null;
-  }
-  Object.assign(selector, original);
+  const selector = selectorPatch(service.spec.selector ?? {}, originalSelector(service));
   return { metadata: { annotations: { [ORIGINAL_SELECTOR]: null } }, spec: { selector } };
 };

@@ -212,6 +212,33 @@ describe('ingress-nginx router: safety', () => {
     expect(world.kube.peek<Service>(service('web'))!.spec.selector!['pod-template-hash']).toBe(pinnedHash);
     expect((await router.observe(world.target)).drift).toBeUndefined();
   });
+
+  it('reports a label added to the pinned stable selector, and prepare puts back exactly the pinned selector', async () => {
+    const { world, router } = await prepared();
+    const pinnedSelector = { ...world.kube.peek<Service>(service('web'))!.spec.selector };
+    world.kube.mutate<Service>(service('web'), (s) => {
+      s.spec.selector = { ...s.spec.selector, edited: 'by-someone' };
+    });
+    expect((await router.observe(world.target)).drift).toMatch(/Service web selector was changed to .*"edited"/);
+    await router.prepare(world.target);
+    expect(world.kube.peek<Service>(service('web'))!.spec.selector).toEqual(pinnedSelector);
+    expect((await router.observe(world.target)).drift).toBeUndefined();
+  });
+
+  it('reports a canary Service pointed at other pods, and prepare makes it select the canary pods again', async () => {
+    const { world, router } = await prepared();
+    const canarySelector = { ...world.kube.peek<Service>(service('web-canary'))!.spec.selector };
+    expect(canarySelector).toEqual({ app: 'web', 'canaryd.dev/track': 'canary' });
+    world.kube.mutate<Service>(service('web-canary'), (s) => {
+      s.spec.selector = { app: 'web' };
+    });
+    expect((await router.observe(world.target)).drift).toMatch(
+      /canary Service web-canary selects \{"app":"web"\} instead of the canary pods/,
+    );
+    await router.prepare(world.target);
+    expect(world.kube.peek<Service>(service('web-canary'))!.spec.selector).toEqual(canarySelector);
+    expect((await router.observe(world.target)).drift).toBeUndefined();
+  });
 });
 
 describe('ingress-nginx router: refusals before any write', () => {

@@ -136,6 +136,30 @@ describe('replica-ratio router', () => {
     expect(service.metadata.annotations).not.toHaveProperty('canaryd.dev/original-selector');
   });
 
+  it('reports a Service selector edited during the release, prepare puts it back, cleanup leaves the Service as found', async () => {
+    const webService = { apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'web' };
+    const world = new World({ stableReplicas: 4, ingresses: [] });
+    const found = userView(world.kube.peek<Service>(webService));
+    const router = new ReplicaRatioRouter(world.kube);
+    await router.prepare(world.target);
+    world.addCanaryDeployment();
+    await router.setWeight(world.target, 25);
+    world.settle();
+    expect((await router.observe(world.target)).drift).toBeUndefined();
+    world.kube.mutate<Service>(webService, (s) => {
+      s.spec.selector = { ...s.spec.selector, edited: 'by-someone' };
+    });
+    expect((await router.observe(world.target)).drift).toBe(
+      'Service web selector was changed to {"app":"web","edited":"by-someone"} during the release (it was {"app":"web"}), so the split no longer holds',
+    );
+    await router.prepare(world.target);
+    expect(world.kube.peek<Service>(webService)!.spec.selector).toEqual({ app: 'web' });
+    expect((await router.observe(world.target)).drift).toBeUndefined();
+    await router.setWeight(world.target, 0);
+    await router.cleanup(world.target);
+    expect(userView(world.kube.peek<Service>(webService))).toEqual(found);
+  });
+
   it('refuses tester routing and weights it cannot size, without writing', async () => {
     const { world, router } = await started(4, 0);
     const mark = world.kube.calls.length;

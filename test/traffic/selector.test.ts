@@ -5,6 +5,7 @@ import { isTrafficError } from '../../src/traffic/errors.ts';
 import {
   isPinned,
   originalSelector,
+  pinnedSelectorDrift,
   pinSelectorPatch,
   type ReplicaSet,
   restoreSelectorPatch,
@@ -62,6 +63,26 @@ describe('pinning the stable Service selector', () => {
         },
       ),
     );
+  });
+
+  it('reports an edited pinned selector and pinning again puts back exactly the recorded one plus the pin', () => {
+    const found = serviceWith({ app: 'web' });
+    const pinned = patched(found, pinSelectorPatch(found, 'abc123'));
+    expect(pinnedSelectorDrift(pinned)).toBeUndefined();
+    expect(pinnedSelectorDrift(found)).toBeUndefined(); // not pinned: nothing canaryd owns
+    const edits: Array<[Record<string, string | null>, RegExp]> = [
+      [{ edited: 'by-someone' }, /selector was changed to \{"app":"web","edited":"by-someone"\}/],
+      [{ 'pod-template-hash': null }, /no longer pinned/],
+      [{ app: 'api' }, /selector was changed to \{"app":"api"\}/],
+    ];
+    for (const [edit, reported] of edits) {
+      const edited = patched(pinned, { spec: { selector: edit } });
+      expect(pinnedSelectorDrift(edited)).toMatch(reported);
+      const repaired = patched(edited, pinSelectorPatch(edited, 'abc123'));
+      expect(repaired.spec.selector).toEqual({ app: 'web', 'pod-template-hash': 'abc123' });
+      expect(pinnedSelectorDrift(repaired)).toBeUndefined();
+      expect(patched(repaired, restoreSelectorPatch(repaired))).toEqual(found);
+    }
   });
 
   it('refuses a Service without selector, and a damaged record, with what to do', () => {
