@@ -75,7 +75,7 @@ export interface PolicyStatusView {
       changeCause: string;
       operations?: Array<{ op: string; by: string; at: string; result: string }>;
     }>;
-    current?: { stepIndex: number; weight: number };
+    current?: { stepIndex: number; weight: number; stepStartedAt?: string };
   };
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
 }

@@ -17,6 +17,7 @@ import {
   ORIGINAL_REPLICAS,
   ORIGINAL_SELECTOR,
   POD_TEMPLATE_HASH,
+  RELEASE_SELECTOR,
 } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
@@ -30,6 +31,7 @@ import {
   observeDeployment,
   observeRoute,
   parseOperation,
+  replicaRatioRoutePrepared,
 } from './observe.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
@@ -103,18 +105,17 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     name: target.canaryDeployment,
   });
   const stepNeedsRoute = !deleting && STEP_PHASES.has(release.phase);
-  let route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  const observeRouteNow = () => observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  let route = await observeRouteNow();
   // Drift is corrected only once canaryd's own intent is on the cluster: a controller restarted
   // between saving a step and writing its weight is not drift (the engine writes it next).
   const ownIntentWritten = route.status?.requestedWeight === release.current?.weight;
-  if (
-    route.status?.drift &&
+  const driftCorrected =
+    route.status?.drift !== undefined &&
     ownIntentWritten &&
     !deleting &&
-    (await correctDrift(deps, router, target, release, route.status.drift))
-  ) {
-    route = await observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
-  }
+    (await correctDrift(deps, router, target, release, route.status.drift));
+  if (driftCorrected) route = await observeRouteNow();
 
   // Analysis counters belong to one release: a new template starts from zero.
   if (release.current && status.analysis.templateHash !== release.current.templateHash) {
@@ -142,6 +143,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
     );
   }
+
+  if (!driftCorrected) await reportCanaryResized(deps, target, release, observed);
 
   const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
   let outcome = await decideAndAct(pass, object, status, release, observed);
@@ -314,6 +317,37 @@ async function correctDrift(
       // Logged above; the Event is only a report.
     });
   return true;
+}
+
+/**
+ * Someone else resized the canary Deployment while a step carries its weight (the engine scales
+ * it back with its next action): say so in an Event, as for route drift. A router that counts
+ * the canary's replicas as part of the route (replica-ratio) has reported and corrected it already.
+ */
+async function reportCanaryResized(
+  deps: ReconcilerDeps,
+  target: RouteTarget,
+  release: ReleaseState,
+  observed: Observed,
+): Promise<void> {
+  const current = release.current;
+  const canary = observed.canary;
+  if (current?.stepStartedAt === undefined || (release.phase !== 'progressing' && release.phase !== 'paused')) return;
+  const wanted = observed.canaryReplicasPerStep?.[current.stepIndex];
+  if (canary === undefined || wanted === undefined || canary.templateHash !== current.templateHash) return;
+  if (canary.replicas === wanted) return;
+  const drift = `canary Deployment ${target.canaryDeployment} has ${canary.replicas} replicas but step ${current.stepIndex + 1} needs ${wanted}`;
+  deps.log.warn('canary resized by someone else', { policy: `${target.namespace}/${target.policy}`, drift });
+  await deps.events
+    .record(
+      { ...policyRef(target.namespace, target.policy) },
+      'Warning',
+      'DriftCorrected',
+      `${drift}; canaryd resizes it to ${wanted}`,
+    )
+    .catch(() => {
+      // Logged above; the Event is only a report.
+    });
 }
 
 /** The policy in force: the object's spec when valid, else the last valid one (status.activeSpec). */
@@ -537,9 +571,14 @@ async function observeRouteOf(
       namespace: target.namespace,
       name: target.deployment,
     });
-    const surged = stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined;
-    const unpinned = service !== null && service.metadata.annotations?.[ORIGINAL_SELECTOR] === undefined;
-    prepared = (canaryExists && unpinned) || surged;
+    const annotations = service?.metadata.annotations ?? {};
+    const pieces = {
+      canaryDeployment: canaryExists,
+      pinned: service === null || annotations[ORIGINAL_SELECTOR] !== undefined,
+      selectorRecorded: annotations[RELEASE_SELECTOR] !== undefined,
+      surged: stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined,
+    };
+    prepared = replicaRatioRoutePrepared(pieces, stepNeedsRoute);
   }
   try {
     const status = await router.observe(target);

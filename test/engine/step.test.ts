@@ -40,7 +40,9 @@ const entering = {
   weight: 0,
   deadlines: { canaryReady: iso(10 * MIN), release: iso(24 * 60 * MIN) },
 };
-const notReadyCanary = canaryObserved(0, { canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 } });
+const notReadyCanary = canaryObserved(0, {
+  canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 },
+});
 
 const rows: Row[] = [
   {
