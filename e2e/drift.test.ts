@@ -24,7 +24,7 @@ describe('drift during a release (ingress-nginx)', () => {
     await canaryd?.stop();
   });
 
-  it('restores an edited canary weight and a removed selector pin, and says so in Events', async () => {
+  it('restores an edited canary weight, edited selectors and a resized canary, and says so in Events', async () => {
     const { apps, core, kc, namespace } = env;
     const networking = kc.makeApiClient(k8s.NetworkingV1Api);
     await networking

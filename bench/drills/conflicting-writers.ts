@@ -4,6 +4,7 @@
 // Event. This drill observes; it does not change the controller.
 import type * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../../e2e/cluster/wait.ts';
+import { solveReplicaSplit } from '../../src/traffic/replica-solver.ts';
 import {
   createPolicy,
   deployApp,
@@ -92,6 +93,14 @@ const replicasOf = async (cluster: BenchCluster, namespace: string, name: string
 const selectorOf = async (cluster: BenchCluster, namespace: string, name: string) =>
   JSON.stringify((await cluster.core.readNamespacedService({ name, namespace })).spec?.selector ?? {});
 
+/** 'in proportion' when the canary has the replicas the solver gives for `weight` beside the stable ones. */
+const proportionOf = async (cluster: BenchCluster, namespace: string, weight: number) => {
+  const stable = Number(await replicasOf(cluster, namespace, 'web'));
+  const canary = Number(await replicasOf(cluster, namespace, 'web-canary'));
+  const needed = solveReplicaSplit(weight, stable, { surgeBudget: 0 }).canaryReplicas;
+  return canary === needed ? 'in proportion' : `${canary} canary beside ${stable} stable (${weight} % needs ${needed})`;
+};
+
 export async function conflictingWriters(flags: Flags): Promise<{ ok: boolean }> {
   const waitSeconds = intFlag(flags, 'wait', 20);
   const cluster = await benchCluster('conflicting-writers');
@@ -163,8 +172,10 @@ export async function conflictingWriters(flags: Flags): Promise<{ ok: boolean }>
         cluster,
         rr,
         'replica-ratio',
-        'scale the stable Deployment from 4 to 6',
-        () => replicasOf(cluster, rr, 'web'),
+        // The stable size is the user's (or an autoscaler's): canaryd's intent is the share, so
+        // "restored" means the canary resized to keep 25 % beside 6 stable pods.
+        'scale the stable Deployment from 4 to 6 (as an autoscaler would): canary resized to keep 25 %',
+        () => proportionOf(cluster, rr, 25),
         async () => {
           await cluster.apps.patchNamespacedDeployment(
             { name: 'web', namespace: rr, body: { spec: { replicas: 6 } } },

@@ -311,7 +311,7 @@ async function correctDrift(
       { ...policyRef(target.namespace, target.policy) },
       'Warning',
       'DriftCorrected',
-      `${drift}; canaryd restored weight ${current.weight}%`,
+      `${drift}; canaryd put its route back (weight ${current.weight} %)`,
     )
     .catch(() => {
       // Logged above; the Event is only a report.
