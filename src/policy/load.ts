@@ -130,25 +130,33 @@ function yamlErrors(document: YamlDocument, lineCounter: LineCounter, source: st
  * for duplicates: two policies with one name, or two policies for one Deployment.
  */
 export async function loadPolicyFiles(paths: string | readonly string[]): Promise<PolicyLoad> {
-  const files: string[] = [];
+  const files: Array<{ file: string; size: number }> = [];
   const load = emptyLoad();
   for (const path of typeof paths === 'string' ? [paths] : paths) {
     try {
-      if ((await stat(path)).isDirectory()) {
+      const found = await stat(path);
+      if (found.isDirectory()) {
         const entries = (await readdir(path)).filter((entry) => !entry.startsWith('.') && POLICY_FILE.test(entry));
         for (const entry of entries.sort()) {
           const file = join(path, entry);
-          if ((await stat(file)).isFile()) files.push(file);
+          const info = await stat(file);
+          if (info.isFile()) files.push({ file, size: info.size });
         }
       } else {
-        files.push(path);
+        files.push({ file: path, size: found.size });
       }
     } catch (cause) {
       load.errors.push({ source: path, path: '', message: `cannot read: ${(cause as Error).message}` });
       load.rejected.push({ source: path });
     }
   }
-  for (const file of files) {
+  for (const { file, size } of files) {
+    if (size > MAX_FILE_BYTES) {
+      // Refused unread: a flood of huge files must not cost their size in memory.
+      load.errors.push({ source: file, path: '', message: `file too large: ${size} bytes, at most ${MAX_FILE_BYTES}` });
+      load.rejected.push({ source: file });
+      continue;
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
