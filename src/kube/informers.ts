@@ -54,17 +54,21 @@ export function startInformers(
     informer.on('add', hand('add'));
     informer.on('update', hand('update'));
     informer.on('delete', hand('delete'));
+    // Exponential backoff while the apiserver stays away. client-node emits 'connect' before
+    // each attempt (not after a success), so a quiet minute, not 'connect', resets it: else an
+    // outage logs a retry every half second per resource.
     let backoffMs = 500;
+    let lastErrorAt = Number.NEGATIVE_INFINITY;
     informer.on('error', (error: unknown) => {
       if (stopped) return;
+      const now = Date.now();
+      if (now - lastErrorAt > 60_000) backoffMs = 500;
+      lastErrorAt = now;
       log('watch failed; restarting', { kind: resource.kind, error: String(error), inMs: backoffMs });
       setTimeout(() => {
         if (!stopped) informer.start().catch(() => {});
       }, backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 30_000);
-    });
-    informer.on('connect', () => {
-      backoffMs = 500;
+      backoffMs = Math.min(backoffMs * 2, 10_000); // back within 10 s of the apiserver
     });
     return { resource, informer };
   });
