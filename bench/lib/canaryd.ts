@@ -35,6 +35,23 @@ export async function killAllCanaryd(): Promise<void> {
   await Promise.all([...running].map((c) => c.kill()));
 }
 
+/**
+ * The V8 flags the install manifests give canaryd (deploy/deployment.yaml NODE_OPTIONS, a heap
+ * cap inside the container's memory limit): benchmarks and drills measure canaryd as installed.
+ */
+export const INSTALL_NODE_OPTIONS: string[] = (() => {
+  const manifest = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
+  const value = /name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(manifest)?.[1]?.trim();
+  return value === undefined ? [] : value.split(/\s+/);
+})();
+
+/** The container memory limit of the install manifests, MiB: what canaryd must stay under. */
+export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
+  const manifest = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
+  const value = /limits:[\s\S]*?memory: (\d+)Mi/.exec(manifest)?.[1];
+  return value === undefined ? Number.POSITIVE_INFINITY : Number(value);
+})();
+
 export function spawnCanaryd(kubeconfig: string, logDir: string, args: string[] = []): Canaryd {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `canaryd-${++counter}.log`);
@@ -42,7 +59,17 @@ export function spawnCanaryd(kubeconfig: string, logDir: string, args: string[] 
   const startedAt = Date.now();
   const child = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'src', 'main.ts'), '--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', ...args],
+    [
+      ...INSTALL_NODE_OPTIONS,
+      // CANARYD_BENCH_CPU_PROF=1: a V8 CPU profile of canaryd in the log directory, written at exit.
+      ...(process.env.CANARYD_BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []),
+      join(REPO_ROOT, 'src', 'main.ts'),
+      '--kubeconfig',
+      kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      ...args,
+    ],
     { stdio: ['ignore', fd, fd] },
   );
   closeSync(fd);

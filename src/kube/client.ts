@@ -3,9 +3,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
+import { PooledKubeConfig } from './pooled-config.ts';
 
 export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  const kc = new PooledKubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
   return kc;

@@ -1,9 +1,9 @@
 // The user's kubeconfig as kubectl reads it, for `kubectl canary`: --kubeconfig, else KUBECONFIG
 // (a list of files), else ~/.kube/config; --context overrides the current context; the namespace
 // defaults to the context's.
-import * as k8s from '@kubernetes/client-node';
 import { KubeError } from './api.ts';
 import { ClientKubeApi } from './client.ts';
+import { PooledKubeConfig } from './pooled-config.ts';
 
 export interface KubeconfigOptions {
   kubeconfig?: string;
@@ -20,7 +20,7 @@ export interface UserCluster {
 }
 
 export function connectAsUser(options: KubeconfigOptions = {}, fieldManager = 'kubectl-canary'): UserCluster {
-  const kc = new k8s.KubeConfig();
+  const kc = new PooledKubeConfig();
   try {
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
