@@ -11,7 +11,7 @@ import { createPolicy, type PolicyStatus, policyBody, release, watchPolicies } f
 import { httpBase, sampleProcess, spawnCanaryd, waitReady } from './lib/canaryd.ts';
 import { type BenchCluster, benchCluster, createNamespace, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, round, say, sleep, summarise, table, writeResults } from './lib/common.ts';
-import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, toRecord } from './lib/metrics.ts';
+import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, sumCounter, toRecord } from './lib/metrics.ts';
 
 const STEPS = [
   { weight: 10, hold: '5s' },
@@ -116,14 +116,48 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     });
     const adoptedMs = Date.now() - canaryd.startedAt;
     say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
-    await sleep(3000);
+    // Adoption leaves follow-up reconciles queued (each write comes back as a watch event);
+    // idle starts when the reconcile count has not moved for 5 s.
+    const base = httpBase(canaryd.address() ?? '');
+    const reconcileCount = async () =>
+      sumCounter(await canarydMetrics(base), 'canaryd_reconcile_duration_seconds_count');
+    let lastCount = -1;
+    let stableSince = Date.now();
+    await waitFor(
+      async () => {
+        const count = await reconcileCount();
+        if (count !== lastCount) {
+          lastCount = count;
+          stableSince = Date.now();
+        }
+        return Date.now() - stableSince >= 5000;
+      },
+      { timeoutMs: 10 * 60_000, intervalMs: 500, description: 'the reconcile queue to drain after adoption' },
+    );
+    const quietMs = Date.now() - canaryd.startedAt;
+    say(`canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`);
     say(`idle: sampling canaryd for ${idleSeconds} s`);
+    const idleOwnBefore = await canarydMetrics(base);
     const idleSampler = sampleProcess(canaryd.pid);
     await sleep(idleSeconds * 1000);
     const idle = idleSampler.stop();
-    say(`idle: ${JSON.stringify(idle)}`);
+    const idleOwnAfter = await canarydMetrics(base);
+    // What canaryd does while nothing releases: reconciles and API requests in the window.
+    const idleWork = {
+      reconciles: round(
+        sumCounter(idleOwnAfter, 'canaryd_reconcile_duration_seconds_count') -
+          sumCounter(idleOwnBefore, 'canaryd_reconcile_duration_seconds_count'),
+        0,
+      ),
+      kubernetesRequests: byFirst(
+        delta(
+          parseCounter(idleOwnBefore, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
+          parseCounter(idleOwnAfter, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
+        ),
+      ),
+    };
+    say(`idle: ${JSON.stringify({ ...idle, ...idleWork })}`);
 
-    const base = httpBase(canaryd.address() ?? '');
     const apiBefore = await apiserverMetrics(cluster.info);
     const ownBefore = await canarydMetrics(base);
     const releasing = Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
@@ -207,6 +241,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
         ['policies / releasing', `${n} / ${m}`],
         ['spawn → /readyz', `${readyMs} ms`],
         ['spawn → all adopted', `${adoptedMs} ms`],
+        ['spawn → queue drained', `${quietMs} ms`],
+        ['idle reconciles / API requests', `${idleWork.reconciles} / ${JSON.stringify(idleWork.kubernetesRequests)}`],
         ['idle RSS mean / max', `${idle.rssMiBMean} / ${idle.rssMiBMax} MiB`],
         ['idle CPU', `${idle.cpuPercent} % of a core`],
         ['load RSS mean / max', `${underLoad.rssMiBMean} / ${underLoad.rssMiBMax} MiB`],
@@ -235,7 +271,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       setup,
       readyMs,
       adoptedMs,
-      idle,
+      quietMs,
+      idle: { ...idle, ...idleWork },
       underLoad,
       releaseSeconds: round(releaseSeconds, 1),
       outcomes,

@@ -62,6 +62,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
         if (event === 'delete' && object.kind === 'CanaryPolicy') {
           metrics.forgetPolicy(object.metadata.namespace ?? '', object.metadata.name);
         }
+        log.debug?.('watch event', {
+          event,
+          kind: object.kind,
+          object: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+        });
         controller.onEvent(event, object);
       },
       log.warn,
