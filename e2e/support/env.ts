@@ -40,6 +40,12 @@ export function useTestEnv(prefix: string): TestEnv {
     );
   });
   afterAll(async () => {
+    // The tests' own afterAll hooks run first (stack order) and stop canaryd, which would have
+    // removed its finalizer from each CanaryPolicy; without it the namespace would stay
+    // Terminating until the cluster goes. The whole namespace goes, so drop the finalizers.
+    await releaseFinalizers(env).catch(() => {
+      // No CRD installed by this test, or the cluster is down.
+    });
     await env.core.deleteNamespace({ name: env.namespace }).catch(() => {
       // Namespace already gone (or the cluster is down): nothing to clean up.
     });
@@ -110,4 +116,16 @@ export async function promQuery(
   };
   if (body.status !== 'success' || !body.data) throw new Error(`prometheus: ${body.error ?? res.status}`);
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+async function releaseFinalizers(env: TestEnv): Promise<void> {
+  const custom = env.kc.makeApiClient(k8s.CustomObjectsApi);
+  const target = { group: 'canaryd.dev', version: 'v1alpha1', namespace: env.namespace, plural: 'canarypolicies' };
+  const list = (await custom.listNamespacedCustomObject(target)) as { items?: Array<{ metadata: { name: string } }> };
+  for (const item of list.items ?? []) {
+    await custom.patchNamespacedCustomObject(
+      { ...target, name: item.metadata.name, body: { metadata: { finalizers: null } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  }
 }
