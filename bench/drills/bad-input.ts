@@ -19,9 +19,17 @@ import {
   waitAdopted,
   waitEnd,
 } from '../lib/app.ts';
-import { procSample, spawnCanaryd, waitReady } from '../lib/canaryd.ts';
+import {
+  httpBase,
+  INSTALL_MEMORY_LIMIT_MIB,
+  INSTALL_NODE_OPTIONS,
+  procSample,
+  spawnCanaryd,
+  waitReady,
+} from '../lib/canaryd.ts';
 import { benchCluster, createNamespace, logsDir } from '../lib/cluster.ts';
 import { type Flags, intFlag, say, sleep, table, writeResults } from '../lib/common.ts';
+import { canarydMetrics, sumCounter } from '../lib/metrics.ts';
 import { verdict } from './release-check.ts';
 
 const NS = 'bad';
@@ -159,6 +167,11 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
   await waitReady(canaryd);
   const outcomes: Array<{ file: string; kind: string; expect: string; got: string }> = [];
   const rss: number[] = [];
+  // V8's used heap as canaryd reports it: what is live (plus garbage not yet collected). RSS
+  // alone also counts heap the allocator keeps after a collection.
+  const heap: number[] = [];
+  const heapUsed = async () =>
+    sumCounter(await canarydMetrics(httpBase(canaryd.address() ?? '')), 'canaryd_nodejs_heap_size_used_bytes');
   let goodPhase = '?';
   try {
     await createNamespace(cluster, NS);
@@ -176,6 +189,7 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
     );
     await waitAdopted(cluster, 'good', 'web');
     rss.push(procSample(canaryd.pid)?.rssBytes ?? 0);
+    heap.push(await heapUsed());
     say(`${cases.length} cases (seed ${seed}); canaryd RSS before: ${(rss[0]! / 2 ** 20).toFixed(1)} MiB`);
     for (let b = 0; b < cases.length; b += batchSize) {
       const batch = cases.slice(b, b + batchSize);
@@ -214,8 +228,9 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
       for (const c of batch) rmSync(join(dir, c.file), { force: true });
       const sample = procSample(canaryd.pid);
       rss.push(sample?.rssBytes ?? 0);
+      if (canaryd.alive()) heap.push(await heapUsed());
       say(
-        `batch ${b / batchSize + 1}: ${batch.length} files answered in ${Date.now() - started} ms; canaryd ${canaryd.alive() ? 'up' : 'DOWN'}, RSS ${((sample?.rssBytes ?? 0) / 2 ** 20).toFixed(1)} MiB`,
+        `batch ${b / batchSize + 1}: ${batch.length} files answered in ${Date.now() - started} ms; canaryd ${canaryd.alive() ? 'up' : 'DOWN'}, RSS ${((sample?.rssBytes ?? 0) / 2 ** 20).toFixed(1)} MiB, heap used ${((heap.at(-1) ?? 0) / 2 ** 20).toFixed(1)} MiB`,
       );
       if (!canaryd.alive()) break;
     }
@@ -258,10 +273,13 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
     ]),
   );
   const rssMiB = rss.map((r) => Math.round((r / 2 ** 20) * 10) / 10);
-  const bounded = Math.max(...rssMiB) < (rssMiB[0] ?? 0) * 2 + 100;
+  const heapMiB = heap.map((h) => Math.round((h / 2 ** 20) * 10) / 10);
+  // Bounded: canaryd runs with the install's heap cap and its RSS stays under the install's
+  // container memory limit all through the flood (else Kubernetes would OOM-kill it).
+  const bounded = Math.max(...rssMiB) < INSTALL_MEMORY_LIMIT_MIB;
   const ok = wrong.length === 0 && goodPhase === 'succeeded' && bounded && outcomes.length === count;
   say(
-    `${outcomes.length} files, ${wrong.length} answered wrongly; RSS MiB per batch ${rssMiB.join(' → ')}; good release ${goodPhase}`,
+    `${outcomes.length} files, ${wrong.length} answered wrongly; RSS MiB per batch ${rssMiB.join(' → ')}; heap used MiB ${heapMiB.join(' → ')}; memory ${bounded ? 'within' : 'OVER'} the install's ${INSTALL_MEMORY_LIMIT_MIB} MiB limit (heap cap ${INSTALL_NODE_OPTIONS.join(' ')}); good release ${goodPhase}`,
   );
   say(`verdict: ${verdict(ok)}`);
   writeResults('drill-bad-input', {
@@ -274,6 +292,8 @@ export async function badInput(flags: Flags): Promise<{ ok: boolean }> {
     byKind: Object.fromEntries(byKind),
     wrong: wrong.slice(0, 50),
     rssMiB,
+    heapMiB,
+    memory: { limitMiB: INSTALL_MEMORY_LIMIT_MIB, nodeOptions: INSTALL_NODE_OPTIONS, withinLimit: bounded },
     goodRelease: goodPhase,
     verdict: verdict(ok),
   });

@@ -75,3 +75,19 @@ export function byFirst(counts: Counts): Record<string, number> {
 export function toRecord(counts: Counts): Record<string, number> {
   return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]));
 }
+
+/** The sum of every sample of one metric, with or without labels. */
+export function sumCounter(text: string, metric: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    const value = Number(
+      line
+        .slice(line.lastIndexOf('}') + 1 || metric.length)
+        .trim()
+        .split(' ')[0],
+    );
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}
