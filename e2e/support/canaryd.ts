@@ -108,6 +108,7 @@ export function watchReadyEndpoints(kc: k8s.KubeConfig, namespace: string, servi
   const zeroAt: string[] = [];
   let samples = 0;
   let running = true;
+  const startedAt = Date.now();
   const loop = (async () => {
     while (running) {
       const slices = await discovery
@@ -127,7 +128,7 @@ export function watchReadyEndpoints(kc: k8s.KubeConfig, namespace: string, servi
     async stop() {
       running = false;
       await loop;
-      return { samples, zeroAt };
+      return { samples, zeroAt, elapsedMs: Date.now() - startedAt };
     },
   };
 }
