@@ -39,16 +39,16 @@ export async function killAllCanaryd(): Promise<void> {
  * The V8 flags the install manifests give canaryd (deploy/deployment.yaml NODE_OPTIONS, a heap
  * cap inside the container's memory limit): benchmarks and drills measure canaryd as installed.
  */
+const INSTALL_MANIFEST = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
+
 export const INSTALL_NODE_OPTIONS: string[] = (() => {
-  const manifest = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
-  const value = /name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(manifest)?.[1]?.trim();
+  const value = /name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(INSTALL_MANIFEST)?.[1]?.trim();
   return value === undefined ? [] : value.split(/\s+/);
 })();
 
 /** The container memory limit of the install manifests, MiB: what canaryd must stay under. */
 export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
-  const manifest = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
-  const value = /limits:[\s\S]*?memory: (\d+)Mi/.exec(manifest)?.[1];
+  const value = /limits:[\s\S]*?memory: (\d+)Mi/.exec(INSTALL_MANIFEST)?.[1];
   return value === undefined ? Number.POSITIVE_INFINITY : Number(value);
 })();
 
