@@ -295,8 +295,7 @@ async function correctDrift(
   drift: string,
 ): Promise<boolean> {
   const current = release.current;
-  if (current?.stepStartedAt === undefined || (release.phase !== 'progressing' && release.phase !== 'paused'))
-    return false;
+  if (current === undefined || !carryingStep(release)) return false;
   const key = `${target.namespace}/${target.policy}`;
   try {
     await router.prepare(target);
@@ -306,17 +305,20 @@ async function correctDrift(
     return false;
   }
   deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
-  await deps.events
-    .record(
-      { ...policyRef(target.namespace, target.policy) },
-      'Warning',
-      'DriftCorrected',
-      `${drift}; canaryd put its route back (weight ${current.weight} %)`,
-    )
-    .catch(() => {
-      // Logged above; the Event is only a report.
-    });
+  await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${current.weight} %)`);
   return true;
+}
+
+/** A step carries its weight: the only time drift is corrected (elsewhere the engine converges). */
+const carryingStep = (release: ReleaseState): boolean =>
+  release.current?.stepStartedAt !== undefined && (release.phase === 'progressing' || release.phase === 'paused');
+
+async function recordDriftCorrected(deps: ReconcilerDeps, target: RouteTarget, message: string): Promise<void> {
+  await deps.events
+    .record({ ...policyRef(target.namespace, target.policy) }, 'Warning', 'DriftCorrected', message)
+    .catch(() => {
+      // Logged by the caller; the Event is only a report.
+    });
 }
 
 /**
@@ -332,22 +334,13 @@ async function reportCanaryResized(
 ): Promise<void> {
   const current = release.current;
   const canary = observed.canary;
-  if (current?.stepStartedAt === undefined || (release.phase !== 'progressing' && release.phase !== 'paused')) return;
+  if (current === undefined || !carryingStep(release)) return;
   const wanted = observed.canaryReplicasPerStep?.[current.stepIndex];
   if (canary === undefined || wanted === undefined || canary.templateHash !== current.templateHash) return;
   if (canary.replicas === wanted) return;
   const drift = `canary Deployment ${target.canaryDeployment} has ${canary.replicas} replicas but step ${current.stepIndex + 1} needs ${wanted}`;
   deps.log.warn('canary resized by someone else', { policy: `${target.namespace}/${target.policy}`, drift });
-  await deps.events
-    .record(
-      { ...policyRef(target.namespace, target.policy) },
-      'Warning',
-      'DriftCorrected',
-      `${drift}; canaryd resizes it to ${wanted}`,
-    )
-    .catch(() => {
-      // Logged above; the Event is only a report.
-    });
+  await recordDriftCorrected(deps, target, `${drift}; canaryd resizes it to ${wanted}`);
 }
 
 /** The policy in force: the object's spec when valid, else the last valid one (status.activeSpec). */
