@@ -36,6 +36,7 @@ export function checkAnalysisChecks(checks: readonly CheckSpec[], reporter: Repo
     else error('name', `duplicate check name ${JSON.stringify(check.name)} (also checks[${earlier}])`);
     checkQueriesPresent(check, error);
     checkThresholds(check, error);
+    checkThresholdUnits(check, error);
     for (const problem of checkProblems(check)) {
       const { field, reason } = parseProblem(problem, check);
       const covered = COVERED_BY[field ?? ''] ?? [];
@@ -73,6 +74,45 @@ function checkThresholds(check: CheckSpec, error: CheckError): void {
   if (check.min !== undefined && check.max !== undefined && check.min > check.max) {
     error('min', `expected min <= max (${check.max}), found ${check.min}`);
   }
+}
+
+/** Above this a latency threshold (seconds) is almost surely written in milliseconds. */
+export const MAX_PLAUSIBLE_LATENCY_SECONDS = 60;
+
+/**
+ * Absolute thresholds in the unit the built-in check returns: successRate is percent (0-100),
+ * latency is seconds. A successRate bound of 1 or less is a fraction (0.99 meant 99 %): as a
+ * minimum it passes almost anything, as a maximum it fails almost everything.
+ */
+function checkThresholdUnits(check: CheckSpec, error: CheckError): void {
+  for (const bound of ['min', 'max'] as const) {
+    const value = check[bound];
+    if (value === undefined) continue;
+    if (check.type === 'successRate') {
+      if (value >= 0 && value <= 1) {
+        error(
+          bound,
+          `successRate is a percent (0-100), found ${value}, which reads as ${value} %`,
+          `write ${formatPercent(value * 100)} for ${formatPercent(value * 100)} %`,
+        );
+      } else if (value < 0 || value > 100) {
+        error(bound, `successRate is a percent (0-100), found ${value}`);
+      }
+    } else if (check.type === 'latency') {
+      if (value < 0) error(bound, `latency is in seconds and never negative, found ${value}`);
+      else if (value > MAX_PLAUSIBLE_LATENCY_SECONDS) {
+        error(
+          bound,
+          `latency is in seconds, found ${value} (${formatPercent(value / 60)} minutes)`,
+          `for ${value} ms write ${formatPercent(value / 1000)}`,
+        );
+      }
+    }
+  }
+}
+
+function formatPercent(value: number): string {
+  return String(Number(value.toPrecision(6)));
 }
 
 /** "checks[web].query: reason" -> { field: 'query', reason }; the check itself has no field. */

@@ -39,6 +39,24 @@ function collect(schema: JsonSchema, path: string, required: boolean, rows: Fiel
   }
 }
 
+/**
+ * What `kubectl canary validate` (and the controller) refuses beyond the field types above.
+ * Errors reject the policy; warnings are printed and the policy is accepted.
+ */
+const VALIDATION_RULES = [
+  '## Validation rules',
+  '',
+  'Beyond the types above, `kubectl canary validate` and the controller check what a policy means.',
+  'Every finding names the file, line:column, field path and reason; errors reject the policy (the last',
+  'valid version stays in force), warnings are printed and the policy is accepted.',
+  '',
+  '- **Thresholds in the unit of their check.** A built-in `successRate` check returns a percent (0-100): a',
+  '  `min` or `max` of 1 or less is a fraction written by mistake (0.99 reads as 0.99 %, not 99 %) and is an',
+  '  error, as is a bound above 100. A built-in `latency` check returns seconds: a bound above 60 (almost',
+  '  surely milliseconds) or below 0 is an error. `custom` checks are in whatever unit their query returns.',
+  '',
+];
+
 function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
@@ -74,6 +92,7 @@ export function policyReferenceMarkdown(): string {
     'except `{{interval}}` must sit inside a quoted string (`deployment="{{deployment}}"`, `pod=~"{{canary}}-.*"`),',
     'and none may appear in a `` `raw string` `` or a `# comment`. See [analysis](analysis.md#custom-checks).',
     '',
+    ...VALIDATION_RULES,
   );
   return lines.join('\n');
 }

@@ -93,6 +93,39 @@ describe('analysis checks in policy validation', () => {
     ]);
   });
 
+  describe('thresholds in the unit of their check', () => {
+    it.each([
+      ['min: 0.99', 'successRate is a percent (0-100), found 0.99, which reads as 0.99 % (write 99 for 99 %)'],
+      ['min: 1', 'successRate is a percent (0-100), found 1, which reads as 1 % (write 100 for 100 %)'],
+      ['min: 0', 'successRate is a percent (0-100), found 0, which reads as 0 % (write 0 for 0 %)'],
+      ['max: 0.5', 'successRate is a percent (0-100), found 0.5, which reads as 0.5 % (write 50 for 50 %)'],
+      ['min: 150', 'successRate is a percent (0-100), found 150'],
+    ])('refuses a successRate bound that is a fraction or not a percent (%s)', (bounds, message) => {
+      const errors = errorsOf(`      - { name: s, type: successRate, ${bounds} }\n`);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^web\.yaml:8:\d+: spec\.analysis\.checks\[0\]\.(min|max): /);
+      expect(errors[0]).toContain(message);
+    });
+
+    it('accepts percent bounds and small relative points on successRate', () => {
+      expect(errorsOf('      - { name: s, type: successRate, min: 99.5, relative: { maxBelow: 0.5 } }\n')).toEqual([]);
+    });
+
+    it('refuses a latency bound that is milliseconds or negative (latency is seconds)', () => {
+      expect(errorsOf('      - { name: l, type: latency, max: 400 }\n')).toEqual([
+        'web.yaml:8:40: spec.analysis.checks[0].max: latency is in seconds, found 400 (6.66667 minutes) (for 400 ms write 0.4)',
+      ]);
+      expect(errorsOf('      - { name: l, type: latency, min: -1, max: 0.4 }\n')).toEqual([
+        'web.yaml:8:40: spec.analysis.checks[0].min: latency is in seconds and never negative, found -1',
+      ]);
+      expect(errorsOf('      - { name: l, type: latency, max: 0.4 }\n')).toEqual([]);
+    });
+
+    it('leaves custom checks alone: their unit is whatever the query returns', () => {
+      expect(errorsOf('      - { name: c, type: custom, query: "sum(up)", min: 0.99 }\n')).toEqual([]);
+    });
+  });
+
   it('documents exactly the analysis module’s template variables', () => {
     const markdown = policyReferenceMarkdown();
     for (const variable of TEMPLATE_VARIABLES) expect(markdown).toContain(`\`{{${variable}}}\``);

@@ -68,7 +68,11 @@ const expected: Record<string, Array<[number | undefined, number | undefined, st
       'a relative check compares with stable, but this custom check has no `stableQuery`',
     ],
   ],
-  'min-above-max.yaml': [[10, 50, 'spec.analysis.checks[0].min', 'expected min <= max (0.9), found 0.99']],
+  'min-above-max.yaml': [
+    [10, 50, 'spec.analysis.checks[0].min', 'expected min <= max (0.9), found 0.99'],
+    [10, 50, 'spec.analysis.checks[0].min', 'successRate is a percent (0-100), found 0.99, which reads as 0.99 %'],
+    [10, 61, 'spec.analysis.checks[0].max', 'successRate is a percent (0-100), found 0.9, which reads as 0.9 %'],
+  ],
   'routing-with-replica-ratio.yaml': [
     [9, 5, 'spec.routing', 'header and cookie routing needs router ingress-nginx (or auto), found replica-ratio'],
   ],
