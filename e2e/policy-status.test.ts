@@ -1,5 +1,7 @@
 // A policy the CRD schema accepts but canaryd's validator refuses (weights not increasing) is
 // reported in its status and the last valid version stays in force; fixing it makes it active.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
@@ -7,6 +9,29 @@ import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const KUBECTL = '/usr/bin/kubectl';
+
+/** `kubectl get canarypolicies` as a person runs it: one row per policy, cells by column name. */
+async function kubectlGetPolicies(
+  kubeconfig: string,
+  namespace: string,
+  wide = false,
+): Promise<{ text: string; rows: Map<string, Record<string, string>> }> {
+  const args = ['get', 'canarypolicies', '-n', namespace, '--kubeconfig', kubeconfig, ...(wide ? ['-o', 'wide'] : [])];
+  const { stdout } = await promisify(execFile)(KUBECTL, args, { timeout: 30_000 });
+  const [header = '', ...lines] = stdout.trimEnd().split('\n');
+  // Columns start where the header's names start; cells may contain single spaces.
+  const starts = [...header.matchAll(/\S+/g)].map((match) => ({ name: match[0], at: match.index }));
+  const rows = new Map<string, Record<string, string>>();
+  for (const line of lines) {
+    const cells: Record<string, string> = {};
+    starts.forEach((column, index) => {
+      cells[column.name] = line.slice(column.at, starts[index + 1]?.at ?? line.length).trim();
+    });
+    rows.set(cells.NAME ?? '', cells);
+  }
+  return { text: stdout, rows };
+}
 
 describe('invalid policy in the cluster', () => {
   const env = useTestEnv('pstatus');
@@ -76,6 +101,10 @@ describe('invalid policy in the cluster', () => {
       { timeoutMs: 15_000, description: 'an InvalidPolicy Event' },
     );
     expect(events[0]?.involvedObject.kind).toBe('CanaryPolicy');
+    // Visible where people look first: the VALID column says False while the last valid spec
+    // keeps the release phase.
+    const listed = await kubectlGetPolicies(env.kubeconfig, namespace);
+    expect(listed.rows.get('web'), listed.text).toMatchObject({ DEPLOYMENT: 'web', PHASE: 'idle', VALID: 'False' });
 
     await patch([{ weight: 2 }, { weight: 5 }]);
     const fixed = await waitFor(
@@ -91,5 +120,31 @@ describe('invalid policy in the cluster', () => {
     };
     expect(active.activeGeneration).toBe(3);
     expect(active.activeSpec?.strategy.steps.map((s) => s.weight)).toEqual([2, 5]);
+    const relisted = await kubectlGetPolicies(env.kubeconfig, namespace);
+    expect(relisted.rows.get('web'), relisted.text).toMatchObject({ VALID: 'True' });
+  });
+
+  it('shows a policy that was never valid as phase invalid, VALID False, and why in -o wide', async () => {
+    const { kc, namespace } = env;
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'never-valid', namespace },
+      spec: {
+        target: { deployment: 'api', service: 'api', router: 'replica-ratio' },
+        strategy: { steps: [{ weight: 5 }, { weight: 2 }] },
+      },
+    });
+    const listed = await waitFor(
+      async () => {
+        const found = await kubectlGetPolicies(env.kubeconfig, namespace, true);
+        return found.rows.get('never-valid')?.VALID === 'False' ? found : undefined;
+      },
+      { timeoutMs: 30_000, description: 'kubectl get showing never-valid as not valid' },
+    );
+    expect(listed.rows.get('never-valid'), listed.text).toMatchObject({ DEPLOYMENT: 'api', PHASE: 'invalid' });
+    expect(listed.rows.get('never-valid')?.MESSAGE, listed.text).toMatch(
+      /^invalid policy: CanaryPolicy .*\/never-valid: spec\.strategy\.steps\[1\]\.weight: expected a weight above 5/,
+    );
   });
 });

@@ -398,6 +398,8 @@ function activePolicy(
     now,
   );
   if (status.activeSpec === undefined) {
+    // Nothing is in force: say so where `kubectl get canarypolicies` looks, not only in a condition.
+    status.phase = 'invalid';
     status.message = `invalid policy: ${message}`;
     return undefined;
   }

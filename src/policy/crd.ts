@@ -61,9 +61,24 @@ export function canaryPolicyCrd(): Record<string, unknown> {
           additionalPrinterColumns: [
             { name: 'Deployment', type: 'string', jsonPath: '.spec.target.deployment' },
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            // A spec the apiserver accepted but canaryd refused: False here, the reasons in
+            // `kubectl describe` (condition Valid) and in -o wide.
+            {
+              name: 'Valid',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Valid")].status',
+              description: 'False when canaryd refused the spec; the last valid version (if any) stays in force.',
+            },
             { name: 'Weight', type: 'number', jsonPath: '.status.weight' },
             { name: 'Step', type: 'string', jsonPath: '.status.step' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            {
+              name: 'Message',
+              type: 'string',
+              priority: 1,
+              jsonPath: '.status.message',
+              description: 'What the release is doing, or why the policy is invalid.',
+            },
           ],
           schema: {
             openAPIV3Schema: {

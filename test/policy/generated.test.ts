@@ -22,7 +22,7 @@ describe('generated from the schema', () => {
     expect(version).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
     expect(crd.spec.names).toMatchObject({ plural: 'canarypolicies', shortNames: ['cpol'] });
     expect(version.additionalPrinterColumns.map((column: { name: string }) => column.name)).toEqual(
-      expect.arrayContaining(['Phase', 'Weight', 'Step', 'Age']),
+      expect.arrayContaining(['Phase', 'Valid', 'Weight', 'Step', 'Age']),
     );
     const visit = (node: Record<string, unknown>, path: string) => {
       expect(node.type, path).toBeDefined();
