@@ -6,9 +6,11 @@ export interface Finding {
   message: string;
   hint?: string;
   severity: 'error' | 'warning';
+  /** Other fields the finding is judged from (a timeout against the steps), for the lenient pass. */
+  related?: FieldPath[];
 }
 
-export type Report = (path: FieldPath, message: string, hint?: string) => void;
+export type Report = (path: FieldPath, message: string, hint?: string, related?: FieldPath[]) => void;
 
 export interface Reporter {
   error: Report;
@@ -19,7 +21,13 @@ export interface Reporter {
 export function collectInto(findings: Finding[]): Reporter {
   const report =
     (severity: Finding['severity']): Report =>
-    (path, message, hint) =>
-      findings.push(hint === undefined ? { path, message, severity } : { path, message, hint, severity });
+    (path, message, hint, related) =>
+      findings.push({
+        path,
+        message,
+        severity,
+        ...(hint === undefined ? {} : { hint }),
+        ...(related === undefined ? {} : { related }),
+      });
   return { error: report('error'), warning: report('warning') };
 }

@@ -2,11 +2,12 @@
 // errors at once, and one bad document never hides the good ones.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { type PolicyError, sortPolicyErrors } from './errors.ts';
 import { type Locate, locatorFor } from './positions.ts';
 import type { CanaryPolicy } from './schema.ts';
 import { validateDocument } from './validate.ts';
+import { nonDecimalNumbers, yamlSyntaxErrors } from './yaml-checks.ts';
 
 export interface LoadedPolicy {
   policy: CanaryPolicy;
@@ -51,7 +52,7 @@ export function parsePolicyText(text: string, source: string): PolicyLoad {
   const lineCounter = new LineCounter();
   let documents: ReturnType<typeof parseAllDocuments>;
   try {
-    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: true });
   } catch (cause) {
     // The parser can exhaust the stack on absurd nesting; that is a bad file, not a crash.
     load.errors.push({ source, path: '', message: `cannot parse YAML: ${(cause as Error).message}` });
@@ -76,8 +77,11 @@ type YamlDocument = Extract<ReturnType<typeof parseAllDocuments>, readonly unkno
 
 /** Validates one parsed YAML document and adds its policy, or its errors, to `load`. */
 function addDocument(load: PolicyLoad, document: YamlDocument, lineCounter: LineCounter, source: string): void {
-  if (document.errors.length > 0) {
-    load.errors.push(...yamlErrors(document, lineCounter, source));
+  const syntaxErrors = yamlSyntaxErrors(document, lineCounter, source);
+  // A duplicate key leaves a readable document: validate the rest too, so one run shows every
+  // error. After any other syntax error the structure is a guess; report only the syntax.
+  if (document.errors.some((problem) => problem.code !== 'DUPLICATE_KEY')) {
+    load.errors.push(...syntaxErrors);
     load.rejected.push({ source });
     return;
   }
@@ -99,9 +103,12 @@ function addDocument(load: PolicyLoad, document: YamlDocument, lineCounter: Line
   }
   if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
   const locate = locatorFor(document, lineCounter);
-  const validation = validateDocument(value, source, locate);
+  const validation = validateDocument(value, source, locate, nonDecimalNumbers(document.contents as Node | null));
   load.warnings.push(...validation.warnings);
-  if (validation.policy !== undefined) {
+  if (syntaxErrors.length > 0) {
+    load.errors.push(...syntaxErrors, ...validation.errors);
+    load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
+  } else if (validation.policy !== undefined) {
     const loaded: LoadedPolicy = { policy: validation.policy, source, line: start.line };
     locators.set(loaded, locate);
     load.policies.push(loaded);
@@ -109,19 +116,6 @@ function addDocument(load: PolicyLoad, document: YamlDocument, lineCounter: Line
     load.errors.push(...validation.errors);
     load.rejected.push(validation.key === undefined ? { source } : { key: validation.key, source });
   }
-}
-
-/** The YAML parser's own errors (syntax, duplicate keys), with their positions. */
-function yamlErrors(document: YamlDocument, lineCounter: LineCounter, source: string): PolicyError[] {
-  return document.errors.map((problem) => {
-    const position = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
-    return {
-      source,
-      ...(position === undefined ? {} : { line: position.line, column: position.col }),
-      path: '',
-      message: `invalid YAML: ${problem.message.split('\n')[0]}`,
-    };
-  });
 }
 
 /**

@@ -54,6 +54,13 @@ const VALIDATION_RULES = [
   '  `min` or `max` of 1 or less is a fraction written by mistake (0.99 reads as 0.99 %, not 99 %) and is an',
   '  error, as is a bound above 100. A built-in `latency` check returns seconds: a bound above 60 (almost',
   '  surely milliseconds) or below 0 is an error. `custom` checks are in whatever unit their query returns.',
+  '- **Every error of a file in one run.** When the schema refuses part of a document (an unknown field, a',
+  '  wrong type), the meaning checks still run on the rest: the refused part is left out (or given its',
+  '  default), and only findings that cannot depend on it are reported.',
+  '- **YAML mistakes where they are.** An unclosed quote, `{` or `[` is reported at its opening, not where',
+  '  the parser gave up; a duplicate key is named with both of its lines (YAML would keep only the last).',
+  '- **Numbers are decimal.** A number YAML reads from `0x10`, `0o17`, `0b101`, `1:30` (YAML 1.1',
+  '  sexagesimal), `.nan` or `.inf` is an error wherever it appears: write `16`, or quote it for a string.',
   '',
 ];
 

@@ -16,6 +16,8 @@ export const MAX_DEFAULT_FIRST_STEP = 5;
 /** ingress-nginx splits with canary-weight-total up to 10000: 0.01 % resolution. */
 export const INGRESS_NGINX_RESOLUTION_DECIMALS = 2;
 
+const ROUTER: FieldPath = ['spec', 'target', 'router'];
+
 export function checkSemantics(policy: CanaryPolicy, raw: unknown): Finding[] {
   const findings: Finding[] = [];
   const reporter = collectInto(findings);
@@ -45,6 +47,7 @@ function checkSteps(spec: CanaryPolicySpec, reporter: Reporter): void {
         path,
         `the first step sends ${step.weight} % of traffic to the canary; a canary starts at ${MAX_DEFAULT_FIRST_STEP} % or less`,
         'start with 1 %, or set spec.strategy.allowLargeFirstStep: true',
+        [['spec', 'strategy', 'allowLargeFirstStep']],
       );
     }
     if (!Number.isInteger(step.weight)) checkFractionalWeight(path, step.weight, spec.target.router, reporter);
@@ -56,7 +59,9 @@ function checkFractionalWeight(path: FieldPath, weight: number, router: string, 
   if (router === 'ingress-nginx') {
     const decimals = weight.toString().split('.')[1]?.length ?? 0;
     if (decimals > INGRESS_NGINX_RESOLUTION_DECIMALS) {
-      reporter.error(path, `ingress-nginx splits traffic in steps of 0.01 %, found ${weight}`, 'round the weight');
+      reporter.error(path, `ingress-nginx splits traffic in steps of 0.01 %, found ${weight}`, 'round the weight', [
+        ROUTER,
+      ]);
     }
     return;
   }
@@ -67,6 +72,7 @@ function checkFractionalWeight(path: FieldPath, weight: number, router: string, 
     path,
     `${router === 'auto' ? 'if auto picks replica-ratio, it' : 'replica-ratio'} cannot split exactly ${weight} %; it uses the closest share whole replicas allow`,
     'use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps',
+    [ROUTER],
   );
 }
 
@@ -78,19 +84,33 @@ function checkRouterOptions(spec: CanaryPolicySpec, rawSpec: unknown, reporter: 
         ['spec', 'routing'],
         'header and cookie routing needs router ingress-nginx (or auto), found replica-ratio',
         'remove spec.routing or set spec.target.router: ingress-nginx',
+        [ROUTER],
       );
     }
     checkRouting(spec.routing, reporter.error);
   }
   if (router === 'ingress-nginx' && field(rawSpec, 'replicaRatio') !== undefined) {
-    reporter.warning(['spec', 'replicaRatio'], 'replicaRatio options are ignored with router ingress-nginx');
+    reporter.warning(
+      ['spec', 'replicaRatio'],
+      'replicaRatio options are ignored with router ingress-nginx',
+      undefined,
+      [ROUTER],
+    );
   }
 }
 
 function checkRouting(routing: NonNullable<CanaryPolicySpec['routing']>, error: Report): void {
   const { header, cookie, testersFirst } = routing;
   if (testersFirst !== undefined && header === undefined && cookie === undefined) {
-    error(['spec', 'routing', 'testersFirst'], 'testersFirst needs a header or a cookie that marks testers');
+    error(
+      ['spec', 'routing', 'testersFirst'],
+      'testersFirst needs a header or a cookie that marks testers',
+      undefined,
+      [
+        ['spec', 'routing', 'header'],
+        ['spec', 'routing', 'cookie'],
+      ],
+    );
   }
   if (header?.pattern !== undefined) {
     try {

@@ -1,11 +1,14 @@
 // One policy document (from a file or the cluster) -> a CanaryPolicy or precise errors.
 import type { z } from 'zod';
 import { type FieldPath, formatFieldPath, type PolicyError } from './errors.ts';
+import type { Finding } from './findings.ts';
+import { lenientFindings } from './lenient.ts';
 import type { Locate } from './positions.ts';
 import { type CanaryPolicy, canaryPolicy } from './schema.ts';
 import { allowedKeys, schemaAt } from './schema-json.ts';
 import { checkSemantics } from './semantics.ts';
 import { closest } from './suggest.ts';
+import type { RefusedValue } from './yaml-checks.ts';
 
 export interface PolicyValidation {
   policy?: CanaryPolicy;
@@ -25,7 +28,17 @@ export function validatePolicyObject(object: unknown, source: string): PolicyVal
   return validateDocument(object, source);
 }
 
-export function validateDocument(value: unknown, source: string, locate?: Locate): PolicyValidation {
+/**
+ * `refused`: values the YAML layer already refused (a hex number): reported as given, not again
+ * by the schema. Every error of the document is reported: when the schema refuses a part, the
+ * semantic checks still run on the rest (lenient.ts).
+ */
+export function validateDocument(
+  value: unknown,
+  source: string,
+  locate?: Locate,
+  refused: readonly RefusedValue[] = [],
+): PolicyValidation {
   const at = (path: FieldPath, target: 'value' | 'key' = 'value') => {
     const position = locate?.(path, target);
     return position === undefined ? {} : { line: position.line, column: position.column };
@@ -59,16 +72,29 @@ export function validateDocument(value: unknown, source: string, locate?: Locate
   // `kubectl get -o yaml` output carries a status; it is the controller's, not the author's.
   const { status: _status, ...document } = value as Record<string, unknown>;
   const parsed = canaryPolicy.safeParse(document);
-  if (!parsed.success) {
-    return result(parsed.error.issues.flatMap((issue) => describeIssue(issue, document, make)));
-  }
-  const findings = checkSemantics(parsed.data, document);
-  const errors: PolicyError[] = [];
+  const errors: PolicyError[] = refused.map((value) => make(value.path, value.message, value.hint));
   const warnings: PolicyError[] = [];
-  for (const finding of findings) {
-    (finding.severity === 'error' ? errors : warnings).push(make(finding.path, finding.message, finding.hint));
+  const addFindings = (findings: readonly Finding[]) => {
+    for (const finding of findings) {
+      const list = finding.severity === 'error' ? errors : warnings;
+      const described = make(finding.path, finding.message, finding.hint);
+      const repeated = list.some((known) => known.path === described.path && known.message === described.message);
+      if (!repeated) list.push(described);
+    }
+  };
+  if (parsed.success && refused.length === 0) {
+    addFindings(checkSemantics(parsed.data, document));
+    return result(errors, warnings, errors.length === 0 ? parsed.data : undefined);
   }
-  return result(errors, warnings, errors.length === 0 ? parsed.data : undefined);
+  const issues = parsed.success ? [] : parsed.error.issues;
+  const refusedPaths = refused.map((value) => value.path);
+  for (const issue of issues) {
+    const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+    if (refusedPaths.some((at) => formatFieldPath(at) === formatFieldPath(path))) continue;
+    errors.push(...describeIssue(issue, document, make));
+  }
+  addFindings(lenientFindings(document, issues, refusedPaths, checkSemantics));
+  return result(errors, warnings);
 }
 
 export function policyKey(value: unknown): string | undefined {

@@ -94,7 +94,9 @@ const expected: Record<string, Array<[number | undefined, number | undefined, st
   'not-a-mapping.yaml': [
     [1, 1, '', 'expected a CanaryPolicy (a mapping with apiVersion, kind, metadata and spec), found a list of 2'],
   ],
-  'duplicate-key.yaml': [[8, 3, '', 'invalid YAML: Map keys must be unique']],
+  'duplicate-key.yaml': [
+    [8, 3, 'spec.target', 'duplicate key `target`: first on line 7, again on line 8; only the last one counts'],
+  ],
   'proto-key.yaml': [[8, 3, 'spec.__proto__', 'field `__proto__` is not allowed']],
   'alias-bomb.yaml': [[1, 1, '', 'cannot read document: Excessive alias count indicates a resource exhaustion attack']],
   'latency-without-threshold.yaml': [

@@ -137,8 +137,9 @@ spec: { target: { deployment: api, service: api } }
       'two.yaml',
     );
     expect(load.policies.map((loaded) => loaded.policy.metadata.name)).toEqual(['api']);
-    expect(load.errors[0]).toMatchObject({ source: 'two.yaml', line: 4, path: '' });
-    expect(load.errors[0]?.message).toMatch(/^invalid YAML: /);
+    // At the brace that is never closed, not where the parser gave up (the next line).
+    expect(load.errors[0]).toMatchObject({ source: 'two.yaml', line: 3, column: 11, path: '' });
+    expect(load.errors[0]?.message).toMatch(/^invalid YAML: this flow mapping is never closed/);
   });
 
   it('refuses files larger than a policy could reasonably be', () => {
