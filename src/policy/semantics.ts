@@ -6,8 +6,10 @@ import { isKnownTimeZone } from '../schedule/zone.ts';
 import { checkAnalysisChecks } from './check-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
+import { checkIgnoredFields } from './ignored-fields.ts';
 import type { CanaryPolicy, CanaryPolicySpec, ScheduleSpec } from './schema.ts';
 import { closest } from './suggest.ts';
+import { checkTiming } from './timing.ts';
 
 export type { Finding } from './findings.ts';
 
@@ -23,10 +25,12 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown): Finding[] {
   const reporter = collectInto(findings);
   const { spec } = policy;
   if (spec.strategy.type === 'canary') checkSteps(spec, reporter);
-  checkRouterOptions(spec, field(raw, 'spec'), reporter);
+  checkRouterOptions(spec, reporter);
+  checkIgnoredFields(spec, field(raw, 'spec'), reporter);
   checkSchedule(spec.schedule, reporter.error);
   checkDuration(['spec', 'analysis', 'interval'], spec.analysis.interval, reporter.error, true);
   checkAnalysisChecks(spec.analysis.checks, reporter);
+  checkTiming(policy, reporter);
   return findings;
 }
 
@@ -76,7 +80,7 @@ function checkFractionalWeight(path: FieldPath, weight: number, router: string, 
   );
 }
 
-function checkRouterOptions(spec: CanaryPolicySpec, rawSpec: unknown, reporter: Reporter): void {
+function checkRouterOptions(spec: CanaryPolicySpec, reporter: Reporter): void {
   const router = spec.target.router;
   if (spec.routing !== undefined) {
     if (router === 'replica-ratio') {
@@ -88,14 +92,6 @@ function checkRouterOptions(spec: CanaryPolicySpec, rawSpec: unknown, reporter: 
       );
     }
     checkRouting(spec.routing, reporter.error);
-  }
-  if (router === 'ingress-nginx' && field(rawSpec, 'replicaRatio') !== undefined) {
-    reporter.warning(
-      ['spec', 'replicaRatio'],
-      'replicaRatio options are ignored with router ingress-nginx',
-      undefined,
-      [ROUTER],
-    );
   }
 }
 

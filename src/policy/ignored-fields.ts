@@ -1,0 +1,157 @@
+// Fields the chosen strategy, router or check type never reads. A policy that sets one says
+// something canaryd will not do (steps on a blueGreen release, a surge budget with an Ingress),
+// so each is an error naming the field and why, never a silent no-op. Only fields the author
+// wrote count: defaults are never "set".
+import type { FieldPath } from './errors.ts';
+import type { Reporter } from './findings.ts';
+import type { CanaryPolicySpec, CheckSpec } from './schema.ts';
+
+interface Ignored {
+  path: FieldPath;
+  why: string;
+  hint: string;
+  /** The field whose value makes this one ignored (for the lenient pass). */
+  because: FieldPath;
+}
+
+const TYPE: FieldPath = ['spec', 'strategy', 'type'];
+const ROUTER: FieldPath = ['spec', 'target', 'router'];
+const CHECKS: FieldPath = ['spec', 'analysis', 'checks'];
+
+export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, reporter: Reporter): void {
+  const written = (path: FieldPath) => valueAt(rawSpec, path.slice(1)) !== undefined;
+  const ignored = [...byStrategy(spec), ...byRouter(spec), ...byAnalysis(spec)];
+  for (const field of ignored) {
+    if (written(field.path)) reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
+  }
+  spec.analysis.checks.forEach((check, index) => {
+    const rawCheck = valueAt(rawSpec, ['analysis', 'checks', index]);
+    for (const field of byCheckType(check, index)) {
+      if (valueAt(rawCheck, [field.path[field.path.length - 1] as string]) !== undefined) {
+        reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
+      }
+    }
+  });
+}
+
+function byStrategy(spec: CanaryPolicySpec): Ignored[] {
+  const because = TYPE;
+  if (spec.strategy.type === 'canary') {
+    return [
+      {
+        path: ['spec', 'strategy', 'blueGreen'],
+        why: 'blueGreen options are read only by strategy type blueGreen, and this strategy is canary',
+        hint: 'remove spec.strategy.blueGreen, or set spec.strategy.type: blueGreen',
+        because,
+      },
+    ];
+  }
+  const blueGreen = 'a blueGreen release is a full-size testers-only preview and one switch to 100 %';
+  return [
+    {
+      path: ['spec', 'strategy', 'steps'],
+      why: `${blueGreen}; it has no weighted steps`,
+      hint: 'remove spec.strategy.steps, or set spec.strategy.type: canary',
+      because,
+    },
+    {
+      path: ['spec', 'strategy', 'allowLargeFirstStep'],
+      why: `${blueGreen}; it has no first step`,
+      hint: 'remove it, or set spec.strategy.type: canary',
+      because,
+    },
+    {
+      path: ['spec', 'routing', 'testersFirst'],
+      why: 'the blueGreen preview already routes only testers, for spec.strategy.blueGreen.previewHold',
+      hint: 'set the preview length in spec.strategy.blueGreen.previewHold',
+      because,
+    },
+    ...['surgeBudget', 'maxShareError'].map((name) => ({
+      path: ['spec', 'replicaRatio', name],
+      why: `${blueGreen}; there is no small share for whole replicas to approximate`,
+      hint: 'remove it, or set spec.strategy.type: canary',
+      because,
+    })),
+  ];
+}
+
+function byRouter(spec: CanaryPolicySpec): Ignored[] {
+  const because = ROUTER;
+  if (spec.target.router === 'ingress-nginx') {
+    return ['surgeBudget', 'maxShareError'].map((name) => ({
+      path: ['spec', 'replicaRatio', name],
+      why: 'the ingress-nginx router splits traffic by weight, not by replicas',
+      hint: 'remove spec.replicaRatio, or set spec.target.router: replica-ratio (or auto)',
+      because,
+    }));
+  }
+  if (spec.target.router === 'replica-ratio') {
+    return [
+      {
+        path: ['spec', 'target', 'ingresses'],
+        why: 'the replica-ratio router splits traffic behind the Service and never touches an Ingress',
+        hint: 'remove spec.target.ingresses, or set spec.target.router: ingress-nginx (or auto)',
+        because,
+      },
+    ];
+  }
+  return [];
+}
+
+function byAnalysis(spec: CanaryPolicySpec): Ignored[] {
+  if (spec.analysis.checks.length > 0) return [];
+  return ['prometheus', 'interval', 'window', 'failureLimit', 'inconclusiveLimit', 'onInconclusive'].map((name) => ({
+    path: ['spec', 'analysis', name],
+    why: 'there are no spec.analysis.checks, so nothing is analysed and steps advance on their holds alone',
+    hint: 'add a check, or remove this field',
+    because: CHECKS,
+  }));
+}
+
+function byCheckType(check: CheckSpec, index: number): Ignored[] {
+  const at = (name: string): FieldPath => [...CHECKS, index, name];
+  const because = at('type');
+  const ignored: Ignored[] = [];
+  if (check.type !== 'latency') {
+    ignored.push({
+      path: at('quantile'),
+      why: `only latency checks have a quantile, and this check is ${check.type}`,
+      hint: 'remove quantile, or use type: latency',
+      because,
+    });
+  }
+  if (check.type !== 'custom') {
+    ignored.push({
+      path: at('sampleQuery'),
+      why: `a built-in ${check.type} check counts its own sample (canary requests through the Ingress)`,
+      hint: 'remove sampleQuery, or use type: custom',
+      because,
+    });
+  }
+  if (check.type === 'custom' && check.sampleQuery === undefined) {
+    ignored.push({
+      path: at('minSample'),
+      why: 'a custom check counts no sample without a sampleQuery, so minSample is never compared',
+      hint: 'add a sampleQuery that counts canary requests in the window, or remove minSample',
+      because: at('sampleQuery'),
+    });
+  }
+  if (check.type === 'custom' && check.relative === undefined) {
+    ignored.push({
+      path: at('stableQuery'),
+      why: 'stableQuery is run only for relative thresholds, and this check has none',
+      hint: 'add relative: { maxRatio: … } (or maxAbove/maxBelow), or remove stableQuery',
+      because: at('relative'),
+    });
+  }
+  return ignored;
+}
+
+function valueAt(value: unknown, path: FieldPath): unknown {
+  let node = value;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, segment)) return undefined;
+    node = (node as Record<string | number, unknown>)[segment];
+  }
+  return node;
+}
