@@ -54,11 +54,21 @@ export const planCommand: Command = {
         ? { stableReplicas: DEFAULT_PLAN_REPLICAS, assumed: true }
         : { stableReplicas: replicas, assumed: false };
     const options = planOptions(replicaPlan);
+    let code = 0;
     for (const [index, loaded] of load.policies.entries()) {
       if (index > 0) io.stdout('\n');
-      io.stdout(renderTimeline(loaded.policy, planTimeline(loaded.policy, start, options), replicaPlan));
+      const timeline = planTimeline(loaded.policy, start, options);
+      io.stdout(renderTimeline(loaded.policy, timeline, replicaPlan));
+      const problem = timelineProblem(loaded.policy, timeline);
+      if (problem !== undefined) {
+        const { namespace, name } = loaded.policy.metadata;
+        io.stderr(
+          `${loaded.source}${loaded.line === undefined ? '' : `:${loaded.line}`}: ${namespace}/${name}: ${problem}\n`,
+        );
+        code = 1;
+      }
     }
-    return 0;
+    return code;
   },
 };
 
@@ -87,6 +97,16 @@ function parsePlanArgs(args: string[]): PlanArgs {
     parsed.replicas = replicas;
   }
   return parsed;
+}
+
+/** Why a release started at the timeline's start would never be promoted, or undefined. */
+export function timelineProblem(policy: CanaryPolicy, timeline: Timeline): string | undefined {
+  if (timeline.blocked !== undefined) return timeline.blocked;
+  const { promotion, releaseDeadline } = timeline;
+  if (promotion !== null && releaseDeadline !== null && promotion.getTime() > releaseDeadline.getTime()) {
+    return `promotion could begin at ${isoSeconds(promotion.getTime())} at the earliest, after the release deadline ${isoSeconds(releaseDeadline.getTime())} (timeouts.release ${policy.spec.timeouts.release}): the release would roll back`;
+  }
+  return undefined;
 }
 
 /** Does the replica-ratio router (possibly) split this policy's traffic by weighted steps? */
@@ -170,7 +190,14 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
   for (const step of timeline.steps) {
     for (const warning of step.warnings) lines.push(`warning: step ${step.number}: ${warning}`);
   }
-  lines.push('', `Promotion begins: ${when(timeline.promotion, zone)}`, '');
+  const { timeouts } = spec;
+  lines.push(
+    '',
+    `Promotion begins: ${when(timeline.promotion, zone)}`,
+    `Release deadline: ${when(timeline.releaseDeadline, zone)} (timeouts.release ${timeouts.release} from the first step; past it the release rolls back)`,
+    `Promotion must finish within timeouts.promotion ${timeouts.promotion}; canary pods must be ready within timeouts.canaryReady ${timeouts.canaryReady} of each step`,
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -201,7 +228,7 @@ function replicaShares(policy: CanaryPolicy, timeline: Timeline, replicaPlan: Re
       ? 'maxShareError not set (warns beyond a fifth of the weight)'
       : `maxShareError ${maxShareError}`;
   const rows = [['STEP', 'WEIGHT', 'ACHIEVABLE', 'CANARY', 'STABLE']];
-  for (const step of timeline.steps) {
+  for (const step of timeline.steps.filter((planned) => !planned.testersOnly)) {
     const split = solveReplicaSplit(step.weight, stableReplicas, { surgeBudget });
     rows.push([
       String(step.number),

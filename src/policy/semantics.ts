@@ -7,6 +7,7 @@ import { checkAnalysisChecks } from './check-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
 import { checkIgnoredFields } from './ignored-fields.ts';
+import { checkScheduleReach } from './schedule-reach.ts';
 import type { CanaryPolicy, CanaryPolicySpec, ScheduleSpec } from './schema.ts';
 import { closest } from './suggest.ts';
 import { checkTiming } from './timing.ts';
@@ -20,14 +21,17 @@ export const INGRESS_NGINX_RESOLUTION_DECIMALS = 2;
 
 const ROUTER: FieldPath = ['spec', 'target', 'router'];
 
-export function checkSemantics(policy: CanaryPolicy, raw: unknown): Finding[] {
+export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = new Date()): Finding[] {
   const findings: Finding[] = [];
   const reporter = collectInto(findings);
   const { spec } = policy;
   if (spec.strategy.type === 'canary') checkSteps(spec, reporter);
   checkRouterOptions(spec, reporter);
   checkIgnoredFields(spec, field(raw, 'spec'), reporter);
+  const scheduleErrors = findings.length;
   checkSchedule(spec.schedule, reporter.error);
+  // Only a readable schedule can be searched for open time.
+  if (findings.length === scheduleErrors) checkScheduleReach(spec.schedule, now, reporter);
   checkDuration(['spec', 'analysis', 'interval'], spec.analysis.interval, reporter.error, true);
   checkAnalysisChecks(spec.analysis.checks, reporter);
   checkTiming(policy, reporter);

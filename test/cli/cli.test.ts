@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -82,14 +84,19 @@ describe('kubectl canary plan', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[3]).toBe('Release starts:  2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2)');
-    expect(lines.slice(5, 10).map((line) => line.replace(/\s+/g, ' '))).toEqual([
+    // testersFirst: 15m is the engine's first step (testers only, weight 0): the plan shows it.
+    expect(lines.slice(5, 11).map((line) => line.replace(/\s+/g, ' '))).toEqual([
       'STEP WEIGHT HOLD STARTS EARLIEST ADVANCE',
-      '1 0.1% 10m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2)',
-      '2 1% 5m 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2)',
-      '3 5% 5m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) after resume',
-      '4 50% 1h 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) 2026-03-30T08:20:00Z (Mon 2026-03-30 10:20 GMT+2)',
+      '1 testers only 0% 15m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2)',
+      '2 0.1% 10m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2)',
+      '3 1% 5m 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2) 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2)',
+      '4 5% 5m 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2) 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) after resume',
+      '5 50% 1h 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) 2026-03-30T08:35:00Z (Mon 2026-03-30 10:35 GMT+2)',
     ]);
-    expect(result.stdout).toContain('Promotion begins: 2026-03-30T08:20:00Z');
+    expect(result.stdout).toContain('Promotion begins: 2026-03-30T08:35:00Z');
+    expect(result.stdout).toContain(
+      'Release deadline: 2026-03-30T19:00:00Z (Mon 2026-03-30 21:00 GMT+2) (timeouts.release 12h from the first step; past it the release rolls back)',
+    );
   });
 
   it('starts now by default and plans every policy of a file', async () => {
@@ -147,6 +154,66 @@ describe('kubectl canary plan', () => {
     expect(ingress.stdout).not.toContain('warning:');
     const several = await run('plan', join(fixtures, 'valid/several-documents.yaml'));
     expect(several.stdout.match(/Traffic by/g)).toHaveLength(1); // api (replica-ratio), not worker (blueGreen)
+  });
+
+  const planOf = async (spec: string, ...args: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: canaryd.dev/v1alpha1\nkind: CanaryPolicy\nmetadata: { name: web }\nspec:\n  target: { deployment: web, service: web, router: ingress-nginx }\n${spec}`,
+    );
+    return { file, ...(await run('plan', file, ...args)) };
+  };
+
+  it('holds an analysed step at least one analysis interval, as the engine does', async () => {
+    const result = await planOf(
+      '  strategy: { steps: [{ weight: 1, hold: 1m }] }\n  analysis: { interval: 5m, checks: [{ name: s, type: successRate }] }\n',
+    );
+    expect(result.stderr).toContain('warning: spec.strategy.steps[0].hold: 1m is shorter than the analysis interval');
+    expect(result.stdout).toContain('Promotion begins: 2026-03-27T15:05:00Z');
+  });
+
+  it.each([
+    [
+      'a one-off blackout covers the whole search horizon',
+      '  schedule: { blackouts: [{ start: "2026-03-01T00:00:00Z", end: "2026-06-01T00:00:00Z", reason: freeze }] }\n',
+      'default/web: the release can never start: blackouts cover all time for the next 35 days',
+    ],
+    [
+      'the advance windows make the release outlast its timeout',
+      '  timeouts: { release: 1h, canaryReady: 5m }\n  strategy: { steps: [{ weight: 1, hold: 10m }] }\n  schedule: { advanceWindows: [{ cron: "0 9 * * MON", duration: 1h }] }\n',
+      'default/web: promotion could begin at 2026-03-30T09:00:00Z at the earliest, after the release deadline 2026-03-27T16:00:00Z (timeouts.release 1h): the release would roll back',
+    ],
+  ])('exits 1 and says why when %s', async (_case, spec, reason) => {
+    const result = await planOf(spec);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${result.file}:1: ${reason}\n`);
+  });
+
+  it.each([
+    [
+      'recurring blackouts cover all time',
+      '  schedule: { blackouts: [{ cron: "0 0 * * *", duration: 24h }] }\n',
+      'spec.schedule.blackouts: no release can ever start: the recurring blackouts cover all time (checked for 35 days)',
+    ],
+    [
+      'every start window is in a blackout',
+      '  schedule:\n    startWindows: [{ cron: "0 9 * * MON", duration: 1h }]\n    blackouts: [{ cron: "0 0 * * MON", duration: 24h }]\n',
+      'spec.schedule.blackouts: no release can ever start: the recurring blackouts cover every start window (checked for 35 days)',
+    ],
+    [
+      'every advance window is in a blackout',
+      '  schedule:\n    advanceWindows: [{ cron: "0 9 * * SAT", duration: 1h }]\n    blackouts: [{ cron: "0 0 * * SAT", duration: 48h }]\n',
+      'spec.schedule.blackouts: no step can ever advance: the recurring blackouts cover every advance window (checked for 35 days)',
+    ],
+  ])('refuses (validate and plan, exit 1) a schedule in which %s', async (_case, spec, message) => {
+    const planned = await planOf(spec);
+    expect(planned.code).toBe(1);
+    expect(planned.stderr).toContain(message);
+    const validated = await run('validate', planned.file);
+    expect(validated.code).toBe(1);
+    expect(validated.stderr).toContain(message);
   });
 
   it.each(['0', '-3', '2.5', 'ten'])('exits 2 for --replicas %s', async (replicas) => {
