@@ -12,10 +12,12 @@ import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/sc
 import { validatePolicyObject } from '../policy/validate.ts';
 import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
 import {
+  CANARY_OF,
   NGINX_CANARY_BY_COOKIE,
   NGINX_CANARY_BY_HEADER,
   ORIGINAL_REPLICAS,
   ORIGINAL_SELECTOR,
+  OWNER_POLICY,
   POD_TEMPLATE_HASH,
   RELEASE_SELECTOR,
 } from '../traffic/labels.ts';
@@ -97,7 +99,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     namespace,
     name: policy.spec.target.deployment,
   });
-  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment);
+  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment, deleting);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -470,13 +472,21 @@ async function routeTargetFor(
   status: PolicyStatus,
   release: ReleaseState,
   deployment: Deployment | null,
+  deleting: boolean,
 ): Promise<{ router: TrafficRouter; target: RouteTarget }> {
   const { namespace, name } = policy.metadata;
   const { target: spec } = policy.spec;
   let kind = status.router as RouterName | undefined;
   let ingresses = spec.ingresses ?? [];
-  // The router is chosen when no release runs and kept for the whole release.
-  if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
+  if (deleting) {
+    // A deleted policy hands back what its router left: the router it had, and the canary
+    // Ingresses it finds, never a new choice. The user's Ingress may be gone already (a
+    // namespace being deleted removes everything at once), and choosing again would fail, or
+    // pick another router whose cleanup leaves the first one's objects behind (issue 12).
+    kind ??= spec.router === 'auto' ? 'replica-ratio' : spec.router;
+    if (kind === 'ingress-nginx') ingresses = await canaryIngressesLeft(deps, namespace, name, ingresses);
+  } else if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
+    // The router is chosen when no release runs and kept for the whole release.
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
     const choice = await chooseFor(deps, policy, spec.router);
     kind = choice.kind;
@@ -499,6 +509,20 @@ async function routeTargetFor(
     surgeBudget: policy.spec.replicaRatio.surgeBudget,
   };
   return { router: deps.router(kind), target };
+}
+
+/** The stable Ingresses named in `known` or recorded (canary-of) on this policy's canary Ingresses. */
+async function canaryIngressesLeft(
+  deps: ReconcilerDeps,
+  namespace: string,
+  name: string,
+  known: string[],
+): Promise<string[]> {
+  const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
+  const recorded = all
+    .filter((i) => i.metadata.annotations?.[OWNER_POLICY] === policyKeyOf(namespace, name))
+    .flatMap((i) => i.metadata.annotations?.[CANARY_OF] ?? []);
+  return [...new Set([...known, ...recorded])].sort();
 }
 
 async function observeRouteOf(
