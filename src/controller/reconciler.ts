@@ -133,7 +133,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const operation = parsedOperation.operation;
   const observed: Observed = {
     policyDeleted: deleting,
-    deployment: deployment ? observeDeployment(deployment, release.stable?.template) : undefined,
+    deployment: deployment ? observeDeployment(deployment, release) : undefined,
     canary: observeCanary(canary),
     route: route.observed,
     analysis: observeAnalysis(policy, release, status.analysis, now),
