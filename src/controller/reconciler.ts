@@ -4,6 +4,7 @@
 // so a crash between the two repeats actions (idempotent) but never a step.
 import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
 import { type Action, decide, nextWakeAt, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import { routesTesters } from '../engine/plan.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
@@ -79,8 +80,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (object === null) return { requeueAfterMs: null };
   const now = deps.now();
   const status = readStatus(object.status, now);
-  const policy = activePolicy(object, status, now, deps);
-  if (policy === undefined) {
+  const valid = activePolicy(object, status, now, deps);
+  if (valid === undefined) {
     await writeStatus(deps, object, status);
     return { requeueAfterMs: null };
   }
@@ -97,9 +98,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     namespace,
-    name: policy.spec.target.deployment,
+    name: valid.spec.target.deployment,
   });
-  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment, deleting);
+  const { router, target } = await routeTargetFor(deps, valid, status, release, deployment, deleting);
+  const policy = policyForRouter(valid, router.kind, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -509,6 +511,19 @@ async function routeTargetFor(
     surgeBudget: policy.spec.replicaRatio.surgeBudget,
   };
   return { router: deps.router(kind), target };
+}
+
+/**
+ * The policy as this router can carry it out. Header and cookie routing need an Ingress: when
+ * `router: auto` found none (replica-ratio), the release runs by weight alone and the status
+ * says that spec.routing is not applied, instead of failing every step or dropping it silently.
+ */
+function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
+  if (kind === 'ingress-nginx' || !routesTesters(policy)) return policy;
+  const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${kind} cannot route by header or cookie`;
+  if (status.routerReason !== undefined && !status.routerReason.endsWith(note)) status.routerReason += note;
+  const { routing: _unused, ...spec } = policy.spec;
+  return { ...policy, spec };
 }
 
 /** The stable Ingresses named in `known` or recorded (canary-of) on this policy's canary Ingresses. */

@@ -83,11 +83,11 @@ describe('kubectl canary plan', () => {
     const lines = result.stdout.split('\n');
     expect(lines[3]).toBe('Release starts:  2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2)');
     expect(lines.slice(5, 10).map((line) => line.replace(/\s+/g, ' '))).toEqual([
-      'STEP WEIGHT HOLD STARTS EARLIEST ADVANCE',
-      '1 0.1% 10m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2)',
-      '2 1% 5m 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2)',
-      '3 5% 5m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) after resume',
-      '4 50% 1h 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) 2026-03-30T08:20:00Z (Mon 2026-03-30 10:20 GMT+2)',
+      'STEP WEIGHT HOLD STARTS EARLIEST ADVANCE TESTERS',
+      '1 0.1% 10m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2) header X-Canary: yes, cookie canary: always',
+      '2 1% 5m 2026-03-30T07:10:00Z (Mon 2026-03-30 09:10 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) header X-Canary: yes, cookie canary: always',
+      '3 5% 5m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) after resume header X-Canary: yes, cookie canary: always',
+      '4 50% 1h 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) 2026-03-30T08:20:00Z (Mon 2026-03-30 10:20 GMT+2) header X-Canary: yes, cookie canary: always',
     ]);
     expect(result.stdout).toContain('Promotion begins: 2026-03-30T08:20:00Z');
   });
@@ -169,6 +169,24 @@ describe('kubectl canary plan', () => {
 
   it('exits 2 for an unknown option', async () => {
     expect((await run('plan', join(fixtures, 'valid/minimal.yaml'), '--form', 'x')).code).toBe(2);
+  });
+});
+
+describe('plan: tester routing', () => {
+  it('names the header (value or pattern) and cookie that reach the canary, and nothing without routing', async () => {
+    const { testersLabel } = await import('../../src/cli/plan.ts');
+    const { canaryPolicy } = await import('../../src/policy/schema.ts');
+    const make = (routing?: object) =>
+      canaryPolicy.parse({
+        apiVersion: 'canaryd.dev/v1alpha1',
+        kind: 'CanaryPolicy',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { target: { deployment: 'web', service: 'web' }, ...(routing ? { routing } : {}) },
+      });
+    expect(testersLabel(make())).toBeUndefined();
+    expect(testersLabel(make({ header: { name: 'X-Tester', pattern: '^qa-' } }))).toBe('header X-Tester ~ /^qa-/');
+    expect(testersLabel(make({ header: { name: 'X-Canary' } }))).toBe('header X-Canary: always');
+    expect(testersLabel(make({ cookie: 'beta' }))).toBe('cookie beta: always');
   });
 });
 
