@@ -518,7 +518,7 @@ async function routeTargetFor(
  * `router: auto` found none (replica-ratio), the release runs by weight alone and the status
  * says that spec.routing is not applied, instead of failing every step or dropping it silently.
  */
-function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
+export function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
   if (kind === 'ingress-nginx' || !routesTesters(policy)) return policy;
   const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${kind} cannot route by header or cookie`;
   if (status.routerReason !== undefined && !status.routerReason.endsWith(note)) status.routerReason += note;
