@@ -496,7 +496,15 @@ async function routeTargetFor(
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
   } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
-    ingresses = (await chooseFor(deps, policy, 'ingress-nginx')).ingresses;
+    // The release keeps the Ingresses it made canaries of, even if a user's Ingress went meanwhile
+    // (its namespace being deleted, say): cleanup must still find the canary copies.
+    const chosen = await chooseFor(deps, policy, 'ingress-nginx').then(
+      (choice) => choice.ingresses,
+      (error: unknown) => ({ error }),
+    );
+    const left = await canaryIngressesLeft(deps, namespace, name, Array.isArray(chosen) ? chosen : []);
+    if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
+    ingresses = left;
   }
   const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
