@@ -38,9 +38,9 @@ const hashOf = (deployment: k8s.V1Deployment) => templateHash(deployment.spec!.t
 const canarydArgs = (env: TestEnv) => ['--namespace', env.namespace, '--log-level', 'debug'];
 
 /** Sets a new template and waits until it is promoted and the Deployment has settled on it. */
-async function promote(env: TestEnv, version: string): Promise<void> {
+async function promote(env: TestEnv, version: string, changeCause?: string): Promise<void> {
   const before = (await readRelease(env))?.history.length ?? 0;
-  await setTemplate(env, version);
+  await setTemplate(env, version, changeCause === undefined ? {} : { changeCause });
   await waitForPolicy(
     env,
     `${version} promoted`,
@@ -66,7 +66,9 @@ describe('undo --to-revision', () => {
     await deployManaged(env, { steps: [{ weight: 50, hold: '2s' }] });
     const journey = await recordJourney(env);
     const { deployments, policy } = journey;
-    await promote(env, 'v2');
+    // v2 comes with a change-cause; v3 is set later without touching it (Helm, `kubectl set
+    // image`): the old text must not label v3.
+    await promote(env, 'v2', 'roll out v2 (ticket 42)');
     await promote(env, 'v3');
     const history = (await readRelease(env))!.history;
     expect(history.map((h) => [h.revision, h.outcome])).toEqual([
@@ -74,8 +76,10 @@ describe('undo --to-revision', () => {
       [2, 'succeeded'],
       [3, 'succeeded'],
     ]);
-    const [v1, v2] = [history[0]!, history[1]!];
-    expect(v2.changeCause).toContain('canaryd-demo:v1 → canaryd-demo:v2');
+    const [v1, v2, v3] = [history[0]!, history[1]!, history[2]!];
+    expect(v2.changeCause).toBe('roll out v2 (ticket 42)');
+    expect(v3.changeCause).toContain('canaryd-demo:v2 → canaryd-demo:v3');
+    expect(v3.changeCause).not.toContain('ticket 42');
 
     // undo --to-revision=2: v2's template goes through the canary steps again.
     let mark = deployments.events.length;
@@ -99,8 +103,10 @@ describe('undo --to-revision', () => {
     await waitForCanaryGone(env);
     let entry = undone.release!.history.at(-1)!;
     expect(entry).toMatchObject({ revision: 4, outcome: 'succeeded', templateHash: v2.templateHash });
-    expect(entry.changeCause).toBe(`undo to revision 2: ${v2.changeCause}`);
-    expect(entry.operations).toEqual([{ id: undo.id, op: 'undo', by: 'e2e-dave', at: undo.at, result: 'applied' }]);
+    expect(entry.changeCause).toBe(`undo --to-revision=2: revision 3 → revision 2 (revision 2 was: ${v2.changeCause})`);
+    expect(entry.operations).toEqual([
+      { id: undo.id, op: 'undo', toRevision: 2, fromRevision: 3, by: 'e2e-dave', at: undo.at, result: 'applied' },
+    ]);
     // The canary was created once, from v2's template, and the Deployment was given v2's template
     // while still paused, before it was unpaused to roll.
     const canaryAdded = deployments.events.slice(mark).filter((e) => isCanary(e) && e.type === 'ADDED');
@@ -124,8 +130,20 @@ describe('undo --to-revision', () => {
     await waitForSettled(env, 'canaryd-demo:v1');
     entry = undone.release!.history.at(-1)!;
     expect(entry).toMatchObject({ revision: 5, outcome: 'succeeded', templateHash: v1.templateHash });
+    expect(entry.changeCause).toBe(
+      `undo --to-revision=1 --skip-canary: revision 4 → revision 1 (revision 1 was: ${v1.changeCause})`,
+    );
     expect(entry.operations).toEqual([
-      { id: straight.id, op: 'undo', by: 'e2e-dave', at: straight.at, result: 'applied' },
+      {
+        id: straight.id,
+        op: 'undo',
+        toRevision: 1,
+        skipCanary: true,
+        fromRevision: 4,
+        by: 'e2e-dave',
+        at: straight.at,
+        result: 'applied',
+      },
     ]);
     expect(deployments.events.slice(mark).filter(isCanary)).toEqual([]);
     const straightPhases = phasesOf(

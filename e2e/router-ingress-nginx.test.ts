@@ -368,3 +368,107 @@ describe('ingress-nginx router', () => {
 /** The current step has started (its weight is set and its hold runs). */
 const readStarted = (status: PolicyStatusView): boolean =>
   (status.release?.current as { stepStartedAt?: string } | undefined)?.stepStartedAt !== undefined;
+
+describe('ingress-nginx router: header and cookie routing without testersFirst', () => {
+  const env = useTestEnv('nginx-hdr');
+  let canaryd: CanarydProcess;
+  let networking: k8s.NetworkingV1Api;
+  const status = async () => (await readPolicy(env.kc, env.namespace, 'web'))?.status;
+
+  beforeAll(async () => {
+    const { kc, apps, core, namespace } = env;
+    networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    await installCrd(kc);
+    await networking
+      .createIngressClass({ body: { metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } } })
+      .catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw error;
+      });
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: demoDeployment(namespace, { name: 'web', replicas: 2, version: 'v1' }),
+    });
+    await core.createNamespacedService({ namespace, body: demoService(namespace, 'web') });
+    await networking.createNamespacedIngress({ namespace, body: userIngress(namespace) });
+    await waitFor(
+      async () => (await apps.readNamespacedDeployment({ name: 'web', namespace })).status?.availableReplicas === 2,
+      { timeoutMs: 60_000, description: 'web v1 Available' },
+    );
+    canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace, '--log-level', 'debug']);
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+        routing: { header: { name: 'X-Canary', value: 'always' }, cookie: 'canary' },
+        strategy: {
+          steps: [
+            { weight: 5, hold: '1s', pause: true },
+            { weight: 20, hold: '1s', pause: true },
+          ],
+        },
+        timeouts: { canaryReady: '30s', promotion: '90s' },
+      },
+    });
+    await waitFor(async () => (await status())?.phase === 'idle', {
+      timeoutMs: 30_000,
+      description: 'policy adopted the Deployment (phase idle)',
+    });
+  });
+  afterAll(async () => {
+    await canaryd?.stop();
+  });
+
+  it('writes the header and cookie routing beside the weight on the same canary Ingress at every step', async () => {
+    await env.apps.patchNamespacedDeployment(
+      {
+        name: 'web',
+        namespace: env.namespace,
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'canaryd-demo:v2' }] } } } },
+      },
+      strategicMerge,
+    );
+    for (const step of [
+      { index: 0, weight: 5 },
+      { index: 1, weight: 20 },
+    ]) {
+      const paused = await waitFor(
+        async () => {
+          const s = await status();
+          return s?.phase === 'paused' && s.release?.current?.stepIndex === step.index && s.weight === step.weight
+            ? s
+            : undefined;
+        },
+        { timeoutMs: 60_000, description: `step ${step.index + 1} (${step.weight} %) paused at its start` },
+      );
+      // No testers-only step: the first step is the first weighted one.
+      expect(paused.step).toBe(`${step.index + 1}/2`);
+      const canary = await networking.readNamespacedIngress({ name: 'web-canary', namespace: env.namespace });
+      expect(canary.metadata?.annotations).toEqual({
+        [`${NGINX}canary`]: 'true',
+        [`${NGINX}canary-weight`]: String(step.weight),
+        [`${NGINX}canary-weight-total`]: '100',
+        [`${NGINX}canary-by-header`]: 'X-Canary',
+        [`${NGINX}canary-by-header-value`]: 'always',
+        [`${NGINX}canary-by-cookie`]: 'canary',
+        'canaryd.dev/weight': String(step.weight),
+        'canaryd.dev/policy': `${env.namespace}/web`,
+        'canaryd.dev/canary-of': 'web',
+      });
+      if (step.index === 0) await operate(env.kc, env.namespace, 'web', 'resume');
+    }
+    // A rollback takes the testers off the canary in the same write as the weight.
+    await operate(env.kc, env.namespace, 'web', 'abort');
+    await waitFor(async () => (await status())?.phase === 'failed', {
+      timeoutMs: 60_000,
+      description: 'the abort rolled back (phase failed)',
+    });
+    await waitFor(
+      async () =>
+        (await networking.readNamespacedIngress({ name: 'web-canary', namespace: env.namespace }).catch(() => null)) ===
+        null,
+      { timeoutMs: 30_000, description: 'the canary Ingress removed' },
+    );
+  });
+});

@@ -67,17 +67,23 @@ export async function deployManaged(
   );
 }
 
-/** What `kubectl set image` (plus a label) does: a new pod template with image canaryd-demo:<version>. */
+/**
+ * What `kubectl set image` (plus a label) does: a new pod template with image canaryd-demo:<version>;
+ * with `changeCause`, in the same write, what `kubectl annotate kubernetes.io/change-cause=…` adds.
+ */
 export async function setTemplate(
   env: TestEnv,
   version: string,
-  options: { neverReady?: boolean } = {},
+  options: { neverReady?: boolean; changeCause?: string } = {},
 ): Promise<void> {
+  const annotations =
+    options.changeCause === undefined ? {} : { annotations: { 'kubernetes.io/change-cause': options.changeCause } };
   await env.apps.patchNamespacedDeployment(
     {
       name: APP,
       namespace: env.namespace,
       body: {
+        ...(options.changeCause === undefined ? {} : { metadata: annotations }),
         spec: {
           template: {
             metadata: { labels: { [NEVER_READY]: options.neverReady ? 'true' : null } },

@@ -174,7 +174,9 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
     `Release starts:  ${when(timeline.start, zone)}`,
     '',
   ];
-  const rows = [['STEP', 'WEIGHT', 'HOLD', 'STARTS', 'EARLIEST ADVANCE']];
+  // Header/cookie routing is on at every step, beside the weight (engine/plan.ts).
+  const testers = testersLabel(policy);
+  const rows = [['STEP', 'WEIGHT', 'HOLD', 'STARTS', 'EARLIEST ADVANCE', ...(testers ? ['TESTERS'] : [])]];
   for (const step of timeline.steps) {
     rows.push([
       `${step.number}${step.label === 'canary' ? '' : ` ${step.label}`}`,
@@ -182,6 +184,7 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
       step.hold,
       when(step.earliestStart, zone),
       step.pause ? `${when(step.earliestAdvance, zone)} after resume` : when(step.earliestAdvance, zone),
+      ...(testers ? [testers] : []),
     ]);
   }
   lines.push(...table(rows));
@@ -199,6 +202,23 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
     '',
   );
   return lines.join('\n');
+}
+
+/** Who reaches the canary besides the weighted share: "header X-Canary: yes, cookie canary", or undefined. */
+export function testersLabel(policy: CanaryPolicy): string | undefined {
+  const { header, cookie } = policy.spec.routing ?? {};
+  const parts: string[] = [];
+  if (header !== undefined) {
+    const match =
+      header.value !== undefined
+        ? `: ${header.value}`
+        : header.pattern !== undefined
+          ? ` ~ /${header.pattern}/`
+          : ': always';
+    parts.push(`header ${header.name}${match}`);
+  }
+  if (cookie !== undefined) parts.push(`cookie ${cookie}: always`);
+  return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 /** Columns padded to their widest cell, two spaces apart. */

@@ -19,7 +19,23 @@ import { describeChange, templateHash } from './template.ts';
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 
-export function observeDeployment(deployment: Deployment, stableTemplate: JsonValue | undefined): ObservedDeployment {
+/**
+ * The kubernetes.io/change-cause annotation when it belongs to this template, else undefined.
+ * The annotation outlives the template it was written with (`kubectl annotate`, or `--record`,
+ * then a later `kubectl set image` or Helm upgrade that leaves it alone): when a revision with
+ * another template already carried the same text, the text is stale and must not label this one.
+ */
+export function freshChangeCause(deployment: Deployment, release: ReleaseState | undefined): string | undefined {
+  const annotation = deployment.metadata.annotations?.[CHANGE_CAUSE];
+  if (annotation === undefined || annotation === '' || release === undefined) return annotation || undefined;
+  const hash = templateHash(deployment.spec.template);
+  const known = [release.stable, release.current, ...release.history];
+  const stale = known.some((revision) => revision?.templateHash !== hash && revision?.changeCause === annotation);
+  return stale ? undefined : annotation;
+}
+
+export function observeDeployment(deployment: Deployment, release?: ReleaseState): ObservedDeployment {
+  const stableTemplate = release?.stable?.template;
   const replicas = deployment.spec.replicas ?? 1;
   const status = deployment.status ?? {};
   const generationSeen = (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0);
@@ -33,7 +49,7 @@ export function observeDeployment(deployment: Deployment, stableTemplate: JsonVa
     changeCause: describeChange(
       stableTemplate as Deployment['spec']['template'] | undefined,
       deployment.spec.template,
-      deployment.metadata.annotations?.[CHANGE_CAUSE],
+      freshChangeCause(deployment, release),
     ),
     template: deployment.spec.template as unknown as JsonValue,
     paused: deployment.spec.paused === true,

@@ -4,6 +4,7 @@
 // so a crash between the two repeats actions (idempotent) but never a step.
 import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
 import { type Action, decide, nextWakeAt, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import { routesTesters } from '../engine/plan.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
@@ -12,10 +13,12 @@ import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/sc
 import { validatePolicyObject } from '../policy/validate.ts';
 import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
 import {
+  CANARY_OF,
   NGINX_CANARY_BY_COOKIE,
   NGINX_CANARY_BY_HEADER,
   ORIGINAL_REPLICAS,
   ORIGINAL_SELECTOR,
+  OWNER_POLICY,
   POD_TEMPLATE_HASH,
   RELEASE_SELECTOR,
 } from '../traffic/labels.ts';
@@ -77,8 +80,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (object === null) return { requeueAfterMs: null };
   const now = deps.now();
   const status = readStatus(object.status, now);
-  const policy = activePolicy(object, status, now, deps);
-  if (policy === undefined) {
+  const valid = activePolicy(object, status, now, deps);
+  if (valid === undefined) {
     await writeStatus(deps, object, status);
     return { requeueAfterMs: null };
   }
@@ -95,9 +98,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     namespace,
-    name: policy.spec.target.deployment,
+    name: valid.spec.target.deployment,
   });
-  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment);
+  const { router, target } = await routeTargetFor(deps, valid, status, release, deployment, deleting);
+  const policy = policyForRouter(valid, router.kind, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -131,7 +135,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const operation = parsedOperation.operation;
   const observed: Observed = {
     policyDeleted: deleting,
-    deployment: deployment ? observeDeployment(deployment, release.stable?.template) : undefined,
+    deployment: deployment ? observeDeployment(deployment, release) : undefined,
     canary: observeCanary(canary),
     route: route.observed,
     analysis: observeAnalysis(policy, release, status.analysis, now),
@@ -472,13 +476,21 @@ async function routeTargetFor(
   status: PolicyStatus,
   release: ReleaseState,
   deployment: Deployment | null,
+  deleting: boolean,
 ): Promise<{ router: TrafficRouter; target: RouteTarget }> {
   const { namespace, name } = policy.metadata;
   const { target: spec } = policy.spec;
   let kind = status.router as RouterName | undefined;
   let ingresses = spec.ingresses ?? [];
-  // The router is chosen when no release runs and kept for the whole release.
-  if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
+  if (deleting) {
+    // A deleted policy hands back what its router left: the router it had, and the canary
+    // Ingresses it finds, never a new choice. The user's Ingress may be gone already (a
+    // namespace being deleted removes everything at once), and choosing again would fail, or
+    // pick another router whose cleanup leaves the first one's objects behind (issue 12).
+    kind ??= spec.router === 'auto' ? 'replica-ratio' : spec.router;
+    if (kind === 'ingress-nginx') ingresses = await canaryIngressesLeft(deps, namespace, name, ingresses);
+  } else if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
+    // The router is chosen when no release runs and kept for the whole release.
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
     const choice = await chooseFor(deps, policy, spec.router);
     kind = choice.kind;
@@ -486,7 +498,15 @@ async function routeTargetFor(
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
   } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
-    ingresses = (await chooseFor(deps, policy, 'ingress-nginx')).ingresses;
+    // The release keeps the Ingresses it made canaries of, even if a user's Ingress went meanwhile
+    // (its namespace being deleted, say): cleanup must still find the canary copies.
+    const chosen = await chooseFor(deps, policy, 'ingress-nginx').then(
+      (choice) => choice.ingresses,
+      (error: unknown) => ({ error }),
+    );
+    const left = await canaryIngressesLeft(deps, namespace, name, Array.isArray(chosen) ? chosen : []);
+    if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
+    ingresses = left;
   }
   const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
@@ -501,6 +521,33 @@ async function routeTargetFor(
     surgeBudget: policy.spec.replicaRatio.surgeBudget,
   };
   return { router: deps.router(kind), target };
+}
+
+/**
+ * The policy as this router can carry it out. Header and cookie routing need an Ingress: when
+ * `router: auto` found none (replica-ratio), the release runs by weight alone and the status
+ * says that spec.routing is not applied, instead of failing every step or dropping it silently.
+ */
+export function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
+  if (kind === 'ingress-nginx' || !routesTesters(policy)) return policy;
+  const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${kind} cannot route by header or cookie`;
+  if (status.routerReason !== undefined && !status.routerReason.endsWith(note)) status.routerReason += note;
+  const { routing: _unused, ...spec } = policy.spec;
+  return { ...policy, spec };
+}
+
+/** The stable Ingresses named in `known` or recorded (canary-of) on this policy's canary Ingresses. */
+async function canaryIngressesLeft(
+  deps: ReconcilerDeps,
+  namespace: string,
+  name: string,
+  known: string[],
+): Promise<string[]> {
+  const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
+  const recorded = all
+    .filter((i) => i.metadata.annotations?.[OWNER_POLICY] === policyKeyOf(namespace, name))
+    .flatMap((i) => i.metadata.annotations?.[CANARY_OF] ?? []);
+  return [...new Set([...known, ...recorded])].sort();
 }
 
 async function observeRouteOf(

@@ -1,7 +1,7 @@
 // The release history kept in the policy status. Bounded, because a status object has to stay
 // small: at most MAX_HISTORY entries, and pod templates only on the newest few (enough for
 // `kubectl canary undo --to-revision` to recent good revisions and for `retry`).
-import type { CurrentRelease, HistoryEntry, Outcome, ReleaseState } from './types.ts';
+import type { CurrentRelease, HistoryEntry, OperationRecord, Outcome, ReleaseState } from './types.ts';
 
 export const MAX_HISTORY = 20;
 /** Successful (or adopted) entries that keep their template, newest first. */
@@ -75,4 +75,11 @@ export function lastRolledBack(state: ReleaseState): HistoryEntry | undefined {
     if (entry?.outcome === 'rolledBack') return entry;
   }
   return undefined;
+}
+
+/** An operation as a person typed it, flags included: "undo --to-revision=2 --skip-canary". */
+export function operationLabel(operation: Pick<OperationRecord, 'op' | 'toRevision' | 'skipCanary'>): string {
+  const revision = operation.toRevision === undefined ? '' : ` --to-revision=${operation.toRevision}`;
+  const skip = operation.skipCanary === true ? ' --skip-canary' : '';
+  return `${operation.op}${revision}${skip}`;
 }

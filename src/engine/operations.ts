@@ -2,7 +2,7 @@
 // once (its id is persisted as lastOperationId before any of its effects are executed), acked
 // every time it is still seen, and recorded with who and when in the release and in an event.
 import { type Context, event } from './context.ts';
-import { findRevision, lastRolledBack } from './history.ts';
+import { findRevision, lastRolledBack, operationLabel } from './history.ts';
 import { beginRelease, enterPromotion, pause, recordOperation, setPhase, startRollback } from './transitions.ts';
 import type { HistoryEntry, ManualOperation, OperationRecord, ReleaseState } from './types.ts';
 
@@ -23,6 +23,8 @@ export function applyOperation(state: ReleaseState, context: Context): ReleaseSt
   const record: OperationRecord = {
     id: operation.id,
     op: operation.op,
+    ...(operation.toRevision === undefined ? {} : { toRevision: operation.toRevision }),
+    ...(operation.skipCanary === true ? { skipCanary: true } : {}),
     by: operation.by,
     at: operation.at,
     result: 'applied',
@@ -32,7 +34,7 @@ export function applyOperation(state: ReleaseState, context: Context): ReleaseSt
   if (state.current !== undefined && !state.current.operations.some((item) => item.id === operation.id)) {
     recordOperation(state.current, record);
   }
-  const what = `${describe(operation)} by ${operation.by} at ${operation.at}`;
+  const what = `${operationLabel(operation)} by ${operation.by} at ${operation.at}`;
   if (refusal === null) {
     event(context, 'Normal', 'Operation', `${what}: applied (was ${phaseBefore})`);
   } else {
@@ -40,12 +42,6 @@ export function applyOperation(state: ReleaseState, context: Context): ReleaseSt
   }
   context.notes.push({ type: 'ackOperation', id: operation.id });
   return state;
-}
-
-function describe(operation: ManualOperation): string {
-  const revision = operation.toRevision === undefined ? '' : ` --to-revision=${operation.toRevision}`;
-  const skip = operation.skipCanary ? ' --skip-canary' : '';
-  return `${operation.op}${revision}${skip}`;
 }
 
 /** null when applied, else why not (for the person who asked). */
@@ -118,6 +114,7 @@ function retry(
     return `revision ${operation.toRevision ?? ''} is not a failed revision; use undo --to-revision`.replace('  ', ' ');
   }
   state.failedRevisions = state.failedRevisions.filter((hash) => hash !== target.templateHash);
+  if (state.stable !== undefined) record.fromRevision = state.stable.revision;
   if (deployment.templateHash === target.templateHash) {
     beginRelease(
       state,
@@ -168,9 +165,14 @@ function undo(
     return `revision ${operation.toRevision} is the stable revision already`;
   }
   state.failedRevisions = state.failedRevisions.filter((hash) => hash !== target.templateHash);
+  // The change made, from the revision in service to the one asked for, with the flags given:
+  // target.changeCause alone would read as if that old change had been made again.
+  const from = state.stable?.revision;
+  if (from !== undefined) record.fromRevision = from;
+  const change = `${from === undefined ? '' : `revision ${from} → `}revision ${target.revision}`;
   const candidate = {
     templateHash: target.templateHash,
-    changeCause: `undo to revision ${target.revision}: ${target.changeCause}`,
+    changeCause: `${operationLabel(operation)}: ${change} (revision ${target.revision} was: ${target.changeCause || target.templateHash})`,
     template: target.template,
     origin: 'undo' as const,
     operation: record,

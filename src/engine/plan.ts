@@ -11,12 +11,22 @@ export interface PlannedStep {
   pause: boolean;
   /** Only header/cookie testers reach the canary; weight is 0. */
   testersOnly: boolean;
+  /**
+   * Header/cookie routing (spec.routing) is on during this step: testers reach the canary
+   * whatever the weight, alongside the weighted share (ingress-nginx canary-by-header/-cookie).
+   */
+  testerRouting: boolean;
   /** The canary runs as many replicas as the stable Deployment (blueGreen). */
   fullSize: boolean;
 }
 
+/** Does the policy route testers by header or cookie? */
+export const routesTesters = (policy: CanaryPolicy): boolean =>
+  policy.spec.routing?.header !== undefined || policy.spec.routing?.cookie !== undefined;
+
 export function planSteps(policy: CanaryPolicy): PlannedStep[] {
   const strategy = policy.spec.strategy;
+  const testerRouting = routesTesters(policy);
   if (strategy.type === 'blueGreen') {
     return [
       {
@@ -24,6 +34,7 @@ export function planSteps(policy: CanaryPolicy): PlannedStep[] {
         holdMs: parseDuration(strategy.blueGreen.previewHold),
         pause: false,
         testersOnly: true,
+        testerRouting,
         fullSize: true,
       },
       {
@@ -31,6 +42,7 @@ export function planSteps(policy: CanaryPolicy): PlannedStep[] {
         holdMs: parseDuration(strategy.blueGreen.switchBackHold),
         pause: false,
         testersOnly: false,
+        testerRouting,
         fullSize: true,
       },
     ];
@@ -40,11 +52,19 @@ export function planSteps(policy: CanaryPolicy): PlannedStep[] {
     holdMs: parseDuration(step.hold),
     pause: step.pause,
     testersOnly: false,
+    testerRouting,
     fullSize: false,
   }));
   const testersFirst = policy.spec.routing?.testersFirst;
   if (testersFirst !== undefined) {
-    steps.unshift({ weight: 0, holdMs: parseDuration(testersFirst), pause: false, testersOnly: true, fullSize: false });
+    steps.unshift({
+      weight: 0,
+      holdMs: parseDuration(testersFirst),
+      pause: false,
+      testersOnly: true,
+      testerRouting,
+      fullSize: false,
+    });
   }
   return steps;
 }

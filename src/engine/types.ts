@@ -35,6 +35,11 @@ export interface ManualOperation {
 export interface OperationRecord {
   id: string;
   op: OperationKind;
+  /** The flags as asked: `--to-revision` (undo, retry) and `--skip-canary` (undo). */
+  toRevision?: number;
+  skipCanary?: boolean;
+  /** undo/retry, when applied: the stable revision that was replaced (the change is from → toRevision). */
+  fromRevision?: number;
   by: string;
   at: string;
   /** What the engine did with it: 'applied' or why it was refused. */

@@ -108,10 +108,14 @@ export const routingSpec = z
     header: headerRouting.optional(),
     cookie: z.string().min(1).optional().meta({ description: 'Cookie name; value "always" selects the canary.' }),
     testersFirst: duration.optional().meta({
-      description: 'Before any weighted traffic, route only header/cookie testers to the canary for this long.',
+      description:
+        'Optional first step: for this long only header/cookie testers reach the canary (weight 0), before the weighted steps.',
     }),
   })
-  .meta({ description: 'Header and cookie routing for testers (ingress-nginx only).' });
+  .meta({
+    description:
+      'Header and cookie routing for testers (ingress-nginx only): on at every step, beside the weighted share.',
+  });
 
 export const replicaRatioSpec = z
   .strictObject({

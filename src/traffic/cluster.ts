@@ -1,6 +1,6 @@
 // Small typed reads shared by the routers: the refs of the objects they touch and the
 // "must exist" gets with errors a person can act on.
-import type { KubeApi } from '../kube/api.ts';
+import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, EndpointSlice, Ingress, KubeObject, ObjectRef, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { SERVICE_NAME } from './labels.ts';
@@ -45,3 +45,17 @@ export const labelSelector = (labels: Record<string, string>): string =>
   Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
+
+/**
+ * A merge patch on an object that may be gone by now (deleted between the read and the write,
+ * e.g. while its namespace is deleted): nothing is left to restore then. Returns whether it wrote.
+ */
+export const patchIfPresent = async (kube: KubeApi, ref: ObjectRef, patch: object): Promise<boolean> => {
+  try {
+    await kube.mergePatch(ref, patch);
+    return true;
+  } catch (error) {
+    if (isKubeError(error, 'NotFound')) return false;
+    throw error;
+  }
+};

@@ -22,6 +22,7 @@ import {
   getService,
   ingressRef,
   labelSelector,
+  patchIfPresent,
   serviceRef,
 } from './cluster.ts';
 import { TrafficError } from './errors.ts';
@@ -194,6 +195,9 @@ export class IngressNginxRouter implements TrafficRouter {
   }
 
   async cleanup(target: RouteTarget): Promise<void> {
+    // Hands back what still exists; anything already gone (a namespace being deleted, a user
+    // who removed the Ingress first) is simply done. Reads and deletes only: in a terminating
+    // namespace the API refuses creates.
     // Ingresses first, so no canary Ingress ever points at a Service that is gone.
     const ours = await this.#kube.list<Ingress>(
       'networking.k8s.io/v1',
@@ -210,7 +214,7 @@ export class IngressNginxRouter implements TrafficRouter {
     }
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     const restore = service === null ? undefined : restoreSelectorPatch(service);
-    if (restore !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), restore);
+    if (restore !== undefined) await patchIfPresent(this.#kube, serviceRef(target.namespace, target.service), restore);
   }
 
   /** The canary Ingresses still to create; refuses foreign objects in the way and conflicts. */

@@ -10,8 +10,16 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
-import { deploymentRef, endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
-import { TrafficError } from './errors.ts';
+import {
+  deploymentRef,
+  endpointSlicesOf,
+  getDeployment,
+  getService,
+  labelSelector,
+  patchIfPresent,
+  serviceRef,
+} from './cluster.ts';
+import { isTrafficError, TrafficError } from './errors.ts';
 import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR, TRACK, TRACK_CANARY } from './labels.ts';
 import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteStatus, RouteTarget, SetWeightOptions, TrafficRouter } from './router.ts';
@@ -111,7 +119,11 @@ export class ReplicaRatioRouter implements TrafficRouter {
       await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: 0 } }).catch((error: unknown) => {
         if (!isKubeError(error, 'NotFound')) throw error; // no canary Deployment: nothing to route
       });
-      return this.observe(target);
+      return this.observe(target).catch((error: unknown) => {
+        // The Service is gone (its namespace is being deleted): nothing routes to the canary.
+        if (!isTrafficError(error, 'NotFound')) throw error;
+        return this.#nothingRouted(target, (error as Error).message);
+      });
     }
     const stableRef = deploymentRef(target.namespace, target.deployment);
     const stable = await getDeployment(this.#kube, target.namespace, target.deployment);
@@ -223,10 +235,11 @@ export class ReplicaRatioRouter implements TrafficRouter {
 
   async cleanup(target: RouteTarget): Promise<void> {
     // The canary Deployment is the controller's; here the record on the Service goes and the
-    // surge is undone.
+    // surge is undone. A Service or Deployment already gone (its namespace is being deleted)
+    // has nothing left to restore.
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     if (service?.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) {
-      await this.#kube.mergePatch(serviceRef(target.namespace, target.service), {
+      await patchIfPresent(this.#kube, serviceRef(target.namespace, target.service), {
         metadata: { annotations: { [RELEASE_SELECTOR]: null } },
       });
     }
@@ -234,10 +247,21 @@ export class ReplicaRatioRouter implements TrafficRouter {
     if (stable === null) return;
     const baseline = recordedBaseline(stable);
     if (baseline === undefined) return;
-    await this.#kube.mergePatch(deploymentRef(target.namespace, target.deployment), {
+    await patchIfPresent(this.#kube, deploymentRef(target.namespace, target.deployment), {
       metadata: { annotations: { [ORIGINAL_REPLICAS]: null } },
       spec: { replicas: baseline },
     });
+  }
+
+  #nothingRouted(target: RouteTarget, why: string): RouteStatus {
+    return {
+      router: this.kind,
+      requestedWeight: 0,
+      achievedWeight: 0,
+      canaryReplicas: 0,
+      stableReplicas: 0,
+      detail: `nothing routed to ${target.canaryDeployment}: ${why}`,
+    };
   }
 
   async #canaryDeployment(target: RouteTarget): Promise<Deployment> {

@@ -133,4 +133,26 @@ describe('rendering', () => {
     expect(lines).toContain('Operations:');
     expect(lines.at(-2)).toMatch(/^ {2}2026-03-01T10:06:00.000Z +pause +alice +applied$/);
   });
+
+  it('history: an undo shows the flags it was given', () => {
+    const release = runningRelease();
+    release.current!.changeCause =
+      'undo --to-revision=1 --skip-canary: revision 3 → revision 1 (revision 1 was: initial)';
+    release.current!.operations = [
+      {
+        id: 'u',
+        op: 'undo',
+        toRevision: 1,
+        skipCanary: true,
+        fromRevision: 3,
+        by: 'dave',
+        at: '2026-03-01T10:06:00.000Z',
+        result: 'applied',
+      },
+    ];
+    const view = releaseViewOf(policyObject('checkout', 'shop', { status: runningStatus(release) }), NOW);
+    const lines = renderHistory(view).split('\n');
+    expect(lines[2]).toContain('undo --to-revision=1 --skip-canary: revision 3 → revision 1');
+    expect(lines.at(-2)).toMatch(/^ {2}2026-03-01T10:06:00.000Z +undo --to-revision=1 --skip-canary +dave +applied$/);
+  });
 });

@@ -9,13 +9,16 @@ const fullCanary = { templateHash: 'v2', replicas: 4, readyReplicas: 4, servingR
 const testers = { prepared: true, weight: 0, achievedWeight: 0, testersRouting: true };
 
 describe('blueGreen', () => {
-  it('creates a canary as large as the stable Deployment and turns on tester routing', () => {
+  it('creates a canary as large as the stable Deployment and turns on tester routing once it serves', () => {
     const entering = releaseState('progressing', { stepStartedAt: undefined, weight: 0 });
     const o = canaryObserved(0, { canary: undefined, route: { ...testers, prepared: false, testersRouting: false } });
     const { actions } = decide(bg, entering, o, at(MIN));
     expect(effects(actions)).toEqual([
       expect.objectContaining({ type: 'createCanary', replicas: 4 }),
       { type: 'prepareRoute' },
+    ]);
+    const serving = canaryObserved(0, { canary: fullCanary, route: { ...testers, testersRouting: false } });
+    expect(effects(decide(bg, entering, serving, at(MIN)).actions)).toEqual([
       { type: 'setTesterRouting', enabled: true },
     ]);
   });

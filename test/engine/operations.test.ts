@@ -279,7 +279,9 @@ describe('manual operations in every phase', () => {
     const o = { ...scene.observed, operation: operation('undo', { toRevision: 1 }) };
     const { next, actions } = decide(p, scene.state, o, at(MIN));
     expect(next.current).toMatchObject({ revision: 3, templateHash: 'v1', origin: 'undo' });
-    expect(next.current?.changeCause).toContain('undo to revision 1');
+    expect(next.current?.changeCause).toBe(
+      'undo --to-revision=1: revision 2 → revision 1 (revision 1 was: image app:v1)',
+    );
     expect(effects(actions)[0]).toEqual({ type: 'applyTemplate', templateHash: 'v1', template: template('app:v1') });
     // the controller wrote it: the release continues with the template now in the Deployment
     const written = observed({

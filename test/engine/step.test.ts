@@ -1,6 +1,7 @@
 // progressing and paused: starting a step, holding it, gating it, advancing it.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
+import { planSteps } from '../../src/engine/plan.ts';
 import type { CurrentRelease, Observed, ReleaseState } from '../../src/engine/types.ts';
 import {
   at,
@@ -406,5 +407,37 @@ describe('a newer template mid-release', () => {
     expect(second.next.phase).toBe('idle');
     expect(second.next.current).toBeUndefined();
     expect(second.next.history.at(-1)?.outcome).toBe('cancelled');
+  });
+});
+
+describe('header and cookie routing without testersFirst', () => {
+  const p = policy({ routing: { header: { name: 'x-canary', value: 'always' } } });
+
+  it('plans tester routing on every weighted step, and no testers-only step', () => {
+    const steps = planSteps(p);
+    expect(steps.map((s) => [s.weight, s.testersOnly, s.testerRouting])).toEqual(
+      planSteps(policy()).map((s) => [s.weight, false, true]),
+    );
+  });
+
+  it('turns the routing on once the canary serves, and starts the first step only when it is on', () => {
+    const unready = canaryObserved(0, {
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 },
+    });
+    const waiting = decide(p, releaseState('progressing', entering), unready, at(MIN));
+    expect(types(effects(waiting.actions))).not.toContain('setTesterRouting');
+    const ready = canaryObserved(0);
+    const entered = decide(p, releaseState('progressing', entering), ready, at(MIN));
+    expect(types(effects(entered.actions))).toEqual(['setTesterRouting']);
+    expect(entered.next.current?.stepStartedAt).toBeUndefined();
+    const routed = canaryObserved(0, { route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: true } });
+    const started = decide(p, entered.next, routed, at(2 * MIN));
+    expect(started.next.current).toMatchObject({ stepIndex: 0, weight: 1, testersOnly: false });
+    expect(effects(started.actions)).toContainEqual({ type: 'setWeight', weight: 1 });
+  });
+
+  it('a policy without header or cookie never asks for tester routing', () => {
+    const { actions } = decide(policy(), releaseState('progressing', entering), canaryObserved(0), at(MIN));
+    expect(types(effects(actions))).not.toContain('setTesterRouting');
   });
 });

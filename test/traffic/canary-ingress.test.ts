@@ -7,7 +7,9 @@ import {
   assertNoCanaryConflict,
   buildCanaryIngress,
   routesOf,
+  testerAnnotations,
   testerRoutingProblems,
+  weightAnnotations,
 } from '../../src/traffic/canary-ingress.ts';
 import { isTrafficError } from '../../src/traffic/errors.ts';
 
@@ -108,6 +110,29 @@ describe('canary Ingress annotations', () => {
       'nginx.ingress.kubernetes.io/canary-by-cookie': 'canary_tester',
     });
     expect(canary.metadata.annotations).not.toHaveProperty('nginx.ingress.kubernetes.io/canary-by-header-pattern');
+  });
+
+  it('carries header (by pattern) and cookie routing together with a weighted share', () => {
+    const canary = build(simple, {
+      weight: 25,
+      routing: { header: { name: 'X-Tester', pattern: '^(alice|bob)$' }, cookie: 'tester' },
+    });
+    expect(canary.metadata.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/canary': 'true',
+      'nginx.ingress.kubernetes.io/canary-weight': '25',
+      'nginx.ingress.kubernetes.io/canary-weight-total': '100',
+      'nginx.ingress.kubernetes.io/canary-by-header': 'X-Tester',
+      'nginx.ingress.kubernetes.io/canary-by-header-pattern': '^(alice|bob)$',
+      'nginx.ingress.kubernetes.io/canary-by-cookie': 'tester',
+    });
+    expect(canary.metadata.annotations).not.toHaveProperty('nginx.ingress.kubernetes.io/canary-by-header-value');
+  });
+
+  it('weight writes and tester writes touch disjoint keys, so neither undoes the other', () => {
+    const weightKeys = Object.keys(weightAnnotations(5));
+    const testerKeys = Object.keys(testerAnnotations({ header: { name: 'X-Canary', value: 'always' } }));
+    expect(weightKeys.filter((key) => testerKeys.includes(key))).toEqual([]);
+    expect(testerAnnotations(undefined)).toEqual(Object.fromEntries(testerKeys.map((key) => [key, null])));
   });
 
   it('refuses tester routing that ingress-nginx would ignore or misread', () => {

@@ -165,6 +165,40 @@ describe('ingress-nginx router: safety', () => {
     expect(Object.keys(annotations).filter((key) => key.includes('canary-by-'))).toEqual([]);
   });
 
+  it('keeps header and cookie routing on the canary Ingress alongside every weight, without drift', async () => {
+    const { world, router } = await prepared();
+    await router.setTesterRouting(world.target, { header: { name: 'X-Canary', value: 'always' }, cookie: 'tester' });
+    for (const [weight, canaryWeight] of [
+      [0.5, '5'],
+      [5, '5'],
+      [25, '25'],
+    ] as const) {
+      const status = await router.setWeight(world.target, weight);
+      expect(annotationsOf(world, 'web-canary')).toMatchObject({
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': canaryWeight,
+        'nginx.ingress.kubernetes.io/canary-by-header': 'X-Canary',
+        'nginx.ingress.kubernetes.io/canary-by-header-value': 'always',
+        'nginx.ingress.kubernetes.io/canary-by-cookie': 'tester',
+      });
+      expect(status).toMatchObject({ requestedWeight: weight, achievedWeight: weight });
+      expect(status.drift).toBeUndefined();
+    }
+  });
+
+  it('refuses tester routing while the canary has no ready endpoints, without writing', async () => {
+    const world = new World();
+    const router = new IngressNginxRouter(world.kube);
+    await router.prepare(world.target);
+    const mark = world.kube.calls.length;
+    await rejects(
+      router.setTesterRouting(world.target, { header: { name: 'X-Canary', value: 'always' } }),
+      'NoReadyEndpoints',
+      /header\/cookie routing would fail every request/,
+    );
+    expect(world.kube.writes(mark)).toEqual([]);
+  });
+
   it('reaches weight 0 even when a canary Ingress was deleted by someone', async () => {
     const { world, router } = await prepared();
     world.kube.remove(ingress('web-canary'));

@@ -1,6 +1,7 @@
 // What `kubectl canary list|status|history` print, from release views. Pure: the clock is a
 // parameter, so every screen is testable.
 import type { Measurement } from '../../analysis/index.ts';
+import { operationLabel } from '../../engine/history.ts';
 import type { HistoryEntryView, ReleaseView } from '../../server/views.ts';
 
 /** Phases in which a release has failed: `status` exits 1 for these. */
@@ -175,7 +176,7 @@ export function renderHistory(view: ReleaseView): string {
       ? ''
       : `\nOperations:\n${table([
           ['  AT', 'OP', 'BY', 'RESULT'],
-          ...operations.map((op) => [`  ${op.at}`, op.op, op.by, op.result]),
+          ...operations.map((op) => [`  ${op.at}`, operationLabel(op), op.by, op.result]),
         ])}`;
   return table(rows) + operationLines;
 }

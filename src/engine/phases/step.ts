@@ -44,7 +44,7 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   if (verdict !== null) return verdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
-    if (canaryReady && route.prepared && (!step.testersOnly || route.testersRouting)) {
+    if (canaryReady && route.prepared && (!testersNeeded(step) || route.testersRouting)) {
       return startStep(state, context, step);
     }
     setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
@@ -144,6 +144,9 @@ function readRound(state: ReleaseState, context: Context, analysing: boolean): H
   return null;
 }
 
+/** The step routes testers by header or cookie (a testers-only step, or spec.routing on every step). */
+const testersNeeded = (step: PlannedStep): boolean => step.testersOnly || step.testerRouting;
+
 /** The canary is ready for the step: its weight is set and its hold begins now. */
 function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
   const current = state.current!;
@@ -240,7 +243,10 @@ function stepActions(
     actions.push({ type: 'scaleCanary', replicas: wanted });
   }
   if (!route.prepared) actions.push({ type: 'prepareRoute' });
-  if (step.testersOnly && !route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: true });
+  // Header/cookie routing sends testers to the canary: only once it has ready pods (invariant 1).
+  if (testersNeeded(step) && !route.testersRouting && (canary?.servingReplicas ?? 0) > 0) {
+    actions.push({ type: 'setTesterRouting', enabled: true });
+  }
   if (route.weight < current.weight) actions.push({ type: 'setWeight', weight: current.weight });
   if (analysing) {
     const due = analysisDueAt(current, context);
