@@ -86,12 +86,12 @@ describe('kubectl canary plan', () => {
     expect(lines[3]).toBe('Release starts:  2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2)');
     // testersFirst: 15m is the engine's first step (testers only, weight 0): the plan shows it.
     expect(lines.slice(5, 11).map((line) => line.replace(/\s+/g, ' '))).toEqual([
-      'STEP WEIGHT HOLD STARTS EARLIEST ADVANCE',
-      '1 testers only 0% 15m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2)',
-      '2 0.1% 10m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2)',
-      '3 1% 5m 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2) 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2)',
-      '4 5% 5m 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2) 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) after resume',
-      '5 50% 1h 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) 2026-03-30T08:35:00Z (Mon 2026-03-30 10:35 GMT+2)',
+      'STEP WEIGHT HOLD STARTS EARLIEST ADVANCE TESTERS',
+      '1 testers only 0% 15m 2026-03-30T07:00:00Z (Mon 2026-03-30 09:00 GMT+2) 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) header X-Canary: yes, cookie canary: always',
+      '2 0.1% 10m 2026-03-30T07:15:00Z (Mon 2026-03-30 09:15 GMT+2) 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2) header X-Canary: yes, cookie canary: always',
+      '3 1% 5m 2026-03-30T07:25:00Z (Mon 2026-03-30 09:25 GMT+2) 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2) header X-Canary: yes, cookie canary: always',
+      '4 5% 5m 2026-03-30T07:30:00Z (Mon 2026-03-30 09:30 GMT+2) 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) after resume header X-Canary: yes, cookie canary: always',
+      '5 50% 1h 2026-03-30T07:35:00Z (Mon 2026-03-30 09:35 GMT+2) 2026-03-30T08:35:00Z (Mon 2026-03-30 10:35 GMT+2) header X-Canary: yes, cookie canary: always',
     ]);
     expect(result.stdout).toContain('Promotion begins: 2026-03-30T08:35:00Z');
     expect(result.stdout).toContain(
