@@ -21,9 +21,10 @@ import {
 } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import { type AdmissionVerdict, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction } from './execute.ts';
-import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, policyKeyOf } from './names.ts';
+import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
 import {
   nginxRoutePrepared,
   observeAnalysis,
@@ -54,6 +55,8 @@ export interface ReconcilerDeps {
   onStatus?(namespace: string, name: string, status: PolicyStatus): void;
   /** While a release runs, look again at least this often (drift, readiness), in ms. */
   resyncMs?: number;
+  /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
+  admission?: () => Promise<AdmissionVerdict>;
 }
 
 export interface ReconcileResult {
@@ -128,7 +131,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const parsedOperation = parseOperation(object.metadata.annotations?.[OPERATION_ANNOTATION]);
   if (parsedOperation.error)
     log.warn('ignoring malformed operation', { policy: policyKeyOf(namespace, name), error: parsedOperation.error });
-  const operation = parsedOperation.operation;
+  const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release.stable?.template) : undefined,
@@ -606,4 +609,31 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     stableHash: hashOf(target.deployment),
     canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
   };
+}
+
+/**
+ * The operation with the actor to record: its canaryd.dev/operation-by claim, as fact only while
+ * the admission policy guarantees the API server checked it against the writer's identity.
+ */
+async function withActor(
+  deps: ReconcilerDeps,
+  operation: Observed['operation'],
+  annotations: Record<string, string> | undefined,
+  release: ReleaseState,
+): Promise<Observed['operation']> {
+  if (operation === undefined) return undefined;
+  // Processed already: only its id matters (the engine re-acks it); no need to ask the API server.
+  if (operation.id === release.lastOperationId || release.recentOperationIds?.includes(operation.id)) {
+    return operation;
+  }
+  const claimed = annotations?.[OPERATION_BY_ANNOTATION];
+  const verdict = claimed === undefined || deps.admission === undefined ? undefined : await deps.admission();
+  if (verdict?.enforced !== true) {
+    deps.log.warn('operation actor not verified', {
+      id: operation.id,
+      claimed: claimed ?? operation.by,
+      reason: verdict?.reason ?? `no ${OPERATION_BY_ANNOTATION} annotation, or no admission check configured`,
+    });
+  }
+  return { ...operation, by: recordedActor(claimed ?? operation.by, verdict?.enforced === true) };
 }

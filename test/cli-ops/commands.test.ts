@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ManualOperation } from '../../src/engine/types.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
-import { OPERATION_ANNOTATION, policyRef } from '../../src/server/operations.ts';
+import { OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyRef } from '../../src/server/operations.ts';
 import { policyObject, runningRelease, runningStatus } from '../server/fixtures.ts';
 import { ClusterKube, cluster } from './harness.ts';
 
@@ -14,9 +14,12 @@ const world = () =>
     policyObject('billing', 'payments'),
   );
 
+/** The operation as written: canaryd.dev/operation, with `by` from canaryd.dev/operation-by. */
 const annotation = (kube: ClusterKube): ManualOperation | undefined => {
-  const raw = kube.peek(REF)?.metadata.annotations?.[OPERATION_ANNOTATION];
-  return raw === undefined ? undefined : (JSON.parse(raw) as ManualOperation);
+  const annotations = kube.peek(REF)?.metadata.annotations;
+  const raw = annotations?.[OPERATION_ANNOTATION];
+  if (raw === undefined) return undefined;
+  return { ...(JSON.parse(raw) as ManualOperation), by: annotations?.[OPERATION_BY_ANNOTATION] ?? '' };
 };
 
 /** What the controller does with the operation in the annotation: ack it and record `result`. */
