@@ -3,7 +3,16 @@
 // Order matters (see engine/decide.ts): the next state is persisted FIRST, then the actions run,
 // so a crash between the two repeats actions (idempotent) but never a step.
 import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
-import { type Action, decide, nextWakeAt, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import {
+  type Action,
+  decide,
+  nextAnalysisTime,
+  nextStepTime,
+  nextWakeAt,
+  type Observed,
+  planSteps,
+  type ReleaseState,
+} from '../engine/index.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
@@ -227,7 +236,8 @@ async function decideAndAct(
     ...status,
     ...summarise(policy, next, pass.route.status?.achievedWeight ?? 0),
     release: next,
-    nextStepAt: wake?.toISOString(),
+    nextStepAt: nextStepTime(next, policy, now)?.toISOString(),
+    nextAnalysisAt: nextAnalysisTime(next, policy)?.toISOString(),
     conditions: setCondition(status.conditions, readyCondition(next), now),
     updatedAt: now.toISOString(),
   });
