@@ -67,6 +67,7 @@ interface StatusOperations {
   release?: {
     lastOperationId?: string;
     recentOperationIds?: string[];
+    recentOperations?: OperationRecord[];
     current?: { operations?: OperationRecord[] };
     history?: Array<{ operations?: OperationRecord[] }>;
   };
@@ -84,6 +85,7 @@ export function isAcknowledged(policy: KubeObject, id: string): boolean {
 export function operationResult(policy: KubeObject, id: string): OperationRecord | undefined {
   const release = statusOf(policy).release;
   const records = [
+    ...(release?.recentOperations ?? []),
     ...(release?.current?.operations ?? []),
     ...(release?.history ?? []).flatMap((entry) => entry.operations ?? []),
   ];

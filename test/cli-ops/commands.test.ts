@@ -23,15 +23,30 @@ const annotation = (kube: ClusterKube): ManualOperation | undefined => {
   return { ...(JSON.parse(raw) as ManualOperation), by: annotations?.[OPERATION_BY_ANNOTATION] ?? '' };
 };
 
-/** What the controller does with the operation in the annotation: ack it and record `result`. */
-const controllerProcesses = (kube: ClusterKube, result: string | null) => {
+/**
+ * What the controller does with the operation in the annotation: ack it and record `result`
+ * (null: as a controller that recorded no result anywhere). `endRelease`: the release ends in the
+ * same pass, so the record is only in recentOperations.
+ */
+const controllerProcesses = (
+  kube: ClusterKube,
+  result: string | null,
+  options: { by?: string; endRelease?: boolean } = {},
+) => {
   const operation = annotation(kube);
   if (operation === undefined) return;
   kube.mutate<KubeObject & { status: ReturnType<typeof runningStatus> }>(REF, (policy) => {
     const release = policy.status.release;
     release.lastOperationId = operation.id;
     release.recentOperationIds = [...(release.recentOperationIds ?? []), operation.id];
-    if (result !== null) release.current?.operations.push({ ...operation, result });
+    if (options.endRelease) {
+      policy.status.phase = release.phase = 'succeeded';
+      delete release.current;
+    }
+    if (result === null) return;
+    const record = { ...operation, by: options.by ?? operation.by, result };
+    release.current?.operations.push(record);
+    release.recentOperations = [...(release.recentOperations ?? []), record];
   });
 };
 
@@ -272,11 +287,33 @@ describe('kubectl canary operations', () => {
     );
   });
 
-  it('processed without a running release: exit 0, pointing at the Events', async () => {
+  it('a promote racing with the end of the release prints the refusal, not success, and exits 1', async () => {
+    const kube = world();
+    const onSleep = () =>
+      controllerProcesses(kube, 'refused: nothing to promote in phase succeeded', { endRelease: true });
+    const result = await cluster(kube, { onSleep }).run('promote', 'checkout');
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain('applied');
+    expect(result.stderr).toBe(
+      'promote on CanaryPolicy shop/checkout: refused: nothing to promote in phase succeeded\n',
+    );
+  });
+
+  it('an actor canaryd could not verify is shown as recorded', async () => {
+    const kube = world();
+    const onSleep = () => controllerProcesses(kube, 'applied', { by: 'unverified: alice' });
+    const result = await cluster(kube, { onSleep }).run('pause', 'checkout');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'pause on CanaryPolicy shop/checkout: applied (recorded as by unverified: alice)\n',
+    );
+  });
+
+  it('acknowledged without a recorded result (an older controller): exit 1, pointing at the Events', async () => {
     const kube = world();
     const result = await cluster(kube, { onSleep: () => controllerProcesses(kube, null) }).run('abort', 'checkout');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('kubectl describe canarypolicy -n shop checkout');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('kubectl describe canarypolicy -n shop checkout');
   });
 
   it('exits 1 when canaryd does not process it within --timeout', async () => {

@@ -308,3 +308,31 @@ describe('manual operations in every phase', () => {
     expect(eventsOf(actions).at(-1)?.message).toContain('revision 9 is not in the history');
   });
 });
+
+describe('every operation result is kept in the status, with or without a release', () => {
+  it('a promote refused after the release ended is recorded for the person who asked', () => {
+    const scene = scenes.succeeded();
+    const manual = operation('promote', { by: 'carol', at: iso(MIN) });
+    const { next } = decide(p, scene.state, { ...scene.observed, operation: manual }, at(MIN));
+    expect(next.current).toBeUndefined();
+    expect(next.recentOperations).toEqual([
+      {
+        id: manual.id,
+        op: 'promote',
+        by: 'carol',
+        at: iso(MIN),
+        result: 'refused: nothing to promote in phase succeeded',
+      },
+    ]);
+  });
+
+  it('keeps the last ten', () => {
+    let state = scenes.idle().state;
+    for (let i = 0; i < 12; i++) {
+      state = decide(p, state, observed({ operation: operation('pause', { id: `op-${i}` }) }), at(i * MIN)).next;
+    }
+    expect(state.recentOperations?.map((record) => record.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `op-${i + 2}`),
+    );
+  });
+});
