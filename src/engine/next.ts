@@ -7,22 +7,25 @@ import { planSteps, policyTimes } from './plan.ts';
 import type { ReleaseState } from './types.ts';
 
 /**
- * The earliest instant the release may leave its current step (or start, while waiting); `now`
- * when only the analysis gate or a ready canary is left. undefined when nothing is scheduled:
+ * The earliest instant the release may leave its current step (or start, while waiting); an
+ * instant in the past when only the analysis gate is left. undefined when nothing is scheduled:
  * no release, paused (a person or the evidence decides), promoting or rolling back.
  */
 export function nextStepTime(state: ReleaseState, policy: CanaryPolicy, now: Date): Date | undefined {
   const current = state.current;
   if (current === undefined) return undefined;
   const schedule = policy.spec.schedule;
-  if (state.phase === 'waiting') return current.promote ? now : (nextStartTime(schedule, now) ?? undefined);
+  if (state.phase === 'waiting') {
+    return current.promote ? new Date(current.promote.at) : (nextStartTime(schedule, now) ?? undefined);
+  }
   if (state.phase !== 'progressing' || current.stepStartedAt === undefined) return undefined;
-  if (current.promote) return now;
+  // Instants already past stay as they were (shown as "due"): the status does not churn with the clock.
+  if (current.promote) return new Date(current.promote.at);
   const step = planSteps(policy)[current.stepIndex];
-  const holdEnd = Date.parse(current.stepStartedAt) + (step?.holdMs ?? 0);
-  const earliest = new Date(Math.max(holdEnd, now.getTime()));
-  if (advanceAllowed(schedule, earliest).allowed) return earliest;
-  return nextAdvanceTime(schedule, earliest) ?? undefined;
+  const holdEnd = new Date(Date.parse(current.stepStartedAt) + (step?.holdMs ?? 0));
+  const from = holdEnd > now ? holdEnd : now;
+  if (advanceAllowed(schedule, from).allowed) return holdEnd;
+  return nextAdvanceTime(schedule, from) ?? undefined;
 }
 
 /** When the next analysis round of this step is due; undefined when none will run. */

@@ -11,14 +11,14 @@ const windowed = policy({ analysis: CHECKS, schedule: { advanceWindows: [{ cron:
 describe('next step', () => {
   it.each([
     ['the hold ends (not the next analysis round)', analysed, releaseState('progressing'), at(MIN), iso(5 * MIN)],
-    ['now: the hold is over, only analysis is left', analysed, releaseState('progressing'), at(6 * MIN), iso(6 * MIN)],
+    ['due since the hold ended: only analysis is left', analysed, releaseState('progressing'), at(6 * MIN), iso(5 * MIN)],
     ['the advance window opens after the hold', windowed, releaseState('progressing'), at(MIN), iso(2 * HOUR)],
     [
-      'a manual promote: now',
+      'a manual promote: due since it was asked',
       analysed,
-      releaseState('progressing', { promote: { full: false, by: 'a', at: iso(0) } }),
+      releaseState('progressing', { promote: { full: false, by: 'a', at: iso(30 * SEC) } }),
       at(MIN),
-      iso(MIN),
+      iso(30 * SEC),
     ],
     ['none while paused', analysed, releaseState('paused'), at(MIN), undefined],
     [
