@@ -11,7 +11,13 @@ const windowed = policy({ analysis: CHECKS, schedule: { advanceWindows: [{ cron:
 describe('next step', () => {
   it.each([
     ['the hold ends (not the next analysis round)', analysed, releaseState('progressing'), at(MIN), iso(5 * MIN)],
-    ['due since the hold ended: only analysis is left', analysed, releaseState('progressing'), at(6 * MIN), iso(5 * MIN)],
+    [
+      'due since the hold ended: only analysis is left',
+      analysed,
+      releaseState('progressing'),
+      at(6 * MIN),
+      iso(5 * MIN),
+    ],
     ['the advance window opens after the hold', windowed, releaseState('progressing'), at(MIN), iso(2 * HOUR)],
     [
       'a manual promote: due since it was asked',
