@@ -2,6 +2,7 @@
 // watches (→ leader election) → HTTP server. Graceful on SIGTERM: stop taking work, finish the
 // reconcile in progress (no half-applied step), release the lease, close the server.
 
+import { admissionChecker } from './controller/actor.ts';
 import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
@@ -43,6 +44,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       now: () => new Date(),
       log,
       resyncMs: parseDuration(settings.resync),
+      // Whether operation actors can be trusted (deploy/operation-actor-policy.yaml).
+      admission: admissionChecker(kube, {
+        onError: (error) => log.warn('cannot read the operation-actor admission policy', { error: error.message }),
+      }),
       // Per-policy gauges and counters follow every status the controller writes.
       onStatus: (namespace, name, status) => metrics.observeRelease(namespace, name, status),
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { REPO_ROOT } from '../cluster/cluster.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { installActorPolicy } from './actor-policy.ts';
 
 export const CRD_NAME = 'canarypolicies.canaryd.dev';
 export const GROUP = 'canaryd.dev';
@@ -70,6 +71,8 @@ export async function installCrd(
     },
     { timeoutMs, description: `${PLURAL}.${GROUP} served` },
   );
+  // What deploy/ installs beside the CRD for CanaryPolicies: operation actors checked by the API server.
+  await installActorPolicy(kc, timeoutMs);
   return established;
 }
 

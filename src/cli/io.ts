@@ -9,6 +9,8 @@ export interface CliIo {
 export interface Command {
   summary: string;
   usage: string;
+  /** More for `--help`: flags, exit codes. */
+  help?: string;
   /** Returns the exit code: 0 success, 1 failure, 2 usage error. */
   run: (args: string[], io: CliIo) => Promise<number>;
 }

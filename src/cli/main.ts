@@ -1,5 +1,6 @@
 // kubectl-canary: a registry of subcommands. Other modules add theirs with registerCommand
 // (status, pause, resume, promote, abort, retry, history, undo, list).
+import { readFileSync } from 'node:fs';
 import { clusterCommands } from './commands/index.ts';
 import type { CliIo, Command } from './io.ts';
 import { planCommand } from './plan.ts';
@@ -21,7 +22,15 @@ export function usage(): string {
   const list = [...commands.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
-  return ['usage: kubectl canary COMMAND [ARGS]', '', 'commands:', ...list, ''].join('\n');
+  return [
+    'usage: kubectl canary COMMAND [ARGS]',
+    '',
+    'commands:',
+    ...list,
+    '',
+    "kubectl canary COMMAND --help shows a command's flags and exit codes; kubectl canary --version its version.",
+    '',
+  ].join('\n');
 }
 
 export function processIo(): CliIo {
@@ -32,17 +41,50 @@ export function processIo(): CliIo {
   };
 }
 
+/** The version of this package (package.json), for `kubectl canary --version`. */
+export function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return manifest.version ?? 'unknown';
+}
+
+/** What `kubectl canary COMMAND --help` prints. */
+export function commandHelp(name: string, command: Command): string {
+  const more = command.help === undefined ? '' : `\n${command.help.trimEnd()}\n`;
+  return `usage: ${command.usage}\n\n${name}: ${command.summary}\n${more}`;
+}
+
+/** `--help`/`-h` anywhere before a `--`. */
+const asksForHelp = (args: string[]): boolean => {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+};
+
 /** Runs one command line; returns the exit code (2 for usage errors). */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' && args[0] !== undefined ? commands.get(args[0]) : undefined;
+    if (topic !== undefined) {
+      io.stdout(commandHelp(args[0]!, topic));
+      return 0;
+    }
     (name === undefined ? io.stderr : io.stdout)(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`kubectl-canary ${version()}\n`);
+    return 0;
   }
   const command = commands.get(name);
   if (command === undefined) {
     io.stderr(`kubectl canary: unknown command ${JSON.stringify(name)}\n${usage()}`);
     return 2;
+  }
+  if (asksForHelp(args)) {
+    io.stdout(commandHelp(name, command));
+    return 0;
   }
   try {
     return await command.run(args, io);

@@ -1,5 +1,14 @@
 // Names and keys the controller itself writes (the routers' keys are in traffic/labels.ts).
 export const OPERATION_ANNOTATION = 'canaryd.dev/operation';
+/**
+ * Who asked for the operation, in an annotation of its own so that an admission policy (CEL,
+ * which cannot parse the operation's JSON) can compare it with the writer's identity.
+ */
+export const OPERATION_BY_ANNOTATION = 'canaryd.dev/operation-by';
+/** The ValidatingAdmissionPolicy (and its binding) of deploy/operation-actor-policy.yaml. */
+export const ACTOR_POLICY_NAME = 'canaryd-operation-actor';
+/** RBAC verb on canarypolicies that lets a writer record another user as the actor (canaryd's API). */
+export const OPERATE_ON_BEHALF_VERB = 'operate-on-behalf';
 export const TEMPLATE_HASH_ANNOTATION = 'canaryd.dev/template-hash';
 export const FINALIZER = 'canaryd.dev/cleanup';
 export const CANARY_SUFFIX = '-canary';

@@ -156,15 +156,17 @@ export function parseOperation(raw: string | undefined): { operation?: ManualOpe
     candidate.id === '' ||
     typeof candidate.op !== 'string' ||
     !ops.includes(candidate.op) ||
-    typeof candidate.by !== 'string' ||
+    (candidate.by !== undefined && typeof candidate.by !== 'string') ||
     typeof candidate.at !== 'string'
   ) {
     return {
-      error: `annotation canaryd.dev/operation must be {"id","op" (one of ${ops.join(', ')}),"by","at"}; got ${raw.slice(0, 200)}`,
+      error: `annotation canaryd.dev/operation must be {"id","op" (one of ${ops.join(', ')}),"at"}; got ${raw.slice(0, 200)}`,
     };
   }
   if (candidate.toRevision !== undefined && (!Number.isInteger(candidate.toRevision) || candidate.toRevision < 1)) {
     return { error: `annotation canaryd.dev/operation: toRevision must be a whole number >= 1` };
   }
-  return { operation: candidate as ManualOperation };
+  // `by` is only a claim here (older writers put it in the JSON); the reconciler sets the actor
+  // to record from canaryd.dev/operation-by and the admission policy (controller/actor.ts).
+  return { operation: { ...candidate, by: candidate.by ?? '' } as ManualOperation };
 }

@@ -3,7 +3,16 @@
 // Order matters (see engine/decide.ts): the next state is persisted FIRST, then the actions run,
 // so a crash between the two repeats actions (idempotent) but never a step.
 import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
-import { type Action, decide, nextWakeAt, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import {
+  type Action,
+  decide,
+  nextAnalysisTime,
+  nextStepTime,
+  nextWakeAt,
+  type Observed,
+  planSteps,
+  type ReleaseState,
+} from '../engine/index.ts';
 import { routesTesters } from '../engine/plan.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
@@ -24,9 +33,10 @@ import {
 } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import { type AdmissionVerdict, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction } from './execute.ts';
-import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, policyKeyOf } from './names.ts';
+import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
 import {
   nginxRoutePrepared,
   observeAnalysis,
@@ -57,6 +67,8 @@ export interface ReconcilerDeps {
   onStatus?(namespace: string, name: string, status: PolicyStatus): void;
   /** While a release runs, look again at least this often (drift, readiness), in ms. */
   resyncMs?: number;
+  /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
+  admission?: () => Promise<AdmissionVerdict>;
 }
 
 export interface ReconcileResult {
@@ -132,7 +144,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const parsedOperation = parseOperation(object.metadata.annotations?.[OPERATION_ANNOTATION]);
   if (parsedOperation.error)
     log.warn('ignoring malformed operation', { policy: policyKeyOf(namespace, name), error: parsedOperation.error });
-  const operation = parsedOperation.operation;
+  const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
@@ -228,7 +240,8 @@ async function decideAndAct(
     ...status,
     ...summarise(policy, next, pass.route.status?.achievedWeight ?? 0),
     release: next,
-    nextStepAt: wake?.toISOString(),
+    nextStepAt: nextStepTime(next, policy, now)?.toISOString(),
+    nextAnalysisAt: nextAnalysisTime(next, policy)?.toISOString(),
     conditions: setCondition(status.conditions, readyCondition(next), now),
     updatedAt: now.toISOString(),
   });
@@ -655,4 +668,31 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     stableHash: hashOf(target.deployment),
     canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
   };
+}
+
+/**
+ * The operation with the actor to record: its canaryd.dev/operation-by claim, as fact only while
+ * the admission policy guarantees the API server checked it against the writer's identity.
+ */
+async function withActor(
+  deps: ReconcilerDeps,
+  operation: Observed['operation'],
+  annotations: Record<string, string> | undefined,
+  release: ReleaseState,
+): Promise<Observed['operation']> {
+  if (operation === undefined) return undefined;
+  // Processed already: only its id matters (the engine re-acks it); no need to ask the API server.
+  if (operation.id === release.lastOperationId || release.recentOperationIds?.includes(operation.id)) {
+    return operation;
+  }
+  const claimed = annotations?.[OPERATION_BY_ANNOTATION];
+  const verdict = claimed === undefined || deps.admission === undefined ? undefined : await deps.admission();
+  if (verdict?.enforced !== true) {
+    deps.log.warn('operation actor not verified', {
+      id: operation.id,
+      claimed: claimed ?? operation.by,
+      reason: verdict?.reason ?? `no ${OPERATION_BY_ANNOTATION} annotation, or no admission check configured`,
+    });
+  }
+  return { ...operation, by: recordedActor(claimed ?? operation.by, verdict?.enforced === true) };
 }

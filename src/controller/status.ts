@@ -38,7 +38,10 @@ export interface PolicyStatus {
   activeGeneration?: number;
   release: ReleaseState;
   analysis: AnalysisStatus;
+  /** When the release may next leave its step: the hold's end or a window opening (engine/next.ts). */
   nextStepAt?: string;
+  /** When analysis next measures this step. */
+  nextAnalysisAt?: string;
   updatedAt: string;
 }
 

@@ -32,8 +32,11 @@ export function applyOperation(state: ReleaseState, context: Context): ReleaseSt
   const refusal = perform(state, context, operation, record);
   if (refusal !== null) record.result = `refused: ${refusal}`;
   if (state.current !== undefined && !state.current.operations.some((item) => item.id === operation.id)) {
-    recordOperation(state.current, record);
+    recordOperation(state.current, { ...record });
   }
+  // Also when no release runs (or the release ended in this very pass): a refusal racing with the
+  // end of a release must reach the person who asked, not read as success.
+  state.recentOperations = [...(state.recentOperations ?? []), record].slice(-MAX_RECENT_OPERATIONS);
   const what = `${operationLabel(operation)} by ${operation.by} at ${operation.at}`;
   if (refusal === null) {
     event(context, 'Normal', 'Operation', `${what}: applied (was ${phaseBefore})`);

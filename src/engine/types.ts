@@ -118,6 +118,11 @@ export interface ReleaseState {
   lastOperationId?: string;
   /** Ids of the last few operations processed (newest last), so none is applied twice. */
   recentOperationIds?: string[];
+  /**
+   * What became of the last few operations (newest last), whether or not a release was running:
+   * `kubectl canary` waits for its operation's id here and prints what really happened.
+   */
+  recentOperations?: OperationRecord[];
 }
 
 export interface ObservedDeployment {

@@ -141,7 +141,8 @@ export function build(deps: ServerDeps): FastifyInstance & { routeList: RouteInf
   for (const route of Object.keys(OPERATION_ROUTES) as OperationRoute[]) {
     app.post(`/api/v1/namespaces/:namespace/releases/:name/${route}`, api, async (request, reply) => {
       const { namespace, name } = pathParams(request);
-      const user = await authorize(request, 'update', namespace, name);
+      // The same verb the CLI path needs to write the annotation (docs/operations.md, "Who may operate").
+      const user = await authorize(request, 'patch', namespace, name);
       const body = validBody(OPERATION_ROUTES[route].body, request.body);
       const operation = newOperation(
         operationRequestOf(route, body),

@@ -33,7 +33,8 @@ const operationPaths = Object.fromEntries(
       post: {
         operationId: route,
         summary,
-        description: 'Needs RBAC `update` on canarypolicies. The operation records the caller as `by`.',
+        description:
+          'Needs RBAC `patch` on canarypolicies (as kubectl canary). The operation records the caller as `by`.',
         security: [{ bearer: [] }],
         parameters: pathParameters,
         requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(body) } } },
@@ -102,7 +103,11 @@ export const openApiDocument = {
           weight: { type: 'number', description: 'Achieved canary share, percent.' },
           step: { type: 'string', description: '"2/4" while a release runs.' },
           message: { type: 'string' },
-          nextStepAt: { type: 'string', format: 'date-time' },
+          nextStepAt: {
+            type: 'string',
+            format: 'date-time',
+            description: 'When the release may next leave its step (hold end, window opening); not the next analysis.',
+          },
           updatedAt: { type: 'string', format: 'date-time' },
         },
       },

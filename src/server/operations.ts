@@ -1,16 +1,17 @@
 // How a manual operation reaches the controller, shared by the HTTP API and `kubectl canary`:
-// a JSON merge patch of the CanaryPolicy annotation canaryd.dev/operation holding the JSON of a
-// ManualOperation. The controller applies each id once and acknowledges it in the status
+// a JSON merge patch of the CanaryPolicy annotations canaryd.dev/operation (the JSON of a
+// ManualOperation without `by`) and canaryd.dev/operation-by (who asks; see controller/actor.ts
+// for how canaryd knows that is true). The controller applies each id once and acknowledges it in the status
 // (release.lastOperationId / recentOperationIds) and records the result in the release's history.
 import { randomUUID } from 'node:crypto';
-import { OPERATION_ANNOTATION } from '../controller/names.ts';
+import { OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION } from '../controller/names.ts';
 import type { ManualOperation, OperationKind, OperationRecord } from '../engine/types.ts';
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
 import type { OperationRequester } from './ports.ts';
 
-export { OPERATION_ANNOTATION };
+export { OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION };
 
 /**
  * An unacknowledged operation younger than this blocks a new one (it would overwrite it unseen);
@@ -52,9 +53,11 @@ export function newOperation(
  * server applies it only to that version of the object (409 Conflict otherwise).
  */
 export function operationPatch(operation: ManualOperation, resourceVersion?: string): object {
+  const { by, ...rest } = operation;
   return {
     metadata: {
-      annotations: { [OPERATION_ANNOTATION]: JSON.stringify(operation) },
+      // `by` in an annotation of its own: the admission policy compares it with the writer.
+      annotations: { [OPERATION_ANNOTATION]: JSON.stringify(rest), [OPERATION_BY_ANNOTATION]: by },
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     },
   };
@@ -64,6 +67,7 @@ interface StatusOperations {
   release?: {
     lastOperationId?: string;
     recentOperationIds?: string[];
+    recentOperations?: OperationRecord[];
     current?: { operations?: OperationRecord[] };
     history?: Array<{ operations?: OperationRecord[] }>;
   };
@@ -81,6 +85,7 @@ export function isAcknowledged(policy: KubeObject, id: string): boolean {
 export function operationResult(policy: KubeObject, id: string): OperationRecord | undefined {
   const release = statusOf(policy).release;
   const records = [
+    ...(release?.recentOperations ?? []),
     ...(release?.current?.operations ?? []),
     ...(release?.history ?? []).flatMap((entry) => entry.operations ?? []),
   ];
@@ -99,7 +104,9 @@ export function pendingOperation(policy: KubeObject): ManualOperation | undefine
     return undefined;
   }
   if (typeof operation?.id !== 'string' || typeof operation.at !== 'string') return undefined;
-  return isAcknowledged(policy, operation.id) ? undefined : (operation as ManualOperation);
+  if (isAcknowledged(policy, operation.id)) return undefined;
+  const by = policy.metadata.annotations?.[OPERATION_BY_ANNOTATION] ?? operation.by ?? '';
+  return { ...operation, by } as ManualOperation;
 }
 
 export type OperationErrorCode = 'release-not-found' | 'operation-pending';

@@ -48,7 +48,10 @@ export interface ReleaseStatusView {
   conditions: Condition[];
   release: ReleaseStateView;
   analysis: { measurements: Measurement[] };
+  /** When the release may next leave its step (hold end, window opening). */
   nextStepAt?: string;
+  /** When analysis next measures the step. */
+  nextAnalysisAt?: string;
   updatedAt: string;
 }
 
@@ -101,6 +104,7 @@ export function releaseViewOf(policy: KubeObject, now: Date = new Date()): Relea
       release: withoutTemplates(status.release),
       analysis: { measurements: status.analysis.measurements },
       ...(status.nextStepAt === undefined ? {} : { nextStepAt: status.nextStepAt }),
+      ...(status.nextAnalysisAt === undefined ? {} : { nextAnalysisAt: status.nextAnalysisAt }),
       updatedAt: status.updatedAt,
     },
   };

@@ -82,13 +82,13 @@ describe('rendering', () => {
 
   it('status: phase, revision, steps with the current one marked, weight, router, next step, analysis', () => {
     const screen = renderStatus(running, NOW);
-    expect(screen).toContain('Policy:     shop/checkout\n');
-    expect(screen).toContain('Phase:      progressing — step 2 of 4 at 5%\n');
-    expect(screen).toContain('Revision:   2 (image web:1 -> web:2)\n');
-    expect(screen).toContain('Step:       2/4  1% → [5%] → 25% → 50%\n');
-    expect(screen).toContain('Weight:     5% of traffic to the canary\n');
-    expect(screen).toContain('Router:     ingress-nginx (Ingress web routes to Service web)\n');
-    expect(screen).toContain('Next step:  in 8m40s (2026-03-01T10:15:10.000Z)\n');
+    expect(screen).toContain('Policy:        shop/checkout\n');
+    expect(screen).toContain('Phase:         progressing — step 2 of 4 at 5%\n');
+    expect(screen).toContain('Revision:      2 (image web:1 -> web:2)\n');
+    expect(screen).toContain('Step:          2/4  1% → [5%] → 25% → 50%\n');
+    expect(screen).toContain('Weight:        5% of traffic to the canary\n');
+    expect(screen).toContain('Router:        ingress-nginx (Ingress web routes to Service web)\n');
+    expect(screen).toContain('Next step:     in 8m40s (2026-03-01T10:15:10.000Z)\n');
     expect(screen).toMatch(/ {2}success-rate +pass +0\.998 +0\.999 +1200 +2m30s +0\.998 >= 0\.99\n/);
   });
 
@@ -106,7 +106,7 @@ describe('rendering', () => {
       reason: 'paused by alice',
     };
     const view = releaseViewOf(policyObject('checkout', 'shop', { status: runningStatus(release) }), NOW);
-    expect(renderStatus(view, NOW)).toContain('Paused:     manual by alice at 2026-03-01T10:06:00.000Z');
+    expect(renderStatus(view, NOW)).toContain('Paused:        manual by alice at 2026-03-01T10:06:00.000Z');
     expect(untilNextStep(view, NOW)).toBeUndefined();
   });
 

@@ -127,9 +127,9 @@ const MATRIX: Record<OperationKind, Record<Phase, Expectation>> = {
   },
   promote: {
     idle: 'refused',
-    waiting: 'progressing', // starts now, outside its window, and skips the remaining steps
-    progressing: 'promoting', // no checks: the current step's analysis gate counts as passed
-    paused: 'promoting',
+    waiting: 'progressing', // starts now, outside its window, at step 1
+    progressing: 'progressing', // one step on: step 2 of 3 (no checks: nothing to wait for)
+    paused: 'progressing',
     promoting: 'refused',
     succeeded: 'refused',
     rollingBack: 'refused',
@@ -235,7 +235,7 @@ describe('manual operations in every phase', () => {
     expect(done.next.history.at(-1)?.operations).toEqual([expect.objectContaining({ op: 'abort', by: 'dave' })]);
   });
 
-  it('promote skips the remaining steps but still waits for the current step analysis', () => {
+  it('promote advances one step but still waits for a passing analysis round of the current step', () => {
     const analysed = policy({ analysis: { interval: '30s', checks: [{ name: 'errors', type: 'successRate' }] } });
     const scene = scenes.progressing();
     const { next } = decide(analysed, scene.state, { ...scene.observed, operation: operation('promote') }, at(MIN));
@@ -243,7 +243,8 @@ describe('manual operations in every phase', () => {
     expect(next.reason).toContain('waiting for an analysis round');
     const round = { round: 1, at: iso(MIN + 1), decision: 'advance-allowed' as const, reason: 'ok' };
     const passed = decide(analysed, next, { ...scene.observed, analysis: round }, at(MIN + 2));
-    expect(passed.next.phase).toBe('promoting'); // hold (5m) and windows are skipped
+    expect(passed.next.phase).toBe('progressing'); // the 5m hold is skipped, and only that one
+    expect(passed.next.current?.stepIndex).toBe(1);
   });
 
   it('promote --full skips analysis too', () => {
@@ -307,5 +308,33 @@ describe('manual operations in every phase', () => {
     const { next, actions } = decide(p, scene.state, o, at(MIN));
     expect(next.current).toBeUndefined();
     expect(eventsOf(actions).at(-1)?.message).toContain('revision 9 is not in the history');
+  });
+});
+
+describe('every operation result is kept in the status, with or without a release', () => {
+  it('a promote refused after the release ended is recorded for the person who asked', () => {
+    const scene = scenes.succeeded();
+    const manual = operation('promote', { by: 'carol', at: iso(MIN) });
+    const { next } = decide(p, scene.state, { ...scene.observed, operation: manual }, at(MIN));
+    expect(next.current).toBeUndefined();
+    expect(next.recentOperations).toEqual([
+      {
+        id: manual.id,
+        op: 'promote',
+        by: 'carol',
+        at: iso(MIN),
+        result: 'refused: nothing to promote in phase succeeded',
+      },
+    ]);
+  });
+
+  it('keeps the last ten', () => {
+    let state = scenes.idle().state;
+    for (let i = 0; i < 12; i++) {
+      state = decide(p, state, observed({ operation: operation('pause', { id: `op-${i}` }) }), at(i * MIN)).next;
+    }
+    expect(state.recentOperations?.map((record) => record.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `op-${i + 2}`),
+    );
   });
 });

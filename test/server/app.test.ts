@@ -313,7 +313,7 @@ describe('POST operations', () => {
     const operation = { id: 'op-1', ...expected, by: 'alice', at: NOW.toISOString() };
     expect(response.json()).toMatchObject({ operation });
     expect(requested).toEqual([{ namespace: 'shop', name: 'checkout', operation }]);
-    expect(reviews).toEqual([{ user: 'alice', verb: 'update', namespace: 'shop', name: 'checkout' }]);
+    expect(reviews).toEqual([{ user: 'alice', verb: 'patch', namespace: 'shop', name: 'checkout' }]);
   });
 
   it.each([
@@ -366,12 +366,12 @@ describe('POST operations', () => {
     expect(requested).toEqual([]);
   });
 
-  it('is a 403 without update permission', async () => {
+  it('is a 403 without patch permission (the verb kubectl canary needs too)', async () => {
     const { app, requested } = harness();
     const response = await post(app, 'abort', {}, 'bob-token');
     expect(response.statusCode).toBe(403);
     expect(response.json().message).toBe(
-      'User "bob" cannot update canarypolicies/checkout.canaryd.dev in namespace shop.',
+      'User "bob" cannot patch canarypolicies/checkout.canaryd.dev in namespace shop.',
     );
     expect(requested).toEqual([]);
   });
@@ -446,8 +446,9 @@ describe('POST operations', () => {
       id: 'op-1',
       op: 'undo',
       toRevision: 1,
-      by: 'alice',
       at: NOW.toISOString(),
     });
+    // The authenticated caller, where the admission policy can check it against the writer.
+    expect(stored?.metadata.annotations?.['canaryd.dev/operation-by']).toBe('alice');
   });
 });

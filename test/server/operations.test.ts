@@ -19,12 +19,13 @@ const NOW = new Date('2026-03-01T10:06:30.000Z');
 const pause = newOperation({ op: 'pause' }, 'alice', NOW, 'id-1');
 
 describe('the operation annotation', () => {
-  it('is a merge patch of canaryd.dev/operation holding the operation as JSON', () => {
+  it('is a merge patch of canaryd.dev/operation (the operation as JSON) and canaryd.dev/operation-by (who asks)', () => {
     expect(OPERATION_ANNOTATION).toBe('canaryd.dev/operation');
     expect(operationPatch(pause, '42')).toEqual({
       metadata: {
         annotations: {
-          'canaryd.dev/operation': '{"id":"id-1","op":"pause","by":"alice","at":"2026-03-01T10:06:30.000Z"}',
+          'canaryd.dev/operation': '{"id":"id-1","op":"pause","at":"2026-03-01T10:06:30.000Z"}',
+          'canaryd.dev/operation-by': 'alice',
         },
         resourceVersion: '42',
       },

@@ -69,11 +69,13 @@ export function revisionFlag(flag: string, value: string | boolean | undefined):
   return revision;
 }
 
-/** A duration flag in seconds ("30s", "2m", "0"). */
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** A duration flag in seconds ("30s", "2m", "1h", "0"). */
 export function secondsFlag(flag: string, value: string | boolean | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  const match = typeof value === 'string' ? /^(\d+)(s|m)?$/.exec(value) : null;
+  const match = typeof value === 'string' ? /^(\d+)(s|m|h)?$/.exec(value) : null;
   if (match === null)
-    throw new UsageError(`--${flag} must be a duration such as 30s or 2m, got ${JSON.stringify(value)}`);
-  return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+    throw new UsageError(`--${flag} must be a duration such as 30s, 2m or 1h, got ${JSON.stringify(value)}`);
+  return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
 }

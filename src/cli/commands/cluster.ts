@@ -60,19 +60,25 @@ export interface CommandContext {
 
 type Options = Parameters<typeof parseClusterArgs>[1];
 
+const CLUSTER_FLAGS_HELP = `Cluster flags (as kubectl):
+  -n, --namespace NS   the namespace (default: the context's, else "default")
+  --context NAME       a kubeconfig context other than the current one
+  --kubeconfig FILE    a kubeconfig file (default: KUBECONFIG, else ~/.kube/config)`;
+
 /**
  * A command that parses kubectl-style flags and talks to the cluster. Usage errors exit 2;
  * Kubernetes and operation errors print their message (which names the object) and exit 1.
  */
 export function clusterCommand(
   name: string,
-  spec: { summary: string; usage: string; options?: Options },
+  spec: { summary: string; usage: string; options?: Options; help?: string },
   deps: () => ClusterDeps,
   run: (parsed: ParsedArgs, context: CommandContext) => Promise<number>,
 ): Command {
   return {
     summary: spec.summary,
     usage: spec.usage,
+    help: `${spec.help === undefined ? '' : `${spec.help.trimEnd()}\n\n`}${CLUSTER_FLAGS_HELP}`,
     async run(args, io) {
       let parsed: ParsedArgs;
       try {

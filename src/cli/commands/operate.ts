@@ -1,7 +1,8 @@
 // kubectl canary pause|resume|promote [--full]|abort|retry [--to-revision N]|undo --to-revision N
-// [--skip-canary]: writes the operation annotation as the caller (their RBAC, their name as `by`),
-// then waits for canaryd to process it and prints what it did. Exit 0 applied, 1 refused or not
-// processed in time (--timeout; 0 returns as soon as it is requested), 2 usage.
+// [--skip-canary]: writes the operation annotations as the caller (their RBAC, their name as `by`),
+// then waits for canaryd's acknowledgement of that operation id and prints what really happened
+// (status.release.recentOperations). Exit 0 applied, 1 refused or not processed in time
+// (--timeout; 0 returns as soon as it is requested), 2 usage.
 import type { ManualOperation } from '../../engine/types.ts';
 import type { KubeObject } from '../../kube/objects.ts';
 import {
@@ -74,6 +75,13 @@ export function describeOperation(operation: Pick<ManualOperation, 'op' | 'toRev
   return `${op}${revision}${operation.skipCanary ? ' --skip-canary' : ''}`;
 }
 
+const OPERATION_HELP = `Writes the operation with your identity, then waits for canaryd to apply or refuse it
+and prints which (a refusal names the reason, e.g. the release ended meanwhile).
+  --timeout DURATION   how long to wait for canaryd (default 30s; 0: return once written)
+
+Exit codes: 0 applied (or written, with --timeout 0); 1 refused, not processed in time, another
+operation pending, not found or not allowed (RBAC: patch on canarypolicies); 2 usage error.`;
+
 export const operationCommand = (command: OperationCommandName, deps: () => ClusterDeps): Command => {
   const spec = SPECS[command];
   return clusterCommand(
@@ -82,6 +90,7 @@ export const operationCommand = (command: OperationCommandName, deps: () => Clus
       summary: spec.summary,
       usage: `${spec.usage} ${COMMON}`,
       options: { ...spec.options, timeout: { type: 'string' } },
+      help: OPERATION_HELP,
     },
     deps,
     async (parsed, context) => {
@@ -119,18 +128,19 @@ async function awaitResult(
     if (isAcknowledged(policy, operation.id)) {
       const record = operationResult(policy, operation.id);
       if (record === undefined) {
-        // The engine records results in the running release; with none running it only emits an Event.
-        io.stdout(
-          `${what}: processed by canaryd; no release is running, so the result is only in the Events ` +
+        // A controller that predates status.release.recentOperations: never claim success unseen.
+        io.stderr(
+          `${what}: processed by canaryd, but its result is not in the status; see the Events ` +
             `(kubectl describe canarypolicy -n ${namespace} ${name})\n`,
         );
-        return 0;
+        return 1;
       }
+      const actor = record.by === operation.by ? '' : ` (recorded as by ${record.by})`;
       if (record.result === 'applied') {
-        io.stdout(`${what}: applied\n`);
+        io.stdout(`${what}: applied${actor}\n`);
         return 0;
       }
-      io.stderr(`${what}: ${record.result}\n`);
+      io.stderr(`${what}: ${record.result}${actor}\n`);
       return 1;
     }
     if (io.now().getTime() >= deadline || interrupted.aborted) {

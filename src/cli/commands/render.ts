@@ -4,9 +4,6 @@ import type { Measurement } from '../../analysis/index.ts';
 import { operationLabel } from '../../engine/history.ts';
 import type { HistoryEntryView, ReleaseView } from '../../server/views.ts';
 
-/** Phases in which a release has failed: `status` exits 1 for these. */
-export const FAILED_PHASES: ReadonlySet<string> = new Set(['failed', 'rollingBack']);
-
 /** kubectl-style ages: 45s, 3m20s, 2h5m, 3d4h. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
@@ -65,13 +62,25 @@ export function renderList(views: ReleaseView[], now: Date, allNamespaces: boole
   );
 }
 
-/** "in 4m10s", "due" (the controller will advance it), or undefined when no step is scheduled. */
+/**
+ * When the release may next leave its step (the hold's end or a window opening, never the next
+ * analysis round): "in 4m10s", "due" (only analysis or a ready canary is left), or undefined.
+ */
 export function untilNextStep(view: ReleaseView, now: Date): string | undefined {
-  const next = view.status.nextStepAt;
-  if (next === undefined || !['progressing', 'waiting'].includes(view.status.phase)) return undefined;
-  const ms = Date.parse(next) - now.getTime();
+  if (!['progressing', 'waiting'].includes(view.status.phase)) return undefined;
+  return untilInstant(view.status.nextStepAt, now);
+}
+
+function untilInstant(iso: string | undefined, now: Date): string | undefined {
+  if (iso === undefined) return undefined;
+  const ms = Date.parse(iso) - now.getTime();
   if (Number.isNaN(ms)) return undefined;
   return ms <= 0 ? 'due' : `in ${formatDuration(ms)}`;
+}
+
+function whenPaused(cause: string | undefined, view: ReleaseView): string {
+  if (cause === 'analysis') return 'when analysis passes again, or a person resumes it';
+  return `when a person resumes it (kubectl canary resume ${view.name} -n ${view.namespace})`;
 }
 
 /** The newest measurement of each check, in the order the checks first appear. */
@@ -93,7 +102,7 @@ export function renderStatus(view: ReleaseView, now: Date): string {
   const status = view.status;
   const current = status.release.current;
   const lines: string[] = [];
-  const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(12)}${value}`);
+  const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(15)}${value}`);
   field('Policy', `${view.namespace}/${view.name}`);
   field('Deployment', view.spec?.deployment ?? '(spec not valid)');
   if (!view.observed) {
@@ -116,6 +125,9 @@ export function renderStatus(view: ReleaseView, now: Date): string {
   if (status.router) field('Router', status.router + (status.routerReason ? ` (${status.routerReason})` : ''));
   const next = untilNextStep(view, now);
   if (next !== undefined) field('Next step', `${next} (${status.nextStepAt})`);
+  else if (status.phase === 'paused') field('Next step', whenPaused(current?.pausedBy?.cause, view));
+  const analysisDue = untilInstant(status.nextAnalysisAt, now);
+  if (analysisDue !== undefined) field('Next analysis', `${analysisDue} (${status.nextAnalysisAt})`);
   if (current?.pausedBy) {
     field(
       'Paused',

@@ -163,23 +163,30 @@ function startStep(state: ReleaseState, context: Context, step: PlannedStep): Ha
 /** Next step or promotion when every gate is open; null (and the reason in status) otherwise. */
 function advance(state: ReleaseState, context: Context, step: PlannedStep, analysing: boolean): HandlerResult | null {
   const current = state.current!;
-  if (current.promote?.full) return { goto: enterPromotion(state, context, promotedBy(current, true)) };
+  if (current.promote?.full) {
+    return { goto: enterPromotion(state, context, `promoted --full by ${current.promote.by}: analysis skipped`) };
+  }
   const waitingFor = advanceGate(current, step, context, analysing);
   if (waitingFor !== null) {
     setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
     return null;
   }
-  if (current.promote || current.stepIndex + 1 >= context.steps.length) {
-    const reason = current.promote ? promotedBy(current, false) : 'every step passed: rolling the stable Deployment';
+  const promoter = current.promote?.by;
+  // `promote` (not --full) skips what is left of this one step, then the next step holds as usual.
+  current.promote = undefined;
+  if (current.stepIndex + 1 >= context.steps.length) {
+    const reason =
+      promoter === undefined
+        ? 'every step passed: rolling the stable Deployment'
+        : `promoted by ${promoter}: the last step's hold was skipped`;
     return { goto: enterPromotion(state, context, reason) };
   }
+  const from = current.stepIndex + 1;
   enterStep(current, current.stepIndex + 1, context);
+  if (promoter !== undefined) {
+    event(context, 'Normal', 'Promoted', `revision ${current.revision}: step ${from} ended early by ${promoter}`);
+  }
   return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1}: making the canary ready`) };
-}
-
-function promotedBy(current: CurrentRelease, full: boolean): string {
-  const who = current.promote ? ` by ${current.promote.by}` : '';
-  return full ? `promoted --full${who}: analysis skipped` : `promoted${who}: remaining steps skipped`;
 }
 
 /** null when the step may advance, else what it waits for (for status and events). */

@@ -1,5 +1,5 @@
 // waiting: a new template is known but its start window is closed. Nothing of the release
-// exists yet; a manual promote starts it at once.
+// exists yet; a manual promote starts it at once (--full then promotes it).
 import { startAllowed } from '../../schedule/windows.ts';
 import type { Context, HandlerResult } from '../context.ts';
 import { classifyTemplate, setPhase, startRollback, startSteps, supersede } from '../transitions.ts';
@@ -17,7 +17,11 @@ export function waitingPhase(state: ReleaseState, context: Context): HandlerResu
   if (change === 'newer') return { goto: supersede(state, context, deployment) };
   const current = state.current!;
   const verdict = startAllowed(context.policy.spec.schedule, context.now);
-  if (verdict.allowed || current.promote) return { goto: startSteps(state, context) };
+  if (verdict.allowed || current.promote) {
+    // `promote` here means "start now": that is its one step; --full goes on to promotion.
+    if (current.promote?.full !== true) current.promote = undefined;
+    return { goto: startSteps(state, context) };
+  }
   setPhase(state, 'waiting', `waiting for a start window: ${verdict.reason}`);
   return { stay: state, actions: restingActions(context, deployment) };
 }
