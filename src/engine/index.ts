@@ -1,5 +1,6 @@
 // The release engine's public surface: a pure decide() and the data it speaks.
 export { decide, initialState } from './decide.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
+export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';
 export { nextWakeAt } from './wake.ts';
