@@ -15,7 +15,7 @@ import { lastWriterOf } from '../kube/managed-fields.ts';
 import type { Deployment } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { RouteStatus } from '../traffic/router.ts';
-import { TEMPLATE_HASH_ANNOTATION } from './names.ts';
+import { MANAGED_LABEL, TEMPLATE_HASH_ANNOTATION } from './names.ts';
 import type { AnalysisStatus } from './status.ts';
 import { describeChange, templateHash } from './template.ts';
 
@@ -42,6 +42,7 @@ export function observeDeployment(deployment: Deployment, stableTemplate: JsonVa
     replicas,
     readyReplicas: status.readyReplicas ?? 0,
     rolloutComplete,
+    marked: deployment.metadata.labels?.[MANAGED_LABEL] !== undefined,
     writers: writersOf(deployment),
   };
 }

@@ -131,6 +131,8 @@ export interface ObservedDeployment {
   readyReplicas: number;
   /** Every pod runs templateHash, all available, status observed for the latest generation. */
   rolloutComplete: boolean;
+  /** Carries canaryd's managed label (canaryd.dev/managed): to be removed when handed back. */
+  marked?: boolean;
   /** Who last wrote these fields (metadata.managedFields, canaryd's own writes excluded). */
   writers?: { template?: FieldWriter; replicas?: FieldWriter };
 }

@@ -157,3 +157,20 @@ describe('the stable Deployment scaled during a release', () => {
     expect(eventsOf(actions).filter((e) => e.reason === 'StableScaled')).toEqual([]);
   });
 });
+
+describe('the managed mark (what the admission policy selects)', () => {
+  it('a deleted policy removes it even from a Deployment that is already unpaused', () => {
+    const o = { ...canaryObserved(0), canary: undefined, policyDeleted: true };
+    o.route = { prepared: false, weight: 0, achievedWeight: 0, testersRouting: false };
+    o.deployment = deployment('v1', { paused: false, marked: true });
+    const { actions } = decide(policy(), releaseState('idle', {}), { ...o, deployment: o.deployment }, at(SEC));
+    expect(types(effects(actions))).toEqual(['releaseDeployment']);
+    const unmarked = decide(
+      policy(),
+      releaseState('idle', {}),
+      { ...o, deployment: deployment('v1', { paused: false }) },
+      at(SEC),
+    );
+    expect(effects(unmarked.actions)).toEqual([]);
+  });
+});

@@ -110,7 +110,12 @@ export function renderStatus(view: ReleaseView, now: Date): string {
       return i === (current?.stepIndex ?? -1) ? `[${label}]` : label;
     });
     field('Step', `${status.step}${weights.length > 0 ? `  ${weights.join(' → ')}` : ''}`);
-    field('Weight', `${formatWeight(status.weight)} of traffic to the canary`);
+    const intended = status.intendedWeight;
+    const differs = intended !== undefined && Math.abs(intended - status.weight) >= 0.01;
+    field(
+      'Weight',
+      `${formatWeight(status.weight)} of traffic to the canary${differs ? ` (measured; the step intends ${formatWeight(intended)})` : ''}`,
+    );
   }
   if (status.router) field('Router', status.router + (status.routerReason ? ` (${status.routerReason})` : ''));
   const next = untilNextStep(view, now);
