@@ -138,6 +138,9 @@ describe('rendering', () => {
     expect(lines[1]).toMatch(/^1 +adopted +2026-02-01T00:00:00.000Z/);
     expect(lines[2]).toMatch(/^2 +\(progressing\) +2026-03-01T10:00:05.000Z +- +image web:1 -> web:2/);
     expect(lines).toContain('Operations:');
+    expect(lines[3]).toMatch(
+      /^\(REVISION is canaryd's release number.*`kubectl rollout history` numbers the Deployment's ReplicaSets/,
+    );
     expect(lines.at(-2)).toMatch(/^ {2}2026-03-01T10:06:00.000Z +pause +alice +applied$/);
   });
 });

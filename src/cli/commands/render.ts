@@ -182,5 +182,9 @@ export function renderHistory(view: ReleaseView): string {
           ['  AT', 'OP', 'BY', 'RESULT'],
           ...operations.map((op) => [`  ${op.at}`, op.op, op.by, op.result]),
         ])}`;
-  return table(rows) + operationLines;
+  return table(rows) + HISTORY_NOTE + operationLines;
 }
+
+/** The numbers above are canaryd's, not the Deployment's (docs/operations.md, "Revisions"). */
+export const HISTORY_NOTE =
+  "(REVISION is canaryd's release number, the one undo/retry --to-revision take; `kubectl rollout history` numbers the Deployment's ReplicaSets and differs)\n";
