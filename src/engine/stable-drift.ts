@@ -44,16 +44,20 @@ export function unpausedDrift(state: ReleaseState, context: Context): boolean {
     current.stableUnpaused = undefined;
     return false;
   }
+  // A release that begins in this very decision found the Deployment unpaused by canaryd itself
+  // (superseding a promotion): paused again, but nobody else's doing to report.
+  const begunNow = current.noticedAt === context.nowIso;
   if (current.stableUnpaused === undefined) {
     current.stableUnpaused = context.nowIso;
-    event(
-      context,
-      'Warning',
-      'DriftCorrected',
-      `revision ${current.revision}: Deployment was unpaused during the release (spec.paused removed, as \`kubectl rollout resume\` does; ` +
-        `Kubernetes keeps no field manager for a removed field); canaryd paused it again. ` +
-        `Pods of the new template started meanwhile count in the measured share and stay until promotion or rollback; ${STEER}`,
-    );
+    if (!begunNow)
+      event(
+        context,
+        'Warning',
+        'DriftCorrected',
+        `revision ${current.revision}: Deployment was unpaused during the release (spec.paused removed, as \`kubectl rollout resume\` does; ` +
+          `Kubernetes keeps no field manager for a removed field); canaryd paused it again. ` +
+          `Pods of the new template started meanwhile count in the measured share and stay until promotion or rollback; ${STEER}`,
+      );
   }
   return true;
 }

@@ -53,6 +53,19 @@ describe('unpaused during a release (kubectl rollout resume)', () => {
     },
   );
 
+  it('a release superseding a promotion pauses the Deployment canaryd itself unpaused, without blaming anyone', () => {
+    const state = releaseState('promoting', { weight: 25, deadlines: { promotion: iso(60 * SEC) } });
+    const o = canaryObserved(25, {
+      deployment: deployment('v3', { paused: false, rolloutComplete: false, writers: { template: kubectlSet } }),
+    });
+    const { next, actions } = decide(policy(), state, o, at(5 * SEC));
+    expect(next.current?.templateHash).toBe('v3');
+    expect(types(effects(actions))[0]).toBe('repauseStable');
+    expect(eventsOf(actions).map((e) => e.reason)).not.toContain('DriftCorrected');
+    const later = decide(policy(), next, o, at(6 * SEC));
+    expect(eventsOf(later.actions).map((e) => e.reason)).not.toContain('DriftCorrected');
+  });
+
   it('while waiting for a start window the Deployment (holding the new template) is paused again at once', () => {
     const state = releaseState('waiting', { startedAt: undefined, stepStartedAt: undefined, weight: 0 });
     const windowed = policy({ schedule: { timeZone: 'UTC', startWindows: [{ cron: '0 3 * * *', duration: '1h' }] } });
