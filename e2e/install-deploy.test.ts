@@ -25,6 +25,7 @@ const KUBECTL = '/usr/bin/kubectl';
 const DEPLOY = join(REPO_ROOT, 'deploy');
 const SYSTEM_NAMESPACE = 'canaryd-system';
 const SA_USER = `system:serviceaccount:${SYSTEM_NAMESPACE}:canaryd`;
+const ADMISSION_POLICY = 'canaryd-keep-managed-deployments-paused';
 const SA_GROUPS = ['system:serviceaccounts', `system:serviceaccounts:${SYSTEM_NAMESPACE}`, 'system:authenticated'];
 
 /** The objects deploy/kustomization.yaml installs, read from the files it lists. */
@@ -87,6 +88,10 @@ describe('installing deploy/ on the local cluster', () => {
       await rbac.deleteClusterRole({ name }).catch(() => {});
     }
     await env.core.deleteNamespace({ name: SYSTEM_NAMESPACE }).catch(() => {});
+    // The admission policy is cluster-wide: the other test files run canaryd with an admin token.
+    const admission = env.kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+    await admission.deleteValidatingAdmissionPolicyBinding({ name: ADMISSION_POLICY }).catch(() => {});
+    await admission.deleteValidatingAdmissionPolicy({ name: ADMISSION_POLICY }).catch(() => {});
   });
 
   it('applies every manifest; the Deployment is admitted (restricted) and its pods scheduled', async () => {
@@ -259,6 +264,43 @@ describe('installing deploy/ on the local cluster', () => {
       .split('\n')
       .filter((line) => line.replaceAll('\\"', '"').includes(`User "${SA_USER}" cannot`));
     expect(refused).toEqual([]);
+  });
+
+  it('the admission policy refuses `kubectl rollout resume` on the managed Deployment, except from canaryd', async () => {
+    const { apps, core, namespace } = env;
+    // After the release above: web is managed (marked, paused) and canaryd runs as its ServiceAccount.
+    const web = await apps.readNamespacedDeployment({ name: 'web', namespace });
+    expect(web.metadata?.labels?.['canaryd.dev/managed']).toBe('true');
+    expect(web.metadata?.annotations?.['canaryd.dev/policy']).toBe(`${namespace}/web`);
+    expect(web.spec?.paused).toBe(true);
+
+    // A person (the admin kubeconfig) is refused, with what to run instead.
+    const kubectl = (kubeconfig: string, ...args: string[]) =>
+      promisify(execFile)(KUBECTL, [...args, '-n', namespace, '--kubeconfig', kubeconfig], { timeout: 30_000 }).then(
+        ({ stdout }) => ({ ok: true, output: stdout }),
+        (error: { stderr?: string }) => ({ ok: false, output: error.stderr ?? String(error) }),
+      );
+    const refused = await kubectl(env.kubeconfig, 'rollout', 'resume', 'deployment/web');
+    expect(refused.ok, refused.output).toBe(false);
+    expect(refused.output).toContain(ADMISSION_POLICY);
+    expect(refused.output).toContain(`is kept paused by canaryd (CanaryPolicy ${namespace}/web)`);
+    expect(refused.output).toContain('kubectl canary promote --full NAME -n NAMESPACE');
+    expect(refused.output).toContain('kubectl canary abort NAME -n NAMESPACE');
+    expect((await apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.paused).toBe(true);
+    // Scaling stays the user's (and an autoscaler's): not refused.
+    const scaled = await kubectl(env.kubeconfig, 'scale', 'deployment/web', '--replicas=5');
+    expect(scaled.ok, scaled.output).toBe(true);
+
+    // canaryd's own ServiceAccount may unpause (promotion, rollback and hand-back do).
+    const token = await serviceAccountToken(core, SYSTEM_NAMESPACE, 'canaryd', 600);
+    const asCanaryd = tokenKubeconfig(env.kubeconfig, token, join(workDir, 'kubeconfig-resume'));
+    const allowed = await kubectl(asCanaryd, 'rollout', 'resume', 'deployment/web');
+    expect(allowed.ok, allowed.output).toBe(true);
+    // Nothing of a release runs; canaryd pauses its Deployment again at rest.
+    await waitFor(async () => (await apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.paused === true, {
+      timeoutMs: 30_000,
+      description: 'web paused again by canaryd',
+    });
   });
 
   it('the ServiceAccount may do no more than the ClusterRole and Role grant', async () => {

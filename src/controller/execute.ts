@@ -5,9 +5,11 @@ import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, KubeObject, ObjectRef, Service } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
+import { OWNER_POLICY } from '../traffic/labels.ts';
 import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { restoreSelectorPatch } from '../traffic/selector.ts';
 import { buildCanaryDeployment } from './canary-deployment.ts';
+import { MANAGED_LABEL } from './names.ts';
 
 export interface ExecutionContext {
   kube: KubeApi;
@@ -51,7 +53,8 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
   const canaryRef = deploymentRef(target.namespace, target.canaryDeployment);
   switch (action.type) {
     case 'adoptDeployment':
-      await kube.mergePatch(stableRef, { spec: { paused: true } });
+      // Marked so deploy/'s ValidatingAdmissionPolicy can refuse an unpause by anyone else.
+      await kube.mergePatch(stableRef, { metadata: managedMark(target), spec: { paused: true } });
       return;
     case 'repauseStable':
       await kube.mergePatch(stableRef, { spec: { paused: true } });
@@ -131,11 +134,13 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
     case 'cleanupRoute':
       await router.cleanup(target);
       return;
-    case 'releaseDeployment':
-      await kube.mergePatch(stableRef, { spec: { paused: false } }).catch((error: unknown) => {
+    case 'releaseDeployment': {
+      const unmark = { labels: { [MANAGED_LABEL]: null }, annotations: { [OWNER_POLICY]: null } };
+      await kube.mergePatch(stableRef, { metadata: unmark, spec: { paused: false } }).catch((error: unknown) => {
         if (!isKubeError(error, 'NotFound')) throw error; // the Deployment is gone too: nothing to release
       });
       return;
+    }
     case 'recordEvent': {
       const about = [
         {
@@ -162,6 +167,12 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       return;
   }
 }
+
+/** The label and annotation that say which policy manages the user's Deployment. */
+export const managedMark = (target: RouteTarget) => ({
+  labels: { [MANAGED_LABEL]: 'true' },
+  annotations: { [OWNER_POLICY]: `${target.namespace}/${target.policy}` },
+});
 
 const ownerOf = (object: KubeObject) =>
   object.metadata.uid

@@ -12,6 +12,11 @@ export const OPERATE_ON_BEHALF_VERB = 'operate-on-behalf';
 export const TEMPLATE_HASH_ANNOTATION = 'canaryd.dev/template-hash';
 export const FINALIZER = 'canaryd.dev/cleanup';
 export const CANARY_SUFFIX = '-canary';
+/**
+ * On the user's Deployment while a policy manages it (with canaryd.dev/policy naming the policy):
+ * what the ValidatingAdmissionPolicy in deploy/ selects to refuse an unpause by anyone but canaryd.
+ */
+export const MANAGED_LABEL = 'canaryd.dev/managed';
 
 export const policyKeyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 

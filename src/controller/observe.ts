@@ -10,10 +10,12 @@ import type {
   ObservedRoute,
   ReleaseState,
 } from '../engine/index.ts';
+import { OWN_FIELD_MANAGER } from '../engine/index.ts';
+import { lastWriterOf } from '../kube/managed-fields.ts';
 import type { Deployment } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { RouteStatus } from '../traffic/router.ts';
-import { TEMPLATE_HASH_ANNOTATION } from './names.ts';
+import { MANAGED_LABEL, TEMPLATE_HASH_ANNOTATION } from './names.ts';
 import type { AnalysisStatus } from './status.ts';
 import { describeChange, templateHash } from './template.ts';
 
@@ -56,7 +58,20 @@ export function observeDeployment(deployment: Deployment, release?: ReleaseState
     replicas,
     readyReplicas: status.readyReplicas ?? 0,
     rolloutComplete,
+    marked: deployment.metadata.labels?.[MANAGED_LABEL] !== undefined,
+    writers: writersOf(deployment),
   };
+}
+
+/**
+ * Who last wrote the fields canaryd guards: the template (someone else than canaryd, to name
+ * in an Event) and replicas (canaryd included, so its own surge is not taken for a person's scale).
+ */
+function writersOf(deployment: Deployment): NonNullable<ObservedDeployment['writers']> {
+  const managed = deployment.metadata.managedFields;
+  const template = lastWriterOf(managed, ['spec', 'template'], [OWN_FIELD_MANAGER]);
+  const replicas = lastWriterOf(managed, ['spec', 'replicas']);
+  return { ...(template ? { template } : {}), ...(replicas ? { replicas } : {}) };
 }
 
 export function observeCanary(canary: Deployment | null): ObservedCanary | undefined {

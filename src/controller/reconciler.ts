@@ -35,7 +35,7 @@ import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { type AdmissionVerdict, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
-import { executeAction } from './execute.ts';
+import { executeAction, managedMark } from './execute.ts';
 import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
 import {
   nginxRoutePrepared,
@@ -161,6 +161,13 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
 
   if (!driftCorrected) await reportCanaryResized(deps, target, release, observed);
+  // A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it).
+  if (!deleting && release.stable !== undefined && observed.deployment?.marked === false) {
+    await kube.mergePatch(
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment },
+      { metadata: managedMark(target) },
+    );
+  }
 
   const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
   let outcome = await decideAndAct(pass, object, status, release, observed);

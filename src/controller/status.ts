@@ -24,8 +24,13 @@ export interface AnalysisStatus {
 
 export interface PolicyStatus {
   phase: string;
-  /** The share the canary really gets, percent. */
+  /**
+   * The share the canary really gets, percent, as measured: ready pods of the canary template
+   * (replica-ratio, wherever they run) or the weight the canary route carries as written.
+   */
   weight: number;
+  /** The weight canaryd's plan gives the current step (what it asks the router for), percent. */
+  intendedWeight?: number;
   /** "2/4" while a release runs. */
   step: string;
   router?: string;
@@ -96,7 +101,7 @@ export function summarise(
   policy: CanaryPolicy,
   release: ReleaseState,
   achievedWeight: number,
-): Pick<PolicyStatus, 'phase' | 'weight' | 'step' | 'message'> {
+): Pick<PolicyStatus, 'phase' | 'weight' | 'intendedWeight' | 'step' | 'message'> {
   const current = release.current;
   const steps = planSteps(policy).length;
   const inRelease =
@@ -105,6 +110,7 @@ export function summarise(
     phase: release.phase,
     // Two decimals: 1 of 3 pods is 33.33 %, and sub-percent ingress weights stay visible.
     weight: inRelease ? Math.round(achievedWeight * 100) / 100 : 0,
+    intendedWeight: inRelease && current ? current.weight : 0,
     step: inRelease && current ? `${Math.min(current.stepIndex + 1, steps)}/${steps}` : '',
     message: release.reason,
   };

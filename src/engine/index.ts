@@ -2,5 +2,6 @@
 export { decide, initialState } from './decide.ts';
 export { nextAnalysisTime, nextStepTime } from './next.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
+export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';
 export { nextWakeAt } from './wake.ts';

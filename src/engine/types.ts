@@ -86,6 +86,10 @@ export interface CurrentRelease extends Revision {
   weight: number;
   /** Last weight the router reported as achieved (replica-ratio can only approximate). */
   achievedWeight?: number;
+  /** The stable Deployment's spec.replicas last seen in this release (a scale by hand is reported once). */
+  stableReplicas?: number;
+  /** When canaryd saw the stable Deployment unpaused by someone else (cleared once paused again). */
+  stableUnpaused?: string;
   testersOnly?: boolean;
   pausedBy?: { cause: PauseCause; by: string; at: string; reason: string };
   /** A person lifted the pause gate of this step. */
@@ -137,6 +141,18 @@ export interface ObservedDeployment {
   readyReplicas: number;
   /** Every pod runs templateHash, all available, status observed for the latest generation. */
   rolloutComplete: boolean;
+  /** Carries canaryd's managed label (canaryd.dev/managed): to be removed when handed back. */
+  marked?: boolean;
+  /** Who last wrote these fields (metadata.managedFields, canaryd's own writes excluded). */
+  writers?: { template?: FieldWriter; replicas?: FieldWriter };
+}
+
+/** A field manager's entry in metadata.managedFields, as plain data. */
+export interface FieldWriter {
+  manager: string;
+  operation: string;
+  time?: string;
+  subresource?: string;
 }
 
 export interface ObservedCanary {

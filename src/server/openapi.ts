@@ -100,7 +100,11 @@ export const openApiDocument = {
           name: { type: 'string' },
           deployment: { type: 'string' },
           phase: { type: 'string' },
-          weight: { type: 'number', description: 'Achieved canary share, percent.' },
+          weight: {
+            type: 'number',
+            description:
+              'Measured canary share, percent: ready pods of the canary template (replica-ratio) or the weight the canary route carries as written (ingress-nginx); never the intended one.',
+          },
           step: { type: 'string', description: '"2/4" while a release runs.' },
           message: { type: 'string' },
           nextStepAt: {

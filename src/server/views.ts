@@ -39,7 +39,10 @@ export interface ReleaseStateView extends Omit<ReleaseState, 'stable' | 'current
 
 export interface ReleaseStatusView {
   phase: string;
+  /** Measured share, percent (see PolicyStatus.weight). */
   weight: number;
+  /** The weight the current step intends, percent. */
+  intendedWeight?: number;
   step: string;
   router?: string;
   routerReason?: string;
@@ -95,6 +98,7 @@ export function releaseViewOf(policy: KubeObject, now: Date = new Date()): Relea
     status: {
       phase: status.phase,
       weight: status.weight,
+      ...(status.intendedWeight === undefined ? {} : { intendedWeight: status.intendedWeight }),
       step: status.step,
       ...(status.router === undefined ? {} : { router: status.router }),
       ...(status.routerReason === undefined ? {} : { routerReason: status.routerReason }),

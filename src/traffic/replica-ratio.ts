@@ -10,6 +10,7 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
+import { canaryTemplateHashesIn, type ReplicaSet, runsCanaryTemplate } from './canary-template.ts';
 import {
   deploymentRef,
   endpointSlicesOf,
@@ -20,7 +21,7 @@ import {
   serviceRef,
 } from './cluster.ts';
 import { isTrafficError, TrafficError } from './errors.ts';
-import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR, TRACK, TRACK_CANARY } from './labels.ts';
+import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR } from './labels.ts';
 import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteStatus, RouteTarget, SetWeightOptions, TrafficRouter } from './router.ts';
 import {
@@ -174,12 +175,24 @@ export class ReplicaRatioRouter implements TrafficRouter {
 
   async observe(target: RouteTarget): Promise<RouteStatus> {
     const service = await getService(this.#kube, target.namespace, target.service);
-    const canaryPods = await this.#kube.list<Pod>(
-      'v1',
-      'Pod',
-      target.namespace,
-      labelSelector({ ...originalSelector(service), [TRACK]: TRACK_CANARY }),
-    );
+    const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
+    const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
+    // Pods of the canary template in the stable Deployment (an unpause during the release) count too.
+    const strayHashes =
+      canary === null || stable === null
+        ? new Set<string>()
+        : canaryTemplateHashesIn(
+            target.deployment,
+            await this.#kube.list<ReplicaSet>(
+              'apps/v1',
+              'ReplicaSet',
+              target.namespace,
+              labelSelector(stable.spec.selector.matchLabels ?? {}),
+            ),
+            canary.spec.template,
+          );
+    const pods = await this.#kube.list<Pod>('v1', 'Pod', target.namespace, labelSelector(originalSelector(service)));
+    const canaryPods = pods.filter((pod) => runsCanaryTemplate(pod.metadata.labels, strayHashes));
     const names = new Set(canaryPods.map((pod) => pod.metadata.name));
     const uids = new Set(canaryPods.flatMap((pod) => (pod.metadata.uid === undefined ? [] : [pod.metadata.uid])));
     const slices = await endpointSlicesOf(this.#kube, target.namespace, target.service);
@@ -190,8 +203,6 @@ export class ReplicaRatioRouter implements TrafficRouter {
         ((ref.uid !== undefined && uids.has(ref.uid)) || (ref.name !== undefined && names.has(ref.name)))
       );
     });
-    const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
-    const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
     const requested = Number(canary?.metadata.annotations?.[INTENDED_WEIGHT] ?? '0');
     const drift: string[] = [];
     if (isPinned(service)) {
@@ -227,7 +238,11 @@ export class ReplicaRatioRouter implements TrafficRouter {
       achievedWeight: share.share,
       canaryReplicas: share.canaryReady,
       stableReplicas: share.stableReady,
-      detail: `${share.canaryReady} canary of ${share.canaryReady + share.stableReady} ready endpoints: ${formatShare(share.share)} (requested ${formatShare(requested)})`,
+      detail:
+        `${share.canaryReady} canary of ${share.canaryReady + share.stableReady} ready endpoints: ${formatShare(share.share)} (requested ${formatShare(requested)})` +
+        (strayHashes.size > 0
+          ? '; the stable Deployment runs pods of the canary template too (unpaused during the release)'
+          : ''),
     };
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;

@@ -87,6 +87,13 @@ describe('rendering', () => {
     expect(screen).toContain('Revision:      2 (image web:1 -> web:2)\n');
     expect(screen).toContain('Step:          2/4  1% → [5%] → 25% → 50%\n');
     expect(screen).toContain('Weight:        5% of traffic to the canary\n');
+    // The share shown is the measured one; when the plan intends another, both are said.
+    const measured = structuredClone(running);
+    measured.status.weight = 40;
+    measured.status.intendedWeight = 5;
+    expect(renderStatus(measured, NOW)).toContain(
+      'Weight:        40% of traffic to the canary (measured; the step intends 5%)\n',
+    );
     expect(screen).toContain('Router:        ingress-nginx (Ingress web routes to Service web)\n');
     expect(screen).toContain('Next step:     in 8m40s (2026-03-01T10:15:10.000Z)\n');
     expect(screen).toMatch(/ {2}success-rate +pass +0\.998 +0\.999 +1200 +2m30s +0\.998 >= 0\.99\n/);
@@ -131,6 +138,9 @@ describe('rendering', () => {
     expect(lines[1]).toMatch(/^1 +adopted +2026-02-01T00:00:00.000Z/);
     expect(lines[2]).toMatch(/^2 +\(progressing\) +2026-03-01T10:00:05.000Z +- +image web:1 -> web:2/);
     expect(lines).toContain('Operations:');
+    expect(lines[3]).toMatch(
+      /^\(REVISION is canaryd's release number.*`kubectl rollout history` numbers the Deployment's ReplicaSets/,
+    );
     expect(lines.at(-2)).toMatch(/^ {2}2026-03-01T10:06:00.000Z +pause +alice +applied$/);
   });
 

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { MANAGED_LABEL } from '../../src/controller/names.ts';
 import { WATCHED } from '../../src/kube/informers.ts';
 import { resourceOf } from '../../src/metrics/index.ts';
 
@@ -111,6 +112,8 @@ describe('deploy/', () => {
       'Deployment',
       'Service',
       'PodDisruptionBudget',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ]) {
       expect(all.map((m) => m.kind)).toContain(kind);
     }
@@ -233,6 +236,46 @@ describe('deploy/', () => {
     expect(pdb.spec.minAvailable).toBe(1);
     expect(labels).toMatchObject(pdb.spec.selector.matchLabels);
     expect(deployment.spec.selector.matchLabels).toEqual(pdb.spec.selector.matchLabels);
+  });
+
+  it("the admission policy refuses an unpause of a managed Deployment by anyone but canaryd's ServiceAccount", () => {
+    const policy = find(
+      'ValidatingAdmissionPolicy',
+      'canaryd-keep-managed-deployments-paused',
+    ) as unknown as Manifest & {
+      spec: {
+        failurePolicy: string;
+        matchConstraints: {
+          resourceRules: Array<{ apiGroups: string[]; resources: string[]; operations: string[] }>;
+          objectSelector: { matchLabels: Record<string, string> };
+        };
+        validations: Array<{ expression: string; messageExpression: string }>;
+      };
+    };
+    expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+    expect(policy.spec.failurePolicy).toBe('Fail');
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([
+      expect.objectContaining({ apiGroups: ['apps'], resources: ['deployments'], operations: ['UPDATE'] }),
+    ]);
+    // It selects what canaryd marks (src/controller/names.ts), and exempts the ServiceAccount deploy/ runs it as.
+    expect(policy.spec.matchConstraints.objectSelector.matchLabels).toEqual({ [MANAGED_LABEL]: 'true' });
+    const account = find('ServiceAccount', 'canaryd');
+    const [rule] = policy.spec.validations;
+    expect(rule?.expression).toContain(
+      `request.userInfo.username == 'system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}'`,
+    );
+    const deployment = find('Deployment', 'canaryd') as unknown as Manifest & {
+      spec: { template: { spec: { serviceAccountName: string } } };
+    };
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+    // The message tells a person what to run instead.
+    for (const hint of ['kubectl canary promote --full', 'kubectl canary abort', 'delete its CanaryPolicy']) {
+      expect(rule?.messageExpression).toContain(hint);
+    }
+    const binding = find('ValidatingAdmissionPolicyBinding', policy.metadata.name) as unknown as Manifest & {
+      spec: { policyName: string; validationActions: string[] };
+    };
+    expect(binding.spec).toMatchObject({ policyName: policy.metadata.name, validationActions: ['Deny'] });
   });
 
   it('every namespaced object lives in canaryd-system', () => {

@@ -120,7 +120,12 @@ export function renderStatus(view: ReleaseView, now: Date): string {
       return i === (current?.stepIndex ?? -1) ? `[${label}]` : label;
     });
     field('Step', `${status.step}${weights.length > 0 ? `  ${weights.join(' → ')}` : ''}`);
-    field('Weight', `${formatWeight(status.weight)} of traffic to the canary`);
+    const intended = status.intendedWeight;
+    const differs = intended !== undefined && Math.abs(intended - status.weight) >= 0.01;
+    field(
+      'Weight',
+      `${formatWeight(status.weight)} of traffic to the canary${differs ? ` (measured; the step intends ${formatWeight(intended)})` : ''}`,
+    );
   }
   if (status.router) field('Router', status.router + (status.routerReason ? ` (${status.routerReason})` : ''));
   const next = untilNextStep(view, now);
@@ -190,5 +195,9 @@ export function renderHistory(view: ReleaseView): string {
           ['  AT', 'OP', 'BY', 'RESULT'],
           ...operations.map((op) => [`  ${op.at}`, operationLabel(op), op.by, op.result]),
         ])}`;
-  return table(rows) + operationLines;
+  return table(rows) + HISTORY_NOTE + operationLines;
 }
+
+/** The numbers above are canaryd's, not the Deployment's (docs/operations.md, "Revisions"). */
+export const HISTORY_NOTE =
+  "(REVISION is canaryd's release number, the one undo/retry --to-revision take; `kubectl rollout history` numbers the Deployment's ReplicaSets and differs)\n";

@@ -27,7 +27,7 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
   }
   if (canary !== undefined) actions.push({ type: 'deleteCanary' });
   if (route.prepared) actions.push({ type: 'cleanupRoute' });
-  if (deployment?.paused) actions.push({ type: 'releaseDeployment' });
+  if (deployment?.paused || deployment?.marked) actions.push({ type: 'releaseDeployment' });
   if (actions.length > 0) {
     state.reason = 'policy deleted: handing the Deployment back';
     return { next: state, actions };

@@ -3,6 +3,7 @@
 // carries traffic is left without ready endpoints. Then the release succeeds and the resting
 // phase removes the canary objects (weight 0 first).
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
+import { isRolloutTemplateDrift, reportRolloutTemplate } from '../stable-drift.ts';
 import { classifyTemplate, finishRelease, startRollback, supersede } from '../transitions.ts';
 import type { Action, ReleaseState } from '../types.ts';
 
@@ -26,9 +27,11 @@ export function promotingPhase(state: ReleaseState, context: Context): HandlerRe
   }
   // The Deployment is unpaused: a newer template would roll without a canary. The step phase
   // of the restarted release pauses it again first.
-  if (change === 'newer') return { goto: supersede(state, context, deployment) };
+  const rolloutDrift = isRolloutTemplateDrift(change, deployment.writers?.template);
+  if (change === 'newer' && !rolloutDrift) return { goto: supersede(state, context, deployment) };
 
   const current = state.current!;
+  if (rolloutDrift) reportRolloutTemplate(state, context);
   if (change === 'current') current.pendingTemplate = undefined;
   if (change === 'current' && deployment.rolloutComplete) {
     return {
@@ -71,7 +74,7 @@ export function promotingPhase(state: ReleaseState, context: Context): HandlerRe
   if (route.weight !== current.weight && (route.prepared || route.weight > 0)) {
     actions.push({ type: 'setWeight', weight: current.weight });
   }
-  if (change === 'pending') {
+  if (change === 'pending' || rolloutDrift) {
     actions.push({ type: 'applyTemplate', templateHash: current.templateHash, template: current.template });
   }
   if (deployment.paused) actions.push({ type: 'promoteStable', templateHash: current.templateHash });

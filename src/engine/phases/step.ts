@@ -7,6 +7,7 @@ import { formatDuration } from '../../schedule/duration.ts';
 import { advanceAllowed } from '../../schedule/windows.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
 import { canaryReplicas, type PlannedStep } from '../plan.ts';
+import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import {
   classifyTemplate,
   enterPromotion,
@@ -22,11 +23,15 @@ import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
   const change = classifyTemplate(state, deployment);
-  const moved = templateMoved(state, context, change);
+  // `kubectl rollout restart` (or undo to a revision that is not stable) is put back, not released.
+  const rolloutDrift = isRolloutTemplateDrift(change, deployment.writers?.template);
+  const moved = rolloutDrift ? null : templateMoved(state, context, change);
   if (moved !== null) return moved;
 
   const current = state.current!;
   if (change === 'current') current.pendingTemplate = undefined;
+  if (rolloutDrift) reportRolloutTemplate(state, context);
+  noteStableScale(state, context);
   if (current.stepIndex >= context.steps.length) current.stepIndex = context.steps.length - 1; // policy lost steps
   const step = context.steps[current.stepIndex]!;
   const { canary, route } = context.observed;
@@ -55,7 +60,8 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
     if (advanced !== null) return advanced;
   }
 
-  return { stay: state, actions: stepActions(state, context, step, wanted, analysing, change === 'pending') };
+  const putBack = change === 'pending' || rolloutDrift;
+  return { stay: state, actions: stepActions(state, context, step, wanted, analysing, putBack) };
 }
 
 /** The Deployment's template is no longer this release's: cancel or restart. */
@@ -231,9 +237,9 @@ function stepActions(
   templatePending: boolean,
 ): Action[] {
   const current = state.current!;
-  const { deployment, canary, route } = context.observed;
+  const { canary, route } = context.observed;
   const actions: Action[] = [];
-  if (!deployment!.paused) actions.push({ type: 'repauseStable' });
+  if (unpausedDrift(state, context)) actions.push({ type: 'repauseStable' });
   // Lowering the weight (a restarted release) comes before touching the canary.
   if (route.weight > current.weight) actions.push({ type: 'setWeight', weight: current.weight });
   if (templatePending) {

@@ -2,20 +2,26 @@
 // exists yet; a manual promote starts it at once (--full then promotes it).
 import { startAllowed } from '../../schedule/windows.ts';
 import type { Context, HandlerResult } from '../context.ts';
+import { isRolloutTemplateDrift, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import { classifyTemplate, setPhase, startRollback, startSteps, supersede } from '../transitions.ts';
-import type { ReleaseState } from '../types.ts';
+import type { Action, ReleaseState } from '../types.ts';
 import { restingActions } from './resting.ts';
 
 export function waitingPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
   const change = classifyTemplate(state, deployment);
+  const rolloutDrift = isRolloutTemplateDrift(change, deployment.writers?.template);
   if (change === 'stable' || change === 'failed') {
     return {
       goto: startRollback(state, context, "the Deployment's template changed before the release started", 'cancelled'),
     };
   }
-  if (change === 'newer') return { goto: supersede(state, context, deployment) };
+  if (change === 'newer' && !rolloutDrift) return { goto: supersede(state, context, deployment) };
   const current = state.current!;
+  if (rolloutDrift) {
+    reportRolloutTemplate(state, context);
+    current.pendingTemplate = undefined;
+  }
   const verdict = startAllowed(context.policy.spec.schedule, context.now);
   if (verdict.allowed || current.promote) {
     // `promote` here means "start now": that is its one step; --full goes on to promotion.
@@ -23,5 +29,11 @@ export function waitingPhase(state: ReleaseState, context: Context): HandlerResu
     return { goto: startSteps(state, context) };
   }
   setPhase(state, 'waiting', `waiting for a start window: ${verdict.reason}`);
-  return { stay: state, actions: restingActions(context, deployment) };
+  // The Deployment holds the new template: unpaused, it would roll it without a canary.
+  const actions: Action[] = restingActions(context, deployment).filter((a) => a.type !== 'repauseStable');
+  if (unpausedDrift(state, context)) actions.unshift({ type: 'repauseStable' });
+  if (rolloutDrift) {
+    actions.push({ type: 'applyTemplate', templateHash: current.templateHash, template: current.template });
+  }
+  return { stay: state, actions };
 }

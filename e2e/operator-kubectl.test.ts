@@ -1,0 +1,152 @@
+// Operator journeys (issue 12, "Outside hands on the managed Deployment"): a person with the
+// kubectl habits of the manual canary workflow reaches for plain `kubectl rollout …` and
+// `kubectl scale` on the managed Deployment while a release runs. Every command below is the
+// real kubectl binary run as a subprocess against the local cluster, without the admission
+// policy of deploy/ (canaryd must hold on its own; e2e/install-deploy.test.ts shows the policy
+// refusing the unpause). What is asserted is what the person notices: kubectl's answers, the
+// Events on the Deployment (reason, and the field manager where Kubernetes records one),
+// `kubectl canary status`, the Deployment's state, and the release going on.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './cluster/wait.ts';
+import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
+import { useTestEnv } from './support/env.ts';
+import {
+  APP,
+  CANARY,
+  canarydEvents,
+  deployManaged,
+  imageOf,
+  kubectl,
+  kubectlCanary,
+  measuredShare,
+  readRelease,
+  setTemplate,
+  waitForPolicy,
+  waitForSettled,
+} from './support/journeys.ts';
+
+describe('plain kubectl on the managed Deployment during a release', () => {
+  const env = useTestEnv('operator');
+  let canaryd: CanarydProcess | undefined;
+  beforeAll(async () => {
+    await installCrd(env.kc);
+    canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace, '--resync', '1s']);
+  });
+  afterAll(async () => {
+    await canaryd?.stop();
+  });
+
+  const readWeb = () => env.apps.readNamespacedDeployment({ name: APP, namespace: env.namespace });
+
+  /** `kubectl canary status` shows the share a person would count from the ready pods. */
+  async function statusShowsMeasuredShare(): Promise<string> {
+    return waitFor(
+      async () => {
+        const before = await measuredShare(env);
+        const status = await kubectlCanary(env, 'status', APP);
+        const after = await measuredShare(env);
+        if (status.code !== 0 || before.share !== after.share) return undefined;
+        const shown = /Weight: +([\d.]+)% of traffic to the canary/.exec(status.stdout)?.[1];
+        return shown !== undefined && Number(shown) === after.share ? status.stdout : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: '`kubectl canary status` showing the measured share' },
+    );
+  }
+
+  it('resume, undo, restart and scale: each is refused, put back or kept, and said; the release goes on', async () => {
+    // Given a managed Deployment (4 pods of v1) and a release of v2 holding step 1.
+    await deployManaged(env, {
+      replicas: 4,
+      steps: [
+        { weight: 25, hold: '10m' },
+        { weight: 50, hold: '2s' },
+      ],
+    });
+    await setTemplate(env, 'v2');
+    await waitForPolicy(
+      env,
+      'step 1 of v2 carries its weight',
+      (s) => s.phase === 'progressing' && s.release?.current?.stepStartedAt !== undefined,
+    );
+    const revision = (await readRelease(env))?.current?.revision;
+    expect(imageOf(await readWeb())).toBe('canaryd-demo:v2');
+    await statusShowsMeasuredShare();
+
+    // When the person tries `kubectl rollout undo`, kubectl itself refuses a paused Deployment
+    // (and suggests `rollout resume`).
+    const undo = await kubectl(env, 'rollout', 'undo', `deployment/${APP}`);
+    expect(undo.code).not.toBe(0);
+    expect(undo.stderr).toMatch(/paused/);
+
+    // When they follow kubectl's advice and run `kubectl rollout resume`,
+    const resume = await kubectl(env, 'rollout', 'resume', `deployment/${APP}`);
+    expect(resume.code, resume.stderr).toBe(0);
+    // then canaryd pauses the Deployment again and says so on it, naming what happened.
+    await waitFor(async () => (await readWeb()).spec?.paused === true, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      description: 'web paused again after `kubectl rollout resume`',
+    });
+    const [unpaused] = await waitFor(
+      async () => {
+        const found = await canarydEvents(env, 'Deployment', APP, 'DriftCorrected');
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 10_000, description: 'a DriftCorrected Event on the Deployment' },
+    );
+    expect(unpaused?.type).toBe('Warning');
+    expect(unpaused?.message).toContain('unpaused during the release');
+    expect(unpaused?.message).toContain('kubectl rollout resume');
+    expect(unpaused?.message).toContain('kubectl canary abort');
+    // The Deployment keeps the release's template; the release is the same one, still at step 1.
+    const web = await readWeb();
+    expect(imageOf(web)).toBe('canaryd-demo:v2');
+    const release = await readRelease(env);
+    expect(release?.current?.revision).toBe(revision);
+    expect(release?.current?.stepIndex).toBe(0);
+    // Any pod of v2 the Deployment controller started meanwhile counts in the share shown.
+    await statusShowsMeasuredShare();
+
+    // `kubectl rollout undo` and `kubectl rollout restart` are refused again: the Deployment is paused.
+    expect((await kubectl(env, 'rollout', 'undo', `deployment/${APP}`)).code).not.toBe(0);
+    const restart = await kubectl(env, 'rollout', 'restart', `deployment/${APP}`);
+    expect(restart.code).not.toBe(0);
+    expect(restart.stderr).toMatch(/paused/);
+    expect((await readWeb()).spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toBe(
+      undefined,
+    );
+
+    // When they scale the Deployment by hand, the size is theirs: kept, reported with the field
+    // manager that wrote it, and the canary follows to keep the step's share.
+    const scale = await kubectl(env, 'scale', `deployment/${APP}`, '--replicas=8');
+    expect(scale.code, scale.stderr).toBe(0);
+    const [scaled] = await waitFor(
+      async () => {
+        const found = await canarydEvents(env, 'Deployment', APP, 'StableScaled');
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 10_000, description: 'a StableScaled Event on the Deployment' },
+    );
+    const writer = (await readWeb()).metadata?.managedFields?.find((entry) =>
+      Object.hasOwn((entry.fieldsV1 as { 'f:spec'?: object } | undefined)?.['f:spec'] ?? {}, 'f:replicas'),
+    );
+    expect(scaled?.message).toContain('from 4 to 8');
+    expect(scaled?.message).toContain(`field manager ${writer?.manager}`);
+    expect((await readWeb()).spec?.replicas).toBe(8);
+    await waitFor(
+      async () =>
+        ((await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace })).spec?.replicas ?? 0) > 1,
+      { timeoutMs: 15_000, description: 'the canary resized for 8 stable pods' },
+    );
+    const screen = await statusShowsMeasuredShare();
+    expect(screen).toContain('Phase:      progressing');
+
+    // And the release goes on as canaryd's own: promoted on request, every pod at v2, paused again.
+    const promote = await kubectlCanary(env, 'promote', APP, '--full');
+    expect(promote.code, promote.stderr).toBe(0);
+    await waitForPolicy(env, 'v2 promoted', (s) => s.phase === 'succeeded', 120_000);
+    const settled = await waitForSettled(env, 'canaryd-demo:v2');
+    expect(settled.spec?.replicas).toBe(8);
+    expect(settled.spec?.paused).toBe(true);
+  });
+});

@@ -1,0 +1,58 @@
+// Which pods run the canary's template, wherever they are. The canary Deployment's pods carry
+// canaryd.dev/track=canary; but a stable Deployment unpaused during a release (`kubectl rollout
+// resume`) starts pods of the same template in a ReplicaSet of its own, and those reach users
+// too. The measured share counts both (issue 12: the share reported is the real one). Pure.
+import type { KubeObject, PodTemplate } from '../kube/objects.ts';
+import { POD_TEMPLATE_HASH, TRACK, TRACK_CANARY } from './labels.ts';
+
+export interface ReplicaSet extends KubeObject {
+  spec?: { replicas?: number; template?: PodTemplate };
+  status?: { replicas?: number };
+}
+
+/** JSON with sorted keys: two templates from the API compare equal however their keys came. */
+const sorted = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(sorted).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sorted(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+};
+
+const withoutLabel = (template: PodTemplate | undefined, key: string): string => {
+  if (template === undefined) return '';
+  const labels = { ...template.metadata?.labels };
+  delete labels[key];
+  return sorted({ ...template, metadata: { ...template.metadata, labels } });
+};
+
+/**
+ * pod-template-hash values of the stable Deployment's ReplicaSets (with pods) whose template is
+ * the canary's (ignoring the track label canaryd adds to the canary and the hash label the
+ * Deployment controller adds to each ReplicaSet).
+ */
+export function canaryTemplateHashesIn(
+  stableDeployment: string,
+  replicaSets: readonly ReplicaSet[],
+  canaryTemplate: PodTemplate | undefined,
+): Set<string> {
+  const hashes = new Set<string>();
+  if (canaryTemplate === undefined) return hashes;
+  const wanted = withoutLabel(canaryTemplate, TRACK);
+  for (const rs of replicaSets) {
+    const owned = rs.metadata.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === stableDeployment);
+    const hash = rs.metadata.labels?.[POD_TEMPLATE_HASH];
+    const hasPods = (rs.spec?.replicas ?? 0) > 0 || (rs.status?.replicas ?? 0) > 0;
+    if (!owned || hash === undefined || !hasPods) continue;
+    if (withoutLabel(rs.spec?.template, POD_TEMPLATE_HASH) === wanted) hashes.add(hash);
+  }
+  return hashes;
+}
+
+/** A pod of the canary template: the canary Deployment's, or the stable one's of the same template. */
+export const runsCanaryTemplate = (labels: Record<string, string> | undefined, strayHashes: Set<string>): boolean =>
+  labels?.[TRACK] === TRACK_CANARY ||
+  (labels?.[POD_TEMPLATE_HASH] !== undefined && strayHashes.has(labels[POD_TEMPLATE_HASH]));
