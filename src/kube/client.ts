@@ -159,6 +159,22 @@ export class ClientKubeApi implements KubeApi, StatusWriter {
     }
   }
 
+  async apply<T extends KubeObject>(object: T): Promise<T> {
+    try {
+      // JSON is YAML: application/apply-patch+yaml takes the object as it is.
+      return (await this.#objects.patch(
+        object as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        this.#fieldManager,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      )) as unknown as T;
+    } catch (error) {
+      throw toKubeError(error, 'apply', refOfObject(object));
+    }
+  }
+
   async replace<T extends KubeObject>(object: T): Promise<T> {
     try {
       return (await this.#objects.replace(
