@@ -11,6 +11,8 @@ import { formatPolicyError } from '../policy/errors.ts';
 import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
 import { validatePolicyObject } from '../policy/validate.ts';
 import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
+import { isTrafficError } from '../traffic/errors.ts';
+import { GATEWAY_API_VERSION, HTTPROUTE_KIND, type HTTPRoute } from '../traffic/httproute.ts';
 import {
   NGINX_CANARY_BY_COOKIE,
   NGINX_CANARY_BY_HEADER,
@@ -97,7 +99,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     namespace,
     name: policy.spec.target.deployment,
   });
-  const { router, target } = await routeTargetFor(deps, policy, status, release, deployment);
+  let routing: Awaited<ReturnType<typeof routeTargetFor>>;
+  try {
+    routing = await routeTargetFor(deps, policy, status, release, deployment);
+  } catch (error) {
+    if (!isTrafficError(error)) throw error;
+    await refuseRouter(deps, object, status, error.message, now);
+    return { requeueAfterMs: ROUTER_RETRY_MS };
+  }
+  const { router, target } = routing;
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -446,7 +456,44 @@ async function writeStatus(
   }
 }
 
-/** The router's choice over the namespace's Ingresses (canary copies excluded). */
+/** How soon a policy whose router was refused (ambiguous, missing route) looks again. */
+const ROUTER_RETRY_MS = 30_000;
+
+/**
+ * No router can be chosen (auto sees an Ingress and an HTTPRoute, a named route is missing):
+ * nothing starts; the reason goes to the status and, once per new reason, to an Event.
+ */
+async function refuseRouter(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  const { namespace = '', name } = object.metadata;
+  const routerReason = `refused: ${reason}`;
+  if (status.routerReason !== routerReason) {
+    deps.log.warn('no traffic router', { policy: policyKeyOf(namespace, name), reason });
+    await deps.events
+      .record({ ...policyRef(namespace, name), uid: object.metadata.uid }, 'Warning', 'RouterRefused', reason)
+      .catch(() => {
+        // Reported in the status as well.
+      });
+  }
+  await writeStatus(deps, object, {
+    ...status,
+    routerReason,
+    message: reason,
+    conditions: setCondition(
+      status.conditions,
+      { type: 'Ready', status: 'False', reason: 'RouterRefused', message: reason },
+      now,
+    ),
+    updatedAt: now.toISOString(),
+  });
+}
+
+/** The router's choice over the namespace's Ingresses (canary copies excluded) and HTTPRoutes. */
 async function chooseFor(
   deps: ReconcilerDeps,
   policy: CanaryPolicy,
@@ -455,12 +502,24 @@ async function chooseFor(
   const { target: spec } = policy.spec;
   const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', policy.metadata.namespace);
   const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
+  const httpRoutes =
+    requested === 'ingress-nginx' || requested === 'replica-ratio'
+      ? []
+      : await deps.kube
+          .list<HTTPRoute>(GATEWAY_API_VERSION, HTTPROUTE_KIND, policy.metadata.namespace)
+          .catch((error: unknown) => {
+            // The Gateway API CRDs are not installed: no HTTPRoute can route to the Service.
+            if (isKubeError(error, 'NotFound') && requested === 'auto') return [];
+            throw error;
+          });
   return chooseRouter({
     requested,
     service: spec.service,
     namedIngresses: spec.ingresses,
     ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
     classes,
+    namedHttpRoutes: spec.httpRoutes,
+    httpRoutes,
   });
 }
 
@@ -475,16 +534,20 @@ async function routeTargetFor(
   const { target: spec } = policy.spec;
   let kind = status.router as RouterName | undefined;
   let ingresses = spec.ingresses ?? [];
+  let httpRoutes = spec.httpRoutes ?? [];
   // The router is chosen when no release runs and kept for the whole release.
   if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
     const choice = await chooseFor(deps, policy, spec.router);
     kind = choice.kind;
     ingresses = choice.ingresses;
+    httpRoutes = choice.httpRoutes;
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
   } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
     ingresses = (await chooseFor(deps, policy, 'ingress-nginx')).ingresses;
+  } else if (kind === 'gateway-api' && httpRoutes.length === 0) {
+    httpRoutes = (await chooseFor(deps, policy, 'gateway-api')).httpRoutes;
   }
   const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
@@ -493,6 +556,7 @@ async function routeTargetFor(
     deployment: spec.deployment,
     service: spec.service,
     ingresses,
+    httpRoutes,
     canaryDeployment: `${spec.deployment}${CANARY_SUFFIX}`,
     canaryService: `${spec.service}${CANARY_SUFFIX}`,
     stableReplicas,
@@ -509,9 +573,9 @@ async function observeRouteOf(
   canaryExists: boolean,
   stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  // Nothing to look at between releases, except ingress-nginx objects a release left behind.
+  // Nothing to look at between releases, except routing objects a release left behind.
   if (
-    router.kind !== 'ingress-nginx' &&
+    router.kind === 'replica-ratio' &&
     !canaryExists &&
     release.current === undefined &&
     !IN_FLIGHT.has(release.phase)
@@ -555,7 +619,7 @@ async function observeRouteOf(
         i?.metadata.annotations?.[NGINX_CANARY_BY_HEADER] !== undefined ||
         i?.metadata.annotations?.[NGINX_CANARY_BY_COOKIE] !== undefined,
     );
-  } else {
+  } else if (router.kind === 'replica-ratio') {
     // replica-ratio has no routing objects: its "route" is the canary pods in the stable Service
     // (not pinned) plus any surge of the stable side, which cleanup must undo.
     const stable = await kube.get<Deployment>({
@@ -572,9 +636,17 @@ async function observeRouteOf(
       surged: stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined,
     };
     prepared = replicaRatioRoutePrepared(pieces, stepNeedsRoute);
+  } else {
+    // A router that reports its own pieces (gateway-api); until it answers, assume something is
+    // left for cleanup (cleanup is idempotent) and nothing is ready for a step.
+    prepared = !stepNeedsRoute;
   }
   try {
     const status = await router.observe(target);
+    if (status.pieces !== undefined) {
+      prepared = stepNeedsRoute ? status.pieces.complete : status.pieces.any;
+      testersRouting = status.testersRouting ?? false;
+    }
     return { observed: observeRoute(status, prepared, testersRouting), status };
   } catch (error) {
     deps.log.warn('could not observe the route', {

@@ -15,6 +15,8 @@ export type { Finding } from './findings.ts';
 export const MAX_DEFAULT_FIRST_STEP = 5;
 /** ingress-nginx splits with canary-weight-total up to 10000: 0.01 % resolution. */
 export const INGRESS_NGINX_RESOLUTION_DECIMALS = 2;
+/** gateway-api weighs backendRefs with totals up to 100000: 0.001 % resolution. */
+export const GATEWAY_API_RESOLUTION_DECIMALS = 3;
 
 export function checkSemantics(policy: CanaryPolicy, raw: unknown): Finding[] {
   const findings: Finding[] = [];
@@ -60,13 +62,24 @@ function checkFractionalWeight(path: FieldPath, weight: number, router: string, 
     }
     return;
   }
+  if (router === 'gateway-api') {
+    const decimals = weight.toString().split('.')[1]?.length ?? 0;
+    if (decimals > GATEWAY_API_RESOLUTION_DECIMALS) {
+      reporter.error(
+        path,
+        `gateway-api splits traffic in steps of 0.001 % (backendRef weights 1 : 99999), found ${weight}`,
+        'round the weight',
+      );
+    }
+    return;
+  }
   // Whole replicas cannot make an exact fraction of a percent: the replica-ratio router reaches
   // the closest share it can and reports it. A warning, not an error, because the achievable
   // share depends on replica counts only known in the cluster.
   reporter.warning(
     path,
     `${router === 'auto' ? 'if auto picks replica-ratio, it' : 'replica-ratio'} cannot split exactly ${weight} %; it uses the closest share whole replicas allow`,
-    'use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps',
+    'use ingress-nginx or gateway-api for sub-percent weights; `kubectl canary plan` shows the steps',
   );
 }
 
@@ -76,14 +89,32 @@ function checkRouterOptions(spec: CanaryPolicySpec, rawSpec: unknown, reporter: 
     if (router === 'replica-ratio') {
       reporter.error(
         ['spec', 'routing'],
-        'header and cookie routing needs router ingress-nginx (or auto), found replica-ratio',
-        'remove spec.routing or set spec.target.router: ingress-nginx',
+        'header and cookie routing needs router ingress-nginx, gateway-api (or auto), found replica-ratio',
+        'remove spec.routing or set spec.target.router: ingress-nginx or gateway-api',
       );
     }
     checkRouting(spec.routing, reporter.error);
   }
-  if (router === 'ingress-nginx' && field(rawSpec, 'replicaRatio') !== undefined) {
-    reporter.warning(['spec', 'replicaRatio'], 'replicaRatio options are ignored with router ingress-nginx');
+  if ((router === 'ingress-nginx' || router === 'gateway-api') && field(rawSpec, 'replicaRatio') !== undefined) {
+    reporter.warning(['spec', 'replicaRatio'], `replicaRatio options are ignored with router ${router}`);
+  }
+  const target = field(rawSpec, 'target');
+  if ((router === 'ingress-nginx' || router === 'replica-ratio') && field(target, 'httpRoutes') !== undefined) {
+    reporter.warning(
+      ['spec', 'target', 'httpRoutes'],
+      `httpRoutes are ignored with router ${router}`,
+      'set spec.target.router: gateway-api (or auto) to weigh the canary in HTTPRoutes',
+    );
+  }
+  if ((router === 'gateway-api' || router === 'replica-ratio') && field(target, 'ingresses') !== undefined) {
+    reporter.warning(['spec', 'target', 'ingresses'], `ingresses are ignored with router ${router}`);
+  }
+  if (spec.target.ingresses !== undefined && spec.target.httpRoutes !== undefined && router === 'auto') {
+    reporter.error(
+      ['spec', 'target'],
+      'both ingresses and httpRoutes are named: canaryd splits traffic through one of them',
+      'keep the one your traffic goes through, or set spec.target.router',
+    );
   }
 }
 

@@ -111,7 +111,7 @@ spec:
     expect(load.errors).toEqual([]);
     expect(load.policies).toHaveLength(1);
     expect(load.warnings.map((warning) => formatPolicyError(warning, 'warning'))).toEqual([
-      'web.yaml:7:23: warning: spec.strategy.steps[0].weight: replica-ratio cannot split exactly 0.5 %; it uses the closest share whole replicas allow (use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps)',
+      'web.yaml:7:23: warning: spec.strategy.steps[0].weight: replica-ratio cannot split exactly 0.5 %; it uses the closest share whole replicas allow (use ingress-nginx or gateway-api for sub-percent weights; `kubectl canary plan` shows the steps)',
     ]);
   });
 
