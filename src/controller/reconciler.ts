@@ -675,6 +675,9 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     canary: target.canaryDeployment,
     service: target.service,
     ingresses: target.ingresses,
+    // gateway-api: the routes whose backends carry the split (Traefik names its Gateway backends
+    // httproute-<ns>-<route>-...); for built-in checks over a Gateway's own metrics.
+    httpRoutes: target.httpRoutes ?? [],
     stableHash: hashOf(target.deployment),
     canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
   };
