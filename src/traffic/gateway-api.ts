@@ -13,6 +13,7 @@ import { endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef 
 import { TrafficError } from './errors.ts';
 import { type HTTPRoute, httpRouteRef, routeAcceptance } from './httproute.ts';
 import {
+  canonicalJson,
   planRoute,
   type RouteParams,
   readRecord,
@@ -288,7 +289,7 @@ export class GatewayApiRouter implements TrafficRouter {
       const record = JSON.stringify(planned.record);
       const unchanged =
         route.metadata.annotations?.[HTTPROUTE_RECORD] === record &&
-        JSON.stringify(route.spec.rules ?? []) === JSON.stringify(planned.rules);
+        canonicalJson(route.spec.rules ?? []) === canonicalJson(planned.rules);
       if (unchanged) return;
       try {
         await this.#kube.apply(applyConfiguration(route, planned.rules, record));

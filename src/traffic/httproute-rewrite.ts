@@ -77,9 +77,20 @@ export const readRecord = (route: HTTPRoute): RouteRecord | undefined => {
   return result.data;
 };
 
+/**
+ * JSON with object keys sorted: the API server serializes a custom resource's maps in its own
+ * key order, which need not be the order canaryd built them in.
+ */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+
 /** How a rule is found again: its name when it has one, else its matches. */
 export const ruleKey = (rule: RouteRule): string =>
-  rule.name !== undefined ? `name:${rule.name}` : `matches:${JSON.stringify(rule.matches ?? null)}`;
+  rule.name !== undefined ? `name:${rule.name}` : `matches:${canonicalJson(rule.matches ?? null)}`;
 
 const withoutCanary = (rule: RouteRule, canaryService: string, namespace: string): RouteRule => {
   if (rule.backendRefs === undefined) return rule;
