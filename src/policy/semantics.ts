@@ -111,7 +111,7 @@ function checkRouterOptions(spec: CanaryPolicySpec, rawSpec: unknown, reporter: 
   }
   if (spec.target.ingresses !== undefined && spec.target.httpRoutes !== undefined && router === 'auto') {
     reporter.error(
-      ['spec', 'target'],
+      ['spec', 'target', 'httpRoutes'],
       'both ingresses and httpRoutes are named: canaryd splits traffic through one of them',
       'keep the one your traffic goes through, or set spec.target.router',
     );

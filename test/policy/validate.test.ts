@@ -122,6 +122,51 @@ spec:
   });
 });
 
+describe('router gateway-api', () => {
+  const policy = (target: string, weights = [0.1, 5], extra = '') => `apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: web }
+spec:
+  target: { deployment: web, service: web, ${target} }
+  strategy:
+    steps: [${weights.map((weight) => `{ weight: ${weight} }`).join(', ')}]
+${extra}`;
+  const messages = (text: string) => {
+    const load = parsePolicyText(text, 'web.yaml');
+    return {
+      errors: load.errors.map((error) => formatPolicyError(error)),
+      warnings: load.warnings.map((warning) => formatPolicyError(warning, 'warning')),
+    };
+  };
+
+  it('accepts named HTTPRoutes, sub-percent weights down to 0.001 % and tester routing', () => {
+    const text = policy(
+      'httpRoutes: [web, web-api], router: gateway-api',
+      [0.001, 0.1, 5],
+      '  routing: { cookie: canary }\n',
+    );
+    expect(messages(text)).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('refuses a weight it cannot write exactly, at its line', () => {
+    expect(messages(policy('router: gateway-api', [0.0005, 5])).errors).toEqual([
+      'web.yaml:7:23: spec.strategy.steps[0].weight: gateway-api splits traffic in steps of 0.001 % (backendRef weights 1 : 99999), found 0.0005 (round the weight)',
+    ]);
+  });
+
+  it('warns about route lists the chosen router ignores, and refuses both under auto', () => {
+    expect(messages(policy('httpRoutes: [web], router: ingress-nginx')).warnings).toEqual([
+      'web.yaml:5:56: warning: spec.target.httpRoutes: httpRoutes are ignored with router ingress-nginx (set spec.target.router: gateway-api (or auto) to weigh the canary in HTTPRoutes)',
+    ]);
+    expect(messages(policy('ingresses: [web], router: gateway-api')).warnings).toEqual([
+      'web.yaml:5:55: warning: spec.target.ingresses: ingresses are ignored with router gateway-api',
+    ]);
+    expect(messages(policy('ingresses: [web], httpRoutes: [web]')).errors).toEqual([
+      'web.yaml:5:74: spec.target.httpRoutes: both ingresses and httpRoutes are named: canaryd splits traffic through one of them (keep the one your traffic goes through, or set spec.target.router)',
+    ]);
+  });
+});
+
 describe('YAML hazards', () => {
   it('reports a syntax error with its position and keeps the other documents', () => {
     const load = parsePolicyText(
