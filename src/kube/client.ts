@@ -31,6 +31,11 @@ export function toKubeError(error: unknown, action: string, ref?: ObjectRef): Ku
     return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
+  // Discovery found the API group but not the kind (a CRD of another version installed): the
+  // resource does not exist in this cluster, which callers treat like a 404.
+  if (message.startsWith('Unrecognized API version and kind')) {
+    return new KubeError('NotFound', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
+  }
   return new KubeError('Unavailable', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
 }
 
