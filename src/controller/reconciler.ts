@@ -311,8 +311,13 @@ async function correctDrift(
     await router.prepare(target);
     await router.setWeight(target, current.weight);
   } catch (error) {
-    deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
-    return false;
+    // gateway-api: prepare put the route back as canaryd recorded it (the weight the Gateway
+    // accepted before the edit); the Gateway has not reported on that write yet. It is
+    // corrected; a Gateway that now refuses it pauses the release on the next look.
+    if (!isTrafficError(error, 'RouteNotAccepted')) {
+      deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
+      return false;
+    }
   }
   deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
   await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${current.weight} %)`);

@@ -224,7 +224,9 @@ describe('gateway-api router: safety', () => {
     const observed = await router.observe(world.target);
     expect(observed.drift).toBe('HTTPRoute shop/web rule 0 has no backendRef to web-canary');
     expect(observed.pieces?.complete).toBe(false);
+    // prepare alone puts the route back as recorded, at the weight it carried.
     await router.prepare(world.target);
+    expect(routeOf(world).spec.rules![0]!.backendRefs!.map((ref) => ref.weight)).toEqual([95, 5]);
     gatewayReports(world);
     await router.setWeight(world.target, 5);
     expect(routeOf(world).spec.rules![0]!.backendRefs!.map((ref) => ref.weight)).toEqual([95, 5]);
