@@ -318,6 +318,7 @@ describe('installing deploy/ on the local cluster', () => {
       [{ group: 'apps', resource: 'deployments', verb: 'patch', namespace }, true],
       [{ group: 'canaryd.dev', resource: 'canarypolicies', subresource: 'status', verb: 'update', namespace }, true],
       [{ group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: SYSTEM_NAMESPACE }, true],
+      [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch', namespace }, true],
       // Not granted.
       [{ group: '', resource: 'secrets', verb: 'list', namespace: '' }, false],
       [{ group: '', resource: 'secrets', verb: 'list', namespace }, false],
@@ -330,6 +331,8 @@ describe('installing deploy/ on the local cluster', () => {
       [{ group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', namespace: SYSTEM_NAMESPACE }, false],
       [{ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }, false],
       [{ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'update' }, false],
+      [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'delete', namespace }, false],
+      [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'create', namespace }, false],
     ];
     const answers = await Promise.all(checks.map(async ([attributes]) => [attributes, await may(attributes)]));
     expect(answers).toEqual(checks);

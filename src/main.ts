@@ -28,6 +28,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const routers = {
     'ingress-nginx': createRouter('ingress-nginx', kube),
     'replica-ratio': createRouter('replica-ratio', kube),
+    'gateway-api': createRouter('gateway-api', kube),
   };
   const analysis = new PrometheusAnalysisRunner(kube, {
     onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),

@@ -6,6 +6,7 @@ import { loadPolicyFiles } from '../policy/load.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { type PlanOptions, planTimeline, type Timeline } from '../schedule/timeline.ts';
 import { isoSeconds } from '../schedule/windows.ts';
+import { routeWeights } from '../traffic/httproute-rewrite.ts';
 import { formatShare, replicaRatioWarnings, solveReplicaSplit } from '../traffic/replica-solver.ts';
 import type { CliIo, Command } from './io.ts';
 
@@ -111,7 +112,8 @@ export function timelineProblem(policy: CanaryPolicy, timeline: Timeline): strin
 
 /** Does the replica-ratio router (possibly) split this policy's traffic by weighted steps? */
 function usesReplicaRatio(policy: CanaryPolicy): boolean {
-  return policy.spec.strategy.type === 'canary' && policy.spec.target.router !== 'ingress-nginx';
+  const { router } = policy.spec.target;
+  return policy.spec.strategy.type === 'canary' && router !== 'ingress-nginx' && router !== 'gateway-api';
 }
 
 /** planHooks' warnings plus, for replica-ratio, the traffic module's solver on each step. */
@@ -190,6 +192,8 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
   lines.push(...table(rows));
   if (replicaPlan !== undefined && usesReplicaRatio(policy))
     lines.push('', ...replicaShares(policy, timeline, replicaPlan));
+  if (spec.strategy.type === 'canary' && spec.target.router === 'gateway-api')
+    lines.push('', ...backendRefWeights(policy, timeline));
   for (const step of timeline.steps) {
     for (const warning of step.warnings) lines.push(`warning: step ${step.number}: ${warning}`);
   }
@@ -232,13 +236,27 @@ function table(rows: readonly string[][]): string[] {
   );
 }
 
+/** The backendRef weights the gateway-api router writes at each step (exact: no approximation). */
+function backendRefWeights(policy: CanaryPolicy, timeline: Timeline): string[] {
+  const rows = [['STEP', 'WEIGHT', 'CANARY', 'STABLE']];
+  for (const step of timeline.steps) {
+    const { canary, total } = routeWeights(step.weight);
+    rows.push([String(step.number), `${step.weight}%`, String(canary), String(total - canary)]);
+  }
+  const routes = policy.spec.target.httpRoutes?.join(', ') ?? 'every HTTPRoute that sends to it';
+  return [
+    `Traffic by gateway-api: backendRef weights in each rule that sends to Service ${policy.spec.target.service} (${routes})`,
+    ...table(rows),
+  ];
+}
+
 /** The share the replica-ratio router reaches at each step, and with how many pods. */
 function replicaShares(policy: CanaryPolicy, timeline: Timeline, replicaPlan: ReplicaPlan): string[] {
   const { surgeBudget, maxShareError } = policy.spec.replicaRatio;
   const { stableReplicas, assumed } = replicaPlan;
   const router =
     policy.spec.target.router === 'auto'
-      ? 'replica-ratio (if auto picks it: no Ingress routes to the Service)'
+      ? 'replica-ratio (if auto picks it: no Ingress or HTTPRoute routes to the Service)'
       : 'replica-ratio';
   const replicas = assumed
     ? `${stableReplicas} stable replicas assumed (plan reads nothing from the cluster; pass --replicas N)`

@@ -94,7 +94,14 @@ export function observeRoute(
   testersRouting: boolean,
 ): ObservedRoute {
   if (status === undefined) return { prepared: false, weight: 0, achievedWeight: 0, testersRouting: false };
-  return { prepared, weight: status.requestedWeight, achievedWeight: status.achievedWeight, testersRouting };
+  const observed: ObservedRoute = {
+    prepared,
+    weight: status.requestedWeight,
+    achievedWeight: status.achievedWeight,
+    testersRouting,
+  };
+  if (status.rejected !== undefined) observed.rejected = status.rejected;
+  return observed;
 }
 
 /** What of an ingress-nginx route exists in the cluster. */

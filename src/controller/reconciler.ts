@@ -21,6 +21,8 @@ import { formatPolicyError } from '../policy/errors.ts';
 import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
 import { validatePolicyObject } from '../policy/validate.ts';
 import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
+import { isTrafficError } from '../traffic/errors.ts';
+import { GATEWAY_API_VERSION, HTTPROUTE_KIND, type HTTPRoute } from '../traffic/httproute.ts';
 import {
   CANARY_OF,
   NGINX_CANARY_BY_COOKIE,
@@ -112,7 +114,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     namespace,
     name: valid.spec.target.deployment,
   });
-  const { router, target } = await routeTargetFor(deps, valid, status, release, deployment, deleting);
+  let routing: Awaited<ReturnType<typeof routeTargetFor>>;
+  try {
+    routing = await routeTargetFor(deps, valid, status, release, deployment, deleting);
+  } catch (error) {
+    if (!isTrafficError(error)) throw error;
+    await refuseRouter(deps, object, status, error.message, now);
+    return { requeueAfterMs: ROUTER_RETRY_MS };
+  }
+  const { router, target } = routing;
   const policy = policyForRouter(valid, router.kind, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
@@ -325,8 +335,13 @@ async function correctDrift(
     await router.prepare(target);
     await router.setWeight(target, current.weight);
   } catch (error) {
-    deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
-    return false;
+    // gateway-api: prepare put the route back as canaryd recorded it (the weight the Gateway
+    // accepted before the edit); the Gateway has not reported on that write yet. It is
+    // corrected; a Gateway that now refuses it pauses the release on the next look.
+    if (!isTrafficError(error, 'RouteNotAccepted')) {
+      deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
+      return false;
+    }
   }
   deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
   await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${current.weight} %)`);
@@ -472,7 +487,44 @@ async function writeStatus(
   }
 }
 
-/** The router's choice over the namespace's Ingresses (canary copies excluded). */
+/** How soon a policy whose router was refused (ambiguous, missing route) looks again. */
+const ROUTER_RETRY_MS = 30_000;
+
+/**
+ * No router can be chosen (auto sees an Ingress and an HTTPRoute, a named route is missing):
+ * nothing starts; the reason goes to the status and, once per new reason, to an Event.
+ */
+async function refuseRouter(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  const { namespace = '', name } = object.metadata;
+  const routerReason = `refused: ${reason}`;
+  if (status.routerReason !== routerReason) {
+    deps.log.warn('no traffic router', { policy: policyKeyOf(namespace, name), reason });
+    await deps.events
+      .record({ ...policyRef(namespace, name), uid: object.metadata.uid }, 'Warning', 'RouterRefused', reason)
+      .catch(() => {
+        // Reported in the status as well.
+      });
+  }
+  await writeStatus(deps, object, {
+    ...status,
+    routerReason,
+    message: reason,
+    conditions: setCondition(
+      status.conditions,
+      { type: 'Ready', status: 'False', reason: 'RouterRefused', message: reason },
+      now,
+    ),
+    updatedAt: now.toISOString(),
+  });
+}
+
+/** The router's choice over the namespace's Ingresses (canary copies excluded) and HTTPRoutes. */
 async function chooseFor(
   deps: ReconcilerDeps,
   policy: CanaryPolicy,
@@ -481,12 +533,24 @@ async function chooseFor(
   const { target: spec } = policy.spec;
   const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', policy.metadata.namespace);
   const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
+  const httpRoutes =
+    requested === 'ingress-nginx' || requested === 'replica-ratio'
+      ? []
+      : await deps.kube
+          .list<HTTPRoute>(GATEWAY_API_VERSION, HTTPROUTE_KIND, policy.metadata.namespace)
+          .catch((error: unknown) => {
+            // The Gateway API CRDs are not installed: no HTTPRoute can route to the Service.
+            if (isKubeError(error, 'NotFound') && requested === 'auto') return [];
+            throw error;
+          });
   return chooseRouter({
     requested,
     service: spec.service,
     namedIngresses: spec.ingresses,
     ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
     classes,
+    namedHttpRoutes: spec.httpRoutes,
+    httpRoutes,
   });
 }
 
@@ -502,19 +566,27 @@ async function routeTargetFor(
   const { target: spec } = policy.spec;
   let kind = status.router as RouterName | undefined;
   let ingresses = spec.ingresses ?? [];
+  let httpRoutes = spec.httpRoutes ?? [];
   if (deleting) {
     // A deleted policy hands back what its router left: the router it had, and the canary
-    // Ingresses it finds, never a new choice. The user's Ingress may be gone already (a
-    // namespace being deleted removes everything at once), and choosing again would fail, or
+    // Ingresses (or routes) it finds, never a new choice. The user's Ingress may be gone already
+    // (a namespace being deleted removes everything at once), and choosing again would fail, or
     // pick another router whose cleanup leaves the first one's objects behind (issue 12).
     kind ??= spec.router === 'auto' ? 'replica-ratio' : spec.router;
     if (kind === 'ingress-nginx') ingresses = await canaryIngressesLeft(deps, namespace, name, ingresses);
+    if (kind === 'gateway-api' && httpRoutes.length === 0) {
+      httpRoutes = await chooseFor(deps, policy, 'gateway-api').then(
+        (choice) => choice.httpRoutes,
+        () => [],
+      );
+    }
   } else if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
     // The router is chosen when no release runs and kept for the whole release.
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
     const choice = await chooseFor(deps, policy, spec.router);
     kind = choice.kind;
     ingresses = choice.ingresses;
+    httpRoutes = choice.httpRoutes;
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
   } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
@@ -527,6 +599,8 @@ async function routeTargetFor(
     const left = await canaryIngressesLeft(deps, namespace, name, Array.isArray(chosen) ? chosen : []);
     if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
     ingresses = left;
+  } else if (kind === 'gateway-api' && httpRoutes.length === 0) {
+    httpRoutes = (await chooseFor(deps, policy, 'gateway-api')).httpRoutes;
   }
   const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
@@ -535,6 +609,7 @@ async function routeTargetFor(
     deployment: spec.deployment,
     service: spec.service,
     ingresses,
+    httpRoutes,
     canaryDeployment: `${spec.deployment}${CANARY_SUFFIX}`,
     canaryService: `${spec.service}${CANARY_SUFFIX}`,
     stableReplicas,
@@ -578,9 +653,9 @@ async function observeRouteOf(
   canaryExists: boolean,
   stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  // Nothing to look at between releases, except ingress-nginx objects a release left behind.
+  // Nothing to look at between releases, except routing objects a release left behind.
   if (
-    router.kind !== 'ingress-nginx' &&
+    router.kind === 'replica-ratio' &&
     !canaryExists &&
     release.current === undefined &&
     !IN_FLIGHT.has(release.phase)
@@ -624,7 +699,7 @@ async function observeRouteOf(
         i?.metadata.annotations?.[NGINX_CANARY_BY_HEADER] !== undefined ||
         i?.metadata.annotations?.[NGINX_CANARY_BY_COOKIE] !== undefined,
     );
-  } else {
+  } else if (router.kind === 'replica-ratio') {
     // replica-ratio has no routing objects: its "route" is the canary pods in the stable Service
     // (not pinned) plus any surge of the stable side, which cleanup must undo.
     const stable = await kube.get<Deployment>({
@@ -641,9 +716,17 @@ async function observeRouteOf(
       surged: stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined,
     };
     prepared = replicaRatioRoutePrepared(pieces, stepNeedsRoute);
+  } else {
+    // A router that reports its own pieces (gateway-api); until it answers, assume something is
+    // left for cleanup (cleanup is idempotent) and nothing is ready for a step.
+    prepared = !stepNeedsRoute;
   }
   try {
     const status = await router.observe(target);
+    if (status.pieces !== undefined) {
+      prepared = stepNeedsRoute ? status.pieces.complete : status.pieces.any;
+      testersRouting = status.testersRouting ?? false;
+    }
     return { observed: observeRoute(status, prepared, testersRouting), status };
   } catch (error) {
     deps.log.warn('could not observe the route', {
@@ -672,6 +755,9 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     canary: target.canaryDeployment,
     service: target.service,
     ingresses: target.ingresses,
+    // gateway-api: the routes whose backends carry the split (Traefik names its Gateway backends
+    // httproute-<ns>-<route>-...); for built-in checks over a Gateway's own metrics.
+    httpRoutes: target.httpRoutes ?? [],
     stableHash: hashOf(target.deployment),
     canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
   };

@@ -103,7 +103,12 @@ export function pause(
 ): ReleaseState {
   const current = state.current!;
   current.pausedBy = { cause, by, at: context.nowIso, reason };
-  event(context, cause === 'analysis' ? 'Warning' : 'Normal', 'Paused', `revision ${current.revision}: ${reason}`);
+  event(
+    context,
+    cause === 'analysis' || cause === 'route' ? 'Warning' : 'Normal',
+    'Paused',
+    `revision ${current.revision}: ${reason}`,
+  );
   return setPhase(state, 'paused', reason);
 }
 

@@ -68,7 +68,7 @@ export interface HistoryEntry extends Revision {
   template?: JsonValue;
 }
 
-export type PauseCause = 'manual' | 'step' | 'analysis';
+export type PauseCause = 'manual' | 'step' | 'analysis' | 'route';
 
 export interface CurrentRelease extends Revision {
   template: JsonValue;
@@ -176,6 +176,8 @@ export interface ObservedRoute {
   /** The share the router actually achieves (replica-ratio approximates). */
   achievedWeight: number;
   testersRouting: boolean;
+  /** The data plane refused the route (a Gateway's Accepted/ResolvedRefs False): its reason. */
+  rejected?: string;
 }
 
 export type AnalysisDecision = 'advance-allowed' | 'continue' | 'pause' | 'rollback';

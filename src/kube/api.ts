@@ -10,6 +10,12 @@ export interface KubeApi {
   create<T extends KubeObject>(object: T): Promise<T>;
   /** JSON merge patch (RFC 7386); null values delete keys. Fails with "NotFound". */
   mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T>;
+  /**
+   * Server-side apply as canaryd's field manager, forcing ownership of the fields sent (they are
+   * canaryd's from then on; fields it sent before and leaves out now are removed). With
+   * metadata.resourceVersion set, fails with code "Conflict" when it is stale. Creates a missing object.
+   */
+  apply<T extends KubeObject>(object: T): Promise<T>;
   /** Full update; with metadata.resourceVersion set, fails with code "Conflict" when it is stale. */
   replace<T extends KubeObject>(object: T): Promise<T>;
   /** Deletes; an object that is already gone is not an error. */

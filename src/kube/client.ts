@@ -31,6 +31,11 @@ export function toKubeError(error: unknown, action: string, ref?: ObjectRef): Ku
     return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
+  // Discovery found the API group but not the kind (a CRD of another version installed): the
+  // resource does not exist in this cluster, which callers treat like a 404.
+  if (message.startsWith('Unrecognized API version and kind')) {
+    return new KubeError('NotFound', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
+  }
   return new KubeError('Unavailable', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
 }
 
@@ -156,6 +161,22 @@ export class ClientKubeApi implements KubeApi, StatusWriter {
       )) as unknown as T;
     } catch (error) {
       throw toKubeError(error, 'patch', ref);
+    }
+  }
+
+  async apply<T extends KubeObject>(object: T): Promise<T> {
+    try {
+      // JSON is YAML: application/apply-patch+yaml takes the object as it is.
+      return (await this.#objects.patch(
+        object as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        this.#fieldManager,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      )) as unknown as T;
+    } catch (error) {
+      throw toKubeError(error, 'apply', refOfObject(object));
     }
   }
 

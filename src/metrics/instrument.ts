@@ -59,6 +59,8 @@ export function instrumentKubeApi<T extends KubeApi & Partial<StatusWriter>>(
       counted('create', resourceOf(object.kind), 201, () => kube.create<O>(object)),
     mergePatch: <O extends KubeObject>(ref: ObjectRef, patch: object) =>
       counted('patch', resourceOf(ref.kind), 200, () => kube.mergePatch<O>(ref, patch)),
+    apply: <O extends KubeObject>(object: O) =>
+      counted('apply', resourceOf(object.kind), 200, () => kube.apply<O>(object)),
     replace: <O extends KubeObject>(object: O) =>
       counted('update', resourceOf(object.kind), 200, () => kube.replace<O>(object)),
     delete: (ref: ObjectRef) => counted('delete', resourceOf(ref.kind), 200, () => kube.delete(ref)),

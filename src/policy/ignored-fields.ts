@@ -77,25 +77,41 @@ function byStrategy(spec: CanaryPolicySpec): Ignored[] {
 
 function byRouter(spec: CanaryPolicySpec): Ignored[] {
   const because = ROUTER;
-  if (spec.target.router === 'ingress-nginx') {
-    return ['surgeBudget', 'maxShareError'].map((name) => ({
-      path: ['spec', 'replicaRatio', name],
-      why: 'the ingress-nginx router splits traffic by weight, not by replicas',
-      hint: 'remove spec.replicaRatio, or set spec.target.router: replica-ratio (or auto)',
-      because,
-    }));
-  }
-  if (spec.target.router === 'replica-ratio') {
-    return [
-      {
-        path: ['spec', 'target', 'ingresses'],
-        why: 'the replica-ratio router splits traffic behind the Service and never touches an Ingress',
-        hint: 'remove spec.target.ingresses, or set spec.target.router: ingress-nginx (or auto)',
+  const router = spec.target.router;
+  const ignored: Ignored[] = [];
+  if (router === 'ingress-nginx' || router === 'gateway-api') {
+    ignored.push(
+      ...['surgeBudget', 'maxShareError'].map((name) => ({
+        path: ['spec', 'replicaRatio', name],
+        why: `the ${router} router splits traffic by weight, not by replicas`,
+        hint: 'remove spec.replicaRatio, or set spec.target.router: replica-ratio (or auto)',
         because,
-      },
-    ];
+      })),
+    );
   }
-  return [];
+  if (router === 'replica-ratio' || router === 'gateway-api') {
+    ignored.push({
+      path: ['spec', 'target', 'ingresses'],
+      why:
+        router === 'replica-ratio'
+          ? 'the replica-ratio router splits traffic behind the Service and never touches an Ingress'
+          : 'the gateway-api router weighs HTTPRoute backendRefs and never touches an Ingress',
+      hint: 'remove spec.target.ingresses, or set spec.target.router: ingress-nginx (or auto)',
+      because,
+    });
+  }
+  if (router === 'replica-ratio' || router === 'ingress-nginx') {
+    ignored.push({
+      path: ['spec', 'target', 'httpRoutes'],
+      why:
+        router === 'replica-ratio'
+          ? 'the replica-ratio router splits traffic behind the Service and never touches an HTTPRoute'
+          : 'the ingress-nginx router writes a canary Ingress and never touches an HTTPRoute',
+      hint: 'remove spec.target.httpRoutes, or set spec.target.router: gateway-api (or auto)',
+      because,
+    });
+  }
+  return ignored;
 }
 
 function byAnalysis(spec: CanaryPolicySpec): Ignored[] {

@@ -22,9 +22,9 @@ const dnsName = z
     message: 'expected a Kubernetes object name (lowercase letters, digits, "-" and ".")',
   });
 
-export const routerKind = z.enum(['auto', 'ingress-nginx', 'replica-ratio']).meta({
+export const routerKind = z.enum(['auto', 'ingress-nginx', 'gateway-api', 'replica-ratio']).meta({
   description:
-    'How traffic is split. auto picks ingress-nginx when an Ingress of class nginx routes to the Service, else replica-ratio.',
+    'How traffic is split. auto picks ingress-nginx when an Ingress of class nginx routes to the Service, gateway-api when an HTTPRoute does, else replica-ratio; it refuses a Service reached by both an Ingress and an HTTPRoute.',
 });
 
 export const targetSpec = z
@@ -37,6 +37,10 @@ export const targetSpec = z
       .array(dnsName)
       .optional()
       .meta({ description: 'Ingresses to make canaries of. Default: every Ingress that routes to the Service.' }),
+    httpRoutes: z.array(dnsName).optional().meta({
+      description:
+        'HTTPRoutes (gateway.networking.k8s.io/v1) to weigh the canary in (gateway-api). Default: every HTTPRoute in the namespace with a rule that sends to the Service.',
+    }),
     router: routerKind.default('auto'),
   })
   .meta({ description: 'What is released and how traffic reaches it.' });
@@ -114,7 +118,7 @@ export const routingSpec = z
   })
   .meta({
     description:
-      'Header and cookie routing for testers (ingress-nginx only): on at every step, beside the weighted share.',
+      'Header and cookie routing for testers (ingress-nginx and gateway-api): on at every step, beside the weighted share.',
   });
 
 export const replicaRatioSpec = z

@@ -18,6 +18,8 @@ export type { Finding } from './findings.ts';
 export const MAX_DEFAULT_FIRST_STEP = 5;
 /** ingress-nginx splits with canary-weight-total up to 10000: 0.01 % resolution. */
 export const INGRESS_NGINX_RESOLUTION_DECIMALS = 2;
+/** gateway-api weighs backendRefs with totals up to 100000: 0.001 % resolution. */
+export const GATEWAY_API_RESOLUTION_DECIMALS = 3;
 
 const ROUTER: FieldPath = ['spec', 'target', 'router'];
 
@@ -73,13 +75,24 @@ function checkFractionalWeight(path: FieldPath, weight: number, router: string, 
     }
     return;
   }
+  if (router === 'gateway-api') {
+    const decimals = weight.toString().split('.')[1]?.length ?? 0;
+    if (decimals > GATEWAY_API_RESOLUTION_DECIMALS) {
+      reporter.error(
+        path,
+        `gateway-api splits traffic in steps of 0.001 % (backendRef weights 1 : 99999), found ${weight}`,
+        'round the weight',
+      );
+    }
+    return;
+  }
   // Whole replicas cannot make an exact fraction of a percent: the replica-ratio router reaches
   // the closest share it can and reports it. A warning, not an error, because the achievable
   // share depends on replica counts only known in the cluster.
   reporter.warning(
     path,
     `${router === 'auto' ? 'if auto picks replica-ratio, it' : 'replica-ratio'} cannot split exactly ${weight} %; it uses the closest share whole replicas allow`,
-    'use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps',
+    'use ingress-nginx or gateway-api for sub-percent weights; `kubectl canary plan` shows the steps',
     [ROUTER],
   );
 }
@@ -90,12 +103,19 @@ function checkRouterOptions(spec: CanaryPolicySpec, reporter: Reporter): void {
     if (router === 'replica-ratio') {
       reporter.error(
         ['spec', 'routing'],
-        'header and cookie routing needs router ingress-nginx (or auto), found replica-ratio',
-        'remove spec.routing or set spec.target.router: ingress-nginx',
+        'header and cookie routing needs router ingress-nginx, gateway-api (or auto), found replica-ratio',
+        'remove spec.routing or set spec.target.router: ingress-nginx or gateway-api',
         [ROUTER],
       );
     }
     checkRouting(spec.routing, reporter.error);
+  }
+  if (spec.target.ingresses !== undefined && spec.target.httpRoutes !== undefined && router === 'auto') {
+    reporter.error(
+      ['spec', 'target', 'httpRoutes'],
+      'both ingresses and httpRoutes are named: canaryd splits traffic through one of them',
+      'keep the one your traffic goes through, or set spec.target.router',
+    );
   }
 }
 

@@ -19,7 +19,11 @@ export type TrafficErrorCode =
   /** setWeight before prepare (e.g. the stable Service selector is not pinned). */
   | 'NotPrepared'
   /** The stable Deployment has pods of several ReplicaSets, so it cannot be pinned to one. */
-  | 'MidRollout';
+  | 'MidRollout'
+  /** router auto: both an Ingress and an HTTPRoute route to the Service. */
+  | 'Ambiguous'
+  /** gateway-api: no Gateway has accepted the route's current generation yet, or one rejected it. */
+  | 'RouteNotAccepted';
 
 export class TrafficError extends Error {
   readonly code: TrafficErrorCode;

@@ -39,6 +39,11 @@ export const ORIGINAL_SELECTOR = 'canaryd.dev/original-selector';
  * started, JSON. The split depends on it; an edit is put back (and reported) until the release ends.
  */
 export const RELEASE_SELECTOR = 'canaryd.dev/release-selector';
+/**
+ * On the user's HTTPRoute during a gateway-api release: what canaryd changed (the stable
+ * backendRefs' weights as found, the percent it set), JSON. Cleanup puts the route back from it.
+ */
+export const HTTPROUTE_RECORD = 'canaryd.dev/httproute';
 /** On the user's stable Deployment while surged: spec.replicas as found. */
 export const ORIGINAL_REPLICAS = 'canaryd.dev/original-replicas';
 /** Set by the Deployment controller on every pod of a ReplicaSet. */

@@ -1,10 +1,11 @@
 // The TrafficRouter port: how the controller moves traffic between the stable and the canary
-// version. One file per implementation (ingress-nginx.ts, replica-ratio.ts); choose.ts picks one.
+// version. One file per implementation (ingress-nginx.ts, replica-ratio.ts, gateway-api.ts);
+// choose.ts picks one.
 // Every method is idempotent and reads the cluster as the source of truth, so a restarted
 // controller simply calls them again.
 import type { RoutingSpec } from '../policy/schema.ts';
 
-export type RouterName = 'ingress-nginx' | 'replica-ratio';
+export type RouterName = 'ingress-nginx' | 'replica-ratio' | 'gateway-api';
 
 export interface RouteTarget {
   namespace: string;
@@ -14,6 +15,8 @@ export interface RouteTarget {
   deployment: string;
   service: string;
   ingresses: string[];
+  /** gateway-api: the HTTPRoutes whose rules send to the Service, to weigh the canary in. */
+  httpRoutes?: string[];
   /** `<deployment>-canary` and `<service>-canary` unless the controller says otherwise. */
   canaryDeployment: string;
   canaryService: string;
@@ -37,6 +40,15 @@ export interface RouteStatus {
   detail: string;
   /** Set when the cluster differs from what canaryd wrote (someone edited it): what differs. */
   drift?: string;
+  /**
+   * Routers that know what of their route exists say so here (gateway-api): `complete` when a
+   * step may carry weight, `any` when something is left for cleanup. Else the controller looks.
+   */
+  pieces?: { complete: boolean; any: boolean };
+  /** Header/cookie routing for testers is in place (with `pieces`). */
+  testersRouting?: boolean;
+  /** The data plane refused the route (a Gateway's Accepted/ResolvedRefs False): its reason. */
+  rejected?: string;
 }
 
 export interface SetWeightOptions {

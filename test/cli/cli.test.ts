@@ -146,7 +146,7 @@ describe('kubectl canary plan', () => {
   it('says auto may pick replica-ratio, and leaves ingress-nginx and blue/green policies alone', async () => {
     const auto = await run('plan', join(fixtures, 'valid/minimal.yaml'), '--replicas', '20');
     expect(auto.stdout).toContain(
-      'Traffic by replica-ratio (if auto picks it: no Ingress routes to the Service): 20 stable replicas, surge budget 0',
+      'Traffic by replica-ratio (if auto picks it: no Ingress or HTTPRoute routes to the Service): 20 stable replicas, surge budget 0',
     );
     expect(auto.stdout).toContain('warning: step 1: replica-ratio reaches 4.76 % with 1 canary beside 20 stable');
     const ingress = await run('plan', join(fixtures, 'valid/ingress-nginx-full.yaml'));
@@ -214,6 +214,22 @@ describe('kubectl canary plan', () => {
     const validated = await run('validate', planned.file);
     expect(validated.code).toBe(1);
     expect(validated.stderr).toContain(message);
+  });
+
+  it('shows the backendRef weights gateway-api writes at each step (testers-only first), exact down to 0.1 %', async () => {
+    const result = await run('plan', join(fixtures, '../../../config/examples/gateway-api-canary.yaml'));
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const at = lines.indexOf(
+      'Traffic by gateway-api: backendRef weights in each rule that sends to Service catalog (catalog)',
+    );
+    expect(lines.slice(at + 1, at + 4)).toEqual([
+      'STEP  WEIGHT  CANARY  STABLE',
+      '1     0%      0       100',
+      '2     0.1%    1       999',
+    ]);
+    expect(result.stdout).not.toContain('replica-ratio');
+    expect(result.stdout).not.toContain('warning:');
   });
 
   it.each(['0', '-3', '2.5', 'ten'])('exits 2 for --replicas %s', async (replicas) => {

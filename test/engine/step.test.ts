@@ -441,3 +441,59 @@ describe('header and cookie routing without testersFirst', () => {
     expect(types(effects(actions))).not.toContain('setTesterRouting');
   });
 });
+
+describe('a route the data plane refused', () => {
+  const rejected = 'HTTPRoute shop/web: Gateway infra/public: ResolvedRefs is False (BackendNotFound)';
+  const refusedRoute = (weight: number) => ({
+    prepared: false,
+    weight,
+    achievedWeight: weight,
+    testersRouting: false,
+    rejected,
+  });
+
+  it('pauses the release with the Gateway’s reason and gives the canary no weight meanwhile', () => {
+    const entered = decide(
+      policy(),
+      releaseState('progressing', entering),
+      canaryObserved(0, { route: refusedRoute(0) }),
+      at(MIN),
+    );
+    expect(entered.next.phase).toBe('paused');
+    expect(entered.next.current?.pausedBy).toMatchObject({ cause: 'route', by: 'gateway' });
+    expect(entered.next.reason).toBe(`the Gateway refused the route: ${rejected}`);
+    expect(types(effects(entered.actions))).not.toContain('setWeight');
+    const paused = decide(
+      policy(),
+      releaseState('paused', {
+        stepStartedAt: iso(0),
+        weight: 5,
+        pausedBy: { cause: 'route', by: 'gateway', at: iso(0), reason: 'x' },
+      }),
+      canaryObserved(1, { route: refusedRoute(1) }),
+      at(MIN),
+    );
+    expect(paused.next.phase).toBe('paused');
+    expect(types(effects(paused.actions))).not.toContain('setWeight');
+  });
+
+  it('goes on once the Gateway accepts the route again; a person’s pause stays', () => {
+    const byRoute = { cause: 'route' as const, by: 'gateway', at: iso(0), reason: 'x' };
+    const resumed = decide(
+      policy(),
+      releaseState('paused', { stepStartedAt: iso(0), weight: 1, pausedBy: byRoute }),
+      canaryObserved(1),
+      at(MIN),
+    );
+    expect(resumed.next.phase).toBe('progressing');
+    expect(resumed.next.current?.pausedBy).toBeUndefined();
+    const byPerson = { cause: 'manual' as const, by: 'alice', at: iso(0), reason: 'x' };
+    const stays = decide(
+      policy(),
+      releaseState('paused', { stepStartedAt: iso(0), weight: 1, pausedBy: byPerson }),
+      canaryObserved(1),
+      at(MIN),
+    );
+    expect(stays.next.phase).toBe('paused');
+  });
+});

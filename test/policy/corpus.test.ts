@@ -74,13 +74,23 @@ const expected: Record<string, Array<[number | undefined, number | undefined, st
     [10, 61, 'spec.analysis.checks[0].max', 'successRate is a percent (0-100), found 0.9, which reads as 0.9 %'],
   ],
   'routing-with-replica-ratio.yaml': [
-    [9, 5, 'spec.routing', 'header and cookie routing needs router ingress-nginx (or auto), found replica-ratio'],
+    [
+      9,
+      5,
+      'spec.routing',
+      'header and cookie routing needs router ingress-nginx, gateway-api (or auto), found replica-ratio',
+    ],
   ],
   'blackout-incomplete.yaml': [
     [10, 9, 'spec.schedule.blackouts[0]', 'missing `end`: a one-off blackout needs `start` and `end`'],
   ],
   'unknown-router.yaml': [
-    [7, 52, 'spec.target.router', 'expected one of "auto", "ingress-nginx", "replica-ratio", found "nginx"'],
+    [
+      7,
+      52,
+      'spec.target.router',
+      'expected one of "auto", "ingress-nginx", "gateway-api", "replica-ratio", found "nginx"',
+    ],
   ],
   'wrong-api-version.yaml': [[1, 13, 'apiVersion', 'expected "canaryd.dev/v1alpha1", found "canaryd.dev/v1"']],
   'duplicate-deployment.yaml': [

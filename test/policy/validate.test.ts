@@ -111,7 +111,7 @@ spec:
     expect(load.errors).toEqual([]);
     expect(load.policies).toHaveLength(1);
     expect(load.warnings.map((warning) => formatPolicyError(warning, 'warning'))).toEqual([
-      'web.yaml:7:23: warning: spec.strategy.steps[0].weight: replica-ratio cannot split exactly 0.5 %; it uses the closest share whole replicas allow (use ingress-nginx for sub-percent weights; `kubectl canary plan` shows the steps)',
+      'web.yaml:7:23: warning: spec.strategy.steps[0].weight: replica-ratio cannot split exactly 0.5 %; it uses the closest share whole replicas allow (use ingress-nginx or gateway-api for sub-percent weights; `kubectl canary plan` shows the steps)',
     ]);
   });
 
@@ -119,6 +119,51 @@ spec:
     const load = parsePolicyText(policy('ingress-nginx', [0.1, 0.5, 5]), 'web.yaml');
     expect(load.errors).toEqual([]);
     expect(load.warnings).toEqual([]);
+  });
+});
+
+describe('router gateway-api', () => {
+  const policy = (target: string, weights = [0.1, 5], extra = '') => `apiVersion: canaryd.dev/v1alpha1
+kind: CanaryPolicy
+metadata: { name: web }
+spec:
+  target: { deployment: web, service: web, ${target} }
+  strategy:
+    steps: [${weights.map((weight) => `{ weight: ${weight} }`).join(', ')}]
+${extra}`;
+  const messages = (text: string) => {
+    const load = parsePolicyText(text, 'web.yaml');
+    return {
+      errors: load.errors.map((error) => formatPolicyError(error)),
+      warnings: load.warnings.map((warning) => formatPolicyError(warning, 'warning')),
+    };
+  };
+
+  it('accepts named HTTPRoutes, sub-percent weights down to 0.001 % and tester routing', () => {
+    const text = policy(
+      'httpRoutes: [web, web-api], router: gateway-api',
+      [0.001, 0.1, 5],
+      '  routing: { cookie: canary }\n',
+    );
+    expect(messages(text)).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('refuses a weight it cannot write exactly, at its line', () => {
+    expect(messages(policy('router: gateway-api', [0.0005, 5])).errors).toEqual([
+      'web.yaml:7:23: spec.strategy.steps[0].weight: gateway-api splits traffic in steps of 0.001 % (backendRef weights 1 : 99999), found 0.0005 (round the weight)',
+    ]);
+  });
+
+  it('refuses route lists the chosen router ignores, and both under auto', () => {
+    expect(messages(policy('httpRoutes: [web], router: ingress-nginx')).errors).toEqual([
+      'web.yaml:5:56: spec.target.httpRoutes: ignored: the ingress-nginx router writes a canary Ingress and never touches an HTTPRoute (remove spec.target.httpRoutes, or set spec.target.router: gateway-api (or auto))',
+    ]);
+    expect(messages(policy('ingresses: [web], router: gateway-api')).errors).toEqual([
+      'web.yaml:5:55: spec.target.ingresses: ignored: the gateway-api router weighs HTTPRoute backendRefs and never touches an Ingress (remove spec.target.ingresses, or set spec.target.router: ingress-nginx (or auto))',
+    ]);
+    expect(messages(policy('ingresses: [web], httpRoutes: [web]')).errors).toEqual([
+      'web.yaml:5:74: spec.target.httpRoutes: both ingresses and httpRoutes are named: canaryd splits traffic through one of them (keep the one your traffic goes through, or set spec.target.router)',
+    ]);
   });
 });
 

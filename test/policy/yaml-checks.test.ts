@@ -132,7 +132,7 @@ spec:
   strategy: { steps: [{ weight: 0.5 }] }
 `);
     expect(errors).toEqual([
-      'p.yaml:5:52: spec.target.router: expected one of "auto", "ingress-nginx", "replica-ratio", found "replica"',
+      'p.yaml:5:52: spec.target.router: expected one of "auto", "ingress-nginx", "gateway-api", "replica-ratio", found "replica"',
     ]);
   });
 

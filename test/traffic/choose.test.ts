@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Ingress } from '../../src/kube/objects.ts';
 import { chooseRouter, type IngressClass, isNginxIngress } from '../../src/traffic/choose.ts';
+import type { HTTPRoute } from '../../src/traffic/httproute.ts';
 import { createRouter } from '../../src/traffic/routers.ts';
 import { FakeKube } from './fake-kube.ts';
 
@@ -40,6 +41,85 @@ const ingressClass = (name: string, controller: string, isDefault = false): Ingr
   spec: { controller },
 });
 
+const httpRoute = (name: string, service: string, weight?: number): HTTPRoute => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name, namespace: 'shop' },
+  spec: {
+    parentRefs: [{ name: 'public' }],
+    rules: [{ backendRefs: [{ name: service, port: 80, ...(weight === undefined ? {} : { weight }) }] }],
+  },
+});
+
+describe('chooseRouter with HTTPRoutes', () => {
+  it('auto picks gateway-api when an HTTPRoute sends to the Service, and says which', () => {
+    const choice = chooseRouter({
+      requested: 'auto',
+      service: 'web',
+      ingresses: [ingress('docs', 'docs', { spec: 'nginx' })],
+      httpRoutes: [
+        httpRoute('web-b', 'web'),
+        httpRoute('web-a', 'web'),
+        httpRoute('docs', 'docs'),
+        httpRoute('off', 'web', 0),
+      ],
+    });
+    expect(choice).toEqual({
+      kind: 'gateway-api',
+      reason: 'auto: HTTPRoute web-a, web-b send(s) to Service web',
+      ingresses: [],
+      httpRoutes: ['web-a', 'web-b'],
+    });
+  });
+
+  it('auto refuses a Service reached by both an Ingress and an HTTPRoute, naming both', () => {
+    for (const className of ['nginx', 'traefik']) {
+      expect(() =>
+        chooseRouter({
+          requested: 'auto',
+          service: 'web',
+          ingresses: [ingress('web-ing', 'web', { spec: className })],
+          httpRoutes: [httpRoute('web-route', 'web')],
+        }),
+      ).toThrow(
+        /^auto: both Ingress web-ing and HTTPRoute web-route route to Service web; .*set spec.target.router to ingress-nginx or gateway-api/,
+      );
+    }
+  });
+
+  it('an explicit router settles the ambiguity', () => {
+    const input = {
+      service: 'web',
+      ingresses: [ingress('web-ing', 'web', { spec: 'nginx' })],
+      httpRoutes: [httpRoute('web-route', 'web')],
+    };
+    expect(chooseRouter({ ...input, requested: 'gateway-api' })).toMatchObject({
+      kind: 'gateway-api',
+      reason: 'router gateway-api was requested by the policy',
+      httpRoutes: ['web-route'],
+    });
+    expect(chooseRouter({ ...input, requested: 'ingress-nginx' })).toMatchObject({
+      kind: 'ingress-nginx',
+      httpRoutes: [],
+    });
+  });
+
+  it('uses the HTTPRoutes the policy names, and refuses ones that are missing or send elsewhere', () => {
+    const httpRoutes = [httpRoute('web', 'web'), httpRoute('web-internal', 'web'), httpRoute('docs', 'docs')];
+    const base = { requested: 'gateway-api' as const, service: 'web', ingresses: [], httpRoutes };
+    expect(chooseRouter({ ...base, namedHttpRoutes: ['web-internal'] }).httpRoutes).toEqual(['web-internal']);
+    expect(() => chooseRouter({ ...base, namedHttpRoutes: ['nope'] })).toThrow(
+      'target.httpRoutes: HTTPRoute nope does not exist',
+    );
+    expect(() => chooseRouter({ ...base, namedHttpRoutes: ['docs'] })).toThrow(
+      'target.httpRoutes: HTTPRoute docs has no rule that sends to Service web',
+    );
+    expect(() => chooseRouter({ ...base, httpRoutes: [] })).toThrow(
+      /router gateway-api was requested, but no HTTPRoute sends to Service web/,
+    );
+  });
+});
+
 describe('chooseRouter', () => {
   it('auto picks ingress-nginx when an nginx Ingress routes to the Service, and says which', () => {
     const choice = chooseRouter({
@@ -55,6 +135,7 @@ describe('chooseRouter', () => {
       kind: 'ingress-nginx',
       reason: 'auto: Ingress web of class nginx route(s) to Service web',
       ingresses: ['web'],
+      httpRoutes: [],
     });
   });
 
@@ -63,8 +144,9 @@ describe('chooseRouter', () => {
       chooseRouter({ requested: 'auto', service: 'web', ingresses: [ingress('docs', 'docs', { spec: 'nginx' })] }),
     ).toEqual({
       kind: 'replica-ratio',
-      reason: 'auto: no Ingress routes to Service web',
+      reason: 'auto: no Ingress or HTTPRoute routes to Service web',
       ingresses: [],
+      httpRoutes: [],
     });
     expect(
       chooseRouter({ requested: 'auto', service: 'web', ingresses: [ingress('web', 'web', { spec: 'traefik' })] })

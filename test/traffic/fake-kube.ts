@@ -5,8 +5,8 @@
 import { type KubeApi, KubeError, type KubeErrorCode } from '../../src/kube/api.ts';
 import type { KubeObject, ObjectRef } from '../../src/kube/objects.ts';
 
-export type Verb = 'get' | 'list' | 'create' | 'mergePatch' | 'replace' | 'delete';
-export const WRITE_VERBS: ReadonlySet<Verb> = new Set(['create', 'mergePatch', 'replace', 'delete']);
+export type Verb = 'get' | 'list' | 'create' | 'mergePatch' | 'apply' | 'replace' | 'delete';
+export const WRITE_VERBS: ReadonlySet<Verb> = new Set(['create', 'mergePatch', 'apply', 'replace', 'delete']);
 
 export interface Call {
   verb: Verb;
@@ -58,6 +58,43 @@ export const matchesLabelSelector = (labels: Record<string, string> = {}, select
   });
 };
 
+/**
+ * The fields an applied configuration sets, as paths to leaves: maps are granular, lists atomic
+ * (every list the gateway-api router applies is x-kubernetes-list-type: atomic).
+ */
+const appliedPaths = (value: unknown, prefix: string[] = []): string[][] => {
+  if (!isPlainObject(value) || (prefix.length > 0 && Object.keys(value).length === 0)) return [prefix];
+  return Object.entries(value).flatMap(([key, child]) => appliedPaths(child, [...prefix, key]));
+};
+
+const deletePath = (target: Record<string, unknown>, path: string[]): void => {
+  const [head, ...rest] = path;
+  if (head === undefined || !(head in target)) return;
+  if (rest.length === 0) {
+    delete target[head];
+    return;
+  }
+  const child = target[head];
+  if (!isPlainObject(child)) return;
+  deletePath(child, rest);
+  if (Object.keys(child).length === 0) delete target[head];
+};
+
+/** Deep merge for apply: maps merge key by key, anything else (lists included) replaces. */
+const mergeApplied = (target: unknown, applied: unknown): unknown => {
+  if (!isPlainObject(applied) || !isPlainObject(target)) return structuredClone(applied);
+  const result: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(applied)) result[key] = mergeApplied(result[key], value);
+  return result;
+};
+
+/** What an apply configuration sets besides the object's identity. */
+const applyConfiguration = (object: KubeObject): Record<string, unknown> => {
+  const { apiVersion: _v, kind: _k, metadata, ...rest } = object;
+  const { name: _n, namespace: _ns, resourceVersion: _rv, ...meta } = metadata;
+  return Object.keys(meta).length === 0 ? rest : { ...rest, metadata: meta };
+};
+
 const keyOf = (ref: ObjectRef): string => `${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ''}|${ref.name}`;
 
 const describe = (ref: ObjectRef): string => `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
@@ -76,6 +113,8 @@ export class FakeKube implements KubeApi {
   /** Every call in order, including those that failed (an attempted write is still a write). */
   readonly calls: Call[] = [];
   readonly #objects = new Map<string, KubeObject>();
+  /** Per object, the fields canaryd's last apply set (server-side apply's managedFields, reduced). */
+  readonly #applied = new Map<string, string[][]>();
   #resourceVersion = 1000;
   #uid = 0;
   readonly #failures: Array<{ verb: Verb; match: (ref: ObjectRef) => boolean; code: KubeErrorCode }> = [];
@@ -187,6 +226,39 @@ export class FakeKube implements KubeApi {
     if (current === undefined) throw new KubeError('NotFound', `${describe(ref)} not found`, { ref });
     const next = applyMergePatch(current, patch) as KubeObject;
     return this.#store(ref, current, next) as T;
+  }
+
+  /**
+   * Server-side apply by one field manager with force: fields it applied before and leaves out
+   * now are removed, the rest merged in; a stale resourceVersion in the configuration conflicts.
+   */
+  async apply<T extends KubeObject>(object: T): Promise<T> {
+    const ref = refOfObject(object);
+    this.#enter('apply', ref, object);
+    const key = keyOf(ref);
+    const current = this.#objects.get(key);
+    const sent = object.metadata.resourceVersion;
+    if (current === undefined) {
+      if (sent !== undefined) throw new KubeError('NotFound', `${describe(ref)} not found`, { ref });
+      const created = structuredClone(object);
+      delete created.metadata.resourceVersion;
+      this.seed(created);
+      this.#applied.set(key, appliedPaths(applyConfiguration(object)));
+      return this.peek<T>(ref)!;
+    }
+    if (sent !== undefined && sent !== current.metadata.resourceVersion) {
+      throw new KubeError('Conflict', `${describe(ref)}: the object has been modified`, { ref, status: 409 });
+    }
+    const configuration = applyConfiguration(object);
+    const paths = appliedPaths(configuration);
+    const kept = new Set(paths.map((path) => path.join('\u0000')));
+    const next = structuredClone(current) as unknown as Record<string, unknown>;
+    for (const path of this.#applied.get(key) ?? []) {
+      if (!kept.has(path.join('\u0000'))) deletePath(next, path);
+    }
+    this.#applied.set(key, paths);
+    const merged = mergeApplied(next, configuration) as KubeObject;
+    return this.#store(ref, current, merged) as T;
   }
 
   async replace<T extends KubeObject>(object: T): Promise<T> {

@@ -116,6 +116,8 @@ export const stableIngress = (name = 'web', host = 'shop.example.com'): Ingress 
 export interface WorldOptions {
   stableReplicas?: number;
   ingresses?: Ingress[];
+  /** HTTPRoutes (gateway-api): seeded and named in target.httpRoutes. */
+  httpRoutes?: KubeObject[];
   surgeBudget?: number;
 }
 
@@ -135,6 +137,7 @@ export class World {
       replicaSet('3b2a1c0d9', 0, 'web', 'uid-deploy-web'),
       stableService(),
       ...ingresses,
+      ...(options.httpRoutes ?? []),
     );
     this.target = {
       namespace: NS,
@@ -142,6 +145,7 @@ export class World {
       deployment: 'web',
       service: 'web',
       ingresses: ingresses.map((ingress) => ingress.metadata.name),
+      ...(options.httpRoutes === undefined ? {} : { httpRoutes: options.httpRoutes.map((r) => r.metadata.name) }),
       canaryDeployment: 'web-canary',
       canaryService: 'web-canary',
       stableReplicas: replicas,

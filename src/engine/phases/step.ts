@@ -47,6 +47,8 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const analysing = context.times.analysisEnabled && !current.promote?.full;
   const verdict = readRound(state, context, analysing);
   if (verdict !== null) return verdict;
+  const routeVerdict = readRouteVerdict(state, context);
+  if (routeVerdict !== null) return routeVerdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
     if (canaryReady && route.prepared && (!testersNeeded(step) || route.testersRouting)) {
@@ -152,6 +154,30 @@ function readRound(state: ReleaseState, context: Context, analysing: boolean): H
 
 /** The step routes testers by header or cookie (a testers-only step, or spec.routing on every step). */
 const testersNeeded = (step: PlannedStep): boolean => step.testersOnly || step.testerRouting;
+
+/**
+ * The data plane refused the route (a Gateway's Accepted or ResolvedRefs is False): pause with
+ * its reason rather than give weight to a canary it will not serve. Accepted again, the release
+ * goes on; a pause by a person or a step gate stays.
+ */
+function readRouteVerdict(state: ReleaseState, context: Context): HandlerResult | null {
+  const current = state.current!;
+  const rejected = context.observed.route.rejected;
+  if (rejected !== undefined && state.phase === 'progressing') {
+    return { goto: pause(state, context, 'route', 'gateway', `the Gateway refused the route: ${rejected}`) };
+  }
+  if (rejected === undefined && state.phase === 'paused' && current.pausedBy?.cause === 'route') {
+    event(
+      context,
+      'Normal',
+      'RouteAccepted',
+      `revision ${current.revision}: the Gateway accepts the route again; the release continues`,
+    );
+    current.pausedBy = undefined;
+    return { goto: setPhase(state, 'progressing', 'the Gateway accepts the route again: the release continues') };
+  }
+  return null;
+}
 
 /** The canary is ready for the step: its weight is set and its hold begins now. */
 function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
@@ -260,7 +286,10 @@ function stepActions(
   if (testersNeeded(step) && !route.testersRouting && (canary?.servingReplicas ?? 0) > 0) {
     actions.push({ type: 'setTesterRouting', enabled: true });
   }
-  if (route.weight < current.weight) actions.push({ type: 'setWeight', weight: current.weight });
+  // No weight to a canary the data plane refused (the release is paused for it).
+  if (route.weight < current.weight && route.rejected === undefined) {
+    actions.push({ type: 'setWeight', weight: current.weight });
+  }
   if (analysing) {
     const due = analysisDueAt(current, context);
     if (due !== null && context.nowMs >= due) {
