@@ -170,7 +170,12 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
   for (const step of timeline.steps) {
     for (const warning of step.warnings) lines.push(`warning: step ${step.number}: ${warning}`);
   }
-  lines.push('', `Promotion begins: ${when(timeline.promotion, zone)}`, '');
+  lines.push(
+    '',
+    `Promotion begins: ${when(timeline.promotion, zone)}`,
+    `Canary removed:   ${spec.traffic.drainDelay} after its weight is 0 (promotion, rollback, abort: spec.traffic.drainDelay)`,
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -113,6 +113,13 @@ export interface ReleaseState {
   lastOperationId?: string;
   /** Ids of the last few operations processed (newest last), so none is applied twice. */
   recentOperationIds?: string[];
+  /**
+   * The canary is being drained: since `since` (the first decide that saw the route at weight 0
+   * with no tester routing) it receives no new requests, and it is removed once
+   * spec.traffic.drainDelay has passed. Kept here, not in `current`, because promotion ends the
+   * release before the canary goes.
+   */
+  drain?: { since: string };
 }
 
 export interface ObservedDeployment {

@@ -247,6 +247,15 @@ export const timeoutsSpec = z
   })
   .meta({ description: 'Every wait has a deadline; passing one rolls back and says why.' });
 
+export const trafficSpec = z
+  .strictObject({
+    drainDelay: duration.default('5s').meta({
+      description:
+        'After the canary weight is 0 (promotion, rollback, abort), wait this long before removing the canary, so the data plane stops sending to it first. "0s" removes it at once.',
+    }),
+  })
+  .meta({ description: 'How traffic leaves the canary at the end of a release.' });
+
 export const canaryPolicySpec = z.strictObject({
   target: targetSpec,
   strategy: strategySpec.default({
@@ -262,6 +271,7 @@ export const canaryPolicySpec = z.strictObject({
   }),
   routing: routingSpec.optional(),
   replicaRatio: replicaRatioSpec.default({ surgeBudget: 0 }),
+  traffic: trafficSpec.default({ drainDelay: '5s' }),
   schedule: scheduleSpec.default({ timeZone: 'UTC', startWindows: [], advanceWindows: [], blackouts: [] }),
   analysis: analysisSpec.default({
     interval: '30s',
@@ -296,3 +306,4 @@ export type PrometheusSpec = z.output<typeof prometheusSpec>;
 export type RouterKind = z.output<typeof routerKind>;
 export type RoutingSpec = z.output<typeof routingSpec>;
 export type TimeoutsSpec = z.output<typeof timeoutsSpec>;
+export type TrafficSpec = z.output<typeof trafficSpec>;

@@ -90,6 +90,9 @@ describe('kubectl canary plan', () => {
       '4 50% 1h 2026-03-30T07:20:00Z (Mon 2026-03-30 09:20 GMT+2) 2026-03-30T08:20:00Z (Mon 2026-03-30 10:20 GMT+2)',
     ]);
     expect(result.stdout).toContain('Promotion begins: 2026-03-30T08:20:00Z');
+    expect(result.stdout).toContain(
+      'Canary removed:   5s after its weight is 0 (promotion, rollback, abort: spec.traffic.drainDelay)',
+    );
   });
 
   it('starts now by default and plans every policy of a file', async () => {

@@ -19,5 +19,5 @@ export function waitingPhase(state: ReleaseState, context: Context): HandlerResu
   const verdict = startAllowed(context.policy.spec.schedule, context.now);
   if (verdict.allowed || current.promote) return { goto: startSteps(state, context) };
   setPhase(state, 'waiting', `waiting for a start window: ${verdict.reason}`);
-  return { stay: state, actions: restingActions(context, deployment) };
+  return { stay: state, actions: restingActions(state, context, deployment) };
 }
