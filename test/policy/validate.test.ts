@@ -203,3 +203,23 @@ describe('spec.traffic.drainDelay', () => {
     ]);
   });
 });
+
+describe('spec.analysis.metrics', () => {
+  const spec = (analysis: unknown) => ({ target: { deployment: 'web', service: 'web' }, analysis });
+
+  it('defaults to ingress-nginx and accepts traefik', () => {
+    const defaulted = validatePolicyObject(clusterObject(spec({})), 'shop/web');
+    expect(defaulted.policy?.spec.analysis.metrics).toBe('ingress-nginx');
+    const traefik = validatePolicyObject(clusterObject(spec({ metrics: 'traefik' })), 'shop/web');
+    expect(traefik.errors).toEqual([]);
+    expect(traefik.policy?.spec.analysis.metrics).toBe('traefik');
+  });
+
+  it('rejects an unknown data plane, naming the field and the closest choice', () => {
+    const result = validatePolicyObject(clusterObject(spec({ metrics: 'trafik' })), 'shop/web');
+    expect(result.policy).toBeUndefined();
+    expect(result.errors.map((error) => formatPolicyError(error))).toEqual([
+      'shop/web: spec.analysis.metrics: expected one of "ingress-nginx", "traefik", found "trafik" (did you mean "traefik"?)',
+    ]);
+  });
+});
