@@ -602,6 +602,7 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     deployment: target.deployment,
     canary: target.canaryDeployment,
     service: target.service,
+    canaryService: target.canaryService,
     ingresses: target.ingresses,
     stableHash: hashOf(target.deployment),
     canaryHash: canary ? hashOf(target.canaryDeployment) : undefined,
