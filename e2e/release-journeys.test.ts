@@ -215,6 +215,12 @@ describe('a manual abort mid-release', () => {
     expect(removed).toBeGreaterThan(restore);
     // Invariant 2: the weight went to zero within a second of the abort.
     expect(events[zero]!.at - sentAt).toBeLessThan(1000);
+    // The drain: the canary is deleted spec.traffic.drainDelay (default 5s) after canaryd saw
+    // weight 0, an instant it persisted in the release state.
+    const draining = journey.policy.events.find((e) => e.object.status?.release?.drain !== undefined);
+    const drainSince = Date.parse(draining!.object.status!.release!.drain!.since);
+    expect(drainSince).toBeGreaterThanOrEqual(events[zero]!.at - 1000);
+    expect(events[removed]!.at).toBeGreaterThanOrEqual(drainSince + 5000);
     // No canary pod is counted by the route after the weight write (the pods only go away).
     expect(
       events

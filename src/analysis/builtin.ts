@@ -12,8 +12,12 @@ export interface AnalysisTarget {
   canary: string;
   /** The stable Service. */
   service: string;
-  /** The stable Ingresses whose traffic is split; empty in replica-ratio mode. */
+  /** The stable Ingresses whose traffic is split; empty in replica-ratio and gateway-api mode. */
   ingresses: readonly string[];
+  /** gateway-api: the HTTPRoutes whose rules weigh the canary in (Traefik's metrics name them). */
+  httpRoutes?: readonly string[] | undefined;
+  /** The canary Service; default `<service>-canary`. */
+  canaryService?: string | undefined;
   stableHash?: string | undefined;
   canaryHash?: string | undefined;
 }

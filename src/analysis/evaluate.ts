@@ -1,16 +1,11 @@
 // One analysis round: run each check's queries through the MetricProvider and judge them.
 // Every failure is caught and becomes an inconclusive measurement: Prometheus being down must
 // neither promote nor roll back a release.
-import type { AnalysisSpec, CheckSpec } from '../policy/schema.ts';
+import type { AnalysisSpec, CheckSpec, DataPlaneMetrics } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
-import {
-  type AnalysisTarget,
-  type CheckQueries,
-  canaryRequestsQuery,
-  latencyQuery,
-  successRateQuery,
-} from './builtin.ts';
+import type { AnalysisTarget, CheckQueries } from './builtin.ts';
 import { checkProblems, isRelative, judge, type Observation, thresholdsOf, type Verdict } from './checks.ts';
+import { BUILTIN_QUERIES } from './data-plane.ts';
 import { promDuration, renderQuery } from './promql.ts';
 import { isMetricQueryError, type MetricProvider } from './provider.ts';
 
@@ -39,6 +34,8 @@ export interface RoundContext {
   /** The controller's clock at the start of the round. */
   now: Date;
   signal?: AbortSignal;
+  /** Whose metrics the built-in checks read (spec.analysis.metrics); default ingress-nginx. */
+  metrics?: DataPlaneMetrics;
 }
 
 const MIN_DEFAULT_WINDOW_MS = 60_000;
@@ -50,19 +47,25 @@ export function analysisWindowMs(spec: Pick<AnalysisSpec, 'interval' | 'window'>
 }
 
 /** The PromQL a check runs for this release. Throws TemplateError for a bad custom query. */
-export function queriesFor(check: CheckSpec, target: AnalysisTarget, windowMs: number): CheckQueries {
+export function queriesFor(
+  check: CheckSpec,
+  target: AnalysisTarget,
+  windowMs: number,
+  metrics: DataPlaneMetrics = 'ingress-nginx',
+): CheckQueries {
   const relative = isRelative(thresholdsOf(check));
   switch (check.type) {
     case 'successRate':
     case 'latency': {
+      const queries = BUILTIN_QUERIES[metrics];
       const build =
         check.type === 'successRate'
-          ? (track: 'canary' | 'stable') => successRateQuery(target, track, windowMs)
-          : (track: 'canary' | 'stable') => latencyQuery(target, track, windowMs, check.quantile);
+          ? (track: 'canary' | 'stable') => queries.successRate(target, track, windowMs)
+          : (track: 'canary' | 'stable') => queries.latency(target, track, windowMs, check.quantile);
       return {
         canary: build('canary'),
         stable: relative ? build('stable') : undefined,
-        sample: canaryRequestsQuery(target, windowMs),
+        sample: queries.canaryRequests(target, windowMs),
       };
     }
     case 'custom': {
@@ -108,14 +111,14 @@ export async function evaluateCheck(
   provider: MetricProvider,
   context: RoundContext,
 ): Promise<Measurement> {
-  if (check.type !== 'custom' && context.target.ingresses.length === 0) {
-    return unusable(check, context.now, `built-in ${check.type} check needs an ingress-nginx Ingress; there is none`);
-  }
+  const metrics = context.metrics ?? 'ingress-nginx';
+  const noRoute = check.type === 'custom' ? null : BUILTIN_QUERIES[metrics].unusable(context.target);
+  if (noRoute !== null) return unusable(check, context.now, `built-in ${check.type} check ${noRoute}`);
   const problems = checkProblems(check);
   if (problems.length > 0) return unusable(check, context.now, `check cannot be judged: ${problems.join('; ')}`);
   let queries: CheckQueries;
   try {
-    queries = queriesFor(check, context.target, context.windowMs);
+    queries = queriesFor(check, context.target, context.windowMs, metrics);
   } catch (error) {
     return unusable(check, context.now, `cannot build the query: ${(error as Error).message}`);
   }

@@ -25,6 +25,7 @@ export {
   thresholdsOf,
   type Verdict,
 } from './checks.ts';
+export { BUILTIN_QUERIES, type BuiltinQueries } from './data-plane.ts';
 export {
   type AnalysisAction,
   type AnalysisCounters,
@@ -77,3 +78,11 @@ export {
   type MetricQueryErrorCode,
   type QueryResult,
 } from './provider.ts';
+export {
+  traefikCanaryRequestsQuery,
+  traefikGatewayMatchers,
+  traefikIngressNginxMatchers,
+  traefikLatencyQuery,
+  traefikNormalize,
+  traefikSuccessRateQuery,
+} from './traefik.ts';

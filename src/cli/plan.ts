@@ -203,6 +203,7 @@ export function renderTimeline(policy: CanaryPolicy, timeline: Timeline, replica
     `Promotion begins: ${when(timeline.promotion, zone)}`,
     `Release deadline: ${when(timeline.releaseDeadline, zone)} (timeouts.release ${timeouts.release} from the first step; past it the release rolls back)`,
     `Promotion must finish within timeouts.promotion ${timeouts.promotion}; canary pods must be ready within timeouts.canaryReady ${timeouts.canaryReady} of each step`,
+    `Canary removed:   ${spec.traffic.drainDelay} after its weight is 0 (promotion, rollback, abort: spec.traffic.drainDelay)`,
     '',
   );
   return lines.join('\n');

@@ -49,7 +49,12 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     const spec = policy.spec.analysis;
     const prometheus = spec.prometheus ?? this.#defaultPrometheus;
     const provider = prometheus ? await this.#provider(policy.metadata.namespace, prometheus) : unconfigured;
-    const measurements = await evaluateRound(spec, provider, { target, windowMs: analysisWindowMs(spec), now });
+    const measurements = await evaluateRound(spec, provider, {
+      target,
+      windowMs: analysisWindowMs(spec),
+      now,
+      metrics: spec.metrics,
+    });
     return {
       templateHash: analysis.templateHash,
       counters: recordRound(analysis.counters, measurements, now),

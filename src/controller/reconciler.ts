@@ -754,6 +754,7 @@ async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canar
     deployment: target.deployment,
     canary: target.canaryDeployment,
     service: target.service,
+    canaryService: target.canaryService,
     ingresses: target.ingresses,
     // gateway-api: the routes whose backends carry the split (Traefik names its Gateway backends
     // httproute-<ns>-<route>-...); for built-in checks over a Gateway's own metrics.

@@ -83,15 +83,18 @@ export interface PolicyTimes {
   canaryReadyMs: number;
   promotionMs: number;
   releaseMs: number;
+  /** How long the canary is kept after its weight reached 0, so the data plane stops sending first. */
+  drainDelayMs: number;
 }
 
 export function policyTimes(policy: CanaryPolicy): PolicyTimes {
-  const { analysis, timeouts } = policy.spec;
+  const { analysis, timeouts, traffic } = policy.spec;
   return {
     analysisIntervalMs: parseDuration(analysis.interval),
     analysisEnabled: analysis.checks.length > 0,
     canaryReadyMs: parseDuration(timeouts.canaryReady),
     promotionMs: parseDuration(timeouts.promotion),
     releaseMs: parseDuration(timeouts.release),
+    drainDelayMs: parseDuration(traffic.drainDelay),
   };
 }

@@ -47,6 +47,7 @@ export function beginRelease(
   };
   if (candidate.pendingTemplate) current.pendingTemplate = candidate.pendingTemplate;
   state.nextRevision += 1;
+  state.drain = undefined; // the new release takes the canary over (createCanary updates it)
   state.current = current;
   event(
     context,

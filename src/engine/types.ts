@@ -127,6 +127,13 @@ export interface ReleaseState {
    * `kubectl canary` waits for its operation's id here and prints what really happened.
    */
   recentOperations?: OperationRecord[];
+  /**
+   * The canary is being drained: since `since` (the first decide that saw the route at weight 0
+   * with no tester routing) it receives no new requests, and it is removed once
+   * spec.traffic.drainDelay has passed. Kept here, not in `current`, because promotion ends the
+   * release before the canary goes.
+   */
+  drain?: { since: string };
 }
 
 export interface ObservedDeployment {

@@ -3,6 +3,7 @@
 // (informers, a completed analysis round, a manual operation) trigger decide anyway.
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { advanceAllowed, nextAdvanceTime, nextStartTime } from '../schedule/windows.ts';
+import { drainEndsAt } from './drain.ts';
 import { planSteps, policyTimes } from './plan.ts';
 import type { ReleaseState } from './types.ts';
 
@@ -11,8 +12,6 @@ import type { ReleaseState } from './types.ts';
  * Call it with the state decide() just returned and the same `now`; null: only cluster events matter.
  */
 export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date): Date | null {
-  const current = state.current;
-  if (current === undefined) return null;
   const times = policyTimes(policy);
   const schedule = policy.spec.schedule;
   const candidates: number[] = [];
@@ -22,6 +21,10 @@ export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date)
       instant instanceof Date ? instant.getTime() : typeof instant === 'number' ? instant : Date.parse(instant);
     if (Number.isFinite(ms)) candidates.push(ms);
   };
+  // A canary being drained is removed at the end of the drain, in a release or after it (promotion).
+  add(drainEndsAt(state, times.drainDelayMs));
+  const current = state.current;
+  if (current === undefined) return earliestAfter(candidates, now);
   const { deadlines } = current;
   switch (state.phase) {
     case 'waiting':
@@ -56,9 +59,13 @@ export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date)
       add(deadlines.rollback);
       break;
     default:
-      return null;
+      break;
   }
-  // decide() was just called at `now` and acted on everything due by then: only later instants count.
+  return earliestAfter(candidates, now);
+}
+
+/** decide() was just called at `now` and acted on everything due by then: only later instants count. */
+function earliestAfter(candidates: number[], now: Date): Date | null {
   const future = candidates.filter((ms) => ms > now.getTime());
   if (future.length === 0) return null;
   return new Date(Math.min(...future));

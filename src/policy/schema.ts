@@ -188,7 +188,7 @@ export const checkSpec = z
       .meta({ description: 'Names the check in status, events and metrics.' }),
     type: z.enum(['successRate', 'latency', 'custom']).meta({
       description:
-        'successRate and latency are built-in ingress-nginx checks (canary!="" vs canary=""); custom runs your PromQL.',
+        "successRate and latency are built-in checks on the data plane's metrics (spec.analysis.metrics), canary vs stable; custom runs your PromQL.",
     }),
     quantile: z.number().gt(0).lt(1).default(0.99).meta({ description: 'Latency quantile (latency checks).' }),
     query: z.string().optional().meta({ description: 'Custom PromQL for the canary value, with {{variables}}.' }),
@@ -213,9 +213,15 @@ export const checkSpec = z
   })
   .meta({ description: 'One SLO check evaluated every analysis interval.' });
 
+export const dataPlaneMetrics = z.enum(['ingress-nginx', 'traefik']).meta({
+  description:
+    "Whose metrics the built-in successRate and latency checks read: the ingress-nginx controller's (nginx_ingress_controller_*), or Traefik's per-backend series (traefik_service_*, for its ingress-nginx or Gateway API provider). See docs/analysis.md.",
+});
+
 export const analysisSpec = z
   .strictObject({
     prometheus: prometheusSpec.optional(),
+    metrics: dataPlaneMetrics.default('ingress-nginx'),
     interval: duration.default('30s').meta({ description: 'How often the checks are evaluated.' }),
     window: duration
       .optional()
@@ -255,6 +261,15 @@ export const timeoutsSpec = z
   })
   .meta({ description: 'Every wait has a deadline; passing one rolls back and says why.' });
 
+export const trafficSpec = z
+  .strictObject({
+    drainDelay: duration.default('5s').meta({
+      description:
+        'After the canary weight is 0 (promotion, rollback, abort), wait this long before removing the canary, so the data plane stops sending to it first. "0s" removes it at once.',
+    }),
+  })
+  .meta({ description: 'How traffic leaves the canary at the end of a release.' });
+
 export const canaryPolicySpec = z.strictObject({
   target: targetSpec,
   strategy: strategySpec.default({
@@ -270,8 +285,10 @@ export const canaryPolicySpec = z.strictObject({
   }),
   routing: routingSpec.optional(),
   replicaRatio: replicaRatioSpec.default({ surgeBudget: 0 }),
+  traffic: trafficSpec.default({ drainDelay: '5s' }),
   schedule: scheduleSpec.default({ timeZone: 'UTC', startWindows: [], advanceWindows: [], blackouts: [] }),
   analysis: analysisSpec.default({
+    metrics: 'ingress-nginx',
     interval: '30s',
     failureLimit: 2,
     inconclusiveLimit: 3,
@@ -299,8 +316,10 @@ export type CanaryPolicySpec = z.output<typeof canaryPolicySpec>;
 export type StepSpec = z.output<typeof stepSpec>;
 export type ScheduleSpec = z.output<typeof scheduleSpec>;
 export type AnalysisSpec = z.output<typeof analysisSpec>;
+export type DataPlaneMetrics = z.output<typeof dataPlaneMetrics>;
 export type CheckSpec = z.output<typeof checkSpec>;
 export type PrometheusSpec = z.output<typeof prometheusSpec>;
 export type RouterKind = z.output<typeof routerKind>;
 export type RoutingSpec = z.output<typeof routingSpec>;
 export type TimeoutsSpec = z.output<typeof timeoutsSpec>;
+export type TrafficSpec = z.output<typeof trafficSpec>;

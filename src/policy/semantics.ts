@@ -37,7 +37,28 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = n
   checkDuration(['spec', 'analysis', 'interval'], spec.analysis.interval, reporter.error, true);
   checkAnalysisChecks(spec.analysis.checks, reporter);
   checkTiming(policy, reporter);
+  checkDrainDelay(spec, reporter.error);
   return findings;
+}
+
+/** The canary is removed within the rollback deadline (timeouts.promotion), drain included. */
+function checkDrainDelay(spec: CanaryPolicySpec, error: Report): void {
+  const path = ['spec', 'traffic', 'drainDelay'];
+  let drainMs: number;
+  try {
+    drainMs = parseDuration(spec.traffic.drainDelay);
+  } catch (cause) {
+    error(path, (cause as Error).message);
+    return;
+  }
+  const deadlineMs = safeDuration(spec.timeouts.promotion);
+  if (deadlineMs !== null && drainMs >= deadlineMs) {
+    error(
+      path,
+      `expected a drain delay shorter than timeouts.promotion (${spec.timeouts.promotion}), found ${spec.traffic.drainDelay}`,
+      'a rollback must remove the canary before its deadline: a few seconds are enough for a data plane to stop sending',
+    );
+  }
 }
 
 function checkSteps(spec: CanaryPolicySpec, reporter: Reporter): void {
@@ -198,6 +219,14 @@ function checkDuration(path: FieldPath, text: string, error: Report, positive = 
       error(path, `expected a duration above zero, found ${JSON.stringify(text)}`);
   } catch (cause) {
     error(path, (cause as Error).message);
+  }
+}
+
+function safeDuration(text: string): number | null {
+  try {
+    return parseDuration(text);
+  } catch {
+    return null; // matches the schema's pattern but is too large to compute: nothing to compare with
   }
 }
 

@@ -20,3 +20,27 @@ export const LATENCY_STABLE =
   'histogram_quantile(0.99, sum by (le) (rate(nginx_ingress_controller_response_duration_seconds_bucket{namespace="shop",ingress=~"web",service="web",canary=""}[60s])))';
 export const CANARY_REQUESTS =
   'sum(increase(nginx_ingress_controller_requests{namespace="shop",ingress=~"web",service="web",canary!=""}[60s]))';
+
+// Traefik's per-backend series for the same release: through its ingress-nginx provider (the
+// Ingress `web`) and through its Gateway API provider (the HTTPRoute `web`).
+export const gatewayTarget: AnalysisTarget = { ...target, ingresses: [], httpRoutes: ['web'] };
+
+export const TRAEFIK_SUCCESS_RATE_CANARY =
+  '100 * sum(rate(traefik_service_requests_total{service=~"shop-web-web-[^@]+-canary@kubernetesingressnginx",code!~"5.."}[60s])) / sum(rate(traefik_service_requests_total{service=~"shop-web-web-[^@]+-canary@kubernetesingressnginx"}[60s]))';
+export const TRAEFIK_SUCCESS_RATE_STABLE =
+  '100 * sum(rate(traefik_service_requests_total{service=~"shop-web-web-[^@]+@kubernetesingressnginx",service!~".+-(?:canary|wrr)@kubernetesingressnginx",code!~"5.."}[60s])) / sum(rate(traefik_service_requests_total{service=~"shop-web-web-[^@]+@kubernetesingressnginx",service!~".+-(?:canary|wrr)@kubernetesingressnginx"}[60s]))';
+export const TRAEFIK_LATENCY_CANARY =
+  'histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service=~"shop-web-web-[^@]+-canary@kubernetesingressnginx"}[60s])))';
+export const TRAEFIK_LATENCY_STABLE =
+  'histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service=~"shop-web-web-[^@]+@kubernetesingressnginx",service!~".+-(?:canary|wrr)@kubernetesingressnginx"}[60s])))';
+export const TRAEFIK_CANARY_REQUESTS =
+  'sum(increase(traefik_service_requests_total{service=~"shop-web-web-[^@]+-canary@kubernetesingressnginx"}[60s]))';
+
+export const TRAEFIK_GATEWAY_SUCCESS_RATE_CANARY =
+  '100 * sum(rate(traefik_service_requests_total{service=~"httproute-shop-web-gw-.+-svc-shop-web-canary-[0-9]+@kubernetesgateway",code!~"5.."}[60s])) / sum(rate(traefik_service_requests_total{service=~"httproute-shop-web-gw-.+-svc-shop-web-canary-[0-9]+@kubernetesgateway"}[60s]))';
+export const TRAEFIK_GATEWAY_SUCCESS_RATE_STABLE =
+  '100 * sum(rate(traefik_service_requests_total{service=~"httproute-shop-web-gw-.+-svc-shop-web-[0-9]+@kubernetesgateway",code!~"5.."}[60s])) / sum(rate(traefik_service_requests_total{service=~"httproute-shop-web-gw-.+-svc-shop-web-[0-9]+@kubernetesgateway"}[60s]))';
+export const TRAEFIK_GATEWAY_LATENCY_CANARY =
+  'histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service=~"httproute-shop-web-gw-.+-svc-shop-web-canary-[0-9]+@kubernetesgateway"}[60s])))';
+export const TRAEFIK_GATEWAY_CANARY_REQUESTS =
+  'sum(increase(traefik_service_requests_total{service=~"httproute-shop-web-gw-.+-svc-shop-web-canary-[0-9]+@kubernetesgateway"}[60s]))';

@@ -24,6 +24,15 @@ describe('docs/analysis.md', () => {
       queries.LATENCY_CANARY,
       queries.LATENCY_STABLE,
       queries.CANARY_REQUESTS,
+      queries.TRAEFIK_SUCCESS_RATE_CANARY,
+      queries.TRAEFIK_SUCCESS_RATE_STABLE,
+      queries.TRAEFIK_LATENCY_CANARY,
+      queries.TRAEFIK_LATENCY_STABLE,
+      queries.TRAEFIK_CANARY_REQUESTS,
+      queries.TRAEFIK_GATEWAY_SUCCESS_RATE_CANARY,
+      queries.TRAEFIK_GATEWAY_SUCCESS_RATE_STABLE,
+      queries.TRAEFIK_GATEWAY_LATENCY_CANARY,
+      queries.TRAEFIK_GATEWAY_CANARY_REQUESTS,
     ]) {
       expect(docs).toContain(`\`\`\`promql\n${query}\n\`\`\``);
     }

@@ -97,6 +97,9 @@ describe('kubectl canary plan', () => {
     expect(result.stdout).toContain(
       'Release deadline: 2026-03-30T19:00:00Z (Mon 2026-03-30 21:00 GMT+2) (timeouts.release 12h from the first step; past it the release rolls back)',
     );
+    expect(result.stdout).toContain(
+      'Canary removed:   5s after its weight is 0 (promotion, rollback, abort: spec.traffic.drainDelay)',
+    );
   });
 
   it('starts now by default and plans every policy of a file', async () => {

@@ -49,7 +49,7 @@ describe('blueGreen', () => {
     const { next, actions } = decide(bg, switched, o, at(7 * MIN));
     expect(next.phase).toBe('rollingBack');
     expect(effects(actions)[0]).toEqual({ type: 'setWeight', weight: 0 });
-    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate']); // canary removed once drained
   });
 
   it('keeps the old version for switchBackHold, then promotes with the canary still at 100 % until the roll is done', () => {
@@ -68,6 +68,6 @@ describe('blueGreen', () => {
       deployment: deployment('v2', { paused: false, rolloutComplete: true }),
     });
     const done = decide(bg, promoting.next, rolled, at(16 * MIN));
-    expect(types(effects(done.actions))).toEqual(['setWeight', 'repauseStable', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(done.actions))).toEqual(['setWeight', 'repauseStable']); // canary removed once drained
   });
 });

@@ -71,6 +71,8 @@ describe('journeys', () => {
       { type: 'setTesterRouting', enabled: true },
       { type: 'setWeight', weight: 100 },
       { type: 'setWeight', weight: 0 },
+      // testers too stop reaching the canary before it is drained and removed
+      { type: 'setTesterRouting', enabled: false },
     ]);
     expect(d.cluster.violations).toEqual([]);
   });

@@ -38,15 +38,29 @@ describe('promotion', () => {
     expect(effects(actions)).toEqual([]);
   });
 
-  it('when the roll is complete: weight 0 first, then re-pause, then the canary objects go', () => {
-    const rolled = canaryObserved(25, { deployment: deployment('v2', { paused: false, rolloutComplete: true }) });
+  it('when the roll is complete: weight 0 first, then re-pause, then (drained) the canary objects go', () => {
+    const rolledDeployment = deployment('v2', { paused: false, rolloutComplete: true });
+    const rolled = canaryObserved(25, { deployment: rolledDeployment });
     const { next, actions } = decide(policy(), promoting(), rolled, at(3 * MIN));
     expect(next.phase).toBe('succeeded');
     expect(next.stable).toMatchObject({ revision: 2, templateHash: 'v2' });
     expect(next.current).toBeUndefined();
     expect(next.history.at(-1)).toMatchObject({ revision: 2, outcome: 'succeeded' });
-    expect(types(effects(actions))).toEqual(['setWeight', 'repauseStable', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(actions))).toEqual(['setWeight', 'repauseStable']);
     expect(effects(actions)[0]).toEqual({ type: 'setWeight', weight: 0 });
+    // weight 0 seen: the drain (default 5s) starts; then the canary, then (once gone) the route
+    const idle = canaryObserved(0, { deployment: { ...rolledDeployment, paused: true } });
+    const draining = decide(policy(), next, idle, at(3 * MIN + 1_000));
+    expect(effects(draining.actions)).toEqual([]);
+    const drained = decide(policy(), draining.next, idle, at(3 * MIN + 6_000));
+    expect(effects(drained.actions)).toEqual([{ type: 'deleteCanary' }]);
+    const gone = decide(
+      policy(),
+      drained.next,
+      observed({ deployment: { ...rolledDeployment, paused: true }, route: idle.route }),
+      at(3 * MIN + 7_000),
+    );
+    expect(effects(gone.actions)).toEqual([{ type: 'cleanupRoute' }]);
   });
 
   it('the canary losing its pods during promotion sends all traffic to the stable side', () => {
@@ -65,7 +79,7 @@ describe('promotion', () => {
     expect(next.phase).toBe('rollingBack');
     expect(next.reason).toContain('timeouts.promotion');
     expect(next.failedRevisions).toEqual(['v2']);
-    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate']); // canary removed once drained
     // once the template is back, the still-unpaused Deployment converges, then is paused again
     const converging = observed({ deployment: deployment('v1', { paused: false, rolloutComplete: false }) });
     const second = decide(policy(), next, converging, at(16 * MIN));
@@ -93,20 +107,25 @@ describe('promotion', () => {
     const { next, actions } = decide(policy(), promoting(), o, at(MIN));
     expect(next.phase).toBe('rollingBack');
     expect(next.failedRevisions).toEqual([]);
-    expect(types(effects(actions))).toEqual(['setWeight', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(actions))).toEqual(['setWeight']); // canary removed once drained
   });
 });
 
 describe('rollback', () => {
-  it('weight 0 first, then the stable template, then the canary objects', () => {
+  it('weight 0 first, then the stable template; the canary objects wait for the drain', () => {
     const { next, actions } = decide(policy(), rollingBack(), canaryObserved(5), at(MIN));
     expect(next.phase).toBe('rollingBack');
     expect(effects(actions)).toEqual([
       { type: 'setWeight', weight: 0 },
       { type: 'restoreStableTemplate', templateHash: 'v1', template: deployment('v1').template },
-      { type: 'deleteCanary' },
-      { type: 'cleanupRoute' },
     ]);
+    expect(next.drain).toBeUndefined(); // the weight-0 write is not visible yet
+  });
+
+  it('with drainDelay 0s the canary goes in the same batch, after weight 0; the route once it is gone', () => {
+    const p = policy({ traffic: { drainDelay: '0s' } });
+    const { actions } = decide(p, rollingBack(), canaryObserved(5), at(MIN));
+    expect(types(effects(actions))).toEqual(['setWeight', 'restoreStableTemplate', 'deleteCanary']);
   });
 
   it('after a crash half way, asks only for what is not done yet (weight 0 still first)', () => {
@@ -115,10 +134,11 @@ describe('rollback', () => {
       canary: { templateHash: 'v2', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
       route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: false },
     });
-    expect(types(effects(decide(policy(), rollingBack(), half, at(MIN)).actions))).toEqual([
+    const draining = rollingBack();
+    draining.drain = { since: iso(MIN) };
+    expect(types(effects(decide(policy(), draining, half, at(MIN + 5_000)).actions))).toEqual([
       'setWeight',
       'deleteCanary',
-      'cleanupRoute',
     ]);
   });
 

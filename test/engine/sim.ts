@@ -19,6 +19,8 @@ export interface SimOptions {
   stableRolls?: boolean;
   /** What each analysis round concludes. */
   analyst?: (request: Extract<Action, { type: 'analyse' }>, now: Date) => AnalysisDecision;
+  /** The policy's spec.traffic.drainDelay: the canary must not be deleted sooner after its route went idle. */
+  drainDelayMs?: number;
 }
 
 export class Cluster {
@@ -42,12 +44,15 @@ export class Cluster {
   options: Required<SimOptions>;
   /** Hashes the stable pods ran, in order, to check nothing rolled without the engine asking. */
   podHistory: string[] = ['v1'];
+  /** When the route last became idle for the canary (weight 0, no tester routing). */
+  routeIdleSince: number | undefined;
 
   constructor(options: SimOptions = {}) {
     this.options = {
       canaryHealthy: options.canaryHealthy ?? true,
       stableRolls: options.stableRolls ?? true,
       analyst: options.analyst ?? (() => 'advance-allowed'),
+      drainDelayMs: options.drainDelayMs ?? 5_000,
     };
   }
 
@@ -91,6 +96,9 @@ export class Cluster {
       this.log.push(action);
       this.apply(action, now);
       this.check(action.type);
+      const idle = this.route.weight === 0 && !this.route.testersRouting;
+      if (!idle) this.routeIdleSince = undefined;
+      else this.routeIdleSince ??= now.getTime();
     }
   }
 
@@ -126,12 +134,25 @@ export class Cluster {
         break;
       case 'deleteCanary':
         if (this.route.weight > 0) this.violations.push('deleteCanary while the route carries weight');
+        // A handed-back Deployment (policy deleted) or a missing one is not drained.
+        if (this.route.prepared && !this.policyDeleted && this.deploymentExists) {
+          const idleFor = this.routeIdleSince === undefined ? -1 : now.getTime() - this.routeIdleSince;
+          if (idleFor < this.options.drainDelayMs) {
+            this.violations.push(
+              `deleteCanary ${idleFor} ms after the route went idle (drain ${this.options.drainDelayMs} ms)`,
+            );
+          }
+        }
         this.canary = undefined;
         break;
       case 'prepareRoute':
         this.route.prepared = true;
         break;
       case 'cleanupRoute':
+        // In ingress mode cleanup restores the stable Service's selector, which would pick canary pods.
+        if (this.canary !== undefined && !this.policyDeleted && this.deploymentExists) {
+          this.violations.push('cleanupRoute while the canary still exists');
+        }
         this.route = { prepared: false, weight: 0, testersRouting: false };
         break;
       case 'setTesterRouting':

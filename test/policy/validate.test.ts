@@ -212,3 +212,60 @@ spec: { target: { deployment: api, service: api } }
     expect(load.errors.length).toBeGreaterThan(0);
   });
 });
+
+describe('spec.traffic.drainDelay', () => {
+  const spec = (traffic?: unknown) => ({
+    target: { deployment: 'web', service: 'web' },
+    ...(traffic === undefined ? {} : { traffic }),
+  });
+
+  it('defaults to 5s and accepts 0s', () => {
+    expect(validatePolicyObject(clusterObject(spec()), 'shop/web').policy?.spec.traffic).toEqual({ drainDelay: '5s' });
+    const zero = validatePolicyObject(clusterObject(spec({ drainDelay: '0s' })), 'shop/web');
+    expect(zero.errors).toEqual([]);
+    expect(zero.policy?.spec.traffic.drainDelay).toBe('0s');
+  });
+
+  it('rejects a value that is not a duration, naming the field', () => {
+    const result = validatePolicyObject(clusterObject(spec({ drainDelay: 'soon' })), 'shop/web');
+    expect(result.policy).toBeUndefined();
+    expect(result.errors.map((error) => formatPolicyError(error))).toEqual([
+      'shop/web: spec.traffic.drainDelay: expected a duration such as "30s", "5m" or "1h30m", found "soon"',
+    ]);
+  });
+
+  it('rejects a drain that would outlast the rollback deadline (timeouts.promotion)', () => {
+    const result = validatePolicyObject(
+      clusterObject({ ...spec({ drainDelay: '2m' }), timeouts: { promotion: '2m' } }),
+      'shop/web',
+    );
+    expect(result.errors).toEqual([
+      {
+        source: 'shop/web',
+        path: 'spec.traffic.drainDelay',
+        message: 'expected a drain delay shorter than timeouts.promotion (2m), found 2m',
+        hint: 'a rollback must remove the canary before its deadline: a few seconds are enough for a data plane to stop sending',
+      },
+    ]);
+  });
+});
+
+describe('spec.analysis.metrics', () => {
+  const spec = (analysis: unknown) => ({ target: { deployment: 'web', service: 'web' }, analysis });
+
+  it('defaults to ingress-nginx and accepts traefik', () => {
+    const defaulted = validatePolicyObject(clusterObject(spec({})), 'shop/web');
+    expect(defaulted.policy?.spec.analysis.metrics).toBe('ingress-nginx');
+    const traefik = validatePolicyObject(clusterObject(spec({ metrics: 'traefik' })), 'shop/web');
+    expect(traefik.errors).toEqual([]);
+    expect(traefik.policy?.spec.analysis.metrics).toBe('traefik');
+  });
+
+  it('rejects an unknown data plane, naming the field and the closest choice', () => {
+    const result = validatePolicyObject(clusterObject(spec({ metrics: 'trafik' })), 'shop/web');
+    expect(result.policy).toBeUndefined();
+    expect(result.errors.map((error) => formatPolicyError(error))).toEqual([
+      'shop/web: spec.analysis.metrics: expected one of "ingress-nginx", "traefik", found "trafik" (did you mean "traefik"?)',
+    ]);
+  });
+});

@@ -2,6 +2,7 @@
 // revision and leftovers of the last release are removed (weight 0 first). A template that
 // differs from the stable one, and has not failed before, starts a release.
 import { type Context, event, type HandlerResult } from '../context.ts';
+import { canaryRemoval } from '../drain.ts';
 import { appendHistory } from '../history.ts';
 import { beginRelease, setPhase } from '../transitions.ts';
 import type { Action, ObservedDeployment, ReleaseState } from '../types.ts';
@@ -21,21 +22,23 @@ export function restingPhase(state: ReleaseState, context: Context): HandlerResu
     }
     state.reason = failedReason(deployment);
   }
-  return { stay: state, actions: restingActions(context, deployment) };
+  return { stay: state, actions: restingActions(state, context, deployment) };
 }
 
 function failedReason(deployment: ObservedDeployment): string {
   return `template ${deployment.templateHash} failed before and is not released again; run \`kubectl canary retry\``;
 }
 
-/** Remove what a release left behind, weight first; keep the Deployment paused once its own roll is done. */
-export function restingActions(context: Context, deployment: ObservedDeployment): Action[] {
-  const { canary, route } = context.observed;
+/**
+ * Remove what a release left behind, weight first and the canary once drained (drain.ts); keep
+ * the Deployment paused once its own roll is done.
+ */
+export function restingActions(state: ReleaseState, context: Context, deployment: ObservedDeployment): Action[] {
+  const { route } = context.observed;
   const actions: Action[] = [];
   if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
   if (!deployment.paused && deployment.rolloutComplete) actions.push({ type: 'repauseStable' });
-  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
-  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  actions.push(...canaryRemoval(state, context));
   return actions;
 }
 

@@ -1,10 +1,11 @@
 // rollingBack: weight to 0 first (one write), then the stable template back into the
-// Deployment, then the canary objects removed. When the Deployment's pods are not all at the
+// Deployment, then the canary objects removed once the canary is drained (drain.ts). When the Deployment's pods are not all at the
 // stable template (a rollback during promotion) it is unpaused to converge back, with zero
 // unavailability, and paused again once complete. Also used to cancel a release whose template
 // moved on by itself; then nothing is restored and nothing is marked failed.
 import { formatDuration } from '../../schedule/duration.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
+import { canaryRemoval } from '../drain.ts';
 import { finishRelease, setPhase } from '../transitions.ts';
 import type { Action, ReleaseState } from '../types.ts';
 
@@ -25,8 +26,7 @@ export function rollingBackPhase(state: ReleaseState, context: Context): Handler
   } else if (!dep.paused) {
     actions.push({ type: 'repauseStable' });
   }
-  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
-  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  actions.push(...canaryRemoval(state, context));
 
   const done =
     canary === undefined &&

@@ -30,7 +30,7 @@ export function waitingPhase(state: ReleaseState, context: Context): HandlerResu
   }
   setPhase(state, 'waiting', `waiting for a start window: ${verdict.reason}`);
   // The Deployment holds the new template: unpaused, it would roll it without a canary.
-  const actions: Action[] = restingActions(context, deployment).filter((a) => a.type !== 'repauseStable');
+  const actions: Action[] = restingActions(state, context, deployment).filter((a) => a.type !== 'repauseStable');
   if (unpausedDrift(state, context)) actions.unshift({ type: 'repauseStable' });
   if (rolloutDrift) {
     actions.push({ type: 'applyTemplate', templateHash: current.templateHash, template: current.template });

@@ -1,0 +1,56 @@
+// Removing the canary at the end of a release (promotion, rollback, abort, leftovers at rest).
+// Weight 0 alone is not enough: a data plane applies a weight change a moment later and finishes
+// requests already sent (Traefik kept sending to a canary for ~3 s after it went to 0), so the
+// canary is kept for spec.traffic.drainDelay after the route is seen at weight 0. The start of
+// the drain is persisted (state.drain), so a controller restarted during it neither removes the
+// canary early nor starts the drain again. Rollback still begins at once: only the removal waits.
+//
+// Then the canary Deployment is deleted, and only once it is gone are the route objects removed:
+// in ingress mode cleanupRoute restores the stable Service's selector, which selects the canary
+// pods too (they carry the user's labels), so restoring it earlier would hand stable traffic to
+// pods about to go.
+import { formatDuration } from '../schedule/duration.ts';
+import { type Context, event, plusMs, reached } from './context.ts';
+import type { Action, ReleaseState } from './types.ts';
+
+/** What removes the canary now: tester routing off, deleteCanary once drained, cleanupRoute once it is gone. */
+export function canaryRemoval(state: ReleaseState, context: Context): Action[] {
+  const { canary, route } = context.observed;
+  if (canary === undefined) {
+    state.drain = undefined;
+    return route.prepared ? [{ type: 'cleanupRoute' }] : [];
+  }
+  const actions: Action[] = [];
+  if (route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: false });
+  if (drained(state, context)) actions.push({ type: 'deleteCanary' });
+  return actions;
+}
+
+/** When the drain ends (null: not draining); for nextWakeAt. */
+export function drainEndsAt(state: ReleaseState, drainDelayMs: number): string | null {
+  return state.drain === undefined ? null : plusMs(state.drain.since, drainDelayMs);
+}
+
+function drained(state: ReleaseState, context: Context): boolean {
+  const { route } = context.observed;
+  const delayMs = context.times.drainDelayMs;
+  // "0s": removed right after the weight-0 write, in the same batch (it comes first).
+  if (delayMs === 0) return true;
+  // Nothing routes to the canary (no canary Ingress/Service, nothing in the stable Service).
+  if (!route.prepared) return true;
+  if (route.weight > 0 || route.testersRouting) {
+    // The weight-0 write is not visible yet: the drain starts when it is.
+    state.drain = undefined;
+    return false;
+  }
+  if (state.drain === undefined) {
+    state.drain = { since: context.nowIso };
+    event(
+      context,
+      'Normal',
+      'Draining',
+      `the canary receives no new requests; it is removed after spec.traffic.drainDelay (${formatDuration(delayMs)})`,
+    );
+  }
+  return reached(context, plusMs(state.drain.since, delayMs));
+}
