@@ -34,6 +34,40 @@ export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, rep
   });
 }
 
+/**
+ * A testers-only step (the blueGreen preview) starts only once the canary Ingress routes testers
+ * by header or cookie: without routing, or on replica-ratio, it never starts and the release
+ * rolls back when timeouts.canaryReady passes.
+ */
+export function checkTestersOnlyReach(spec: CanaryPolicySpec, reporter: Reporter): void {
+  if (spec.strategy.type !== 'blueGreen') return;
+  const rollsBack = `the preview never starts and every release rolls back after timeouts.canaryReady (${spec.timeouts.canaryReady})`;
+  if (spec.target.router === 'replica-ratio') {
+    reporter.error(
+      TYPE,
+      `a blueGreen preview routes only testers, which replica-ratio cannot do: ${rollsBack}`,
+      'use router ingress-nginx (or auto with an Ingress), or strategy type canary',
+      [ROUTER],
+    );
+    return;
+  }
+  if (spec.routing?.header === undefined && spec.routing?.cookie === undefined) {
+    reporter.error(
+      TYPE,
+      `a blueGreen preview routes only testers, but spec.routing names no header or cookie that marks them: ${rollsBack}`,
+      'add spec.routing.header or spec.routing.cookie',
+      [['spec', 'routing']],
+    );
+  } else if (spec.target.router === 'auto') {
+    reporter.warning(
+      TYPE,
+      `a blueGreen preview routes only testers, which needs an Ingress: if auto picks replica-ratio (no Ingress routes to the Service), ${rollsBack}`,
+      'set spec.target.router: ingress-nginx to be sure',
+      [ROUTER],
+    );
+  }
+}
+
 function byStrategy(spec: CanaryPolicySpec): Ignored[] {
   const because = TYPE;
   if (spec.strategy.type === 'canary') {
