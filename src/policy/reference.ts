@@ -82,9 +82,10 @@ const VALIDATION_RULES = [
   '  included). `timeouts.canaryReady` must be shorter than `timeouts.release`; a `timeouts.promotion`',
   '  shorter than `timeouts.canaryReady` is a warning.',
   '- **Time to start and advance.** Recurring blackouts that cover every start window (or all time, with',
-  '  no windows), start windows that never open, and the same for advance windows are errors: no release',
-  '  could ever start, or no step advance. One-off blackouts end, so `kubectl canary plan` judges them',
-  '  against a start time (and exits 1 when that release could never be promoted).',
+  '  no windows), and the same for advance windows, are errors: no release could ever start, or no step',
+  '  advance. Windows that do not open within 35 days are a warning (a yearly window is allowed).',
+  '  One-off blackouts end, so `kubectl canary plan` judges them against a start time (and exits 1 when',
+  '  that release could never be promoted).',
   '',
 ];
 
