@@ -1,10 +1,11 @@
 // Fields the chosen strategy, router or check type never reads. A policy that sets one says
 // something canaryd will not do (steps on a blueGreen release, a surge budget with an Ingress),
-// so each is an error naming the field and why, never a silent no-op. Only fields the author
-// wrote count: defaults are never "set".
+// so each is an error naming the field and why, never a silent no-op. Only values the author
+// set count: a field at its default (which the apiserver fills in) is never "set".
 import type { FieldPath } from './errors.ts';
 import type { Reporter } from './findings.ts';
 import type { CanaryPolicySpec, CheckSpec } from './schema.ts';
+import { schemaAt } from './schema-json.ts';
 
 interface Ignored {
   path: FieldPath;
@@ -19,7 +20,7 @@ const ROUTER: FieldPath = ['spec', 'target', 'router'];
 const CHECKS: FieldPath = ['spec', 'analysis', 'checks'];
 
 export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, reporter: Reporter): void {
-  const written = (path: FieldPath) => valueAt(rawSpec, path.slice(1)) !== undefined;
+  const written = (path: FieldPath) => isWritten(valueAt(rawSpec, path.slice(1)), path);
   const ignored = [...byStrategy(spec), ...byRouter(spec), ...byAnalysis(spec)];
   for (const field of ignored) {
     if (written(field.path)) reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
@@ -27,7 +28,7 @@ export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, rep
   spec.analysis.checks.forEach((check, index) => {
     const rawCheck = valueAt(rawSpec, ['analysis', 'checks', index]);
     for (const field of byCheckType(check, index)) {
-      if (valueAt(rawCheck, [field.path[field.path.length - 1] as string]) !== undefined) {
+      if (isWritten(valueAt(rawCheck, [field.path[field.path.length - 1] as string]), field.path)) {
         reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
       }
     }
@@ -179,6 +180,25 @@ function byCheckType(check: CheckSpec, index: number): Ignored[] {
     });
   }
   return ignored;
+}
+
+/**
+ * Set by the author: present and not the default. The apiserver fills the CRD's defaults into
+ * every stored object, so a default value is indistinguishable from one nobody wrote.
+ */
+function isWritten(value: unknown, path: FieldPath): boolean {
+  if (value === undefined) return false;
+  const fallback = schemaAt(path)?.default;
+  return fallback === undefined || canonical(value) !== canonical(fallback);
+}
+
+/** JSON with object keys sorted, so key order never makes two values differ. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
 }
 
 function valueAt(value: unknown, path: FieldPath): unknown {

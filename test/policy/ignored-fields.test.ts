@@ -143,3 +143,25 @@ describe('a blueGreen preview testers can reach', () => {
     ]);
   });
 });
+
+describe('defaults filled in by the apiserver', () => {
+  it('never count as written: an object as stored in the cluster, with every default, is valid', async () => {
+    const { validatePolicyObject } = await import('../../src/policy/validate.ts');
+    const stored = {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+        strategy: {
+          type: 'canary',
+          allowLargeFirstStep: false,
+          blueGreen: { switchBackHold: '10m', previewHold: '5m' },
+        },
+        replicaRatio: { surgeBudget: 0 },
+        analysis: { interval: '30s', failureLimit: 2, inconclusiveLimit: 3, onInconclusive: 'pause', checks: [] },
+      },
+    };
+    expect(validatePolicyObject(stored, 'CanaryPolicy shop/web').errors).toEqual([]);
+  });
+});
