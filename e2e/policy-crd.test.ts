@@ -134,9 +134,11 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
     expect(version?.additionalPrinterColumns?.map((column) => [column.name, column.type, column.jsonPath])).toEqual([
       ['Deployment', 'string', '.spec.target.deployment'],
       ['Phase', 'string', '.status.phase'],
+      ['Valid', 'string', '.status.conditions[?(@.type=="Valid")].status'],
       ['Weight', 'number', '.status.weight'],
       ['Step', 'string', '.status.step'],
       ['Age', 'date', '.metadata.creationTimestamp'],
+      ['Message', 'string', '.status.message'],
     ]);
   });
 
@@ -195,7 +197,7 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
     expect(refused?.message).toContain('must be of type integer');
   });
 
-  it('shows Phase, Weight and Step in the table kubectl get prints', async () => {
+  it('shows Phase, Valid, Weight, Step (and Message) in the table kubectl get prints', async () => {
     const manifest = inNamespace(documentsOf(join(FIXTURES, 'valid', 'minimal.yaml'))[0]!, 'columns');
     await create(manifest);
     await objects.patchNamespacedCustomObjectStatus(
@@ -205,7 +207,15 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
         namespace: env.namespace,
         plural: PLURAL,
         name: 'columns',
-        body: { status: { phase: 'progressing', weight: 5, step: '2/4' } },
+        body: {
+          status: {
+            phase: 'progressing',
+            weight: 5,
+            step: '2/4',
+            message: 'step 2 at 5%',
+            conditions: [{ type: 'Valid', status: 'False', reason: 'InvalidPolicy', message: 'x' }],
+          },
+        },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
@@ -221,15 +231,17 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
     )) as { kind: string; columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
     expect(table.kind).toBe('Table');
     const names = table.columnDefinitions.map((column) => column.name);
-    expect(names).toEqual(['Name', 'Deployment', 'Phase', 'Weight', 'Step', 'Age']);
+    expect(names).toEqual(['Name', 'Deployment', 'Phase', 'Valid', 'Weight', 'Step', 'Age', 'Message']);
     const row = table.rows[0]?.cells ?? [];
     const cell = (name: string) => row[names.indexOf(name)];
-    expect([cell('Name'), cell('Deployment'), cell('Phase'), cell('Weight'), cell('Step')]).toEqual([
+    expect(['Name', 'Deployment', 'Phase', 'Valid', 'Weight', 'Step', 'Message'].map((name) => cell(name))).toEqual([
       'columns',
       'web',
       'progressing',
+      'False',
       5,
       '2/4',
+      'step 2 at 5%',
     ]);
   });
 

@@ -63,9 +63,8 @@ export const planCommand: Command = {
       const problem = timelineProblem(loaded.policy, timeline);
       if (problem !== undefined) {
         const { namespace, name } = loaded.policy.metadata;
-        io.stderr(
-          `${loaded.source}${loaded.line === undefined ? '' : `:${loaded.line}`}: ${namespace}/${name}: ${problem}\n`,
-        );
+        const where = `${loaded.source}${loaded.line === undefined ? '' : `:${loaded.line}`}`;
+        io.stderr(`${where}: ${problem.path}: policy ${namespace}/${name}: ${problem.message}\n`);
         code = 1;
       }
     }
@@ -100,12 +99,18 @@ function parsePlanArgs(args: string[]): PlanArgs {
   return parsed;
 }
 
-/** Why a release started at the timeline's start would never be promoted, or undefined. */
-export function timelineProblem(policy: CanaryPolicy, timeline: Timeline): string | undefined {
-  if (timeline.blocked !== undefined) return timeline.blocked;
+/** Why a release started at the timeline's start would never be promoted, and which field says so. */
+export function timelineProblem(
+  policy: CanaryPolicy,
+  timeline: Timeline,
+): { path: string; message: string } | undefined {
+  if (timeline.blocked !== undefined) return { path: 'spec.schedule', message: timeline.blocked };
   const { promotion, releaseDeadline } = timeline;
   if (promotion !== null && releaseDeadline !== null && promotion.getTime() > releaseDeadline.getTime()) {
-    return `promotion could begin at ${isoSeconds(promotion.getTime())} at the earliest, after the release deadline ${isoSeconds(releaseDeadline.getTime())} (timeouts.release ${policy.spec.timeouts.release}): the release would roll back`;
+    return {
+      path: 'spec.timeouts.release',
+      message: `promotion could begin at ${isoSeconds(promotion.getTime())} at the earliest, after the release deadline ${isoSeconds(releaseDeadline.getTime())} (timeouts.release ${policy.spec.timeouts.release}): the release would roll back`,
+    };
   }
   return undefined;
 }

@@ -1,15 +1,11 @@
 // Fields the chosen strategy, router or check type never reads. A policy that sets one says
 // something canaryd will not do (steps on a blueGreen release, a surge budget with an Ingress),
-// so each is an error naming the field and why, never a silent no-op. Only fields the author
-// wrote count, and a field that holds its default value is never "set": the API server writes
-// the CRD's defaults into every stored CanaryPolicy, so a policy read from the cluster carries
-// them whether or not its author wrote them.
+// so each is an error naming the field and why, never a silent no-op. Only values the author
+// set count: a field at its default (which the apiserver fills in) is never "set".
 import type { FieldPath } from './errors.ts';
 import type { Reporter } from './findings.ts';
-import { type CanaryPolicySpec, type CheckSpec, canaryPolicySpec, checkSpec } from './schema.ts';
-
-/** Every default of a spec, as the schema (and so the CRD) fills them in. */
-const DEFAULT_SPEC: unknown = canaryPolicySpec.parse({ target: { deployment: 'd', service: 's' } });
+import type { CanaryPolicySpec, CheckSpec } from './schema.ts';
+import { schemaAt } from './schema-json.ts';
 
 interface Ignored {
   path: FieldPath;
@@ -24,22 +20,53 @@ const ROUTER: FieldPath = ['spec', 'target', 'router'];
 const CHECKS: FieldPath = ['spec', 'analysis', 'checks'];
 
 export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, reporter: Reporter): void {
-  const written = (path: FieldPath) =>
-    setByAuthor(valueAt(rawSpec, path.slice(1)), valueAt(DEFAULT_SPEC, path.slice(1)));
+  const written = (path: FieldPath) => isWritten(valueAt(rawSpec, path.slice(1)), path);
   const ignored = [...byStrategy(spec), ...byRouter(spec), ...byAnalysis(spec)];
   for (const field of ignored) {
     if (written(field.path)) reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
   }
   spec.analysis.checks.forEach((check, index) => {
     const rawCheck = valueAt(rawSpec, ['analysis', 'checks', index]);
-    const defaults: unknown = checkSpec.parse({ name: 'c', type: check.type });
     for (const field of byCheckType(check, index)) {
-      const name = field.path[field.path.length - 1] as string;
-      if (setByAuthor(valueAt(rawCheck, [name]), valueAt(defaults, [name]))) {
+      if (isWritten(valueAt(rawCheck, [field.path[field.path.length - 1] as string]), field.path)) {
         reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
       }
     }
   });
+}
+
+/**
+ * A testers-only step (the blueGreen preview) starts only once the canary Ingress routes testers
+ * by header or cookie: without routing, or on replica-ratio, it never starts and the release
+ * rolls back when timeouts.canaryReady passes.
+ */
+export function checkTestersOnlyReach(spec: CanaryPolicySpec, reporter: Reporter): void {
+  if (spec.strategy.type !== 'blueGreen') return;
+  const rollsBack = `the preview never starts and every release rolls back after timeouts.canaryReady (${spec.timeouts.canaryReady})`;
+  if (spec.target.router === 'replica-ratio') {
+    reporter.error(
+      TYPE,
+      `a blueGreen preview routes only testers, which replica-ratio cannot do: ${rollsBack}`,
+      'use router ingress-nginx (or auto with an Ingress), or strategy type canary',
+      [ROUTER],
+    );
+    return;
+  }
+  if (spec.routing?.header === undefined && spec.routing?.cookie === undefined) {
+    reporter.error(
+      TYPE,
+      `a blueGreen preview routes only testers, but spec.routing names no header or cookie that marks them: ${rollsBack}`,
+      'add spec.routing.header or spec.routing.cookie',
+      [['spec', 'routing']],
+    );
+  } else if (spec.target.router === 'auto') {
+    reporter.warning(
+      TYPE,
+      `a blueGreen preview routes only testers, which needs an Ingress: if auto picks replica-ratio (no Ingress routes to the Service), ${rollsBack}`,
+      'set spec.target.router: ingress-nginx to be sure',
+      [ROUTER],
+    );
+  }
 }
 
 function byStrategy(spec: CanaryPolicySpec): Ignored[] {
@@ -171,14 +198,20 @@ function byCheckType(check: CheckSpec, index: number): Ignored[] {
   return ignored;
 }
 
-/** A value the author wrote: present, and not the default the API server would have filled in. */
-const setByAuthor = (value: unknown, defaultValue: unknown): boolean =>
-  value !== undefined && canonical(value) !== canonical(defaultValue);
+/**
+ * Set by the author: present and not the default. The apiserver fills the CRD's defaults into
+ * every stored object, so a default value is indistinguishable from one nobody wrote.
+ */
+function isWritten(value: unknown, path: FieldPath): boolean {
+  if (value === undefined) return false;
+  const fallback = schemaAt(path)?.default;
+  return fallback === undefined || canonical(value) !== canonical(fallback);
+}
 
-/** JSON with object keys sorted: the API server may return keys in another order. */
+/** JSON with object keys sorted, so key order never makes two values differ. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
       : inner,
   );

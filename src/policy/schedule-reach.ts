@@ -18,10 +18,11 @@ export function checkScheduleReach(schedule: ScheduleSpec, now: Date, reporter: 
     if (next(recurring, now) !== null) continue;
     const what = kind === 'start' ? 'no release can ever start' : 'no step can ever advance';
     if (windows.length > 0 && next({ ...recurring, blackouts: [] }, now) === null) {
-      reporter.error(
+      // A rare window (once a year) is legitimate: only a warning; plan judges a given start.
+      reporter.warning(
         [...SCHEDULE, `${kind}Windows`],
-        `${what}: none of these windows opens within ${days}`,
-        undefined,
+        `${what} within ${days} from now: none of these windows opens in that time`,
+        'kubectl canary plan --from TIME shows when a release would start',
         related,
       );
     } else {

@@ -6,7 +6,7 @@ import { isKnownTimeZone } from '../schedule/zone.ts';
 import { checkAnalysisChecks } from './check-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
-import { checkIgnoredFields } from './ignored-fields.ts';
+import { checkIgnoredFields, checkTestersOnlyReach } from './ignored-fields.ts';
 import { checkScheduleReach } from './schedule-reach.ts';
 import type { CanaryPolicy, CanaryPolicySpec, ScheduleSpec } from './schema.ts';
 import { closest } from './suggest.ts';
@@ -30,6 +30,7 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = n
   if (spec.strategy.type === 'canary') checkSteps(spec, reporter);
   checkRouterOptions(spec, reporter);
   checkIgnoredFields(spec, field(raw, 'spec'), reporter);
+  checkTestersOnlyReach(spec, reporter);
   const scheduleErrors = findings.length;
   checkSchedule(spec.schedule, reporter.error);
   // Only a readable schedule can be searched for open time.

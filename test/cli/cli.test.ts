@@ -181,12 +181,12 @@ describe('kubectl canary plan', () => {
     [
       'a one-off blackout covers the whole search horizon',
       '  schedule: { blackouts: [{ start: "2026-03-01T00:00:00Z", end: "2026-06-01T00:00:00Z", reason: freeze }] }\n',
-      'default/web: the release can never start: blackouts cover all time for the next 35 days',
+      'spec.schedule: policy default/web: the release can never start: blackouts cover all time for the next 35 days',
     ],
     [
       'the advance windows make the release outlast its timeout',
       '  timeouts: { release: 1h, canaryReady: 5m }\n  strategy: { steps: [{ weight: 1, hold: 10m }] }\n  schedule: { advanceWindows: [{ cron: "0 9 * * MON", duration: 1h }] }\n',
-      'default/web: promotion could begin at 2026-03-30T09:00:00Z at the earliest, after the release deadline 2026-03-27T16:00:00Z (timeouts.release 1h): the release would roll back',
+      'spec.timeouts.release: policy default/web: promotion could begin at 2026-03-30T09:00:00Z at the earliest, after the release deadline 2026-03-27T16:00:00Z (timeouts.release 1h): the release would roll back',
     ],
   ])('exits 1 and says why when %s', async (_case, spec, reason) => {
     const result = await planOf(spec);

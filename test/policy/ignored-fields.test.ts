@@ -45,12 +45,14 @@ describe('fields the strategy ignores', () => {
   });
 
   it('refuses replica-ratio options with blueGreen', () => {
-    const { errors } = findings(`  target: { deployment: web, service: web }
+    const { errors } = findings(`  target: { deployment: web, service: web, router: ingress-nginx }
   strategy: { type: blueGreen }
+  routing: { cookie: preview }
   replicaRatio: { maxShareError: 2 }
 `);
     expect(errors).toEqual([
       'spec.replicaRatio.maxShareError: ignored: a blueGreen release is a full-size testers-only preview and one switch to 100 %; there is no small share for whole replicas to approximate',
+      'spec.replicaRatio.maxShareError: ignored: the ingress-nginx router splits traffic by weight, not by replicas',
     ]);
   });
 });
@@ -134,5 +136,54 @@ describe('a policy as the API server stores it', () => {
     };
     const result = validatePolicyObject(JSON.parse(JSON.stringify(object)), 'CanaryPolicy shop/web');
     expect(result.errors.map((error) => `${error.path}: ${error.message}`)).toEqual([]);
+  });
+});
+
+describe('a blueGreen preview testers can reach', () => {
+  it('refuses a blueGreen release without a header or cookie for testers: the preview would never start', () => {
+    const { errors } = findings(
+      '  target: { deployment: web, service: web, router: ingress-nginx }\n  strategy: { type: blueGreen }\n',
+    );
+    expect(errors).toEqual([
+      'spec.strategy.type: a blueGreen preview routes only testers, but spec.routing names no header or cookie that marks them: the preview never starts and every release rolls back after timeouts.canaryReady (10m)',
+    ]);
+  });
+
+  it('refuses blueGreen on replica-ratio, and warns with auto', () => {
+    expect(
+      findings('  target: { deployment: web, service: web, router: replica-ratio }\n  strategy: { type: blueGreen }\n')
+        .errors,
+    ).toEqual([
+      'spec.strategy.type: a blueGreen preview routes only testers, which replica-ratio cannot do: the preview never starts and every release rolls back after timeouts.canaryReady (10m)',
+    ]);
+    const auto = findings(
+      '  target: { deployment: web, service: web }\n  strategy: { type: blueGreen }\n  routing: { cookie: preview }\n',
+    );
+    expect(auto.errors).toEqual([]);
+    expect(auto.warnings).toEqual([
+      'spec.strategy.type: a blueGreen preview routes only testers, which needs an Ingress: if auto picks replica-ratio (no Ingress routes to the Service), the preview never starts and every release rolls back after timeouts.canaryReady (10m)',
+    ]);
+  });
+});
+
+describe('defaults filled in by the apiserver', () => {
+  it('never count as written: an object as stored in the cluster, with every default, is valid', async () => {
+    const { validatePolicyObject } = await import('../../src/policy/validate.ts');
+    const stored = {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+        strategy: {
+          type: 'canary',
+          allowLargeFirstStep: false,
+          blueGreen: { switchBackHold: '10m', previewHold: '5m' },
+        },
+        replicaRatio: { surgeBudget: 0 },
+        analysis: { interval: '30s', failureLimit: 2, inconclusiveLimit: 3, onInconclusive: 'pause', checks: [] },
+      },
+    };
+    expect(validatePolicyObject(stored, 'CanaryPolicy shop/web').errors).toEqual([]);
   });
 });

@@ -38,7 +38,11 @@ describe('zero-length holds', () => {
     ).toEqual([
       'spec.routing.testersFirst: a zero testersFirst: the step advances as soon as it starts; with no checks nothing else holds it',
     ]);
-    expect(errors('  strategy: { type: blueGreen, blueGreen: { previewHold: 0s, switchBackHold: 0s } }\n')).toEqual([
+    expect(
+      errors(
+        '  routing: { cookie: preview }\n  strategy: { type: blueGreen, blueGreen: { previewHold: 0s, switchBackHold: 0s } }\n',
+      ),
+    ).toEqual([
       'spec.strategy.blueGreen.previewHold: a zero previewHold: the step advances as soon as it starts; with no checks nothing else holds it',
       'spec.strategy.blueGreen.switchBackHold: a zero switchBackHold removes the old version the moment traffic switches: there is no switch back',
     ]);
