@@ -11,6 +11,7 @@ import { applyPodNetwork, type PodNetworkPlan, planPodNetwork, readRecordedPlan,
 import { podCidr } from './pod-network.ts';
 import { reapRecorded, startProcess } from './processes.ts';
 import { type PrometheusInfo, startPrometheus, targetsDirOf } from './prometheus.ts';
+import { startTraefik, type TraefikInfo, traefikBinary } from './traefik.ts';
 import { waitFor } from './wait.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,6 +20,10 @@ export const REPO_ROOT = resolve(here, '..', '..');
 export interface ClusterInfo extends ControlPlaneInfo {
   /** The pods' network namespace, veth pair and routes (netns.ts). */
   podNetwork: PodNetworkPlan;
+  /** Traefik's web entry point: send requests here, with a Host header, to go through the ingress data plane. */
+  proxyUrl: string;
+  traefik: Omit<TraefikInfo, 'proxyUrl' | 'gateway'>;
+  gateway: TraefikInfo['gateway'];
   prometheusUrl: string;
   scrapeIntervalSeconds: number;
   stateDir: string;
@@ -56,6 +61,8 @@ export async function clusterUp(
   mkdirSync(stateDir, { recursive: true });
 
   const binDir = buildBinaries(log);
+  // Fail before starting anything: the suite needs the data plane.
+  traefikBinary(binDir);
   const started = Date.now();
   try {
     applyPodNetwork(stateDir, plan);
@@ -72,11 +79,15 @@ export async function clusterUp(
       join(targetsDirOf(stateDir), 'pods.json'),
       plan.namespace,
     ]);
+    const traefik = await startTraefik({ stateDir, binDir, ...plane, log });
+    log(`traefik ${traefik.version}: proxy on ${traefik.proxyUrl}, API and metrics on ${traefik.apiUrl}`);
     const prometheus: PrometheusInfo = await startPrometheus(
       stateDir,
       plane.apiServerUrl,
       plane.caCert,
       plane.adminToken,
+      1,
+      new URL(traefik.metricsUrl).host,
     );
     log(`prometheus on ${prometheus.url}`);
     await waitForNodesReady(kc, plane.nodes.length);
@@ -84,6 +95,9 @@ export async function clusterUp(
     const info: ClusterInfo = {
       ...plane,
       podNetwork: plan,
+      proxyUrl: traefik.proxyUrl,
+      traefik: { apiUrl: traefik.apiUrl, metricsUrl: traefik.metricsUrl, version: traefik.version },
+      gateway: traefik.gateway,
       prometheusUrl: prometheus.url,
       scrapeIntervalSeconds: prometheus.scrapeIntervalSeconds,
       stateDir,
@@ -100,8 +114,8 @@ export async function clusterUp(
   }
 }
 
-/** Dependents first: nothing may send to the pods once their network goes. */
-const PROCESS_ORDER = ['pod-runner', 'prometheus', ...STOP_ORDER];
+/** Dependents first (the proxy before the pods it sends to): nothing may send to the pods once their network goes. */
+const PROCESS_ORDER = ['traefik', 'pod-runner', 'prometheus', ...STOP_ORDER];
 
 export async function clusterDown(stateDir = defaultStateDir()): Promise<string[]> {
   const stopped = await reapRecorded(stateDir, PROCESS_ORDER);
