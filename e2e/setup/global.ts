@@ -18,6 +18,8 @@ export interface E2eCluster {
   proxyUrl?: string;
   /** Traefik's API (routers, version), when known. */
   traefikApiUrl?: string;
+  /** The local cluster's pod network: pod IPs route into this namespace through this veth. */
+  podNetwork?: { namespace: string; hostVeth: string; podCidr: string };
   /** True when the suite started the local cluster (and so may stop and restart its parts). */
   local: boolean;
   stateDir?: string;
@@ -45,6 +47,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     scrapeIntervalSeconds: info.scrapeIntervalSeconds,
     proxyUrl: info.proxyUrl,
     traefikApiUrl: info.traefik.apiUrl,
+    podNetwork: {
+      namespace: info.podNetwork.namespace,
+      hostVeth: info.podNetwork.hostVeth,
+      podCidr: info.podNetwork.podCidr,
+    },
     local: true,
     stateDir: info.stateDir,
   });
