@@ -57,7 +57,7 @@ export function traefikConfig(input: TraefikConfigInput): string {
     },
     api: { insecure: true, dashboard: false },
     ping: { entryPoint: 'traefik' },
-    log: { level: 'INFO' },
+    log: { level: 'INFO', noColor: true },
     metrics: {
       prometheus: {
         entryPoint: 'traefik',
