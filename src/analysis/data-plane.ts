@@ -28,7 +28,7 @@ export const BUILTIN_QUERIES: Record<DataPlaneMetrics, BuiltinQueries> = {
     latency: traefikLatencyQuery,
     canaryRequests: traefikCanaryRequestsQuery,
     unusable: (target) =>
-      target.ingresses.length === 0 && target.httpRoutes === undefined
+      target.ingresses.length === 0 && (target.httpRoutes ?? []).length === 0
         ? "on Traefik's metrics needs an Ingress or an HTTPRoute in front of the Service; there is none"
         : null,
   },
