@@ -227,7 +227,10 @@ describe('canaryd API with Kubernetes authentication and authorization', () => {
     const accepted = resumed.json as OperationAnswer;
     expect(accepted.operation).toMatchObject({ op: 'resume', by: userOf('operator') });
     const annotated = await readPolicy(kc, namespace, 'web');
-    expect(JSON.parse(annotated?.metadata.annotations?.['canaryd.dev/operation'] ?? '{}')).toEqual(accepted.operation);
+    // What, and (in its own annotation, which the admission policy checks) who.
+    const { by, ...what } = accepted.operation;
+    expect(JSON.parse(annotated?.metadata.annotations?.['canaryd.dev/operation'] ?? '{}')).toEqual(what);
+    expect(annotated?.metadata.annotations?.['canaryd.dev/operation-by']).toBe(by);
 
     // The controller applies it, and the release goes on to promotion.
     await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'succeeded', {

@@ -53,6 +53,13 @@ describe('the outcome of a release', () => {
     ['promoted', promoted, 'bbb222', true, STATUS_EXIT.ok],
     ['rolled back, template restored', rolledBack, 'aaa111', true, STATUS_EXIT.failed],
     ['rolled back, Deployment still on the failed template', rolledBack, 'bbb222', true, STATUS_EXIT.failed],
+    [
+      'set back to a template that failed earlier',
+      rested('idle', { failedRevisions: ['old000'] }),
+      'old000',
+      true,
+      STATUS_EXIT.failed,
+    ],
     ['paused by a person', pausedBy('manual'), undefined, true, STATUS_EXIT.pausedForPerson],
     ['paused at a step gate', pausedBy('step'), undefined, true, STATUS_EXIT.pausedForPerson],
     ['paused by inconclusive analysis (resumes by itself)', pausedBy('analysis'), undefined, false, STATUS_EXIT.ok],
@@ -62,6 +69,15 @@ describe('the outcome of a release', () => {
   ])('%s', (_, release, deploymentHash, ended, code) => {
     const outcome = releaseOutcome(viewOf(release), deploymentHash);
     expect({ ended: outcome.ended, code: outcome.code }).toEqual({ ended, code });
+  });
+
+  it('the release that just failed is reported as such, even before its template is restored', () => {
+    expect(releaseOutcome(viewOf(rolledBack), 'bbb222').summary).toBe(
+      'not promoted: revision 2 rolledBack: analysis: success-rate failed',
+    );
+    expect(releaseOutcome(viewOf(rested('idle', { failedRevisions: ['old000'] })), 'old000').summary).toContain(
+      'failed before; kubectl canary retry checkout',
+    );
   });
 
   it('says what a person should run when a release waits for one', () => {

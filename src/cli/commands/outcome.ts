@@ -53,7 +53,8 @@ export function releaseOutcome(view: ReleaseView, deploymentHash?: string): Rele
     return { ended: false, code, summary: `${phase}` };
   }
   // Resting (idle, succeeded, failed): which template does that verdict belong to?
-  if (deploymentHash !== undefined) {
+  const last = release.history.at(-1);
+  if (deploymentHash !== undefined && deploymentHash !== last?.templateHash) {
     if (release.failedRevisions.includes(deploymentHash)) {
       return {
         ended: true,
@@ -65,7 +66,6 @@ export function releaseOutcome(view: ReleaseView, deploymentHash?: string): Rele
       return { ended: false, code: STATUS_EXIT.ok, summary: 'a new template waits for canaryd to start its release' };
     }
   }
-  const last = release.history.at(-1);
   if (phase === 'failed' || (last !== undefined && ['rolledBack', 'cancelled'].includes(last.outcome))) {
     const why = last === undefined ? '' : `: revision ${last.revision} ${last.outcome}: ${last.reason}`;
     return { ended: true, code: STATUS_EXIT.failed, summary: `not promoted${why}` };
