@@ -199,7 +199,14 @@ describe('replica-ratio router', () => {
       { timeoutMs: 30_000, description: 'api back to its 4 replicas' },
     );
     expect(after.metadata?.annotations?.['canaryd.dev/original-replicas']).toBeUndefined();
-    const { 'deployment.kubernetes.io/revision': _revision, ...userAnnotations } = after.metadata?.annotations ?? {};
+    // While the policy manages it, the Deployment carries canaryd's mark (removed when the policy
+    // is deleted: docs/operations.md); everything else is as the user left it.
+    expect(after.metadata?.annotations?.['canaryd.dev/policy']).toBe(`${namespace}/api`);
+    const {
+      'deployment.kubernetes.io/revision': _revision,
+      'canaryd.dev/policy': _mark,
+      ...userAnnotations
+    } = after.metadata?.annotations ?? {};
     const { 'deployment.kubernetes.io/revision': _before, ...userAnnotationsBefore } = annotationsBefore ?? {};
     expect(userAnnotations).toEqual(userAnnotationsBefore);
     expect(after.spec?.template.spec?.containers[0]?.image).toBe('canaryd-demo:v2');

@@ -19,8 +19,13 @@ import { type Context, event } from './context.ts';
 import type { TemplateChange } from './transitions.ts';
 import type { FieldWriter, ReleaseState } from './types.ts';
 
-/** Field managers of `kubectl rollout` (pause, resume, restart, undo). */
-export const ROLLOUT_MANAGERS: readonly string[] = ['kubectl-rollout'];
+/**
+ * Field managers of `kubectl rollout` as the apiserver records them (checked on 1.36 with kubectl
+ * 1.32): restart writes as `kubectl-rollout`; undo sends no field manager, so it is recorded under
+ * the user agent's name, `kubectl` (every other kubectl command that writes a template names
+ * itself: kubectl-set, kubectl-edit, kubectl-patch, kubectl-client-side-apply, …).
+ */
+export const ROLLOUT_MANAGERS: readonly string[] = ['kubectl-rollout', 'kubectl'];
 /** canaryd's own field manager (kube/client.ts). */
 export const OWN_FIELD_MANAGER = 'canaryd';
 

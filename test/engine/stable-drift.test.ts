@@ -106,6 +106,14 @@ describe('the template rewritten during a release: who wrote it decides', () => 
     expect(drift?.message).toContain('v2r');
   });
 
+  it('kubectl rollout undo to a revision that is neither stable nor this one (recorded as `kubectl`): put back too', () => {
+    const undo: FieldWriter = { manager: 'kubectl', operation: 'Update', time: '2026-03-02T10:00:01Z' };
+    const { next, actions } = decide(policy(), stepState(), restarted(undo), at(10 * SEC));
+    expect(next.current?.templateHash).toBe('v2');
+    expect(types(effects(actions))).toContain('applyTemplate');
+    expect(eventsOf(actions).find((e) => e.reason === 'DriftCorrected')?.message).toContain('field manager kubectl ');
+  });
+
   it('during promotion too: the template goes back (paused), promotion unpauses it again', () => {
     const state = releaseState('promoting', { weight: 25, deadlines: { promotion: iso(60 * SEC) } });
     const o = canaryObserved(25, {
