@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { sendLoad, serviceEndpoints } from './cluster/loadgen.ts';
-import { isLocalPodIp, podAddress } from './cluster/pod-network.ts';
+import { isLocalPodIp, podTarget } from './cluster/pod-network.ts';
 import { waitFor } from './cluster/wait.ts';
 import { demoDeployment, demoService, promQuery, useTestEnv } from './support/env.ts';
 
@@ -54,7 +54,7 @@ describe('local cluster smoke test', () => {
 
     // Every pod process is up before traffic is judged.
     await waitFor(
-      async () => (await Promise.all(endpoints.map((e) => canConnect(podAddress(e.ip), e.port)))).every(Boolean),
+      async () => (await Promise.all(endpoints.map((e) => canConnect(podTarget(e.ip), e.port)))).every(Boolean),
       {
         timeoutMs: 30_000,
         description: 'the pod runner serving all 3 pods',
@@ -93,13 +93,13 @@ describe('local cluster smoke test', () => {
     const removed = endpoints.filter((e) => e.ip !== remaining[0]?.ip);
     expect(removed).toHaveLength(2);
     await waitFor(
-      async () => (await Promise.all(removed.map((e) => canConnect(podAddress(e.ip), e.port)))).every((up) => !up),
+      async () => (await Promise.all(removed.map((e) => canConnect(podTarget(e.ip), e.port)))).every((up) => !up),
       {
         timeoutMs: 30_000,
         description: 'the processes of the two removed pods to stop',
       },
     );
-    expect(await canConnect(podAddress(remaining[0]!.ip), remaining[0]!.port)).toBe(true);
+    expect(await canConnect(podTarget(remaining[0]!.ip), remaining[0]!.port)).toBe(true);
   });
 
   it('every node has a Lease that kwok renews (else nodes go NotReady every node-monitor-grace-period)', async () => {

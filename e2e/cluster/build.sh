@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the e2e suite and the demo run against:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler (from the Kubernetes Go
-# modules through the Go module proxy) and kwok. Binaries are cached outside the repo,
+# modules through the Go module proxy) and kwok, then Traefik and the Gateway API CRDs
+# (build-traefik.sh). Binaries are cached outside the repo,
 # keyed by version, so only the first run on a machine pays for the build.
 #
 # Usage: e2e/cluster/build.sh            (prints the bin directory on its last line)
@@ -90,4 +91,6 @@ build_kubernetes
 mkdir -p "$CACHE/bin/current"
 for f in "$k8s_dir"/* "$etcd_dir/etcd" "$kwok_dir/kwok"; do ln -sf "$f" "$CACHE/bin/current/$(basename "$f")"; done
 ln -sfn "$stage_dir" "$CACHE/bin/current/kwok-stages"
+# The ingress data plane of the local cluster (links itself into bin/current).
+bash "$(dirname "${BASH_SOURCE[0]}")/build-traefik.sh" >/dev/null
 echo "$CACHE/bin/current"

@@ -2,11 +2,14 @@
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { clusterDown, clusterUp, defaultStateDir, readClusterInfo } from './cluster.ts';
+import { routeOf } from './netns.ts';
+import { traefikRouters } from './traefik.ts';
 
 const usage = `usage: npm run cluster -- <up|down|status> [--nodes N] [--state-dir DIR]
   up      build (cached) and start etcd, kube-apiserver, controller-manager, scheduler, kwok,
-          the pod runner and Prometheus on 127.0.0.1; prints how to use them
-  down    stop every process of the local cluster
+          the pod runner (pods in a network namespace), Traefik and Prometheus on 127.0.0.1;
+          prints how to use them (needs root for the network namespace)
+  down    stop every process of the local cluster and remove its network namespace and routes
   status  show the components and nodes of a running local cluster`;
 
 async function status(stateDir: string): Promise<number> {
@@ -23,7 +26,21 @@ async function status(stateDir: string): Promise<number> {
   console.log(`kube-apiserver  ${info.apiServerUrl}  (${version.gitVersion})`);
   console.log(`prometheus      ${info.prometheusUrl}`);
   console.log(`kubeconfig      ${info.kubeconfig}`);
-  console.log(`pod CIDR        ${info.podCidr} (loopback)`);
+  const net = info.podNetwork;
+  console.log(
+    `pod CIDR        ${info.podCidr} in network namespace ${net.namespace} (veth ${net.hostVeth}, ${net.linkCidr})`,
+  );
+  console.log(`pod route       ${routeOf(net.probeIp).split('\n')[0]}`);
+  const routers = await traefikRouters(info.traefik.apiUrl).then(
+    (list) => `${list.length} routers`,
+    (error: Error) => `API not answering (${error.message})`,
+  );
+  console.log(
+    `traefik         ${info.proxyUrl}  (v${info.traefik.version}, ${routers}; API and metrics ${info.traefik.apiUrl})`,
+  );
+  console.log(
+    `gateway         ${info.gateway.namespace}/${info.gateway.name} (class ${info.gateway.className}), IngressClass nginx`,
+  );
   for (const node of nodes.items) {
     const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     console.log(`node            ${node.metadata?.name}  ${ready ? 'Ready' : 'NotReady'}`);
@@ -45,7 +62,10 @@ async function main(): Promise<number> {
   switch (positionals[0]) {
     case 'up': {
       const info = await clusterUp({ stateDir, nodes: values.nodes ? Number(values.nodes) : undefined });
-      console.log(`\nexport KUBECONFIG=${info.kubeconfig}\nkubectl get nodes\nPrometheus: ${info.prometheusUrl}`);
+      console.log(
+        `\nexport KUBECONFIG=${info.kubeconfig}\nkubectl get nodes\nPrometheus: ${info.prometheusUrl}\n` +
+          `Through the ingress: curl -H 'Host: <ingress host>' ${info.proxyUrl}/`,
+      );
       return status(stateDir);
     }
     case 'down': {

@@ -1,19 +1,29 @@
-// The local cluster as one unit: build (cached) binaries, start the control plane, fake nodes,
-// the pod runner and Prometheus; record everything in a state dir; stop it all again.
+// The local cluster as one unit: build (cached) binaries, create the pods' network namespace,
+// start the control plane, fake nodes, the pod runner and Prometheus; record everything in a
+// state dir; stop it all again (the network namespace, veth pair and routes included).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { type ControlPlaneInfo, STOP_ORDER, startControlPlane } from './control-plane.ts';
+import { applyPodNetwork, type PodNetworkPlan, planPodNetwork, readRecordedPlan, removePodNetwork } from './netns.ts';
+import { podCidr } from './pod-network.ts';
 import { reapRecorded, startProcess } from './processes.ts';
 import { type PrometheusInfo, startPrometheus, targetsDirOf } from './prometheus.ts';
+import { startTraefik, type TraefikInfo, traefikBinary } from './traefik.ts';
 import { waitFor } from './wait.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..');
 
 export interface ClusterInfo extends ControlPlaneInfo {
+  /** The pods' network namespace, veth pair and routes (netns.ts). */
+  podNetwork: PodNetworkPlan;
+  /** Traefik's web entry point: send requests here, with a Host header, to go through the ingress data plane. */
+  proxyUrl: string;
+  traefik: Omit<TraefikInfo, 'proxyUrl' | 'gateway'>;
+  gateway: TraefikInfo['gateway'];
   prometheusUrl: string;
   scrapeIntervalSeconds: number;
   stateDir: string;
@@ -40,15 +50,24 @@ export async function clusterUp(
   const log = options.log ?? ((line: string) => console.error(`[cluster] ${line}`));
   const stateDir = options.stateDir ?? defaultStateDir();
   // A previous run that crashed may have left processes behind: stop them before reusing ports.
-  const reaped = await reapRecorded(stateDir, ['pod-runner', 'prometheus', ...STOP_ORDER]);
+  const reaped = await reapRecorded(stateDir, PROCESS_ORDER);
   if (reaped.length > 0) log(`stopped leftovers of an earlier run: ${reaped.join(', ')}`);
+  const plan = planPodNetwork(stateDir, podCidr());
+  // The recorded plan (an earlier run, perhaps with another CIDR) and this one: names derive
+  // from the state dir, so even a lost record cannot leave this cluster's namespace behind.
+  const leftovers = [...removePodNetwork(stateDir), ...removePodNetwork(stateDir, plan)];
+  if (leftovers.length > 0) log(`removed the pod network of an earlier run (${leftovers.join(', ')})`);
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
 
   const binDir = buildBinaries(log);
+  // Fail before starting anything: the suite needs the data plane.
+  traefikBinary(binDir);
   const started = Date.now();
   try {
-    const plane = await startControlPlane({ binDir, stateDir, nodes: options.nodes, log });
+    applyPodNetwork(stateDir, plan);
+    log(`pod network: ${plan.podCidr} in network namespace ${plan.namespace} via ${plan.hostVeth} (${plan.linkCidr})`);
+    const plane = await startControlPlane({ binDir, stateDir, nodes: options.nodes, podCidr: plan.podCidr, log });
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(plane.kubeconfig);
     await createFakeNodes(kc, plane.nodes);
@@ -58,18 +77,27 @@ export async function clusterUp(
       join(here, 'pod-runner.ts'),
       plane.kubeconfig,
       join(targetsDirOf(stateDir), 'pods.json'),
+      plan.namespace,
     ]);
+    const traefik = await startTraefik({ stateDir, binDir, ...plane, log });
+    log(`traefik ${traefik.version}: proxy on ${traefik.proxyUrl}, API and metrics on ${traefik.apiUrl}`);
     const prometheus: PrometheusInfo = await startPrometheus(
       stateDir,
       plane.apiServerUrl,
       plane.caCert,
       plane.adminToken,
+      1,
+      new URL(traefik.metricsUrl).host,
     );
     log(`prometheus on ${prometheus.url}`);
     await waitForNodesReady(kc, plane.nodes.length);
     await waitForDefaultServiceAccount(kc);
     const info: ClusterInfo = {
       ...plane,
+      podNetwork: plan,
+      proxyUrl: traefik.proxyUrl,
+      traefik: { apiUrl: traefik.apiUrl, metricsUrl: traefik.metricsUrl, version: traefik.version },
+      gateway: traefik.gateway,
       prometheusUrl: prometheus.url,
       scrapeIntervalSeconds: prometheus.scrapeIntervalSeconds,
       stateDir,
@@ -80,13 +108,20 @@ export async function clusterUp(
     return info;
   } catch (error) {
     log(`cluster failed to start; stopping what did start (logs kept in ${join(stateDir, 'logs')})`);
-    await reapRecorded(stateDir, ['pod-runner', 'prometheus', ...STOP_ORDER]);
+    await reapRecorded(stateDir, PROCESS_ORDER);
+    removePodNetwork(stateDir);
     throw error;
   }
 }
 
+/** Dependents first (the proxy before the pods it sends to): nothing may send to the pods once their network goes. */
+const PROCESS_ORDER = ['traefik', 'pod-runner', 'prometheus', ...STOP_ORDER];
+
 export async function clusterDown(stateDir = defaultStateDir()): Promise<string[]> {
-  return reapRecorded(stateDir, ['pod-runner', 'prometheus', ...STOP_ORDER]);
+  const stopped = await reapRecorded(stateDir, PROCESS_ORDER);
+  const recorded = readRecordedPlan(stateDir);
+  if (removePodNetwork(stateDir).length > 0) stopped.push(`pod network ${recorded?.namespace}`);
+  return stopped;
 }
 
 export function readClusterInfo(stateDir = defaultStateDir()): ClusterInfo | null {

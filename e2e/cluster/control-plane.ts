@@ -1,9 +1,10 @@
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok (fake nodes whose pods become Ready and get loopback IPs).
+// kube-scheduler and kwok (fake nodes whose pods get IPs of the pod CIDR; see kwok-stages.ts).
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePki } from './certs.ts';
+import { writeStages } from './kwok-stages.ts';
 import { podCidr as podCidrFromEnv } from './pod-network.ts';
 import { freePort } from './ports.ts';
 import { type ManagedProcess, startProcess, tail } from './processes.ts';
@@ -22,7 +23,7 @@ export interface ControlPlaneOptions {
   binDir: string;
   stateDir: string;
   nodes?: number;
-  /** Pods get IPs from this range; pod-network.ts maps it onto loopback. */
+  /** Pods get IPs from this range; netns.ts routes it into the pods' network namespace. */
   podCidr?: string;
   log?: (line: string) => void;
 }
@@ -154,36 +155,6 @@ contexts:
     user: canaryd-admin
 current-context: canaryd-local
 `;
-}
-
-/**
- * kwok v0.8 ships no default stages; use the module's "fast" ones, with one change: pods labelled
- * `demo.canaryd.dev/never-ready: "true"` are left Pending, so tests can make a canary that never
- * becomes ready.
- */
-function writeStages(source: string, target: string): string[] {
-  mkdirSync(target, { recursive: true });
-  const files = [
-    'node/fast/node-initialize.yaml',
-    'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
-    'pod/fast/pod-ready.yaml',
-    'pod/fast/pod-complete.yaml',
-    'pod/fast/pod-delete.yaml',
-  ];
-  return files.map((relative) => {
-    let text = readFileSync(join(source, relative), 'utf8');
-    if (relative.endsWith('pod-ready.yaml')) {
-      const marker = "    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n";
-      if (!text.includes(marker)) throw new Error(`unexpected kwok stage layout in ${relative}`);
-      text = text.replace(
-        marker,
-        `${marker}    - key: '.metadata.labels["demo.canaryd.dev/never-ready"]'\n      operator: 'DoesNotExist'\n`,
-      );
-    }
-    const out = join(target, relative.replaceAll('/', '_'));
-    writeFileSync(out, text);
-    return out;
-  });
 }
 
 export function copyKubeconfig(info: ControlPlaneInfo, to: string): void {

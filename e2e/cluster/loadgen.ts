@@ -1,9 +1,9 @@
 // Sends bounded traffic to a Service the way kube-proxy would: each request goes to a ready
-// endpoint of the Service's EndpointSlices chosen uniformly at random. Loopback targets only
-// (pod IPs are mapped onto loopback by pod-network.ts).
+// endpoint of the Service's EndpointSlices chosen uniformly at random. Pod IPs of the local pod
+// network only (routed into the pods' network namespace, see netns.ts).
 import { request } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
-import { isLocalPodIp, podAddress } from './pod-network.ts';
+import { isLocalPodIp, podTarget } from './pod-network.ts';
 
 export interface Endpoint {
   /** The pod IP as the EndpointSlice lists it. */
@@ -43,7 +43,7 @@ export function readyEndpoints(slices: k8s.V1EndpointSlice[], portName?: string)
     for (const endpoint of slice.endpoints ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       for (const ip of endpoint.addresses) {
-        // Only the local pod network (mapped onto loopback) may ever be a target here.
+        // Only the local pod network may ever be a target here.
         if (isLocalPodIp(ip)) seen.set(`${ip}:${port}`, { ip, port });
       }
     }
@@ -107,7 +107,7 @@ function get(
   agent: import('node:http').Agent,
 ): Promise<{ code: number; version: string; pod: string } | null> {
   return new Promise((resolve) => {
-    const req = request({ host: podAddress(target.ip), port: target.port, path: '/', agent, timeout: 5000 }, (res) => {
+    const req = request({ host: podTarget(target.ip), port: target.port, path: '/', agent, timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () =>
         resolve({

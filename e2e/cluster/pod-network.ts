@@ -1,9 +1,8 @@
-// The local cluster's pod network. The apiserver refuses loopback addresses in EndpointSlices
-// ("may not be in the loopback range"), so kwok gives pods addresses from 198.18.0.0/15 — a range
-// reserved for benchmark networks (RFC 2544) that is never routed — and this module maps them
-// 1:1 onto loopback (198.18.a.b → 127.18.a.b), the way a node maps a pod's IP to its network
-// namespace. The pod runner binds there and the load generator and Prometheus connect there, so
-// no packet ever leaves the machine.
+// The local cluster's pod addresses. kwok gives pods addresses from 198.18.0.0/15 — a range
+// reserved for benchmark networks (RFC 2544) that is never routed — and netns.ts routes the
+// cluster's pod CIDR into a network namespace where the demo pods listen on those very IPs.
+// Nothing else of 198.18.0.0/15 can leave the machine (an `unreachable` route), and this module
+// refuses to aim traffic at anything that is not a pod IP.
 export const POD_CIDR = '198.18.0.0/18';
 
 /**
@@ -19,16 +18,16 @@ export function podCidr(): string {
 }
 
 const POD_PREFIX = '198.18.';
-const LOOPBACK_PREFIX = '127.18.';
 
-/** The loopback address that carries a pod's traffic; throws for anything that is not ours. */
-export function podAddress(podIp: string): string {
-  // On a kind cluster (e2e/kind/run.sh) pod IPs are routed to the Docker network: use them as they are.
-  if (process.env.CANARYD_POD_NETWORK === 'routed') return podIp;
-  if (podIp.startsWith(POD_PREFIX)) return LOOPBACK_PREFIX + podIp.slice(POD_PREFIX.length);
-  if (podIp.startsWith('127.')) return podIp;
-  throw new Error(`pod IP ${podIp} is outside the local pod network ${POD_CIDR}; refusing to send traffic to it`);
-}
-
+/**
+ * Whether traffic may go to this pod IP: in the local cluster only the pod network 198.18.0.0/16;
+ * on a kind cluster (e2e/kind/run.sh sets CANARYD_POD_NETWORK=routed) the pod IPs Docker routes.
+ */
 export const isLocalPodIp = (podIp: string): boolean =>
-  process.env.CANARYD_POD_NETWORK === 'routed' || podIp.startsWith(POD_PREFIX) || podIp.startsWith('127.');
+  process.env.CANARYD_POD_NETWORK === 'routed' || podIp.startsWith(POD_PREFIX);
+
+/** The address to connect to for a pod IP (the IP itself); throws for anything that is not a pod. */
+export function podTarget(podIp: string): string {
+  if (isLocalPodIp(podIp)) return podIp;
+  throw new Error(`pod IP ${podIp} is outside the local pod network 198.18.0.0/16; refusing to send traffic to it`);
+}

@@ -1,5 +1,5 @@
 // Prometheus (Debian's package) on loopback with its own config, scraping the demo pods every
-// second and the apiserver's own metrics.
+// second, Traefik's metrics (the ingress data plane) and the apiserver's own metrics.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +33,14 @@ export function prometheusConfig(
   tokenFile: string,
   targetsDir: string,
   scrapeSeconds: number,
+  traefikTarget?: string,
 ): string {
+  const traefik = traefikTarget
+    ? `  - job_name: traefik
+    static_configs:
+      - targets: ['${traefikTarget}']
+`
+    : '';
   return `global:
   scrape_interval: ${scrapeSeconds}s
   scrape_timeout: ${scrapeSeconds}s
@@ -50,7 +57,7 @@ scrape_configs:
     authorization: { credentials_file: ${tokenFile} }
     static_configs:
       - targets: ['${new URL(apiServerUrl).host}']
-`;
+${traefik}`;
 }
 
 export const targetsDirOf = (stateDir: string): string => join(stateDir, 'prometheus', 'targets');
@@ -61,6 +68,7 @@ export async function startPrometheus(
   caFile: string,
   adminToken: string,
   scrapeIntervalSeconds = 1,
+  traefikTarget?: string,
 ): Promise<PrometheusInfo> {
   const dir = join(stateDir, 'prometheus');
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -69,7 +77,10 @@ export async function startPrometheus(
   const configFile = join(dir, 'prometheus.yml');
   const targetsDir = targetsDirOf(stateDir);
   mkdirSync(targetsDir, { recursive: true });
-  writeFileSync(configFile, prometheusConfig(apiServerUrl, caFile, tokenFile, targetsDir, scrapeIntervalSeconds));
+  writeFileSync(
+    configFile,
+    prometheusConfig(apiServerUrl, caFile, tokenFile, targetsDir, scrapeIntervalSeconds, traefikTarget),
+  );
   const port = await freePort();
   return launchPrometheus(stateDir, port, scrapeIntervalSeconds);
 }

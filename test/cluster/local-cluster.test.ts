@@ -1,25 +1,26 @@
-// The local cluster's pure pieces: the pod network mapping, what a pod serves, which endpoints
-// the load generator picks, and the demo app's behaviour and metrics.
+// The local cluster's pure pieces: which addresses traffic may go to, what a pod serves, which
+// endpoints the load generator picks, and the demo app's behaviour and metrics.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from '../../e2e/cluster/demo-app.ts';
 import { readyEndpoints } from '../../e2e/cluster/loadgen.ts';
-import { podAddress } from '../../e2e/cluster/pod-network.ts';
+import { podTarget } from '../../e2e/cluster/pod-network.ts';
 import { servingFor } from '../../e2e/cluster/pod-runner.ts';
 import { prometheusConfig } from '../../e2e/cluster/prometheus.ts';
 
 describe('pod network', () => {
-  it('maps pod IPs 1:1 onto loopback and refuses any other address', () => {
-    expect(podAddress('198.18.0.7')).toBe('127.18.0.7');
-    expect(podAddress('198.18.3.250')).toBe('127.18.3.250');
-    expect(podAddress('127.0.0.1')).toBe('127.0.0.1');
-    expect(() => podAddress('10.0.0.5')).toThrow(/outside the local pod network/);
-    expect(() => podAddress('192.168.1.1')).toThrow(/refusing to send traffic/);
+  it('sends to pod IPs as they are and refuses any address outside the pod network', () => {
+    expect(podTarget('198.18.0.7')).toBe('198.18.0.7');
+    expect(podTarget('198.18.3.250')).toBe('198.18.3.250');
+    expect(() => podTarget('127.18.0.7')).toThrow(/outside the local pod network/);
+    expect(() => podTarget('10.0.0.5')).toThrow(/outside the local pod network/);
+    expect(() => podTarget('192.168.1.1')).toThrow(/refusing to send traffic/);
   });
 });
 
 const pod = (
   overrides: {
     ready?: boolean;
+    phase?: string;
     ip?: string;
     image?: string;
     env?: Record<string, string>;
@@ -46,17 +47,18 @@ const pod = (
     ],
   },
   status: {
+    phase: overrides.phase ?? 'Running',
     podIP: overrides.ip ?? '198.18.0.9',
     conditions: [{ type: 'Ready', status: overrides.ready === false ? 'False' : 'True' }],
   },
 });
 
 describe('pod runner', () => {
-  it('serves a Ready demo pod on its loopback address with the behaviour from its env', () => {
+  it('serves a running demo pod on its pod IP with the behaviour from its env', () => {
     const serving = servingFor(pod({ env: { ERROR_RATE: '0.2', LATENCY_MS: '50', VERSION: 'v2-rc' } }));
     expect(serving).toMatchObject({
       key: 'shop/web-abc',
-      ip: '127.18.0.9',
+      ip: '198.18.0.9',
       port: 9000,
       behaviour: { version: 'v2-rc', errorRate: 0.2, latencyMs: 50 },
       labels: { namespace: 'shop', pod: 'web-abc', app: 'web', track: 'stable', pod_template_hash: 'abc' },
@@ -76,8 +78,12 @@ describe('pod runner', () => {
     expect(serving?.labels.track).toBe('canary');
   });
 
-  it('serves nothing for pods that are not ready, terminating, not the demo image, or off the pod network', () => {
-    expect(servingFor(pod({ ready: false }))).toBeNull();
+  it('serves a pod before it is Ready (readiness is what the runner reports once it listens)', () => {
+    expect(servingFor(pod({ ready: false }))?.ip).toBe('198.18.0.9');
+  });
+
+  it('serves nothing for pods not running yet, terminating, not the demo image, or off the pod network', () => {
+    expect(servingFor(pod({ phase: 'Pending' }))).toBeNull();
     expect(servingFor(pod({ deleting: true }))).toBeNull();
     expect(servingFor(pod({ image: 'nginx:1.27' }))).toBeNull();
     expect(servingFor(pod({ ip: '10.1.2.3' }))).toBeNull();
