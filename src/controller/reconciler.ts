@@ -624,7 +624,7 @@ async function routeTargetFor(
  * says that spec.routing is not applied, instead of failing every step or dropping it silently.
  */
 export function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
-  if (kind === 'ingress-nginx' || !routesTesters(policy)) return policy;
+  if (kind !== 'replica-ratio' || !routesTesters(policy)) return policy;
   const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${kind} cannot route by header or cookie`;
   if (status.routerReason !== undefined && !status.routerReason.endsWith(note)) status.routerReason += note;
   const { routing: _unused, ...spec } = policy.spec;

@@ -1,10 +1,15 @@
 // Fields the chosen strategy, router or check type never reads. A policy that sets one says
 // something canaryd will not do (steps on a blueGreen release, a surge budget with an Ingress),
 // so each is an error naming the field and why, never a silent no-op. Only fields the author
-// wrote count: defaults are never "set".
+// wrote count, and a field that holds its default value is never "set": the API server writes
+// the CRD's defaults into every stored CanaryPolicy, so a policy read from the cluster carries
+// them whether or not its author wrote them.
 import type { FieldPath } from './errors.ts';
 import type { Reporter } from './findings.ts';
-import type { CanaryPolicySpec, CheckSpec } from './schema.ts';
+import { type CanaryPolicySpec, type CheckSpec, canaryPolicySpec, checkSpec } from './schema.ts';
+
+/** Every default of a spec, as the schema (and so the CRD) fills them in. */
+const DEFAULT_SPEC: unknown = canaryPolicySpec.parse({ target: { deployment: 'd', service: 's' } });
 
 interface Ignored {
   path: FieldPath;
@@ -19,15 +24,18 @@ const ROUTER: FieldPath = ['spec', 'target', 'router'];
 const CHECKS: FieldPath = ['spec', 'analysis', 'checks'];
 
 export function checkIgnoredFields(spec: CanaryPolicySpec, rawSpec: unknown, reporter: Reporter): void {
-  const written = (path: FieldPath) => valueAt(rawSpec, path.slice(1)) !== undefined;
+  const written = (path: FieldPath) =>
+    setByAuthor(valueAt(rawSpec, path.slice(1)), valueAt(DEFAULT_SPEC, path.slice(1)));
   const ignored = [...byStrategy(spec), ...byRouter(spec), ...byAnalysis(spec)];
   for (const field of ignored) {
     if (written(field.path)) reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
   }
   spec.analysis.checks.forEach((check, index) => {
     const rawCheck = valueAt(rawSpec, ['analysis', 'checks', index]);
+    const defaults: unknown = checkSpec.parse({ name: 'c', type: check.type });
     for (const field of byCheckType(check, index)) {
-      if (valueAt(rawCheck, [field.path[field.path.length - 1] as string]) !== undefined) {
+      const name = field.path[field.path.length - 1] as string;
+      if (setByAuthor(valueAt(rawCheck, [name]), valueAt(defaults, [name]))) {
         reporter.error(field.path, `ignored: ${field.why}`, field.hint, [field.because]);
       }
     }
@@ -161,6 +169,19 @@ function byCheckType(check: CheckSpec, index: number): Ignored[] {
     });
   }
   return ignored;
+}
+
+/** A value the author wrote: present, and not the default the API server would have filled in. */
+const setByAuthor = (value: unknown, defaultValue: unknown): boolean =>
+  value !== undefined && canonical(value) !== canonical(defaultValue);
+
+/** JSON with object keys sorted: the API server may return keys in another order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
 }
 
 function valueAt(value: unknown, path: FieldPath): unknown {

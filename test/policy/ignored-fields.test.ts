@@ -114,3 +114,25 @@ describe('fields analysis and check types ignore', () => {
     ]);
   });
 });
+
+describe('a policy as the API server stores it', () => {
+  it('is valid with every CRD default written in (defaults never count as set)', async () => {
+    const { validatePolicyObject } = await import('../../src/policy/validate.ts');
+    const { canaryPolicySpec } = await import('../../src/policy/schema.ts');
+    // What the API server keeps of `spec: { target, routing, strategy.steps }`: the CRD's
+    // defaults filled in everywhere.
+    const stored = canaryPolicySpec.parse({
+      target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+      routing: { header: { name: 'X-Canary', value: 'yes' } },
+      strategy: { steps: [{ weight: 1, hold: '1s', pause: true }] },
+    });
+    const object = {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: stored,
+    };
+    const result = validatePolicyObject(JSON.parse(JSON.stringify(object)), 'CanaryPolicy shop/web');
+    expect(result.errors.map((error) => `${error.path}: ${error.message}`)).toEqual([]);
+  });
+});
