@@ -191,7 +191,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
   });
 
   it('aborts a release without failing a request', async () => {
-    await setSpec({ strategy: { steps: [{ weight: 50, hold: '1s', pause: true }] } });
+    await setSpec({ strategy: { steps: [{ weight: 50, hold: '1s', pause: true }], allowLargeFirstStep: true } });
     const steady = stream(5 * 60_000);
     try {
       await release('v3');
@@ -222,7 +222,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
   };
 
   it('rolls back a canary failing 20 % of its requests, judged on Traefik’s metrics, without a failed switch', async () => {
-    await setSpec({ strategy: { steps: [{ weight: 50, hold: '60s' }] }, analysis: traefikAnalysis });
+    await setSpec({ strategy: { steps: [{ weight: 50, hold: '60s' }], allowLargeFirstStep: true }, analysis: traefikAnalysis });
     const steady = stream(5 * 60_000);
     let seen: StreamReport | undefined;
     try {
@@ -251,7 +251,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
   });
 
   it('promotes a healthy canary judged on the same metrics', async () => {
-    await setSpec({ strategy: { steps: [{ weight: 50, hold: '12s' }] }, analysis: traefikAnalysis });
+    await setSpec({ strategy: { steps: [{ weight: 50, hold: '12s' }], allowLargeFirstStep: true }, analysis: traefikAnalysis });
     const steady = stream(5 * 60_000);
     try {
       await release('v5');
