@@ -1,52 +1,33 @@
-// The main job: a full canaryd demo on the local cluster (real control plane + Prometheus).
+// The main job: a canaryd demo on the local cluster (real control plane, pods on a real network
+// namespace, Traefik as the ingress data plane, Prometheus).
 //   1. the cluster comes up, the CanaryPolicy CRD is installed, canaryd starts;
-//   2. the demo app `web` runs v1 behind its Service, with steady traffic;
-//   3. v2 is released: canaryd moves it through its steps (live status below) and promotes it;
-//   4. a bad v3 (30 % errors) is released: the SLO check fails and canaryd rolls it back.
+//   2. the demo app `web` v1 runs behind its Service and an Ingress (class nginx, served by
+//      Traefik), with steady traffic through the proxy;
+//   3. v2 is released through the ingress, starting at 1 %: at each step the share measured
+//      through the proxy is printed beside the weight canaryd wrote; analysis on Traefik's metrics;
+//   4. a bad v3 (30 % errors) is rolled back by the SLO check, and no request fails because of the
+//      switch (the proxy never answers for a missing backend);
+//   5. briefly, the replica-ratio fallback: an app without an Ingress, split by ready pods.
 // `--keep` leaves the cluster and canaryd running (stop with `npm run cluster -- down`).
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { clusterDown, clusterUp } from '../cluster/cluster.ts';
 import { sendLoad } from '../cluster/loadgen.ts';
+import { sendThroughProxy } from '../cluster/proxy-load.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from '../support/canaryd.ts';
 import { demoDeployment, demoService } from '../support/env.ts';
+import { pct, type Stream, streamThroughProxy } from '../support/traffic.ts';
 
 const NAMESPACE = 'demo';
+const HOST = 'web.demo.test';
 const started = Date.now();
 const say = (line: string) => console.log(`[demo +${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
-/** Keeps bounded traffic flowing through the Service (as users would) until stopped. */
-function backgroundTraffic(kc: k8s.KubeConfig) {
-  let running = true;
-  let total = 0;
-  const loop = (async () => {
-    while (running) {
-      const report = await sendLoad(kc, {
-        namespace: NAMESPACE,
-        service: 'web',
-        requests: 200,
-        maxDurationMs: 2000,
-        concurrency: 4,
-      });
-      total += report.sent;
-      // Pace the load: about 100 requests per second at most.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return total;
-    },
-  };
-}
-
-async function setVersion(apps: k8s.AppsV1Api, version: string, errorRate: number): Promise<void> {
+async function setVersion(apps: k8s.AppsV1Api, name: string, version: string, errorRate: number): Promise<void> {
   await apps.patchNamespacedDeployment(
     {
-      name: 'web',
+      name,
       namespace: NAMESPACE,
       body: {
         spec: {
@@ -71,31 +52,44 @@ async function setVersion(apps: k8s.AppsV1Api, version: string, errorRate: numbe
   );
 }
 
-/** Prints every change of the policy's status until `done` says the release has ended. */
-async function followRelease(kc: k8s.KubeConfig, done: (phase: string) => boolean, timeoutMs: number): Promise<string> {
+/**
+ * Prints every change of the policy's status until the release ends; on each new weight it
+ * measures the canary's share through `measure` and prints it beside the weight canaryd wrote.
+ */
+async function followRelease(
+  kc: k8s.KubeConfig,
+  name: string,
+  measure: (weight: number) => Promise<string>,
+  timeoutMs: number,
+): Promise<string> {
   let last = '';
+  let measuredWeight: number | undefined;
   return waitFor(
     async () => {
-      const policy = await readPolicy(kc, NAMESPACE, 'web');
-      const status = policy?.status;
+      const status = (await readPolicy(kc, NAMESPACE, name))?.status;
       if (!status) return undefined;
-      const line = `phase=${status.phase} step=${status.step || '-'} canary weight=${status.weight}% — ${status.message}`;
+      const line = `phase=${status.phase} step=${status.step || '-'} — ${status.message}`;
       if (line !== last) say(`  ${line}`);
       last = line;
-      return status.phase && done(status.phase) ? status.phase : undefined;
+      const weight = status.weight ?? 0;
+      if (status.phase === 'progressing' && weight > 0 && weight !== measuredWeight) {
+        measuredWeight = weight;
+        say(`  canaryd weight ${String(weight).padStart(4)} % | ${await measure(weight)}`);
+      }
+      return status.phase === 'succeeded' || status.phase === 'failed' ? status.phase : undefined;
     },
-    { timeoutMs, intervalMs: 500, description: 'the release to end' },
+    { timeoutMs, intervalMs: 300, description: `the release of ${name} to end` },
   );
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
-  say('bringing up the local cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok, Prometheus)');
+  say('bringing up the local cluster (control plane, kwok nodes, pod network namespace, Traefik, Prometheus)');
   const info = await clusterUp({ log: (line) => say(line) });
   let canaryd: CanarydProcess | undefined;
-  let traffic: ReturnType<typeof backgroundTraffic> | undefined;
+  let steady: Stream | undefined;
   const finish = async () => {
-    await traffic?.stop();
+    await steady?.stop();
     if (!values.keep) {
       await canaryd?.stop();
       await clusterDown(info.stateDir);
@@ -106,32 +100,48 @@ async function main(): Promise<void> {
     kc.loadFromFile(info.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const through = (requests: number) =>
+      sendThroughProxy({ proxyUrl: info.proxyUrl, host: HOST, requests, concurrency: 8 });
     await installCrd(kc);
     say('CanaryPolicy CRD installed');
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     await waitFor(
       async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE })) !== null,
-      {
-        timeoutMs: 30_000,
-        description: 'namespace demo ready',
-      },
+      { timeoutMs: 30_000, description: 'namespace demo ready' },
     );
 
-    say('deploying web v1 (4 replicas) and its Service');
+    say(`deploying web v1 (4 replicas), its Service and an Ingress (class nginx, host ${HOST}) served by Traefik`);
     await apps.createNamespacedDeployment({
       namespace: NAMESPACE,
       body: demoDeployment(NAMESPACE, { name: 'web', replicas: 4, version: 'v1' }),
     });
     await core.createNamespacedService({ namespace: NAMESPACE, body: demoService(NAMESPACE, 'web') });
-    await waitFor(
-      async () =>
-        (await apps.readNamespacedDeployment({ name: 'web', namespace: NAMESPACE })).status?.availableReplicas === 4,
-      {
-        timeoutMs: 60_000,
-        description: 'web v1 Available',
+    await kc.makeApiClient(k8s.NetworkingV1Api).createNamespacedIngress({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: 'web', namespace: NAMESPACE },
+        spec: {
+          ingressClassName: 'nginx',
+          rules: [
+            {
+              host: HOST,
+              http: {
+                paths: [
+                  { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } },
+                ],
+              },
+            },
+          ],
+        },
       },
-    );
-    traffic = backgroundTraffic(kc);
+    });
+    await waitFor(async () => (await through(5)).bySource.app === 5, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      description: `web v1 answering ${HOST} through Traefik`,
+    });
+    steady = streamThroughProxy({ proxyUrl: info.proxyUrl, host: HOST, maxDurationMs: 15 * 60_000 });
+    say(`web v1 answers through Traefik (${info.proxyUrl}, Host: ${HOST}); steady traffic of ~100 requests/s`);
 
     canaryd = startCanaryd(info.kubeconfig, ['--namespace', NAMESPACE], 'canaryd-demo');
     say(`canaryd started (log: ${canaryd.logFile})`);
@@ -140,67 +150,122 @@ async function main(): Promise<void> {
       kind: 'CanaryPolicy',
       metadata: { name: 'web', namespace: NAMESPACE },
       spec: {
-        target: { deployment: 'web', service: 'web', router: 'replica-ratio' },
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
         strategy: {
           steps: [
-            { weight: 20, hold: '10s' },
-            { weight: 50, hold: '10s' },
+            { weight: 1, hold: '10s' },
+            { weight: 5, hold: '10s' },
+            { weight: 25, hold: '10s' },
           ],
-          allowLargeFirstStep: true,
         },
         analysis: {
           prometheus: { address: info.prometheusUrl },
-          interval: '5s',
-          window: '15s',
+          metrics: 'traefik',
+          interval: '2s',
+          window: '10s',
           failureLimit: 0,
-          checks: [
-            {
-              name: 'error-rate',
-              type: 'custom',
-              query:
-                'sum(rate(http_requests_total{namespace="{{namespace}}",track="canary",code=~"5.."}[{{interval}}])) / sum(rate(http_requests_total{namespace="{{namespace}}",track="canary"}[{{interval}}]))',
-              sampleQuery: 'sum(increase(http_requests_total{namespace="{{namespace}}",track="canary"}[{{interval}}]))',
-              minSample: 20,
-              max: 0.05,
-            },
-          ],
+          checks: [{ name: 'success-rate', type: 'successRate', min: 95, minSample: 10 }],
         },
         timeouts: { canaryReady: '60s', promotion: '2m' },
       },
     });
-    say('CanaryPolicy web: replica-ratio steps 20 % → 50 %, each held 10 s, gated by a canary error rate ≤ 5 %');
+    say('CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s, gated by a success rate ≥ 95 %');
+    say('  measured on Traefik’s own metrics (traefik_service_requests_total of the canary backend)');
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase === 'idle', {
       timeoutMs: 30_000,
       description: 'canaryd to adopt web',
     });
     say('canaryd adopted web (the Deployment is paused; no pod restarted)');
 
-    say('releasing v2 (healthy): kubectl set image deploy/web app=canaryd-demo:v2');
-    await setVersion(apps, 'v2', 0);
-    const v2 = await followRelease(kc, (phase) => phase === 'succeeded' || phase === 'failed', 180_000);
-    if (v2 !== 'succeeded') throw new Error(`v2 should have been promoted, but the release ended ${v2}`);
-    const afterV2 = await sendLoad(kc, { namespace: NAMESPACE, service: 'web', requests: 200, concurrency: 4 });
-    say(`v2 promoted: 200 requests now answered by ${JSON.stringify(afterV2.byVersion)}`);
+    const measure = (version: string) => async (weight: number) => {
+      const requests = weight < 5 ? 4000 : 2000;
+      const report = await through(requests);
+      const canary = report.byVersion[version] ?? 0;
+      return `measured through Traefik ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent} requests answered by ${version})`;
+    };
 
-    say('releasing v3 (bad: 30 % of requests fail)');
-    await setVersion(apps, 'v3', 0.3);
+    say('releasing v2 (healthy): kubectl set image deploy/web app=canaryd-demo:v2');
+    await setVersion(apps, 'web', 'v2', 0);
+    const v2 = await followRelease(kc, 'web', measure('v2'), 180_000);
+    if (v2 !== 'succeeded') throw new Error(`v2 should have been promoted, but the release ended ${v2}`);
+    await waitFor(async () => ((await through(200)).byVersion.v2 ?? 0) === 200, {
+      timeoutMs: 60_000,
+      description: 'every request answered by v2',
+    });
+    say('v2 promoted: 200 of 200 requests through Traefik answered by v2');
+
+    say('releasing v3 (bad: 30 % of its requests fail)');
+    const before = {
+      ...steady.seen,
+      proxyAnswers: steady.seen.proxyAnswers.length,
+      failed: steady.seen.failedAt.length,
+    };
+    await setVersion(apps, 'web', 'v3', 0.3);
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase !== 'succeeded', {
       timeoutMs: 30_000,
       description: 'canaryd to notice v3',
     });
-    const v3 = await followRelease(kc, (phase) => phase === 'failed' || phase === 'succeeded', 180_000);
+    const v3 = await followRelease(kc, 'web', measure('v3'), 180_000);
     if (v3 !== 'failed') throw new Error(`v3 should have been rolled back, but the release ended ${v3}`);
     const policy = await readPolicy(kc, NAMESPACE, 'web');
-    const last = policy?.status?.release?.history.at(-1);
-    say(`v3 rolled back: ${last?.reason ?? policy?.status?.message}`);
-    const afterV3 = await sendLoad(kc, { namespace: NAMESPACE, service: 'web', requests: 200, concurrency: 4 });
-    say(`traffic after the rollback: ${JSON.stringify(afterV3.byVersion)}, codes ${JSON.stringify(afterV3.byCode)}`);
+    say(`v3 rolled back: ${policy?.status?.release?.history.at(-1)?.reason ?? policy?.status?.message}`);
+    await waitFor(async () => ((await through(200)).byVersion.v2 ?? 0) === 200, {
+      timeoutMs: 60_000,
+      description: 'every request answered by v2 again',
+    });
+    const seen = steady.seen;
+    const failedSwitches = seen.proxyAnswers.length - before.proxyAnswers + (seen.failedAt.length - before.failed);
+    say(
+      `during v3: ${seen.sent - before.sent} steady requests, ${(seen.byVersion.v3 ?? 0) - (before.byVersion.v3 ?? 0)} answered by v3, ` +
+        `${failedSwitches} failed by the switch (answers from the proxy itself or resets)`,
+    );
+    if (failedSwitches > 0)
+      throw new Error(`${failedSwitches} requests failed by the switch: ${JSON.stringify(seen.proxyAnswers)}`);
     say('history:');
     for (const entry of policy?.status?.release?.history ?? []) {
       say(
         `  revision ${entry.revision}: ${entry.changeCause} — ${entry.outcome}${entry.reason ? ` (${entry.reason})` : ''}`,
       );
     }
+
+    say(
+      'the fallback without an Ingress: app api (4 replicas) behind its Service, split by ready pods (replica-ratio)',
+    );
+    await apps.createNamespacedDeployment({
+      namespace: NAMESPACE,
+      body: demoDeployment(NAMESPACE, { name: 'api', replicas: 4, version: 'v1' }),
+    });
+    await core.createNamespacedService({ namespace: NAMESPACE, body: demoService(NAMESPACE, 'api') });
+    await waitFor(
+      async () =>
+        (await apps.readNamespacedDeployment({ name: 'api', namespace: NAMESPACE })).status?.availableReplicas === 4,
+      { timeoutMs: 60_000, description: 'api v1 Available' },
+    );
+    await createPolicy(kc, NAMESPACE, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'api', namespace: NAMESPACE },
+      spec: {
+        target: { deployment: 'api', service: 'api', router: 'auto' },
+        strategy: { steps: [{ weight: 20, hold: '5s' }], allowLargeFirstStep: true },
+        timeouts: { canaryReady: '60s', promotion: '2m' },
+      },
+    });
+    await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'api'))?.status?.phase === 'idle', {
+      timeoutMs: 30_000,
+      description: 'canaryd to adopt api',
+    });
+    say(`canaryd chose: ${(await readPolicy(kc, NAMESPACE, 'api'))?.status?.router} (no Ingress routes to api)`);
+    await setVersion(apps, 'api', 'v2', 0);
+    const measureReplicas = async () => {
+      const report = await sendLoad(kc, { namespace: NAMESPACE, service: 'api', requests: 2000, concurrency: 8 });
+      const canary = report.byVersion.v2 ?? 0;
+      return `measured behind the Service ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent}; ready pods decide)`;
+    };
+    const api = await followRelease(kc, 'api', measureReplicas, 180_000);
+    if (api !== 'succeeded') throw new Error(`api v2 should have been promoted, but the release ended ${api}`);
+    say('api v2 promoted by replica ratio');
+
     if (values.keep) say(`left running: export KUBECONFIG=${info.kubeconfig}; kubectl -n demo get canarypolicies`);
     await finish();
     say('demo complete');

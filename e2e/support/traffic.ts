@@ -1,0 +1,81 @@
+// Traffic through the local data plane while a release runs: a steady, paced stream of requests
+// through the proxy that records who answered (the demo app or the proxy itself), and measured
+// shares judged by the binomial interval of the weight canaryd wrote.
+import { type ProxyLoadReport, sendThroughProxy } from '../cluster/proxy-load.ts';
+
+export const Z_95 = 1.959963984540054;
+
+/** Pause between batches of the background stream: about 100 requests per second in all. */
+const PACE_MS = 100;
+
+export interface Stream {
+  /** Stops the stream and returns what it saw, including every proxy answer with its time. */
+  stop(): Promise<StreamReport>;
+  /** What the stream has seen so far. */
+  readonly seen: StreamReport;
+}
+
+export interface StreamReport {
+  sent: number;
+  failures: number;
+  byVersion: Record<string, number>;
+  byCode: Record<string, number>;
+  /** Answers the proxy gave itself (no route, no backend, bad gateway): a failed switch. */
+  proxyAnswers: Array<{ at: string; code: string }>;
+  /** Requests that got no HTTP answer at all (connection reset, timeout), with their time. */
+  failedAt: string[];
+}
+
+/**
+ * Sends requests through the proxy in small batches until stopped, bounded by `maxDurationMs`
+ * (and so in count: about 100 per second).
+ */
+export function streamThroughProxy(options: {
+  proxyUrl: string;
+  host: string;
+  maxDurationMs: number;
+  headers?: Record<string, string>;
+}): Stream {
+  const seen: StreamReport = { sent: 0, failures: 0, byVersion: {}, byCode: {}, proxyAnswers: [], failedAt: [] };
+  const started = Date.now();
+  let running = true;
+  const loop = (async () => {
+    while (running && Date.now() - started < options.maxDurationMs) {
+      const batch = await sendThroughProxy({
+        proxyUrl: options.proxyUrl,
+        host: options.host,
+        headers: options.headers,
+        requests: 10,
+        concurrency: 2,
+        maxDurationMs: 10_000,
+      });
+      merge(seen, batch);
+      await new Promise((resolve) => setTimeout(resolve, PACE_MS));
+    }
+  })();
+  return {
+    seen,
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+function merge(into: StreamReport, batch: ProxyLoadReport): void {
+  const at = new Date().toISOString();
+  into.sent += batch.sent;
+  into.failures += batch.failures;
+  for (let i = 0; i < batch.failures; i++) into.failedAt.push(at);
+  for (const [version, count] of Object.entries(batch.byVersion)) {
+    into.byVersion[version] = (into.byVersion[version] ?? 0) + count;
+  }
+  for (const [code, count] of Object.entries(batch.byCode)) into.byCode[code] = (into.byCode[code] ?? 0) + count;
+  for (const [code, count] of Object.entries(batch.proxyCodes)) {
+    for (let i = 0; i < count; i++) into.proxyAnswers.push({ at, code });
+  }
+}
+
+/** Percent with two decimals, for messages. */
+export const pct = (part: number, whole: number): string => `${((part / Math.max(1, whole)) * 100).toFixed(2)} %`;
