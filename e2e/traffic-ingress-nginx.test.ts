@@ -9,6 +9,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts';
+import { traefikCanaryShares } from './cluster/traefik.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
   type CanarydProcess,
@@ -86,6 +87,18 @@ describe('an ingress-nginx release measured through the proxy', () => {
     expect(seen.proxyAnswers, `${what}: answers from the proxy itself`).toEqual([]);
     expect(seen.failedAt, `${what}: requests without an answer`).toEqual([]);
   };
+  /**
+   * Traefik applies a new weight moments after canaryd writes it (it first sees the Ingress,
+   * then the canary's endpoints): wait until its own API says it carries exactly `weight`.
+   */
+  const dataPlaneCarries = (weight: number) =>
+    waitFor(
+      async () => {
+        const shares = Object.values(await traefikCanaryShares(cluster.traefikApiUrl ?? '', env.namespace));
+        return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
+      },
+      { timeoutMs: 30_000, intervalMs: 200, description: `Traefik carrying the canary at ${weight} %` },
+    );
   /** The measured canary share of `requests` is inside the 95 % interval of `weight` percent. */
   const expectShare = (report: ProxyLoadReport, weight: number, canaryVersion: string) => {
     const canary = report.byVersion[canaryVersion] ?? 0;
@@ -166,6 +179,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
           (status) => status.phase === 'paused' && status.weight === weight,
         );
         const requests = weight < 1 ? 20_000 : 4000;
+        await dataPlaneCarries(weight);
         expectShare(await through(requests), weight, 'v2');
       }
       // Testers, at 50 %: the header value and the cookie's "always" always reach the canary,
@@ -196,6 +210,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
     try {
       await release('v3');
       await waitForStatus('v3 at 50 %', (status) => status.phase === 'paused' && status.weight === 50);
+      await dataPlaneCarries(50);
       expectShare(await through(2000), 50, 'v3');
       await operate(env.kc, env.namespace, 'web', 'abort');
       await waitForStatus('v3 aborted', (status) => status.phase === 'failed' || status.phase === 'cancelled');
@@ -222,7 +237,10 @@ describe('an ingress-nginx release measured through the proxy', () => {
   };
 
   it('rolls back a canary failing 20 % of its requests, judged on Traefik’s metrics, without a failed switch', async () => {
-    await setSpec({ strategy: { steps: [{ weight: 50, hold: '60s' }], allowLargeFirstStep: true }, analysis: traefikAnalysis });
+    await setSpec({
+      strategy: { steps: [{ weight: 50, hold: '60s' }], allowLargeFirstStep: true },
+      analysis: traefikAnalysis,
+    });
     const steady = stream(5 * 60_000);
     let seen: StreamReport | undefined;
     try {
@@ -251,7 +269,10 @@ describe('an ingress-nginx release measured through the proxy', () => {
   });
 
   it('promotes a healthy canary judged on the same metrics', async () => {
-    await setSpec({ strategy: { steps: [{ weight: 50, hold: '12s' }], allowLargeFirstStep: true }, analysis: traefikAnalysis });
+    await setSpec({
+      strategy: { steps: [{ weight: 50, hold: '12s' }], allowLargeFirstStep: true },
+      analysis: traefikAnalysis,
+    });
     const steady = stream(5 * 60_000);
     try {
       await release('v5');

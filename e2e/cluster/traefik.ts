@@ -233,3 +233,27 @@ export async function traefikRouters(
   if (res.status !== 200) throw new Error(`traefik API ${apiUrl}/api/http/routers answered ${res.status}`);
   return (await res.json()) as Array<{ name: string; rule?: string; service?: string }>;
 }
+
+/**
+ * The canary's share of each weighted pair Traefik's ingress-nginx provider built for a
+ * namespace, as Traefik itself applies it (its API), keyed by the pair's name: what the data
+ * plane really carries, which lags the weight written on the canary Ingress by the moments
+ * Traefik takes to see the Ingress and the canary's endpoints.
+ */
+export async function traefikCanaryShares(apiUrl: string, namespace: string): Promise<Record<string, number>> {
+  const res = await fetch(`${apiUrl}/api/http/services`, { signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`traefik API ${apiUrl}/api/http/services answered ${res.status}`);
+  const services = (await res.json()) as Array<{
+    name: string;
+    weighted?: { services?: Array<{ name: string; weight?: number }> };
+  }>;
+  const shares: Record<string, number> = {};
+  for (const service of services) {
+    const pair = service.weighted?.services;
+    if (!service.name.startsWith(`${namespace}-`) || !pair) continue;
+    const total = pair.reduce((sum, s) => sum + (s.weight ?? 1), 0);
+    const canary = pair.filter((s) => s.name.endsWith('-canary')).reduce((sum, s) => sum + (s.weight ?? 1), 0);
+    shares[service.name] = total === 0 ? 0 : canary / total;
+  }
+  return shares;
+}

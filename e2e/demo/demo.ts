@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { clusterDown, clusterUp } from '../cluster/cluster.ts';
 import { sendLoad } from '../cluster/loadgen.ts';
 import { sendThroughProxy } from '../cluster/proxy-load.ts';
+import { traefikCanaryShares } from '../cluster/traefik.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from '../support/canaryd.ts';
 import { demoDeployment, demoService } from '../support/env.ts';
@@ -178,10 +179,23 @@ async function main(): Promise<void> {
     say('canaryd adopted web (the Deployment is paused; no pod restarted)');
 
     const measure = (version: string) => async (weight: number) => {
+      // Traefik applies a weight moments after canaryd writes it: measure once its API says so.
+      const since = Date.now();
+      const carried = await waitFor(
+        async () => {
+          const shares = Object.values(await traefikCanaryShares(info.traefik.apiUrl, NAMESPACE));
+          return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
+        },
+        { timeoutMs: 10_000, intervalMs: 100, description: `Traefik carrying ${weight} %` },
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (!carried) return 'Traefik did not carry it within 10 s (the release moved on)';
       const requests = weight < 5 ? 4000 : 2000;
       const report = await through(requests);
       const canary = report.byVersion[version] ?? 0;
-      return `measured through Traefik ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent} requests answered by ${version})`;
+      return `measured through Traefik ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent} answered by ${version}; applied by Traefik ${Date.now() - since - report.durationMs} ms after canaryd's status)`;
     };
 
     say('releasing v2 (healthy): kubectl set image deploy/web app=canaryd-demo:v2');
