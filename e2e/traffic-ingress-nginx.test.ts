@@ -80,6 +80,17 @@ describe('an ingress-nginx release measured through the proxy', () => {
         { group: GROUP, version: VERSION, namespace: env.namespace, plural: PLURAL, name: 'web', body: { spec } },
         mergePatch,
       );
+  /** The newest revision in the release history, and a wait for the release after it to end. */
+  const lastRevision = async () =>
+    Math.max(0, ...((await policy())?.status?.release?.history ?? []).map((h) => h.revision));
+  const nextReleaseEnds = (after: number, timeoutMs: number) =>
+    waitForStatus(
+      `the release after revision ${after} to end`,
+      (status) =>
+        (status.phase === 'succeeded' || status.phase === 'failed') &&
+        (status.release?.history ?? []).some((h) => h.revision > after),
+      timeoutMs,
+    );
   const stream = (maxDurationMs: number) => streamThroughProxy({ proxyUrl, host: host(), maxDurationMs });
   /** No request of the stream failed because of a switch: no proxy answer, no reset. */
   const expectNoFailedSwitch = (seen: StreamReport, what: string) => {
@@ -244,12 +255,10 @@ describe('an ingress-nginx release measured through the proxy', () => {
     const steady = stream(5 * 60_000);
     let seen: StreamReport | undefined;
     try {
+      const before = await lastRevision();
       await release('v4', 0.2);
-      const rolledBack = await waitForStatus(
-        'v4 rolled back by the success-rate check',
-        (status) => status.phase === 'failed',
-        120_000,
-      );
+      const rolledBack = await nextReleaseEnds(before, 120_000);
+      expect(rolledBack.phase, rolledBack.message).toBe('failed');
       expect(rolledBack.release?.history.at(-1)?.reason).toMatch(/success-rate/);
       await waitFor(
         async () =>
@@ -275,12 +284,9 @@ describe('an ingress-nginx release measured through the proxy', () => {
     });
     const steady = stream(5 * 60_000);
     try {
+      const before = await lastRevision();
       await release('v5');
-      const done = await waitForStatus(
-        'v5 promoted',
-        (status) => status.phase === 'succeeded' || status.phase === 'failed',
-        180_000,
-      );
+      const done = await nextReleaseEnds(before, 180_000);
       expect(done.phase, done.message).toBe('succeeded');
       await waitFor(async () => ((await through(200)).byVersion.v5 ?? 0) === 200, {
         timeoutMs: 60_000,
