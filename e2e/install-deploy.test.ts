@@ -112,7 +112,10 @@ describe('installing deploy/ on the local cluster', () => {
         'RoleBinding',
         'Service',
         'ServiceAccount',
+        // Two admission policies: managed Deployments stay paused; operation actors are honest.
         'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
         'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );

@@ -140,7 +140,7 @@ describe('plain kubectl on the managed Deployment during a release', () => {
       { timeoutMs: 15_000, description: 'the canary resized for 8 stable pods' },
     );
     const screen = await statusShowsMeasuredShare();
-    expect(screen).toContain('Phase:      progressing');
+    expect(screen).toContain('Phase:         progressing');
 
     // And the release goes on as canaryd's own: promoted on request, every pod at v2, paused again.
     const promote = await kubectlCanary(env, 'promote', APP, '--full');

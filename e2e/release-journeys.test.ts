@@ -152,6 +152,8 @@ describe('a canary that never becomes ready', () => {
     expect(retryEntry.operations).toContainEqual({
       id: retry.id,
       op: 'retry',
+      // The stable revision the retried release would have replaced (recorded since issue 12).
+      fromRevision: 1,
       by: 'e2e-bob',
       at: retry.at,
       result: 'applied',

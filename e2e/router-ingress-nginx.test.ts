@@ -309,9 +309,16 @@ describe('ingress-nginx router', () => {
     expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('canaryd-demo:v2');
     expect(deployment.spec?.paused).toBe(true);
     expect(deployment.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3 });
-    // The restored Service selects the promoted pods.
-    const stableEndpoints = await endpointsOf(env.discovery, env.namespace, 'web');
-    expect(stableEndpoints.map((e) => e.ip)).toEqual(await podIps(env.core, env.namespace, 'app=web'));
+    // The restored Service selects the promoted pods (the drained canary's pods leave it as they
+    // terminate).
+    await waitFor(
+      async () => {
+        const stableEndpoints = (await endpointsOf(env.discovery, env.namespace, 'web')).map((e) => e.ip);
+        const promoted = await podIps(env.core, env.namespace, 'app=web');
+        return promoted.length === 3 && JSON.stringify(stableEndpoints) === JSON.stringify(promoted);
+      },
+      { timeoutMs: 30_000, description: 'the stable Service listing exactly the 3 promoted pods' },
+    );
   });
 
   it('an abort at 5 % rolls back and restores the Ingress and Service', async () => {

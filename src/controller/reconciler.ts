@@ -207,7 +207,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // asking for while the cluster converges must not spin the controller.
   if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
   const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
-  const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : null;
+  // A canary being removed (drained, then deleted) is watched for until it is gone, also after
+  // the release ended: the route's cleanup (a surge undone, a selector restored) waits for it,
+  // and the delete of the canary's Deployment may reach us before its pods are gone.
+  const removing = next.drain !== undefined ? CANARY_REMOVAL_POLL_MS : null;
+  const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : removing;
   const candidates = [untilWake, resync].filter((v): v is number => v !== null);
   return { requeueAfterMs: candidates.length ? Math.min(...candidates) : null };
 }
@@ -488,6 +492,8 @@ async function writeStatus(
 }
 
 /** How soon a policy whose router was refused (ambiguous, missing route) looks again. */
+/** How often a canary being removed is looked at until it is gone. */
+const CANARY_REMOVAL_POLL_MS = 1000;
 const ROUTER_RETRY_MS = 30_000;
 
 /**
@@ -653,11 +659,13 @@ async function observeRouteOf(
   canaryExists: boolean,
   stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  // Nothing to look at between releases, except routing objects a release left behind.
+  // Nothing to look at between releases, except routing objects a release left behind: a canary
+  // still being removed (release.drain) has its route cleaned up once it is gone (drain.ts).
   if (
     router.kind === 'replica-ratio' &&
     !canaryExists &&
     release.current === undefined &&
+    release.drain === undefined &&
     !IN_FLIGHT.has(release.phase)
   ) {
     return { observed: observeRoute(undefined, false, false) };
