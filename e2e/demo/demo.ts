@@ -14,11 +14,10 @@ import * as k8s from '@kubernetes/client-node';
 import { clusterDown, clusterUp } from '../cluster/cluster.ts';
 import { sendLoad } from '../cluster/loadgen.ts';
 import { sendThroughProxy } from '../cluster/proxy-load.ts';
-import { traefikCanaryShares } from '../cluster/traefik.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from '../support/canaryd.ts';
 import { demoDeployment, demoService } from '../support/env.ts';
-import { pct, type Stream, streamThroughProxy } from '../support/traffic.ts';
+import { pct, type Stream, streamThroughProxy, waitForTraefikWeight } from '../support/traffic.ts';
 
 const NAMESPACE = 'demo';
 const HOST = 'web.demo.test';
@@ -181,13 +180,7 @@ async function main(): Promise<void> {
     const measure = (version: string) => async (weight: number) => {
       // Traefik applies a weight moments after canaryd writes it: measure once its API says so.
       const since = Date.now();
-      const carried = await waitFor(
-        async () => {
-          const shares = Object.values(await traefikCanaryShares(info.traefik.apiUrl, NAMESPACE));
-          return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
-        },
-        { timeoutMs: 10_000, intervalMs: 100, description: `Traefik carrying ${weight} %` },
-      ).then(
+      const carried = await waitForTraefikWeight(info.traefik.apiUrl, NAMESPACE, weight, 10_000).then(
         () => true,
         () => false,
       );

@@ -2,6 +2,8 @@
 // through the proxy that records who answered (the demo app or the proxy itself), and measured
 // shares judged by the binomial interval of the weight canaryd wrote.
 import { type ProxyLoadReport, sendThroughProxy } from '../cluster/proxy-load.ts';
+import { traefikCanaryShares } from '../cluster/traefik.ts';
+import { waitFor } from '../cluster/wait.ts';
 
 export const Z_95 = 1.959963984540054;
 
@@ -79,3 +81,18 @@ function merge(into: StreamReport, batch: ProxyLoadReport): void {
 
 /** Percent with two decimals, for messages. */
 export const pct = (part: number, whole: number): string => `${((part / Math.max(1, whole)) * 100).toFixed(2)} %`;
+
+/**
+ * Traefik applies a weight moments after canaryd writes it (it first sees the Ingress, then the
+ * canary's endpoints): waits until Traefik's own API says every weighted pair of the namespace
+ * carries exactly `weight` percent.
+ */
+export function waitForTraefikWeight(apiUrl: string, namespace: string, weight: number, timeoutMs: number) {
+  return waitFor(
+    async () => {
+      const shares = Object.values(await traefikCanaryShares(apiUrl, namespace));
+      return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
+    },
+    { timeoutMs, intervalMs: 100, description: `Traefik carrying the canary at ${weight} %` },
+  );
+}
