@@ -9,7 +9,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts';
-import { traefikCanaryShares } from './cluster/traefik.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
   type CanarydProcess,
@@ -20,9 +19,9 @@ import {
   startCanaryd,
 } from './support/canaryd.ts';
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
-import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
+import { demoDeployment, demoService, promQuery, useTestEnv } from './support/env.ts';
 import { binomialInterval, operate } from './support/routers.ts';
-import { pct, type StreamReport, streamThroughProxy, Z_95 } from './support/traffic.ts';
+import { pct, type StreamReport, streamThroughProxy, waitForTraefikWeight, Z_95 } from './support/traffic.ts';
 
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
@@ -103,12 +102,15 @@ describe('an ingress-nginx release measured through the proxy', () => {
    * then the canary's endpoints): wait until its own API says it carries exactly `weight`.
    */
   const dataPlaneCarries = (weight: number) =>
+    waitForTraefikWeight(cluster.traefikApiUrl ?? '', env.namespace, weight, 30_000);
+  /** The canary objects go after the drain delay (spec.traffic.drainDelay). */
+  const canaryRemoved = () =>
     waitFor(
-      async () => {
-        const shares = Object.values(await traefikCanaryShares(cluster.traefikApiUrl ?? '', env.namespace));
-        return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
-      },
-      { timeoutMs: 30_000, intervalMs: 200, description: `Traefik carrying the canary at ${weight} %` },
+      async () =>
+        (await env.apps
+          .readNamespacedDeployment({ name: 'web-canary', namespace: env.namespace })
+          .catch(() => null)) === null,
+      { timeoutMs: 60_000, description: 'the canary Deployment removed after the drain delay' },
     );
   /** The measured canary share of `requests` is inside the 95 % interval of `weight` percent. */
   const expectShare = (report: ProxyLoadReport, weight: number, canaryVersion: string) => {
@@ -202,13 +204,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
       await operate(env.kc, env.namespace, 'web', 'promote');
       await waitForStatus('v2 promoted', (status) => status.phase === 'succeeded', 120_000);
       // The canary objects go after the drain delay; the stable pods then answer alone.
-      await waitFor(
-        async () =>
-          (await env.apps
-            .readNamespacedDeployment({ name: 'web-canary', namespace: env.namespace })
-            .catch(() => null)) === null,
-        { timeoutMs: 60_000, description: 'the canary Deployment removed after the drain delay' },
-      );
+      await canaryRemoved();
       expect((await through(1000)).byVersion).toEqual({ v2: 1000 });
     } finally {
       expectNoFailedSwitch(await steady.stop(), 'release of v2 and its promotion');
@@ -225,13 +221,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
       expectShare(await through(2000), 50, 'v3');
       await operate(env.kc, env.namespace, 'web', 'abort');
       await waitForStatus('v3 aborted', (status) => status.phase === 'failed' || status.phase === 'cancelled');
-      await waitFor(
-        async () =>
-          (await env.apps
-            .readNamespacedDeployment({ name: 'web-canary', namespace: env.namespace })
-            .catch(() => null)) === null,
-        { timeoutMs: 60_000, description: 'the canary Deployment removed after the drain delay' },
-      );
+      await canaryRemoved();
       expect((await through(1000)).byVersion).toEqual({ v2: 1000 });
     } finally {
       expectNoFailedSwitch(await steady.stop(), 'abort of v3');
@@ -260,13 +250,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
       const rolledBack = await nextReleaseEnds(before, 120_000);
       expect(rolledBack.phase, rolledBack.message).toBe('failed');
       expect(rolledBack.release?.history.at(-1)?.reason).toMatch(/success-rate/);
-      await waitFor(
-        async () =>
-          (await env.apps
-            .readNamespacedDeployment({ name: 'web-canary', namespace: env.namespace })
-            .catch(() => null)) === null,
-        { timeoutMs: 60_000, description: 'the canary Deployment removed after the drain delay' },
-      );
+      await canaryRemoved();
       expect((await through(1000)).byVersion).toEqual({ v2: 1000 });
     } finally {
       seen = await steady.stop();
@@ -284,6 +268,19 @@ describe('an ingress-nginx release measured through the proxy', () => {
     });
     const steady = stream(5 * 60_000);
     try {
+      // Known limit (issue 11 notes): Traefik names the canary backend the same for every release,
+      // so a window reaching back into v4's rollback would judge v5 on v4's errors. Start v5 once
+      // the analysis window holds none of them.
+      await waitFor(
+        async () => {
+          const errors = await promQuery(
+            cluster.prometheusUrl,
+            `sum(increase(traefik_service_requests_total{service=~"${env.namespace}-web-.+-canary@kubernetesingressnginx",code=~"5.."}[10s]))`,
+          );
+          return errors.every((sample) => sample.value === 0);
+        },
+        { timeoutMs: 60_000, intervalMs: 500, description: "v4's canary errors out of the 10 s analysis window" },
+      );
       const before = await lastRevision();
       await release('v5');
       const done = await nextReleaseEnds(before, 180_000);
