@@ -30,11 +30,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     'replica-ratio': createRouter('replica-ratio', kube),
     'gateway-api': createRouter('gateway-api', kube),
   };
+  const defaultPrometheus = settings.prometheusUrl
+    ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
+    : undefined;
   const analysis = new PrometheusAnalysisRunner(kube, {
     onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
-    defaultPrometheus: settings.prometheusUrl
-      ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
-      : undefined,
+    defaultPrometheus,
   });
   const controller = new Controller(
     {
@@ -102,6 +103,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const app = build(
     kubeServerDeps(kube, {
       registry: metrics.registry,
+      defaultPrometheus,
       readiness: () => {
         if (elector && !elector.leading) return { ready: true, reason: 'follower: standing by for the leader lease' };
         return informers?.isSynced()

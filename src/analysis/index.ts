@@ -55,6 +55,7 @@ export {
   type PrometheusCredentials,
   type PrometheusProvider,
   prometheusClientOptions,
+  type QueryRange,
 } from './prometheus.ts';
 export {
   checkTemplate,
@@ -78,6 +79,7 @@ export {
   type MetricQueryErrorCode,
   type QueryResult,
 } from './provider.ts';
+export { parseRangeAnswer, type RangePoints } from './range.ts';
 export {
   traefikCanaryRequestsQuery,
   traefikGatewayMatchers,

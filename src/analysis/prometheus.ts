@@ -7,6 +7,7 @@ import type { PrometheusSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import { type AnswerOrigin, bodySnippet, describeQuery, PrometheusError, parseQueryAnswer } from './answer.ts';
 import type { MetricProvider, MetricQueryErrorCode, QueryResult } from './provider.ts';
+import { parseRangeAnswer, type RangePoints } from './range.ts';
 
 export { PrometheusError } from './answer.ts';
 
@@ -37,8 +38,17 @@ export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 export interface PrometheusProvider extends MetricProvider {
   /** The address as shown in messages (no credentials). */
   readonly address: string;
+  /** A range query (/api/v1/query_range) yielding at most one series: what the dashboard charts. */
+  queryRange(promql: string, range: QueryRange): Promise<RangePoints>;
   /** Closes idle keep-alive connections. */
   close(): void;
+}
+
+export interface QueryRange {
+  start: Date;
+  end: Date;
+  stepSeconds: number;
+  signal?: AbortSignal;
 }
 
 interface RawAnswer {
@@ -96,6 +106,7 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
   }
   if (!(options.timeoutMs > 0)) configError(`Prometheus timeout must be positive, got ${options.timeoutMs}`, address);
   const endpoint = new URL(`${base.pathname.replace(/\/$/, '')}/api/v1/query`, base);
+  const rangeEndpoint = new URL(`${base.pathname.replace(/\/$/, '')}/api/v1/query_range`, base);
   const method = options.method ?? 'POST';
   const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const setTimer = options.setTimer ?? realTimer;
@@ -115,7 +126,30 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
     const origin: AnswerOrigin = { query: promql, address };
     const params = new URLSearchParams({ query: promql });
     if (queryOptions.at !== undefined) params.set('time', (queryOptions.at.getTime() / 1000).toFixed(3));
-    const url = new URL(endpoint);
+    const raw = await post(endpoint, params, queryOptions.signal, origin);
+    return interpret(raw, origin);
+  }
+
+  async function queryRange(promql: string, range: QueryRange): Promise<RangePoints> {
+    const origin: AnswerOrigin = { query: promql, address };
+    const params = new URLSearchParams({
+      query: promql,
+      start: (range.start.getTime() / 1000).toFixed(3),
+      end: (range.end.getTime() / 1000).toFixed(3),
+      step: String(range.stepSeconds),
+    });
+    const raw = await post(rangeEndpoint, params, range.signal, origin);
+    if (raw.status >= 200 && raw.status < 300) return parseRangeAnswer(raw.body, origin);
+    return interpret(raw, origin) as never; // interpret throws for every non-2xx answer
+  }
+
+  function post(
+    target: URL,
+    params: URLSearchParams,
+    signal: AbortSignal | undefined,
+    origin: AnswerOrigin,
+  ): Promise<RawAnswer> {
+    const url = new URL(target);
     let body: string | undefined;
     const requestHeaders = { ...headers };
     if (method === 'GET') {
@@ -125,8 +159,7 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
       requestHeaders['content-type'] = 'application/x-www-form-urlencoded';
       requestHeaders['content-length'] = String(Buffer.byteLength(body));
     }
-    const raw = await send(url, { method, headers: requestHeaders, body, signal: queryOptions.signal }, origin);
-    return interpret(raw, origin);
+    return send(url, { method, headers: requestHeaders, body, signal }, origin);
   }
 
   function send(
@@ -195,7 +228,7 @@ export function createPrometheusProvider(options: PrometheusClientOptions): Prom
     });
   }
 
-  return { address, query, close: () => agent.destroy() };
+  return { address, query, queryRange, close: () => agent.destroy() };
 }
 
 function interpret(raw: RawAnswer, origin: AnswerOrigin): QueryResult {

@@ -1,12 +1,15 @@
 // The canaryd HTTP service: build(deps) makes the fastify app without listening (tests use
 // inject()); listen.ts binds it. /healthz, /readyz and /metrics are open (probes and Prometheus
 // scrapes carry no token; the metrics hold no secrets); /api/ needs a Kubernetes bearer token and
-// RBAC on canarypolicies (canaryd.dev).
+// RBAC on canarypolicies (canaryd.dev). /ui serves the dashboard's files (ui.ts), which hold no
+// data: the page asks /api with the person's own token.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { isKubeError } from '../kube/api.ts';
 import { OPERATION_ROUTES, type OperationRoute, objectName, operationRequestOf } from './bodies.ts';
+import { registerDashboardRoutes, registerEtags } from './dashboard.ts';
+import type { DashboardReader } from './dashboard-kube.ts';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { newOperation, OperationError } from './operations.ts';
@@ -19,6 +22,7 @@ import type {
   ReleaseReader,
   UserInfo,
 } from './ports.ts';
+import { registerUi } from './ui.ts';
 import { listItemOf } from './views.ts';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
@@ -41,6 +45,10 @@ export interface ServerDeps {
   newId?: () => string;
   log?: ServerLogger;
   bodyLimit?: number;
+  /** The dashboard's charts and Events (dashboard-kube.ts); without it those routes answer 404. */
+  dashboard?: DashboardReader;
+  /** Serve the dashboard's files under /ui from this directory (ui.ts); false: no /ui. */
+  uiDir?: string | false;
 }
 
 export interface RouteInfo {
@@ -163,6 +171,17 @@ export function build(deps: ServerDeps): FastifyInstance & { routeList: RouteInf
       });
     });
   }
+
+  registerDashboardRoutes(app, {
+    onRequest: authenticate,
+    userOf: (request) => users.get(request),
+    authorize,
+    pathParams,
+    unavailable,
+    reader: deps.dashboard,
+  });
+  registerEtags(app);
+  if (deps.uiDir !== false) registerUi(app, deps.uiDir);
 
   return Object.assign(app, { routeList });
 }

@@ -3,7 +3,9 @@
 // the controller's cache or the API itself for reading releases.
 import type { KubeApi } from '../kube/api.ts';
 import { subjectAccessReviewAuthorizer, tokenReviewAuthenticator } from '../kube/auth.ts';
+import type { PrometheusSpec } from '../policy/schema.ts';
 import type { ServerDeps } from './app.ts';
+import { kubeDashboardReader } from './dashboard-kube.ts';
 import { kubeOperationRequester } from './operations.ts';
 import type { ReleaseReader } from './ports.ts';
 import { kubeReleaseReader } from './views.ts';
@@ -14,6 +16,9 @@ export interface KubeServerOptions extends Pick<ServerDeps, 'readiness' | 'regis
   log?: ServerDeps['log'];
   /** TokenReview audiences (default: the API server's). */
   audiences?: string[];
+  /** The controller's default Prometheus, for the dashboard's charts of policies that name none. */
+  defaultPrometheus?: PrometheusSpec | undefined;
+  uiDir?: ServerDeps['uiDir'];
 }
 
 export function kubeServerDeps(kube: KubeApi, options: KubeServerOptions): ServerDeps {
@@ -24,6 +29,8 @@ export function kubeServerDeps(kube: KubeApi, options: KubeServerOptions): Serve
     authorizer: subjectAccessReviewAuthorizer(kube),
     readiness: options.readiness,
     registry: options.registry,
+    dashboard: kubeDashboardReader(kube, { defaultPrometheus: options.defaultPrometheus }),
+    ...(options.uiDir === undefined ? {} : { uiDir: options.uiDir }),
     ...(options.log ? { log: options.log } : {}),
   };
 }

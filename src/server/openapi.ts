@@ -105,7 +105,13 @@ export const openApiDocument = {
             description:
               'Measured canary share, percent: ready pods of the canary template (replica-ratio) or the weight the canary route carries as written (ingress-nginx); never the intended one.',
           },
+          intendedWeight: { type: 'number', description: 'The weight the current step intends, percent.' },
           step: { type: 'string', description: '"2/4" while a release runs.' },
+          lastVerdict: {
+            type: 'string',
+            enum: ['pass', 'fail', 'inconclusive'],
+            description: 'The newest analysis round.',
+          },
           message: { type: 'string' },
           nextStepAt: {
             type: 'string',
@@ -178,6 +184,45 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/v1/whoami': {
+      get: {
+        operationId: 'whoAmI',
+        summary: 'Who the bearer token belongs to (TokenReview): the dashboard sign-in. Needs no RBAC.',
+        security: [{ bearer: [] }],
+        responses: { '200': { description: '{ username, groups }' }, ...authErrors },
+      },
+    },
+    '/api/v1/namespaces/{namespace}/releases/{name}/charts': {
+      get: {
+        operationId: 'getReleaseCharts',
+        summary:
+          'Each check over the release: the PromQL canaryd last ran for canary and stable, as range queries canaryd ' +
+          'runs against Prometheus (points [unix seconds, value|null]), with the thresholds. RBAC `get`.',
+        security: [{ bearer: [] }],
+        parameters: pathParameters,
+        responses: {
+          '200': {
+            description: '{ start, end, stepSeconds, checks: [{ name, thresholds, canary, stable?, error? }] }',
+          },
+          ...authErrors,
+          '404': errorResponse('No such CanaryPolicy (code release-not-found).'),
+        },
+      },
+    },
+    '/api/v1/namespaces/{namespace}/releases/{name}/events': {
+      get: {
+        operationId: 'getReleaseEvents',
+        summary: 'The newest Kubernetes Events on the policy and its Deployments (at most 50). RBAC `get`.',
+        security: [{ bearer: [] }],
+        parameters: pathParameters,
+        responses: {
+          '200': { description: '{ items: [{ type, reason, message, object, count, lastSeen }] }' },
+          ...authErrors,
+        },
+      },
+    },
+    '/ui': open('Redirects to /ui/.'),
+    '/ui/*': open('The dashboard (static files; it signs in with a bearer token and reads /api). No authentication.'),
     ...operationPaths,
   },
 } as const;

@@ -50,7 +50,11 @@ export interface ReleaseStatusView {
   observedGeneration?: number;
   conditions: Condition[];
   release: ReleaseStateView;
-  analysis: { measurements: Measurement[] };
+  analysis: {
+    measurements: Measurement[];
+    /** The verdict and time of the newest analysis round, if any. */
+    lastRound?: { at: string; verdict: string };
+  };
   /** When the release may next leave its step (hold end, window opening). */
   nextStepAt?: string;
   /** When analysis next measures the step. */
@@ -76,7 +80,11 @@ export interface ReleaseListItem {
   deployment: string;
   phase: string;
   weight: number;
+  /** The weight the current step intends, percent (while a release runs). */
+  intendedWeight?: number;
   step: string;
+  /** The newest analysis round's verdict (pass, fail, inconclusive). */
+  lastVerdict?: string;
   message: string;
   nextStepAt?: string;
   updatedAt: string;
@@ -106,7 +114,17 @@ export function releaseViewOf(policy: KubeObject, now: Date = new Date()): Relea
       ...(status.observedGeneration === undefined ? {} : { observedGeneration: status.observedGeneration }),
       conditions: status.conditions,
       release: withoutTemplates(status.release),
-      analysis: { measurements: status.analysis.measurements },
+      analysis: {
+        measurements: status.analysis.measurements,
+        ...(status.analysis.counters.lastRound
+          ? {
+              lastRound: {
+                at: status.analysis.counters.lastRound.at,
+                verdict: status.analysis.counters.lastRound.verdict,
+              },
+            }
+          : {}),
+      },
       ...(status.nextStepAt === undefined ? {} : { nextStepAt: status.nextStepAt }),
       ...(status.nextAnalysisAt === undefined ? {} : { nextAnalysisAt: status.nextAnalysisAt }),
       updatedAt: status.updatedAt,
@@ -121,7 +139,9 @@ export function listItemOf(view: ReleaseView): ReleaseListItem {
     deployment: view.spec?.deployment ?? '',
     phase: view.status.phase,
     weight: view.status.weight,
+    ...(view.status.intendedWeight === undefined ? {} : { intendedWeight: view.status.intendedWeight }),
     step: view.status.step,
+    ...(view.status.analysis.lastRound === undefined ? {} : { lastVerdict: view.status.analysis.lastRound.verdict }),
     message: view.status.message,
     ...(view.status.nextStepAt === undefined ? {} : { nextStepAt: view.status.nextStepAt }),
     updatedAt: view.status.updatedAt,
