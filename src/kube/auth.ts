@@ -122,3 +122,30 @@ export async function currentUser(kube: KubeApi): Promise<AuthenticatedUser | nu
   );
   return userOf(answer.status?.userInfo);
 }
+
+/**
+ * Authorizes as the kubeconfig's own user with SelfSubjectAccessReview (any user may ask about
+ * themselves): `kubectl canary dashboard`, which acts with the person's credentials, asks this
+ * before each read or write so a refusal names the missing right instead of failing later.
+ */
+export function selfSubjectAccessReviewAuthorizer(
+  kube: KubeApi,
+  resource: AccessResource = { group: 'canaryd.dev', resource: 'canarypolicies' },
+) {
+  return {
+    async allowed(_user: AuthenticatedUser, verb: AccessVerb, namespace: string, name?: string): Promise<boolean> {
+      const answer = await kube.create<KubeObject & { status?: { allowed?: boolean; denied?: boolean } }>(
+        review('authorization.k8s.io/v1', 'SelfSubjectAccessReview', {
+          resourceAttributes: {
+            group: resource.group,
+            resource: resource.resource,
+            verb,
+            namespace,
+            ...(name === undefined ? {} : { name }),
+          },
+        }),
+      );
+      return answer.status?.allowed === true && answer.status.denied !== true;
+    },
+  };
+}

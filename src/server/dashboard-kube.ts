@@ -50,7 +50,13 @@ interface KubeEvent extends KubeObject {
 
 export function kubeDashboardReader(
   kube: KubeApi,
-  options: { defaultPrometheus?: PrometheusSpec | undefined; now?: () => Date } = {},
+  options: {
+    /** For policies that name no Prometheus (the controller's --prometheus-url). */
+    defaultPrometheus?: PrometheusSpec | undefined;
+    /** Used for every policy (kubectl canary dashboard --prometheus: the cluster's address is not reachable from a laptop). */
+    overridePrometheus?: PrometheusSpec | undefined;
+    now?: () => Date;
+  } = {},
 ): DashboardReader {
   const now = options.now ?? (() => new Date());
   const providers = new Map<string, PrometheusProvider>();
@@ -92,7 +98,7 @@ export function kubeDashboardReader(
       const parsed = canaryPolicySpec.safeParse(policy.spec);
       const spec = parsed.success ? parsed.data : status.activeSpec;
       const plan = chartPlan(spec?.analysis.checks ?? [], status.analysis.measurements, status.release, at);
-      const prometheus = spec?.analysis.prometheus ?? options.defaultPrometheus;
+      const prometheus = options.overridePrometheus ?? spec?.analysis.prometheus ?? options.defaultPrometheus;
       if (prometheus === undefined) {
         return seriesOf(
           plan,

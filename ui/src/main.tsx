@@ -8,6 +8,15 @@ import { ApiRefusal, forgetCache, get, token } from './api.ts';
 import { ReleaseList } from './list.tsx';
 import { Release } from './release.tsx';
 
+// `kubectl canary dashboard` prints a URL ending in #ns=NAMESPACE&token=SESSION: keep both for
+// this tab and take the token out of the address bar.
+const launch = new URLSearchParams(location.hash.slice(1));
+if (launch.has('token')) {
+  token.set(launch.get('token') ?? '');
+  sessionStorage.setItem('canaryd.namespace', launch.get('ns') ?? '');
+  history.replaceState(null, '', '#/');
+}
+
 type Session = { state: 'checking' } | { state: 'signed-out'; reason?: string } | { state: 'signed-in'; username: string };
 
 function useHash(): string {

@@ -2,6 +2,7 @@
 // registration in cli/main.ts. `deps` is a test seam; the default reaches the real cluster.
 import type { Command } from '../io.ts';
 import { type ClusterDeps, processClusterDeps } from './cluster.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { historyCommand } from './history.ts';
 import { listCommand } from './list.ts';
 import { operationCommand } from './operate.ts';
@@ -18,5 +19,6 @@ export function clusterCommands(deps: () => ClusterDeps = processClusterDeps): R
     abort: operationCommand('abort', deps),
     retry: operationCommand('retry', deps),
     undo: operationCommand('undo', deps),
+    dashboard: dashboardCommand(deps),
   };
 }
