@@ -12,6 +12,16 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
 
+# The dashboard (ui/, Preact + uPlot) bundled by esbuild into dist/ui; only the built files go
+# into the image, none of the front-end packages.
+FROM node:24-bookworm AS ui
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY ui ./ui
+COPY scripts/build-ui.ts ./scripts/build-ui.ts
+RUN node scripts/build-ui.ts
+
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     CANARYD_LISTEN=0.0.0.0:8080 \
@@ -22,6 +32,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/src ./src
+COPY --from=ui /app/dist/ui ./dist/ui
 # 65532 is the conventional "nonroot" uid (distroless); it owns nothing in the image. canaryd
 # writes nothing to disk, so the root filesystem can be mounted read-only (HOME=/tmp for any
 # library that insists on a home directory).

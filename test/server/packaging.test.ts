@@ -52,6 +52,11 @@ describe('Dockerfile', () => {
     expect(healthcheck).toMatch(/CMD \["node", "-e", ".*\/healthz/);
   });
 
+  it('carries the built dashboard, not the front-end packages', () => {
+    expect(named('RUN').join('\n')).toMatch(/node scripts\/build-ui\.ts/);
+    expect(named('COPY')).toContain('COPY --from=ui /app/dist/ui ./dist/ui');
+  });
+
   it('starts the controller from its TypeScript sources', () => {
     expect(named('ENTRYPOINT').at(-1)).toMatch(/^ENTRYPOINT \["node", .*"src\/main\.ts"\]$/);
   });
@@ -140,6 +145,8 @@ describe('deploy/', () => {
     expect(allowed('authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
     expect(allowed('', 'events', 'create')).toBe(true);
     expect(allowed('events.k8s.io', 'events', 'create')).toBe(true);
+    // The dashboard's Events of a release.
+    expect(allowed('', 'events', 'list')).toBe(true);
     expect(allowed('', 'pods', 'delete')).toBe(false);
     expect(allowed('canaryd.dev', 'canarypolicies', 'delete')).toBe(false);
     expect(allowed('coordination.k8s.io', 'leases', 'get')).toBe(false);
