@@ -116,19 +116,24 @@ describe('dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  async function chooseNamespace(page: Page) {
+    await page.getByLabel('Namespace').fill(env.namespace);
+    await page.getByLabel('Namespace').press('Enter');
+  }
+
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
   it('shows nothing without a token, and refuses a token the apiserver does not accept', async () => {
     const page = await browser.newPage();
     await page.goto(`${address}/ui/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.locator('table.releases').count()).toBe(0);
     await shot(page, 'sign-in');
     await signIn(page, 'not-a-token');
     await page
       .getByRole('alert')
       .getByText('The bearer token is not valid (TokenReview).')
-      .waitFor({ timeout: 15_000 });
+      .waitFor({ timeout: 30_000 });
     expect(await page.locator('table.releases').count()).toBe(0);
     await page.close();
   });
@@ -141,9 +146,11 @@ describe('dashboard in a browser', () => {
       void dialog.accept();
     });
     await signIn(page, tokens.operator);
-    await page.getByTestId('user').getByText(user('operator')).waitFor({ timeout: 15_000 });
+    await page.getByTestId('user').getByText(user('operator')).waitFor({ timeout: 30_000 });
+    // Namespaced Roles only: the list is asked for the test's namespace.
+    await chooseNamespace(page);
     const row = page.locator(`tr[data-policy="${env.namespace}/${APP}"]`);
-    await row.locator('.phase', { hasText: 'idle' }).waitFor({ timeout: 15_000 });
+    await row.locator('.phase', { hasText: 'idle' }).waitFor({ timeout: 30_000 });
 
     load = backgroundLoad(env);
     await releaseV2(env);
@@ -171,7 +178,7 @@ describe('dashboard in a browser', () => {
     await page
       .getByTestId('outcome')
       .getByText(/^Abort: abort accepted/)
-      .waitFor({ timeout: 15_000 });
+      .waitFor({ timeout: 30_000 });
     expect(dialogs).toEqual(['Abort: roll this release back?']);
     await page.getByTestId('phase').getByText('failed').waitFor({ timeout: 90_000 });
     const last = page.locator('[data-testid="history"] tbody tr').first();
@@ -182,21 +189,20 @@ describe('dashboard in a browser', () => {
     await load.stop();
     load = undefined;
     await page.close();
-  });
+  }, 360_000);
 
   it('a person without the right sees each refusal with its reason', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await signIn(page, tokens.viewer);
-    await page.getByTestId('user').getByText(user('viewer')).waitFor({ timeout: 15_000 });
+    await page.getByTestId('user').getByText(user('viewer')).waitFor({ timeout: 30_000 });
     // A namespaced Role: the list across all namespaces is refused, the namespace's list is not.
     await page
       .getByRole('alert')
       .getByText(`User "${user('viewer')}" cannot list canarypolicies.canaryd.dev across all namespaces.`)
-      .waitFor({ timeout: 15_000 });
-    await page.getByLabel('Namespace').fill(env.namespace);
-    await page.getByLabel('Namespace').press('Enter');
+      .waitFor({ timeout: 30_000 });
+    await chooseNamespace(page);
     await page.locator(`tr[data-policy="${env.namespace}/${APP}"]`).getByRole('link').click();
-    await page.getByTestId('phase').getByText('failed').waitFor({ timeout: 15_000 });
+    await page.getByTestId('phase').getByText('failed').waitFor({ timeout: 30_000 });
     for (const button of ['Pause', 'Retry']) {
       await page.getByRole('button', { name: button, exact: true }).click();
       await page
@@ -204,19 +210,19 @@ describe('dashboard in a browser', () => {
         .getByText(
           `${button} refused (403 forbidden): User "${user('viewer')}" cannot patch canarypolicies/${APP}.canaryd.dev in namespace ${env.namespace}.`,
         )
-        .waitFor({ timeout: 15_000 });
+        .waitFor({ timeout: 30_000 });
     }
     await shot(page, 'refused');
     await page.close();
 
     const nobody = await browser.newPage();
     await signIn(nobody, tokens.nobody);
-    await nobody.getByTestId('user').getByText(user('nobody')).waitFor({ timeout: 15_000 });
+    await nobody.getByTestId('user').getByText(user('nobody')).waitFor({ timeout: 30_000 });
     await nobody.goto(`${address}/ui/#/r/${env.namespace}/${APP}`);
     await nobody
       .getByRole('alert')
       .getByText(`User "${user('nobody')}" cannot get canarypolicies/${APP}.canaryd.dev in namespace ${env.namespace}.`)
-      .waitFor({ timeout: 15_000 });
+      .waitFor({ timeout: 30_000 });
     expect(await nobody.getByTestId('phase').count()).toBe(0);
     await nobody.close();
   });
@@ -226,7 +232,7 @@ describe('dashboard in a browser', () => {
     const url = await new Promise<string>((resolve, reject) => {
       const deadline = setTimeout(
         () => reject(new Error(`no URL printed: ${JSON.stringify(dashboard.output())}`)),
-        30_000,
+        90_000,
       );
       dashboard.child.stdout?.on('data', () => {
         const found = /http:\/\/127\.0\.0\.1:\d+\/ui\/#\S+/.exec(dashboard.output().stdout);
@@ -240,12 +246,12 @@ describe('dashboard in a browser', () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(url);
     // Signed in by the URL's session token; reads go to the apiserver as the operator.
-    await page.getByTestId('user').getByText(operator.username).waitFor({ timeout: 15_000 });
+    await page.getByTestId('user').getByText(operator.username).waitFor({ timeout: 30_000 });
     const row = page.locator(`tr[data-policy="${env.namespace}/${APP}"]`);
-    await row.locator('.phase', { hasText: 'failed' }).waitFor({ timeout: 15_000 });
+    await row.locator('.phase', { hasText: 'failed' }).waitFor({ timeout: 30_000 });
     await row.getByRole('link').click();
     const last = page.locator('[data-testid="history"] tbody tr').first();
-    await last.locator('.outcome', { hasText: 'rolledBack' }).waitFor({ timeout: 15_000 });
+    await last.locator('.outcome', { hasText: 'rolledBack' }).waitFor({ timeout: 30_000 });
     // Without the session token, the local server answers nobody.
     const stranger = await fetch(new URL('/api/v1/whoami', url));
     expect(stranger.status).toBe(401);
