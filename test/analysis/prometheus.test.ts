@@ -312,3 +312,52 @@ describe('Prometheus client', () => {
     expect((await rejection(provider({ address }).query('more'))).code).toBe('answer-too-large');
   });
 });
+
+describe('Prometheus range queries (the dashboard charts)', () => {
+  const matrix = (series: Array<Array<[number, string]>>) => ({
+    status: 'success',
+    data: { resultType: 'matrix', result: series.map((values) => ({ metric: {}, values })) },
+  });
+  const range = { start: new Date(1_700_000_000_000), end: new Date(1_700_000_060_000), stepSeconds: 15 };
+
+  it('POSTs start, end and step to /api/v1/query_range; NaN and Inf are gaps', async () => {
+    const { address, seen } = await serve(
+      json(
+        matrix([
+          [
+            [1_700_000_000, '0.5'],
+            [1_700_000_015, 'NaN'],
+            [1_700_000_030, '+Inf'],
+          ],
+        ]),
+      ),
+    );
+    const points = await provider({ address }).queryRange('rate(x[1m])', range);
+    expect(points).toEqual([
+      [1_700_000_000, 0.5],
+      [1_700_000_015, null],
+      [1_700_000_030, null],
+    ]);
+    expect(seen[0]?.url).toBe('/api/v1/query_range');
+    const form = new URLSearchParams(seen[0]?.body);
+    expect([form.get('query'), form.get('start'), form.get('end'), form.get('step')]).toEqual([
+      'rate(x[1m])',
+      '1700000000.000',
+      '1700000060.000',
+      '15',
+    ]);
+  });
+
+  it('no series is an empty line; several series are refused like an instant query', async () => {
+    const empty = await serve(json(matrix([])));
+    expect(await provider({ address: empty.address }).queryRange('x', range)).toEqual([]);
+    const several = await serve(json(matrix([[[1, '1']], [[1, '2']]])));
+    expect((await rejection(provider({ address: several.address }).queryRange('x', range))).code).toBe(
+      'multiple-series',
+    );
+    const failed = await serve(json({ status: 'error', errorType: 'bad_data', error: 'parse error' }, 400));
+    const error = await rejection(provider({ address: failed.address }).queryRange('x{', range));
+    expect(error.code).toBe('query-failed');
+    expect(error.message).toContain('parse error');
+  });
+});
