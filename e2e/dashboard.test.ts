@@ -80,7 +80,8 @@ describe('dashboard in a browser', () => {
     }
 
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace], 'canaryd-dashboard');
-    address = await canarydAddress(canaryd);
+    // Generous: at a load average of 30 (helpers sharing two cores) canaryd took over 30 s to listen.
+    address = await canarydAddress(canaryd, 120_000);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
 
     await deployStable(env);

@@ -60,11 +60,11 @@ describe('kubectl canary dashboard', () => {
 
     expect(await (await api('/api/v1/whoami')).json()).toEqual({ username: 'alice', groups: [] });
     expect((await api('/api/v1/whoami', { token: 'guess' })).status).toBe(401);
-    const list = await (await api('/api/v1/releases?namespace=shop')).json();
-    expect(list.items.map((item: { name: string }) => item.name)).toEqual(['checkout']);
+    const list = (await (await api('/api/v1/releases?namespace=shop')).json()) as { items: Array<{ name: string }> };
+    expect(list.items.map((item) => item.name)).toEqual(['checkout']);
     const refused = await api('/api/v1/namespaces/shop/releases/checkout/abort', { method: 'POST', body: '{}' });
     expect(refused.status).toBe(403);
-    expect((await refused.json()).message).toBe(
+    expect(((await refused.json()) as { message: string }).message).toBe(
       'User "alice" cannot patch canarypolicies/checkout.canaryd.dev in namespace shop.',
     );
 
