@@ -71,7 +71,8 @@ describe('kubectl canary dashboard', () => {
     dashboard.stop();
     expect(await dashboard.done).toBe(0);
     expect(dashboard.output().stderr).toContain('dashboard stopped');
-  });
+    // A real listening server and fetches: more than the default 5 s on a loaded machine.
+  }, 30_000);
 
   it('a bad --port or --prometheus is a usage error', async () => {
     for (const args of [
