@@ -12,5 +12,5 @@ if [[ ! -f "$repo/node_modules/.package-lock.json" || "$repo/package-lock.json" 
   (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
 bash "$repo/e2e/cluster/install-prometheus.sh"
-echo "[setup] control plane binaries and Traefik (first build on a new machine: 30-60 min on 2 idle cores, longer when shared; then cached)" >&2
+echo "[setup] control plane binaries, Traefik and helm (first build on a new machine: 30-60 min on 2 idle cores, longer when shared; then cached)" >&2
 bash "$repo/e2e/cluster/build.sh" >/dev/null
