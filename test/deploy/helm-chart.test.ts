@@ -140,7 +140,8 @@ describe('the Helm chart with default values and `kubectl kustomize deploy/`', (
   });
 });
 
-describe('the chart with other values', () => {
+// Each case runs helm (a second or more on a loaded machine).
+describe('the chart with other values', { timeout: 120_000 }, () => {
   it('another release name and namespace: the admission policy exempts that ServiceAccount, bindings follow', async () => {
     const { objects, error } = await helmTemplate({ release: 'cd', namespace: 'platform' });
     expect(error).toBe('');
@@ -208,20 +209,22 @@ describe('the chart with other values', () => {
   });
 
   it('refuses values that would break canaryd, naming the value', async () => {
-    const twoLeaders = await helmTemplate({ set: ['leaderElection.enabled=false'] });
+    const [twoLeaders, single, typo, level, duration] = await Promise.all([
+      helmTemplate({ set: ['leaderElection.enabled=false'] }),
+      helmTemplate({ set: ['leaderElection.enabled=false', 'replicaCount=1'] }),
+      helmTemplate({ set: ['replicas=3'] }),
+      helmTemplate({ set: ['logLevel=verbose'] }),
+      helmTemplate({ set: ['leaderElection.leaseDuration=15 seconds'] }),
+    ]);
     expect(twoLeaders.ok).toBe(false);
     expect(twoLeaders.error).toContain('replicaCount is 2 but leaderElection.enabled is false');
-    const single = await helmTemplate({ set: ['leaderElection.enabled=false', 'replicaCount=1'] });
     expect(single.error).toBe('');
     const env = single.objects.find((o) => o.kind === 'Deployment')?.spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'CANARYD_LEADER_ELECT', value: 'false' });
-    const typo = await helmTemplate({ set: ['replicas=3'] });
     expect(typo.ok).toBe(false);
     expect(typo.error).toMatch(/replicas/);
-    const level = await helmTemplate({ set: ['logLevel=verbose'] });
     expect(level.ok).toBe(false);
     expect(level.error).toMatch(/logLevel/);
-    const duration = await helmTemplate({ set: ['leaderElection.leaseDuration=15 seconds'] });
     expect(duration.ok).toBe(false);
     expect(duration.error).toMatch(/leaseDuration/);
   });
