@@ -2,11 +2,12 @@
 # Builds the real control-plane binaries the e2e suite and the demo run against:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler (from the Kubernetes Go
 # modules through the Go module proxy) and kwok, then Traefik and the Gateway API CRDs
-# (build-traefik.sh). Binaries are cached outside the repo,
-# keyed by version, so only the first run on a machine pays for the build.
+# (build-traefik.sh) and helm for the chart tests (build-helm.sh). Binaries are cached outside
+# the repo, keyed by version, so only the first run on a machine pays for the build.
 #
 # Usage: e2e/cluster/build.sh            (prints the bin directory on its last line)
-# Env:   CANARYD_CACHE (default ~/.cache/canaryd), K8S_VERSION, ETCD_VERSION, KWOK_VERSION
+# Env:   CANARYD_CACHE (default ~/.cache/canaryd), K8S_VERSION, ETCD_VERSION, KWOK_VERSION,
+#        HELM_VERSION (build-helm.sh)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
@@ -93,4 +94,6 @@ for f in "$k8s_dir"/* "$etcd_dir/etcd" "$kwok_dir/kwok"; do ln -sf "$f" "$CACHE/
 ln -sfn "$stage_dir" "$CACHE/bin/current/kwok-stages"
 # The ingress data plane of the local cluster (links itself into bin/current).
 bash "$(dirname "${BASH_SOURCE[0]}")/build-traefik.sh" >/dev/null
+# helm, for deploy/helm/canaryd's tests (links itself into bin/current).
+bash "$(dirname "${BASH_SOURCE[0]}")/build-helm.sh" >/dev/null
 echo "$CACHE/bin/current"

@@ -12,6 +12,10 @@ describe('generated from the schema', () => {
     expect(readFileSync(join(root, 'deploy/crd.yaml'), 'utf8')).toBe(canaryPolicyCrdYaml());
   });
 
+  it('the Helm chart carries the same CRD (run `node scripts/gen-crd.ts`)', () => {
+    expect(readFileSync(join(root, 'deploy/helm/canaryd/files/crd.yaml'), 'utf8')).toBe(canaryPolicyCrdYaml());
+  });
+
   it('docs/policy.md matches the zod schema (run `node scripts/gen-docs.ts`)', () => {
     expect(readFileSync(join(root, 'docs/policy.md'), 'utf8')).toBe(policyReferenceMarkdown());
   });
