@@ -34,7 +34,8 @@ export type Track = 'canary' | 'stable';
 const REQUESTS = 'nginx_ingress_controller_requests';
 const DURATION_BUCKETS = 'nginx_ingress_controller_response_duration_seconds_bucket';
 
-function matchers(target: AnalysisTarget, track: Track, extra = ''): string {
+/** The label matchers of one track's ingress-nginx series, `{…}` included. */
+export function nginxMatchers(target: AnalysisTarget, track: Track, extra = ''): string {
   const canary = track === 'canary' ? 'canary!=""' : 'canary=""';
   const ingress = `ingress=~${quoteAlternatives(target.ingresses)}`;
   return `{namespace=${quote(target.namespace)},${ingress},service=${quote(target.service)},${canary}${extra}}`;
@@ -43,18 +44,18 @@ function matchers(target: AnalysisTarget, track: Track, extra = ''): string {
 /** Percent of requests (0-100) not answered with a 5xx, over the window. */
 export function successRateQuery(target: AnalysisTarget, track: Track, windowMs: number): string {
   const range = `[${promDuration(windowMs)}]`;
-  const good = `sum(rate(${REQUESTS}${matchers(target, track, ',status!~"5.."')}${range}))`;
-  const all = `sum(rate(${REQUESTS}${matchers(target, track)}${range}))`;
+  const good = `sum(rate(${REQUESTS}${nginxMatchers(target, track, ',status!~"5.."')}${range}))`;
+  const all = `sum(rate(${REQUESTS}${nginxMatchers(target, track)}${range}))`;
   return `100 * ${good} / ${all}`;
 }
 
 /** The `quantile` of response time in seconds, over the window. */
 export function latencyQuery(target: AnalysisTarget, track: Track, windowMs: number, quantile: number): string {
   const range = `[${promDuration(windowMs)}]`;
-  return `histogram_quantile(${quantile}, sum by (le) (rate(${DURATION_BUCKETS}${matchers(target, track)}${range})))`;
+  return `histogram_quantile(${quantile}, sum by (le) (rate(${DURATION_BUCKETS}${nginxMatchers(target, track)}${range})))`;
 }
 
 /** Number of requests the canary served in the window: the sample size of both built-in checks. */
 export function canaryRequestsQuery(target: AnalysisTarget, windowMs: number): string {
-  return `sum(increase(${REQUESTS}${matchers(target, 'canary')}[${promDuration(windowMs)}]))`;
+  return `sum(increase(${REQUESTS}${nginxMatchers(target, 'canary')}[${promDuration(windowMs)}]))`;
 }

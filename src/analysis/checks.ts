@@ -57,10 +57,11 @@ export function isRelative(t: Thresholds): boolean {
  * Problems that make a check unable to ever give a verdict, as `field: reason` strings, for the
  * policy validator and `kubectl canary validate`. Empty when the check is usable.
  */
-export function checkProblems(
-  check: Pick<CheckSpec, 'name' | 'type' | 'min' | 'max' | 'relative' | 'query' | 'stableQuery'>,
-): string[] {
-  const problems: string[] = [];
+export function checkProblems(check: ProblemFields): string[] {
+  if (check.type === 'sequential') return sequentialProblems(check);
+  const problems: string[] = SEQUENTIAL_ONLY.filter((field) => check[field] !== undefined).map(
+    (field) => `checks[${check.name}].${field}: only sequential checks take ${field}; use type: sequential`,
+  );
   const thresholds = thresholdsOf(check);
   if (!hasThreshold(thresholds)) {
     problems.push(`checks[${check.name}]: a ${check.type} check needs min, max or relative thresholds`);
@@ -75,6 +76,45 @@ export function checkProblems(
     }
   } else if (check.query || check.stableQuery) {
     problems.push(`checks[${check.name}].query: only custom checks take queries; use type: custom`);
+  }
+  return problems;
+}
+
+type ProblemFields = Pick<
+  CheckSpec,
+  | 'name'
+  | 'type'
+  | 'min'
+  | 'max'
+  | 'relative'
+  | 'query'
+  | 'stableQuery'
+  | 'sampleQuery'
+  | 'metric'
+  | 'delta'
+  | 'alpha'
+  | 'advanceOnEvidence'
+  | 'slowerThan'
+  | 'counts'
+>;
+
+const SEQUENTIAL_ONLY = ['metric', 'delta', 'alpha', 'advanceOnEvidence', 'slowerThan', 'counts'] as const;
+const THRESHOLD_AND_QUERY = ['min', 'max', 'relative', 'query', 'stableQuery', 'sampleQuery'] as const;
+
+/** A sequential check is judged by its test, not by thresholds; latency needs its bucket bound. */
+function sequentialProblems(check: ProblemFields): string[] {
+  const problems = THRESHOLD_AND_QUERY.filter((field) => check[field] !== undefined).map(
+    (field) =>
+      `checks[${check.name}].${field}: a sequential check compares canary with stable by its test and takes no ${field}; custom counts go in counts`,
+  );
+  const latency = check.metric === 'latency';
+  if (latency && check.slowerThan === undefined && check.counts === undefined) {
+    problems.push(
+      `checks[${check.name}].slowerThan: a sequential latency check needs slowerThan (seconds, a bucket bound of the duration histogram) or counts`,
+    );
+  }
+  if (!latency && check.slowerThan !== undefined) {
+    problems.push(`checks[${check.name}].slowerThan: only metric: latency takes slowerThan`);
   }
   return problems;
 }

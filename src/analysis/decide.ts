@@ -4,12 +4,17 @@ import type { AnalysisSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { Verdict } from './checks.ts';
 import type { Measurement } from './evaluate.ts';
+import type { SequentialEvidence } from './sequential-check.ts';
 
 export interface RoundSummary {
   at: string;
   verdict: Verdict;
   /** `check: reason` for every check that did not pass. */
   problems: string[];
+  /** Inconclusive only because sequential checks are still gathering evidence (not missing data). */
+  gathering?: boolean;
+  /** Passed, and every sequential check proved "no regression" with advanceOnEvidence. */
+  earlyAdvance?: boolean;
 }
 
 /**
@@ -23,8 +28,10 @@ export interface AnalysisCounters {
   failedRounds: number;
   consecutiveInconclusiveRounds: number;
   lastRound: RoundSummary | null;
-  /** The first failure of a critical check, if any: it rolls back on its own. */
-  criticalFailure: { check: string; at: string; reason: string } | null;
+  /** The first failure of a critical check or proven regression of a sequential one: it rolls back on its own. */
+  criticalFailure: { check: string; at: string; reason: string; sequential?: boolean } | null;
+  /** Sequential checks' evidence, by check name: kept across rounds and controller restarts. */
+  sequential?: Record<string, SequentialEvidence>;
 }
 
 export const INITIAL_COUNTERS: AnalysisCounters = {
@@ -35,7 +42,11 @@ export const INITIAL_COUNTERS: AnalysisCounters = {
   criticalFailure: null,
 };
 
-export type AnalysisAction = 'continue' | 'advance-allowed' | 'rollback' | 'pause';
+/**
+ * advance-now: the step may end before its hold (a sequential check proved "no regression" with
+ * advanceOnEvidence); undecided: continue, a sequential check is still gathering evidence.
+ */
+export type AnalysisAction = 'continue' | 'undecided' | 'advance-allowed' | 'advance-now' | 'rollback' | 'pause';
 
 export interface AnalysisDecision {
   action: AnalysisAction;
@@ -49,23 +60,42 @@ export function roundVerdict(round: readonly Measurement[]): Verdict {
   return 'pass';
 }
 
+/** A sequential check that counted its requests but cannot conclude yet: evidence, not missing data. */
+const gathering = (m: Measurement): boolean => m.verdict === 'inconclusive' && m.sequential?.outcome === 'undecided';
+
 /** The counters after one more round. */
 export function recordRound(counters: AnalysisCounters, round: readonly Measurement[], at: Date): AnalysisCounters {
   const verdict = roundVerdict(round);
-  const critical = round.find((m) => m.critical && m.verdict === 'fail');
-  return {
+  const critical = round.find((m) => m.verdict === 'fail' && (m.critical || m.sequential?.outcome === 'regression'));
+  const onlyGathering =
+    verdict === 'inconclusive' && round.length > 0 && round.every((m) => m.verdict === 'pass' || gathering(m));
+  const sequential = round.filter((m) => m.sequential !== undefined);
+  const earlyAdvance =
+    verdict === 'pass' && sequential.length > 0 && sequential.every((m) => m.sequential?.advanceOnEvidence === true);
+  const evidence = { ...counters.sequential };
+  for (const m of sequential) evidence[m.check] = m.sequential!;
+  const lastRound: RoundSummary = {
+    at: at.toISOString(),
+    verdict,
+    problems: round.filter((m) => m.verdict !== 'pass').map((m) => `${m.check}: ${m.reason}`),
+  };
+  if (onlyGathering) lastRound.gathering = true;
+  if (earlyAdvance) lastRound.earlyAdvance = true;
+  const next: AnalysisCounters = {
     rounds: counters.rounds + 1,
     failedRounds: counters.failedRounds + (verdict === 'fail' ? 1 : 0),
-    consecutiveInconclusiveRounds: verdict === 'inconclusive' ? counters.consecutiveInconclusiveRounds + 1 : 0,
-    lastRound: {
-      at: at.toISOString(),
-      verdict,
-      problems: round.filter((m) => m.verdict !== 'pass').map((m) => `${m.check}: ${m.reason}`),
-    },
-    criticalFailure:
-      counters.criticalFailure ??
-      (critical ? { check: critical.check, at: critical.at, reason: critical.reason } : null),
+    consecutiveInconclusiveRounds:
+      verdict === 'inconclusive' && !onlyGathering ? counters.consecutiveInconclusiveRounds + 1 : 0,
+    lastRound,
+    criticalFailure: counters.criticalFailure ?? (critical ? criticalOf(critical) : null),
   };
+  if (Object.keys(evidence).length > 0) next.sequential = evidence;
+  return next;
+}
+
+function criticalOf(m: Measurement): NonNullable<AnalysisCounters['criticalFailure']> {
+  const failure = { check: m.check, at: m.at, reason: m.reason };
+  return m.sequential ? { ...failure, sequential: true } : failure;
 }
 
 /** After a person resumes a release paused for inconclusive analysis, it gets a fresh allowance. */
@@ -88,8 +118,9 @@ export function decide(spec: DecideSpec, counters: AnalysisCounters, context: De
   const last = counters.lastRound;
   const latest = last && last.problems.length > 0 ? `; latest round: ${last.problems.join('; ')}` : '';
   if (counters.criticalFailure) {
-    const { check, reason } = counters.criticalFailure;
-    return { action: 'rollback', reason: `critical check ${check} failed: ${reason}` };
+    const { check, reason, sequential } = counters.criticalFailure;
+    const what = sequential ? `sequential check ${check} proved a regression` : `critical check ${check} failed`;
+    return { action: 'rollback', reason: `${what}: ${reason}` };
   }
   if (counters.failedRounds > spec.failureLimit) {
     return {
@@ -121,8 +152,17 @@ export function decide(spec: DecideSpec, counters: AnalysisCounters, context: De
       reason: `latest analysis round (${last.at}) is older than ${STALE_AFTER_INTERVALS} intervals`,
     };
   }
+  if (last.gathering) {
+    return { action: 'undecided', reason: `sequential analysis is still gathering evidence${latest}` };
+  }
   if (last.verdict !== 'pass') {
     return { action: 'continue', reason: `latest analysis round is ${last.verdict}${latest}` };
+  }
+  if (last.earlyAdvance) {
+    return {
+      action: 'advance-now',
+      reason: 'every check passed and the sequential checks proved no regression beyond delta (advanceOnEvidence)',
+    };
   }
   return { action: 'advance-allowed', reason: 'every check passed in the latest round' };
 }

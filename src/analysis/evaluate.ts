@@ -8,6 +8,7 @@ import { checkProblems, isRelative, judge, type Observation, thresholdsOf, type 
 import { BUILTIN_QUERIES } from './data-plane.ts';
 import { promDuration, renderQuery } from './promql.ts';
 import { isMetricQueryError, type MetricProvider } from './provider.ts';
+import { evaluateSequential, type SequentialEvidence } from './sequential-check.ts';
 
 /** One check evaluated once. Plain JSON-safe data: the engine persists it in the release state. */
 export interface Measurement {
@@ -25,6 +26,8 @@ export interface Measurement {
   sample: number | null;
   verdict: Verdict;
   reason: string;
+  /** Sequential checks: the evidence after this round (counts, bounds, conclusion). */
+  sequential?: SequentialEvidence;
 }
 
 export interface RoundContext {
@@ -36,6 +39,10 @@ export interface RoundContext {
   signal?: AbortSignal;
   /** Whose metrics the built-in checks read (spec.analysis.metrics); default ingress-nginx. */
   metrics?: DataPlaneMetrics;
+  /** spec.analysis.interval in ms: a sequential check's evidence starts one interval before its first round. */
+  intervalMs?: number;
+  /** Sequential checks' evidence so far, by check name (persisted with the counters). */
+  evidence?: Readonly<Record<string, SequentialEvidence>>;
 }
 
 const MIN_DEFAULT_WINDOW_MS = 60_000;
@@ -68,6 +75,8 @@ export function queriesFor(
         sample: queries.canaryRequests(target, windowMs),
       };
     }
+    case 'sequential':
+      throw new Error('sequential checks count requests: see sequential-queries.ts');
     case 'custom': {
       const values = { ...target, ingress: target.ingresses, interval: promDuration(windowMs) };
       const render = (template: string | undefined) =>
@@ -112,9 +121,17 @@ export async function evaluateCheck(
   context: RoundContext,
 ): Promise<Measurement> {
   const metrics = context.metrics ?? 'ingress-nginx';
+  if (check.type === 'sequential' && check.counts === undefined) {
+    const problem = BUILTIN_QUERIES[metrics].unusable(context.target);
+    if (problem !== null) return unusable(check, context.now, `built-in sequential check ${problem}`);
+  }
+  const problems = checkProblems(check);
+  if (check.type === 'sequential') {
+    if (problems.length > 0) return unusable(check, context.now, `check cannot be judged: ${problems.join('; ')}`);
+    return evaluateSequential(check, provider, context, observe);
+  }
   const noRoute = check.type === 'custom' ? null : BUILTIN_QUERIES[metrics].unusable(context.target);
   if (noRoute !== null) return unusable(check, context.now, `built-in ${check.type} check ${noRoute}`);
-  const problems = checkProblems(check);
   if (problems.length > 0) return unusable(check, context.now, `check cannot be judged: ${problems.join('; ')}`);
   let queries: CheckQueries;
   try {

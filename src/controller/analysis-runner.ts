@@ -15,6 +15,7 @@ import {
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { CanaryPolicy, PrometheusSpec } from '../policy/schema.ts';
+import { parseDuration } from '../schedule/duration.ts';
 import type { AnalysisStatus } from './status.ts';
 
 export interface AnalysisRunner {
@@ -54,6 +55,9 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
       windowMs: analysisWindowMs(spec),
       now,
       metrics: spec.metrics,
+      // Sequential checks continue from the evidence persisted in status (survives restarts).
+      intervalMs: parseDuration(spec.interval),
+      evidence: analysis.counters.sequential,
     });
     return {
       templateHash: analysis.templateHash,

@@ -187,7 +187,12 @@ export interface ObservedRoute {
   rejected?: string;
 }
 
-export type AnalysisDecision = 'advance-allowed' | 'continue' | 'pause' | 'rollback';
+/**
+ * advance-now: the step may end before its hold (sequential evidence, advanceOnEvidence);
+ * undecided: continue, sequential evidence is still being gathered (at timeouts.release it
+ * follows onInconclusive instead of rolling back).
+ */
+export type AnalysisDecision = 'advance-allowed' | 'advance-now' | 'continue' | 'undecided' | 'pause' | 'rollback';
 
 /** The latest completed measurement round, mapped by the controller from the analysis module. */
 export interface AnalysisRound {

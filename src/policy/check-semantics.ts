@@ -46,6 +46,9 @@ export function checkAnalysisChecks(checks: readonly CheckSpec[], reporter: Repo
       const query = check[queryField];
       if (query !== undefined) checkQueryTemplate([...path, queryField], query, reporter.error);
     }
+    for (const [countField, query] of Object.entries(check.counts ?? {})) {
+      checkQueryTemplate([...path, 'counts', countField], query, reporter.error);
+    }
   });
 }
 

@@ -180,15 +180,58 @@ export const prometheusSpec = z.strictObject({
   caSecretRef: secretKeyRef.optional().meta({ description: 'Secret holding a CA bundle (key default "ca.crt").' }),
 });
 
+export const sequentialCounts = z
+  .strictObject({
+    canaryFailed: z
+      .string()
+      .min(1)
+      .meta({ description: 'PromQL: failed (or slow) canary requests over {{interval}}.' }),
+    canaryTotal: z.string().min(1).meta({ description: 'PromQL: all canary requests over {{interval}}.' }),
+    stableFailed: z
+      .string()
+      .min(1)
+      .meta({ description: 'PromQL: failed (or slow) stable requests over {{interval}}.' }),
+    stableTotal: z.string().min(1).meta({ description: 'PromQL: all stable requests over {{interval}}.' }),
+  })
+  .meta({
+    description:
+      'Custom count queries for a sequential check, instead of the built-in data-plane ones. {{interval}} is the range since the evidence started: use increase(...[{{interval}}]).',
+  });
+
+/** Fields only `type: sequential` checks take. No zod defaults: the validator tells set from unset. */
+const sequentialFields = {
+  metric: z.enum(['errorRate', 'latency']).optional().meta({
+    description:
+      'sequential: errorRate compares the share of 5xx answers; latency the share of requests slower than `slowerThan`. Default errorRate.',
+  }),
+  delta: z.number().min(0).max(100).optional().meta({
+    description:
+      'sequential: tolerated excess of the canary over stable, in percentage points of the share compared. Default 0.1 (errorRate) or 1 (latency).',
+  }),
+  alpha: z.number().gt(0).lt(0.5).optional().meta({
+    description:
+      'sequential: bound on the probability of each wrong conclusion (a false rollback; a false early advance) over the whole release, however often it looks. Default 0.05.',
+  }),
+  advanceOnEvidence: z.boolean().optional().meta({
+    description:
+      'sequential: once "no regression beyond delta" is proven, the step advances at once, before its hold ends. Default false.',
+  }),
+  slowerThan: z.number().gt(0).optional().meta({
+    description:
+      'sequential latency: seconds; a request slower than this counts as slow. Must be a bucket bound (le) of the duration histogram.',
+  }),
+  counts: sequentialCounts.optional(),
+};
+
 export const checkSpec = z
   .strictObject({
     name: z
       .string()
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a lowercase name such as "error-rate"' })
       .meta({ description: 'Names the check in status, events and metrics.' }),
-    type: z.enum(['successRate', 'latency', 'custom']).meta({
+    type: z.enum(['successRate', 'latency', 'custom', 'sequential']).meta({
       description:
-        "successRate and latency are built-in checks on the data plane's metrics (spec.analysis.metrics), canary vs stable; custom runs your PromQL.",
+        "successRate and latency are built-in checks on the data plane's metrics (spec.analysis.metrics), canary vs stable; custom runs your PromQL; sequential compares canary with stable by an anytime-valid test on request counts (docs/analysis.md).",
     }),
     quantile: z.number().gt(0).lt(1).default(0.99).meta({ description: 'Latency quantile (latency checks).' }),
     query: z.string().optional().meta({ description: 'Custom PromQL for the canary value, with {{variables}}.' }),
@@ -210,6 +253,7 @@ export const checkSpec = z
       .default(50)
       .meta({ description: 'Fewer canary requests (samples) than this in the window makes the result inconclusive.' }),
     critical: z.boolean().default(false).meta({ description: 'Roll back on the first failure of this check.' }),
+    ...sequentialFields,
   })
   .meta({ description: 'One SLO check evaluated every analysis interval.' });
 

@@ -131,3 +131,51 @@ describe('analysis checks in policy validation', () => {
     for (const variable of TEMPLATE_VARIABLES) expect(markdown).toContain(`\`{{${variable}}}\``);
   });
 });
+
+describe('sequential checks in policy validation', () => {
+  it('accepts a sequential check with its defaults and a latency one with its bucket', () => {
+    const load = parsePolicyText(
+      withChecks(
+        '      - { name: errors, type: sequential, advanceOnEvidence: true }\n      - { name: slow, type: sequential, metric: latency, slowerThan: 0.25, delta: 0.5 }\n',
+      ),
+      'web.yaml',
+    );
+    expect(load.errors).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a latency one without slowerThan',
+      '{ name: c, type: sequential, metric: latency }',
+      'web.yaml:8:9: spec.analysis.checks[0].slowerThan: a sequential latency check needs slowerThan (seconds, a bucket bound of the duration histogram) or counts',
+    ],
+    [
+      'thresholds on a sequential check',
+      '{ name: c, type: sequential, min: 99 }',
+      'web.yaml:8:43: spec.analysis.checks[0].min: a sequential check compares canary with stable by its test and takes no min; custom counts go in counts',
+    ],
+    [
+      'sequential fields on a threshold check',
+      '{ name: c, type: successRate, delta: 0.1 }',
+      'web.yaml:8:46: spec.analysis.checks[0].delta: only sequential checks take delta; use type: sequential',
+    ],
+    [
+      'an alpha of 0.5 or more',
+      '{ name: c, type: sequential, alpha: 0.5 }',
+      'web.yaml:8:45: spec.analysis.checks[0].alpha: expected a number < 0.5, found number 0.5',
+    ],
+  ])('refuses %s', (_, check, message) => {
+    const errors = errorsOf(`      - ${check}\n`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(message);
+  });
+
+  it('checks the templates of custom count queries', () => {
+    const errors = errorsOf(
+      '      - name: c\n        type: sequential\n        counts: { canaryFailed: "x[{{intervall}}]", canaryTotal: "a", stableFailed: "b", stableTotal: "c" }\n',
+    );
+    expect(errors.join('\n')).toContain(
+      'spec.analysis.checks[0].counts.canaryFailed: unknown template variable {{intervall}}',
+    );
+  });
+});

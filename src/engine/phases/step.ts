@@ -19,6 +19,7 @@ import {
   type TemplateChange,
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
+import { earlyAdvance, undecidedAtTimeout } from './sequential-gates.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
@@ -41,6 +42,8 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const wanted =
     context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
+  const undecided = undecidedAtTimeout(state, context);
+  if (undecided !== null) return undecided;
   const failure = releaseFailure(current, context, canaryOk && canary.servingReplicas > 0, canaryReady);
   if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
 
@@ -137,7 +140,7 @@ function readRound(state: ReleaseState, context: Context, analysing: boolean): H
   if (
     state.phase === 'paused' &&
     pausedAt !== undefined &&
-    analysis.decision === 'advance-allowed' &&
+    (analysis.decision === 'advance-allowed' || analysis.decision === 'advance-now') &&
     roundAt > pausedAt
   ) {
     event(
@@ -226,7 +229,8 @@ function advanceGate(current: CurrentRelease, step: PlannedStep, context: Contex
   const startedMs = Date.parse(current.stepStartedAt!);
   if (!current.promote) {
     const holdEnd = startedMs + step.holdMs;
-    if (context.nowMs < holdEnd) return `holding until ${new Date(holdEnd).toISOString()}`;
+    const early = analysing && earlyAdvance(context, startedMs);
+    if (context.nowMs < holdEnd && !early) return `holding until ${new Date(holdEnd).toISOString()}`;
     const window = advanceAllowed(context.policy.spec.schedule, context.now);
     if (!window.allowed) return `holding its weight: ${window.reason}`;
   }
@@ -237,7 +241,9 @@ function advanceGate(current: CurrentRelease, step: PlannedStep, context: Contex
   if (Date.parse(round.at) < staleBefore) {
     return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
   }
-  if (round.decision !== 'advance-allowed') return `analysis: ${round.decision}: ${round.reason}`;
+  if (round.decision !== 'advance-allowed' && round.decision !== 'advance-now') {
+    return `analysis: ${round.decision}: ${round.reason}`;
+  }
   return null;
 }
 

@@ -1,0 +1,218 @@
+// Sequential analysis on real traffic: every request crosses the local data plane (Traefik
+// serving the ingress-nginx annotations), Prometheus scrapes Traefik, canaryd counts canary and
+// stable requests from Traefik's metrics and runs its anytime-valid test.
+// - A canary failing 5 % of its requests: the threshold check beside it (successRate min 85 over
+//   the same 10 s window, loose enough not to roll back healthy canaries on a window's noise)
+//   passes every round; the sequential check proves the regression and rolls back.
+// - A healthy canary, with canaryd restarted mid-release: the evidence continues from where it
+//   was (same start, counts only grow), and "no regression" proven with advanceOnEvidence
+//   promotes it long before its 10-minute hold.
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sendThroughProxy } from './cluster/proxy-load.ts';
+import { waitFor } from './cluster/wait.ts';
+import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { GROUP, PLURAL, VERSION } from './support/crd.ts';
+import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
+import { streamThroughProxy } from './support/traffic.ts';
+
+const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+interface Evidence {
+  since: string;
+  canary: { failed: number; total: number };
+  stable: { failed: number; total: number };
+  outcome: string;
+}
+interface Status {
+  phase?: string;
+  message?: string;
+  release?: { history: Array<{ revision: number; outcome: string; reason: string }> };
+  analysis?: {
+    counters?: { rounds: number; sequential?: Record<string, Evidence> };
+    measurements?: Array<{ check: string; verdict: string; reason: string; at: string }>;
+  };
+}
+
+describe('sequential analysis on Traefik’s metrics', () => {
+  const env = useTestEnv('sequential');
+  const cluster = inject('cluster');
+  const proxyUrl = cluster.proxyUrl ?? '';
+  const host = () => `web.${env.namespace}.test`;
+  let canaryd: CanarydProcess;
+
+  const status = async () => ((await readPolicy(env.kc, env.namespace, 'web')) as { status?: Status } | null)?.status;
+  const waitForStatus = (description: string, test: (s: Status) => boolean, timeoutMs = 120_000) =>
+    waitFor(
+      async () => {
+        const s = await status();
+        return s !== undefined && test(s) ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 250, description },
+    );
+  const release = (version: string, errorRate: number) =>
+    env.apps.patchNamespacedDeployment(
+      {
+        name: 'web',
+        namespace: env.namespace,
+        body: {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    image: `canaryd-demo:${version}`,
+                    env: [
+                      { name: 'VERSION', value: version },
+                      { name: 'ERROR_RATE', value: String(errorRate) },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+      strategicMerge,
+    );
+  const setSpec = (spec: object) =>
+    env.kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace: env.namespace, plural: PLURAL, name: 'web', body: { spec } },
+        mergePatch,
+      );
+  const lastRevision = async () => Math.max(0, ...((await status())?.release?.history ?? []).map((h) => h.revision));
+  const releaseAfter = (after: number) => (s: Status) =>
+    (s.phase === 'succeeded' || s.phase === 'failed') && (s.release?.history ?? []).some((h) => h.revision > after);
+  const analysis = (checks: object[]) => ({
+    prometheus: { address: cluster.prometheusUrl },
+    metrics: 'traefik',
+    interval: '2s',
+    window: '10s',
+    failureLimit: 0,
+    checks,
+  });
+  const threshold = { name: 'success-rate', type: 'successRate', min: 85, minSample: 20 };
+
+  beforeAll(async () => {
+    expect(proxyUrl, 'the cluster reports no proxy URL').not.toBe('');
+    const { kc, apps, core, namespace } = env;
+    await installCrd(kc);
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: demoDeployment(namespace, { name: 'web', replicas: 2, version: 'v1' }),
+    });
+    await core.createNamespacedService({ namespace, body: demoService(namespace, 'web') });
+    await kc.makeApiClient(k8s.NetworkingV1Api).createNamespacedIngress({
+      namespace,
+      body: {
+        metadata: { name: 'web', namespace },
+        spec: {
+          ingressClassName: 'nginx',
+          rules: [
+            {
+              host: host(),
+              http: {
+                paths: [
+                  { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    });
+    await waitFor(
+      async () =>
+        (await sendThroughProxy({ proxyUrl, host: host(), requests: 5, concurrency: 1, maxDurationMs: 10_000 }))
+          .bySource.app === 5,
+      { timeoutMs: 60_000, intervalMs: 250, description: `web v1 answering ${host()} through the proxy` },
+    );
+    canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
+    await createPolicy(kc, namespace, {
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+        strategy: { steps: [{ weight: 50, hold: '10m' }], allowLargeFirstStep: true },
+        timeouts: { canaryReady: '60s', promotion: '90s' },
+      },
+    });
+    await waitForStatus('policy adopted web', (s) => s.phase === 'idle');
+  });
+
+  afterAll(async () => {
+    await canaryd?.stop();
+  });
+
+  it('rolls back a 5 % error canary that the threshold check beside it passes', { timeout: 240_000 }, async () => {
+    await setSpec({
+      analysis: analysis([threshold, { name: 'errors', type: 'sequential', delta: 0.5 }]),
+    });
+    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
+    try {
+      const before = await lastRevision();
+      await release('v2', 0.05);
+      const done = await waitForStatus('the release of v2 to end', releaseAfter(before), 200_000);
+      expect(done.phase, done.message).toBe('failed');
+      const reason = done.release?.history.at(-1)?.reason ?? '';
+      expect(reason).toContain('sequential check errors proved a regression');
+      const evidence = done.analysis?.counters?.sequential?.errors;
+      expect(evidence?.outcome).toBe('regression');
+      expect(evidence?.canary.failed).toBeGreaterThan(0);
+      // The threshold check looked at the same canary every round and never failed it.
+      const thresholdRounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'success-rate');
+      expect(thresholdRounds.filter((m) => m.verdict === 'pass').length).toBeGreaterThan(3);
+      expect(thresholdRounds.filter((m) => m.verdict === 'fail')).toEqual([]);
+    } finally {
+      const seen = await steady.stop();
+      // The canary's own 500s reached users while it ran: the regression was real.
+      expect(seen.byCode['500'] ?? 0).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the evidence across a controller restart and promotes a healthy canary on it, before the hold ends', {
+    timeout: 240_000,
+  }, async () => {
+    await setSpec({
+      analysis: analysis([{ name: 'errors', type: 'sequential', delta: 2, advanceOnEvidence: true }]),
+    });
+    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
+    try {
+      const before = await lastRevision();
+      const startedAt = Date.now();
+      await release('v3', 0);
+      // Some evidence, not yet enough: stop canaryd mid-release.
+      const gathered = await waitForStatus('evidence on 100 canary requests or more, still undecided', (s) => {
+        const e = s.analysis?.counters?.sequential?.errors;
+        return e !== undefined && e.canary.total >= 100 && e.outcome === 'undecided' && s.phase === 'progressing';
+      });
+      const evidence = gathered.analysis!.counters!.sequential!.errors!;
+      const rounds = gathered.analysis!.counters!.rounds;
+      await canaryd.stop();
+      canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace]);
+      const resumed = await waitForStatus(
+        'a round by the restarted canaryd',
+        (s) => (s.analysis?.counters?.rounds ?? 0) > rounds,
+      );
+      const after = resumed.analysis!.counters!.sequential!.errors!;
+      expect(after.since, 'the evidence keeps its start').toBe(evidence.since);
+      expect(after.canary.total, 'canary requests counted before the restart still count').toBeGreaterThanOrEqual(
+        evidence.canary.total,
+      );
+      expect(after.stable.total).toBeGreaterThanOrEqual(evidence.stable.total);
+
+      const done = await waitForStatus('the release of v3 to end', releaseAfter(before), 200_000);
+      expect(done.phase, done.message).toBe('succeeded');
+      expect(done.analysis?.counters?.sequential?.errors?.outcome).toBe('no-regression');
+      // The step's hold is 10 minutes; the evidence ended it.
+      expect(Date.now() - startedAt).toBeLessThan(5 * 60_000);
+    } finally {
+      await steady.stop();
+    }
+  });
+});
