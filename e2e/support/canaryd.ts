@@ -71,6 +71,7 @@ export interface PolicyStatusView {
     history: Array<{
       revision: number;
       outcome: string;
+      startedAt?: string;
       reason: string;
       changeCause: string;
       operations?: Array<{ op: string; by: string; at: string; result: string }>;

@@ -1,9 +1,11 @@
 // Traffic through the local data plane while a release runs: a steady, paced stream of requests
 // through the proxy that records who answered (the demo app or the proxy itself), and measured
 // shares judged by the binomial interval of the weight canaryd wrote.
+import * as k8s from '@kubernetes/client-node';
 import { type ProxyLoadReport, sendThroughProxy } from '../cluster/proxy-load.ts';
 import { traefikCanaryShares } from '../cluster/traefik.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { demoDeployment, demoService, type TestEnv } from './env.ts';
 
 export const Z_95 = 1.959963984540054;
 
@@ -95,4 +97,34 @@ export function waitForTraefikWeight(apiUrl: string, namespace: string, weight: 
     },
     { timeoutMs, intervalMs: 100, description: `Traefik carrying the canary at ${weight} %` },
   );
+}
+
+/**
+ * A demo Deployment behind a Service of the same name and an Ingress (class nginx, served by
+ * Traefik) for `host`. With `versionFromImage` the pods report their image tag as their version
+ * (no VERSION variable), so a plain `kubectl set image` releases a new version.
+ */
+export async function deployBehindIngress(
+  env: TestEnv,
+  options: { name: string; host: string; replicas: number; version: string; versionFromImage?: boolean },
+): Promise<void> {
+  const { kc, apps, core, namespace } = env;
+  const deployment = demoDeployment(namespace, options);
+  if (options.versionFromImage) {
+    const container = deployment.spec!.template.spec!.containers[0]!;
+    container.env = container.env?.filter((variable) => variable.name !== 'VERSION');
+  }
+  await apps.createNamespacedDeployment({ namespace, body: deployment });
+  await core.createNamespacedService({ namespace, body: demoService(namespace, options.name) });
+  const backend = { service: { name: options.name, port: { name: 'http' } } };
+  await kc.makeApiClient(k8s.NetworkingV1Api).createNamespacedIngress({
+    namespace,
+    body: {
+      metadata: { name: options.name, namespace },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [{ host: options.host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } }],
+      },
+    },
+  });
 }

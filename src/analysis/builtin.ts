@@ -1,7 +1,8 @@
 // Built-in checks over ingress-nginx metrics. The canary Ingress' requests keep the stable
 // Ingress and Service names in the `ingress` and `service` labels; only the `canary` label tells
 // them apart: the canary upstream's name for requests the canary served, "" otherwise.
-import { promDuration, quote, quoteAlternatives } from './promql.ts';
+import { quote, quoteAlternatives } from './promql.ts';
+import { countedSince } from './window.ts';
 
 /** The objects one release's queries are about. Names are escaped wherever they are inserted. */
 export interface AnalysisTarget {
@@ -41,21 +42,23 @@ export function nginxMatchers(target: AnalysisTarget, track: Track, extra = ''):
   return `{namespace=${quote(target.namespace)},${ingress},service=${quote(target.service)},${canary}${extra}}`;
 }
 
-/** Percent of requests (0-100) not answered with a 5xx, over the window. */
-export function successRateQuery(target: AnalysisTarget, track: Track, windowMs: number): string {
-  const range = `[${promDuration(windowMs)}]`;
-  const good = `sum(rate(${REQUESTS}${nginxMatchers(target, track, ',status!~"5.."')}${range}))`;
-  const all = `sum(rate(${REQUESTS}${nginxMatchers(target, track)}${range}))`;
-  return `100 * ${good} / ${all}`;
+// Every query counts from `fromMs` (window.ts: the later of the window's start, the release's and
+// the step's) to the round's instant, series by series (countedSince).
+
+/** Percent of requests (0-100) not answered with a 5xx, since `fromMs`. */
+export function successRateQuery(target: AnalysisTarget, track: Track, fromMs: number): string {
+  const good = `sum(${countedSince(`${REQUESTS}${nginxMatchers(target, track, ',status!~"5.."')}`, fromMs)})`;
+  const all = `sum(${countedSince(`${REQUESTS}${nginxMatchers(target, track)}`, fromMs)})`;
+  // No 2xx series at all while some requests were counted is 0 %, not "no data".
+  return `100 * (${good} or vector(0)) / ${all}`;
 }
 
-/** The `quantile` of response time in seconds, over the window. */
-export function latencyQuery(target: AnalysisTarget, track: Track, windowMs: number, quantile: number): string {
-  const range = `[${promDuration(windowMs)}]`;
-  return `histogram_quantile(${quantile}, sum by (le) (rate(${DURATION_BUCKETS}${nginxMatchers(target, track)}${range})))`;
+/** The `quantile` of response time in seconds, since `fromMs`. */
+export function latencyQuery(target: AnalysisTarget, track: Track, fromMs: number, quantile: number): string {
+  return `histogram_quantile(${quantile}, sum by (le) ${countedSince(`${DURATION_BUCKETS}${nginxMatchers(target, track)}`, fromMs)})`;
 }
 
-/** Number of requests the canary served in the window: the sample size of both built-in checks. */
-export function canaryRequestsQuery(target: AnalysisTarget, windowMs: number): string {
-  return `sum(increase(${REQUESTS}${nginxMatchers(target, 'canary')}[${promDuration(windowMs)}]))`;
+/** Number of requests the canary served since `fromMs`: the sample size of both built-in checks. */
+export function canaryRequestsQuery(target: AnalysisTarget, fromMs: number): string {
+  return `sum(${countedSince(`${REQUESTS}${nginxMatchers(target, 'canary')}`, fromMs)})`;
 }

@@ -6,12 +6,12 @@ import { type AnalysisTarget, canaryRequestsQuery, latencyQuery, successRateQuer
 import { traefikCanaryRequestsQuery, traefikLatencyQuery, traefikSuccessRateQuery } from './traefik.ts';
 
 export interface BuiltinQueries {
-  /** Percent (0-100) of the track's requests not answered with a 5xx, over the window. */
-  successRate(target: AnalysisTarget, track: Track, windowMs: number): string;
-  /** The quantile of the track's request duration in seconds, over the window. */
-  latency(target: AnalysisTarget, track: Track, windowMs: number, quantile: number): string;
-  /** Requests the canary served in the window: the sample size of both checks. */
-  canaryRequests(target: AnalysisTarget, windowMs: number): string;
+  /** Percent (0-100) of the track's requests not answered with a 5xx, since `fromMs` (unix ms). */
+  successRate(target: AnalysisTarget, track: Track, fromMs: number): string;
+  /** The quantile of the track's request duration in seconds, since `fromMs`. */
+  latency(target: AnalysisTarget, track: Track, fromMs: number, quantile: number): string;
+  /** Requests the canary served since `fromMs`: the sample size of both checks. */
+  canaryRequests(target: AnalysisTarget, fromMs: number): string;
   /** Why these series cannot describe this release (nothing routes through them), or null. */
   unusable(target: AnalysisTarget): string | null;
 }

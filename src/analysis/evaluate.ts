@@ -9,6 +9,7 @@ import { BUILTIN_QUERIES } from './data-plane.ts';
 import { promDuration, renderQuery } from './promql.ts';
 import { isMetricQueryError, type MetricProvider } from './provider.ts';
 import { evaluateSequential, type SequentialEvidence } from './sequential-check.ts';
+import { type QueryWindow, roundWindow } from './window.ts';
 
 /** One check evaluated once. Plain JSON-safe data: the engine persists it in the release state. */
 export interface Measurement {
@@ -24,6 +25,8 @@ export interface Measurement {
   sampleQuery?: string;
   /** Canary requests (samples) in the window; null when not counted or not known. */
   sample: number | null;
+  /** First instant the round counted (ISO 8601): the window cut at the release's and step's start. */
+  from?: string;
   verdict: Verdict;
   reason: string;
   /** Sequential checks: the evidence after this round (counts, bounds, conclusion). */
@@ -32,10 +35,14 @@ export interface Measurement {
 
 export interface RoundContext {
   target: AnalysisTarget;
-  /** Range of the rate()/increase() windows, in ms ({{interval}} in custom queries). */
+  /** The configured window in ms; each round cuts it at the release's and the step's start (window.ts). */
   windowMs: number;
-  /** The controller's clock at the start of the round. */
+  /** The controller's clock at the start of the round: every query is evaluated at it. */
   now: Date;
+  /** When the release's steps began: nothing before counts (a reused canary backend's old errors). */
+  releaseStartedAt?: Date | undefined;
+  /** When the current step's weight was set: evidence from before it does not count for it. */
+  stepStartedAt?: Date | undefined;
   signal?: AbortSignal;
   /** Whose metrics the built-in checks read (spec.analysis.metrics); default ingress-nginx. */
   metrics?: DataPlaneMetrics;
@@ -53,11 +60,14 @@ export function analysisWindowMs(spec: Pick<AnalysisSpec, 'interval' | 'window'>
   return Math.max(parseDuration(spec.interval), MIN_DEFAULT_WINDOW_MS);
 }
 
-/** The PromQL a check runs for this release. Throws TemplateError for a bad custom query. */
+/**
+ * The PromQL a check runs for this release over `window`: built-ins count from its start,
+ * custom queries get its span as {{interval}}. Throws TemplateError for a bad custom query.
+ */
 export function queriesFor(
   check: CheckSpec,
   target: AnalysisTarget,
-  windowMs: number,
+  window: Pick<QueryWindow, 'fromMs' | 'rangeMs'>,
   metrics: DataPlaneMetrics = 'ingress-nginx',
 ): CheckQueries {
   const relative = isRelative(thresholdsOf(check));
@@ -67,18 +77,18 @@ export function queriesFor(
       const queries = BUILTIN_QUERIES[metrics];
       const build =
         check.type === 'successRate'
-          ? (track: 'canary' | 'stable') => queries.successRate(target, track, windowMs)
-          : (track: 'canary' | 'stable') => queries.latency(target, track, windowMs, check.quantile);
+          ? (track: 'canary' | 'stable') => queries.successRate(target, track, window.fromMs)
+          : (track: 'canary' | 'stable') => queries.latency(target, track, window.fromMs, check.quantile);
       return {
         canary: build('canary'),
         stable: relative ? build('stable') : undefined,
-        sample: queries.canaryRequests(target, windowMs),
+        sample: queries.canaryRequests(target, window.fromMs),
       };
     }
     case 'sequential':
       throw new Error('sequential checks count requests: see sequential-queries.ts');
     case 'custom': {
-      const values = { ...target, ingress: target.ingresses, interval: promDuration(windowMs) };
+      const values = { ...target, ingress: target.ingresses, interval: promDuration(window.rangeMs) };
       const render = (template: string | undefined) =>
         template === undefined ? undefined : renderQuery(template, values);
       return {
@@ -90,9 +100,9 @@ export function queriesFor(
   }
 }
 
-async function observe(provider: MetricProvider, query: string, signal?: AbortSignal): Promise<Observation> {
+async function observe(provider: MetricProvider, query: string, at: Date, signal?: AbortSignal): Promise<Observation> {
   try {
-    return await provider.query(query, signal ? { signal } : {});
+    return await provider.query(query, signal ? { at, signal } : { at });
   } catch (error) {
     // The reason names the failure's code (docs/analysis.md), so a person and a test can tell
     // "Prometheus is down" from "the query is wrong" without parsing the message.
@@ -133,16 +143,18 @@ export async function evaluateCheck(
   const noRoute = check.type === 'custom' ? null : BUILTIN_QUERIES[metrics].unusable(context.target);
   if (noRoute !== null) return unusable(check, context.now, `built-in ${check.type} check ${noRoute}`);
   if (problems.length > 0) return unusable(check, context.now, `check cannot be judged: ${problems.join('; ')}`);
+  const window = roundWindow(context);
+  if (window.tooShort !== null) return unusable(check, context.now, `nothing to count yet: ${window.tooShort}`);
   let queries: CheckQueries;
   try {
-    queries = queriesFor(check, context.target, context.windowMs, metrics);
+    queries = queriesFor(check, context.target, window, metrics);
   } catch (error) {
     return unusable(check, context.now, `cannot build the query: ${(error as Error).message}`);
   }
   const [canary, stable, sample] = await Promise.all([
-    observe(provider, queries.canary, context.signal),
-    queries.stable === undefined ? undefined : observe(provider, queries.stable, context.signal),
-    queries.sample === undefined ? undefined : observe(provider, queries.sample, context.signal),
+    observe(provider, queries.canary, context.now, context.signal),
+    queries.stable === undefined ? undefined : observe(provider, queries.stable, context.now, context.signal),
+    queries.sample === undefined ? undefined : observe(provider, queries.sample, context.now, context.signal),
   ]);
   const judgement = judge(check, { canary, stable, sample });
   const measurement: Measurement = {
@@ -152,6 +164,7 @@ export async function evaluateCheck(
     query: queries.canary,
     value: judgement.value,
     sample: judgement.sample,
+    from: new Date(window.fromMs).toISOString(),
     verdict: judgement.verdict,
     reason: judgement.reason,
   };

@@ -88,3 +88,11 @@ export {
   traefikNormalize,
   traefikSuccessRateQuery,
 } from './traefik.ts';
+export {
+  countedSince,
+  MIN_WINDOW_MS,
+  promTimestamp,
+  type QueryWindow,
+  roundWindow,
+  type WindowInputs,
+} from './window.ts';

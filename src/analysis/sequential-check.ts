@@ -91,13 +91,17 @@ export async function evaluateSequential(
   check: CheckSpec,
   provider: MetricProvider,
   context: RoundContext,
-  observe: (provider: MetricProvider, query: string, signal?: AbortSignal) => Promise<Observation>,
+  observe: (provider: MetricProvider, query: string, at: Date, signal?: AbortSignal) => Promise<Observation>,
 ): Promise<Measurement> {
   const settings = sequentialSettings(check);
   const metric = sequentialMetric(check);
   const previous = context.evidence?.[check.name];
   const lookBackMs = context.intervalMs ?? context.windowMs;
-  const since = previous?.since ?? new Date(context.now.getTime() - lookBackMs).toISOString();
+  // One interval back, but never before the release began: the data plane reuses the canary
+  // backend's name, so earlier counts may be the previous canary's (window.ts).
+  const releaseStartMs = context.releaseStartedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const since =
+    previous?.since ?? new Date(Math.max(context.now.getTime() - lookBackMs, releaseStartMs)).toISOString();
   const rangeMs = Math.max(1000, Math.round((context.now.getTime() - Date.parse(since)) / 1000) * 1000);
   const base = {
     check: check.name,
@@ -111,7 +115,7 @@ export async function evaluateSequential(
     queries =
       check.counts !== undefined
         ? customCountQueries(check.counts, context.target, rangeMs)
-        : builtinCountQueries(check, context.target, rangeMs, context.metrics ?? 'ingress-nginx');
+        : builtinCountQueries(check, context.target, Date.parse(since), context.metrics ?? 'ingress-nginx');
   } catch (error) {
     return {
       ...base,
@@ -121,7 +125,7 @@ export async function evaluateSequential(
     };
   }
   const query = queries.canary.failed ?? queries.canary.fast ?? queries.canary.total;
-  const run: Observe = (promql) => observe(provider, promql, context.signal);
+  const run: Observe = (promql) => observe(provider, promql, context.now, context.signal);
   const latency = metric === 'latency' && check.counts === undefined;
   const [canaryCounts, stableCounts] = await Promise.all([
     countTrack(queries.canary, run, latency),

@@ -5,6 +5,7 @@ import type { CheckSpec, DataPlaneMetrics } from '../policy/schema.ts';
 import { type AnalysisTarget, nginxMatchers, type Track } from './builtin.ts';
 import { escapeRegex, promDuration, quote, renderQuery } from './promql.ts';
 import { traefikMatchers } from './traefik.ts';
+import { countedSince } from './window.ts';
 
 /**
  * One track's queries. `failed` counts bad requests directly; latency counts the good ones
@@ -58,16 +59,19 @@ export function bucketMatcher(seconds: number): string {
 
 export const sequentialMetric = (check: Pick<CheckSpec, 'metric'>): SequentialMetric => check.metric ?? 'errorRate';
 
-/** The built-in count queries of a sequential check over `rangeMs`. */
+/**
+ * The built-in count queries of a sequential check: what each series counted since `fromMs`,
+ * exactly (window.ts countedSince). increase() would miss a new series' first count, and a
+ * canary's first 5xx make a new series: the evidence of a regression would be undercounted.
+ */
 export function builtinCountQueries(
   check: Pick<CheckSpec, 'metric' | 'slowerThan'>,
   target: AnalysisTarget,
-  rangeMs: number,
+  fromMs: number,
   metrics: DataPlaneMetrics,
 ): SequentialCountQueries {
   const series = SERIES[metrics];
-  const range = `[${promDuration(rangeMs)}]`;
-  const count = (metric: string, matchers: string) => `sum(increase(${metric}{${matchers}}${range}))`;
+  const count = (metric: string, matchers: string) => `sum(${countedSince(`${metric}{${matchers}}`, fromMs)})`;
   const track = (name: Track): TrackCountQueries => {
     const matchers = series.matchers(target, name);
     if (sequentialMetric(check) === 'latency') {

@@ -6,7 +6,8 @@
 // gateway/httproute.go). Every name canaryd inserts is escaped twice: for the regular
 // expression (escapeRegex) and for the PromQL string (quote).
 import type { AnalysisTarget, Track } from './builtin.ts';
-import { escapeRegex, promDuration, quote } from './promql.ts';
+import { escapeRegex, quote } from './promql.ts';
+import { countedSince } from './window.ts';
 
 const REQUESTS = 'traefik_service_requests_total';
 const DURATION_BUCKETS = 'traefik_service_request_duration_seconds_bucket';
@@ -67,22 +68,20 @@ export function traefikMatchers(target: AnalysisTarget, track: Track): string {
     : traefikGatewayMatchers(target, track);
 }
 
-/** Percent of requests (0-100) not answered with a 5xx, over the window. */
-export function traefikSuccessRateQuery(target: AnalysisTarget, track: Track, windowMs: number): string {
-  const range = `[${promDuration(windowMs)}]`;
+/** Percent of requests (0-100) not answered with a 5xx, since `fromMs` (see builtin.ts). */
+export function traefikSuccessRateQuery(target: AnalysisTarget, track: Track, fromMs: number): string {
   const matchers = traefikMatchers(target, track);
-  const good = `sum(rate(${REQUESTS}{${matchers},code!~"5.."}${range}))`;
-  const all = `sum(rate(${REQUESTS}{${matchers}}${range}))`;
-  return `100 * ${good} / ${all}`;
+  const good = `sum(${countedSince(`${REQUESTS}{${matchers},code!~"5.."}`, fromMs)})`;
+  const all = `sum(${countedSince(`${REQUESTS}{${matchers}}`, fromMs)})`;
+  return `100 * (${good} or vector(0)) / ${all}`;
 }
 
-/** The `quantile` of request duration in seconds, over the window. */
-export function traefikLatencyQuery(target: AnalysisTarget, track: Track, windowMs: number, quantile: number): string {
-  const range = `[${promDuration(windowMs)}]`;
-  return `histogram_quantile(${quantile}, sum by (le) (rate(${DURATION_BUCKETS}{${traefikMatchers(target, track)}}${range})))`;
+/** The `quantile` of request duration in seconds, since `fromMs`. */
+export function traefikLatencyQuery(target: AnalysisTarget, track: Track, fromMs: number, quantile: number): string {
+  return `histogram_quantile(${quantile}, sum by (le) ${countedSince(`${DURATION_BUCKETS}{${traefikMatchers(target, track)}}`, fromMs)})`;
 }
 
-/** Number of requests the canary backend served in the window: the sample size. */
-export function traefikCanaryRequestsQuery(target: AnalysisTarget, windowMs: number): string {
-  return `sum(increase(${REQUESTS}{${traefikMatchers(target, 'canary')}}[${promDuration(windowMs)}]))`;
+/** Number of requests the canary backend served since `fromMs`: the sample size. */
+export function traefikCanaryRequestsQuery(target: AnalysisTarget, fromMs: number): string {
+  return `sum(${countedSince(`${REQUESTS}{${traefikMatchers(target, 'canary')}}`, fromMs)})`;
 }

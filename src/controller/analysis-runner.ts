@@ -18,8 +18,20 @@ import type { CanaryPolicy, PrometheusSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { AnalysisStatus } from './status.ts';
 
+/** The release's own instants: a round counts nothing from before them (analysis/window.ts). */
+export interface RoundStarts {
+  releaseStartedAt?: Date | undefined;
+  stepStartedAt?: Date | undefined;
+}
+
 export interface AnalysisRunner {
-  run(policy: CanaryPolicy, target: AnalysisTarget, analysis: AnalysisStatus, now: Date): Promise<AnalysisStatus>;
+  run(
+    policy: CanaryPolicy,
+    target: AnalysisTarget,
+    analysis: AnalysisStatus,
+    now: Date,
+    starts?: RoundStarts,
+  ): Promise<AnalysisStatus>;
 }
 
 interface Secret extends KubeObject {
@@ -46,6 +58,7 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     target: AnalysisTarget,
     analysis: AnalysisStatus,
     now: Date,
+    starts: RoundStarts = {},
   ): Promise<AnalysisStatus> {
     const spec = policy.spec.analysis;
     const prometheus = spec.prometheus ?? this.#defaultPrometheus;
@@ -54,6 +67,7 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
       target,
       windowMs: analysisWindowMs(spec),
       now,
+      ...starts,
       metrics: spec.metrics,
       // Sequential checks continue from the evidence persisted in status (survives restarts).
       intervalMs: parseDuration(spec.interval),

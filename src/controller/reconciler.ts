@@ -286,6 +286,10 @@ async function decideAndAct(
         await analysisTargetOf(deps, pass.target, pass.canary),
         current.analysis,
         deps.now(),
+        {
+          releaseStartedAt: dateOrUndefined(next.current?.startedAt),
+          stepStartedAt: dateOrUndefined(action.since),
+        },
       );
       const after = await writeStatus(deps, latest, { ...current, analysis, updatedAt: deps.now().toISOString() });
       if (after) latest = after;
@@ -744,6 +748,8 @@ async function observeRouteOf(
     return { observed: { prepared, weight: 0, achievedWeight: 0, testersRouting } };
   }
 }
+
+const dateOrUndefined = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : new Date(iso));
 
 async function analysisTargetOf(deps: ReconcilerDeps, target: RouteTarget, canary: Deployment | null) {
   const sets = await deps.kube.list<KubeObject & { spec?: { replicas?: number } }>(

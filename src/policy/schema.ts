@@ -267,9 +267,10 @@ export const analysisSpec = z
     prometheus: prometheusSpec.optional(),
     metrics: dataPlaneMetrics.default('ingress-nginx'),
     interval: duration.default('30s').meta({ description: 'How often the checks are evaluated.' }),
-    window: duration
-      .optional()
-      .meta({ description: 'Range of rate() windows ({{interval}}). Default: the interval, at least 1m.' }),
+    window: duration.optional().meta({
+      description:
+        "How far back a round counts ({{interval}}), cut at the release's and the step's start. Default: the interval, at least 1m.",
+    }),
     failureLimit: z
       .number()
       .int()

@@ -23,7 +23,10 @@ function fakeProvider(rules: [needle: string, answer: QueryResult | Error][]): M
     seen,
     async query(promql) {
       seen.push(promql);
-      const rule = rules.find(([needle]) => promql.includes(needle));
+      // A needle starting with ^ matches the query's start (the sample query is `sum(…)`).
+      const rule = rules.find(([needle]) =>
+        needle.startsWith('^') ? promql.startsWith(needle.slice(1)) : promql.includes(needle),
+      );
       if (rule === undefined) throw new Error(`unexpected query ${promql}`);
       if (rule[1] instanceof Error) throw rule[1];
       return rule[1];
@@ -37,7 +40,7 @@ const check = (fields: Partial<CheckSpec> & Pick<CheckSpec, 'type'>): CheckSpec 
 describe('evaluating a check against a metric provider', () => {
   it('measures a built-in success rate with its sample and stable figure', async () => {
     const provider = fakeProvider([
-      ['increase(', value(1200)],
+      ['^sum(', value(1200)],
       ['canary!=""', value(99.2)],
       ['canary=""', value(99.8)],
     ]);
@@ -57,16 +60,18 @@ describe('evaluating a check against a metric provider', () => {
       reason: 'canary 99.2 is more than 0.5 below stable 99.8',
     });
     expect(m.query).toContain('canary!=""');
-    expect(m.query).toContain('[120s]');
+    // Counted from 2 minutes (the window) before the round.
+    expect(m.query).toContain('@ 1772366280.000');
+    expect(m.from).toBe('2026-03-01T11:58:00.000Z');
     expect(m.stableQuery).toContain('canary=""');
-    expect(m.sampleQuery).toContain('increase(');
+    expect(m.sampleQuery).toMatch(/^sum\(.*canary!="".*@ 1772366280\.000/);
     expect(provider.seen).toHaveLength(3);
     expect(JSON.parse(JSON.stringify(m))).toEqual(m);
   });
 
   it('does not ask for the stable figure when no threshold needs it', async () => {
     const provider = fakeProvider([
-      ['increase(', value(500)],
+      ['^sum(', value(500)],
       ['histogram_quantile(0.95', value(0.12)],
     ]);
     const m = await evaluateCheck(check({ type: 'latency', quantile: 0.95, max: 0.3 }), provider, context);
@@ -171,7 +176,7 @@ describe('an analysis round', () => {
       ],
     });
     const provider = fakeProvider([
-      ['increase(', value(100)],
+      ['^sum(', value(100)],
       ['histogram_quantile', value(0.9)],
       ['status!~', value(100)],
     ]);
@@ -186,5 +191,64 @@ describe('an analysis round', () => {
     expect(analysisWindowMs({ interval: '30s', window: undefined })).toBe(60_000);
     expect(analysisWindowMs({ interval: '2m', window: undefined })).toBe(120_000);
     expect(analysisWindowMs({ interval: '30s', window: '45s' })).toBe(45_000);
+  });
+});
+
+describe('the span a round counts (issue 11: a reused canary backend carries old errors)', () => {
+  const provider = () =>
+    fakeProvider([
+      ['^sum(', value(400)],
+      ['errors', value(0.01)],
+      ['requests', value(300)],
+      ['status!~', value(99.5)],
+    ]);
+
+  it('counts the built-in checks from the step start when the window reaches back before it', async () => {
+    const p = provider();
+    const m = await evaluateCheck(check({ type: 'successRate' }), p, {
+      ...context,
+      releaseStartedAt: new Date('2026-03-01T11:59:00Z'),
+      stepStartedAt: new Date('2026-03-01T11:59:30Z'),
+    });
+    expect(m).toMatchObject({ verdict: 'pass', from: '2026-03-01T11:59:30.000Z', sample: 400 });
+    for (const query of p.seen) expect(query).toContain('@ 1772366370.000');
+  });
+
+  it('gives custom queries the capped span as {{interval}}', async () => {
+    const m = await evaluateCheck(
+      check({
+        type: 'custom',
+        query: 'sum(rate(errors[{{interval}}]))',
+        sampleQuery: 'sum(increase(requests[{{interval}}]))',
+        max: 0.05,
+      }),
+      provider(),
+      { ...context, releaseStartedAt: new Date('2026-03-01T11:59:15Z') },
+    );
+    expect(m.query).toBe('sum(rate(errors[45s]))');
+    expect(m.sampleQuery).toBe('sum(increase(requests[45s]))');
+  });
+
+  it('evaluates every query at the round instant', async () => {
+    const instants: (Date | undefined)[] = [];
+    const recording: MetricProvider = {
+      async query(_promql, options) {
+        instants.push(options?.at);
+        return value(100);
+      },
+    };
+    await evaluateCheck(check({ type: 'successRate' }), recording, context);
+    expect(instants).toEqual([at, at]);
+  });
+
+  it('is inconclusive, without querying, when the step started less than a second ago', async () => {
+    const p = provider();
+    const m = await evaluateCheck(check({ type: 'successRate' }), p, {
+      ...context,
+      stepStartedAt: new Date(at.getTime() - 400),
+    });
+    expect(m.verdict).toBe('inconclusive');
+    expect(m.reason).toBe('nothing to count yet: the step start was 400 ms ago; a round needs at least 1000 ms of it');
+    expect(p.seen).toEqual([]);
   });
 });

@@ -40,17 +40,17 @@ function selects(query: string, service: string): boolean {
 
 describe("built-in queries on Traefik's metrics, ingress-nginx provider", () => {
   it('measures success rate, latency and sample of the canary and stable backends', () => {
-    expect(traefikSuccessRateQuery(target, 'canary', 60_000)).toBe(q.TRAEFIK_SUCCESS_RATE_CANARY);
-    expect(traefikSuccessRateQuery(target, 'stable', 60_000)).toBe(q.TRAEFIK_SUCCESS_RATE_STABLE);
-    expect(traefikLatencyQuery(target, 'canary', 60_000, 0.99)).toBe(q.TRAEFIK_LATENCY_CANARY);
-    expect(traefikLatencyQuery(target, 'stable', 60_000, 0.99)).toBe(q.TRAEFIK_LATENCY_STABLE);
-    expect(traefikCanaryRequestsQuery(target, 60_000)).toBe(q.TRAEFIK_CANARY_REQUESTS);
-    expect(traefikLatencyQuery(target, 'canary', 90_000, 0.5)).toContain('histogram_quantile(0.5,');
+    expect(traefikSuccessRateQuery(target, 'canary', q.FROM_MS)).toBe(q.TRAEFIK_SUCCESS_RATE_CANARY);
+    expect(traefikSuccessRateQuery(target, 'stable', q.FROM_MS)).toBe(q.TRAEFIK_SUCCESS_RATE_STABLE);
+    expect(traefikLatencyQuery(target, 'canary', q.FROM_MS, 0.99)).toBe(q.TRAEFIK_LATENCY_CANARY);
+    expect(traefikLatencyQuery(target, 'stable', q.FROM_MS, 0.99)).toBe(q.TRAEFIK_LATENCY_STABLE);
+    expect(traefikCanaryRequestsQuery(target, q.FROM_MS)).toBe(q.TRAEFIK_CANARY_REQUESTS);
+    expect(traefikLatencyQuery(target, 'canary', q.FROM_MS, 0.5)).toContain('histogram_quantile(0.5,');
   });
 
   it("selects exactly the backends Traefik names for the Ingress' paths, port by number or by name", () => {
-    const canary = traefikCanaryRequestsQuery(target, 60_000);
-    const stable = traefikSuccessRateQuery(target, 'stable', 60_000);
+    const canary = traefikCanaryRequestsQuery(target, q.FROM_MS);
+    const stable = traefikSuccessRateQuery(target, 'stable', q.FROM_MS);
     for (const port of ['80', 'http', 'http-web']) {
       expect(selects(canary, `shop-web-web-${port}-canary@kubernetesingressnginx`)).toBe(true);
       expect(selects(stable, `shop-web-web-${port}-canary@kubernetesingressnginx`)).toBe(false);
@@ -76,7 +76,7 @@ describe("built-in queries on Traefik's metrics, ingress-nginx provider", () => 
     expect(traefikIngressNginxMatchers(two, 'canary')).toBe(
       'service=~"(?:shop-web-web|shop-web-admin-web)-[^@]+-canary@kubernetesingressnginx"',
     );
-    const query = traefikCanaryRequestsQuery(two, 60_000);
+    const query = traefikCanaryRequestsQuery(two, q.FROM_MS);
     expect(selects(query, 'shop-web-admin-web-80-canary@kubernetesingressnginx')).toBe(true);
     expect(selects(query, 'shop-web-web-80-canary@kubernetesingressnginx')).toBe(true);
   });
@@ -92,16 +92,16 @@ describe("built-in queries on Traefik's metrics, ingress-nginx provider", () => 
 
 describe("built-in queries on Traefik's metrics, Gateway API provider", () => {
   it('measures the canary and stable backendRefs of the HTTPRoute', () => {
-    expect(traefikSuccessRateQuery(gatewayTarget, 'canary', 60_000)).toBe(q.TRAEFIK_GATEWAY_SUCCESS_RATE_CANARY);
-    expect(traefikSuccessRateQuery(gatewayTarget, 'stable', 60_000)).toBe(q.TRAEFIK_GATEWAY_SUCCESS_RATE_STABLE);
-    expect(traefikLatencyQuery(gatewayTarget, 'canary', 60_000, 0.99)).toBe(q.TRAEFIK_GATEWAY_LATENCY_CANARY);
-    expect(traefikCanaryRequestsQuery(gatewayTarget, 60_000)).toBe(q.TRAEFIK_GATEWAY_CANARY_REQUESTS);
+    expect(traefikSuccessRateQuery(gatewayTarget, 'canary', q.FROM_MS)).toBe(q.TRAEFIK_GATEWAY_SUCCESS_RATE_CANARY);
+    expect(traefikSuccessRateQuery(gatewayTarget, 'stable', q.FROM_MS)).toBe(q.TRAEFIK_GATEWAY_SUCCESS_RATE_STABLE);
+    expect(traefikLatencyQuery(gatewayTarget, 'canary', q.FROM_MS, 0.99)).toBe(q.TRAEFIK_GATEWAY_LATENCY_CANARY);
+    expect(traefikCanaryRequestsQuery(gatewayTarget, q.FROM_MS)).toBe(q.TRAEFIK_GATEWAY_CANARY_REQUESTS);
   });
 
   it('selects exactly the backendRefs Traefik names (router, "-svc-", namespace, Service, index)', () => {
     const router = 'httproute-shop-web-gw-infra-edge-ep-web-0-1c0cf64bde';
-    const canary = traefikCanaryRequestsQuery(gatewayTarget, 60_000);
-    const stable = traefikSuccessRateQuery(gatewayTarget, 'stable', 60_000);
+    const canary = traefikCanaryRequestsQuery(gatewayTarget, q.FROM_MS);
+    const stable = traefikSuccessRateQuery(gatewayTarget, 'stable', q.FROM_MS);
     expect(selects(canary, `${router}-svc-shop-web-canary-1@kubernetesgateway`)).toBe(true);
     expect(selects(stable, `${router}-svc-shop-web-canary-1@kubernetesgateway`)).toBe(false);
     expect(selects(stable, `${router}-svc-shop-web-0@kubernetesgateway`)).toBe(true);
@@ -130,7 +130,7 @@ describe("built-in queries on Traefik's metrics, Gateway API provider", () => {
     expect(traefikGatewayMatchers(hostile, 'stable')).toBe(
       'service=~"httproute-shop-web-gw-.+-svc-shop-web\\\\.\\\\+\\\\|\\"\\\\} or vector\\\\(1\\\\)-[0-9]+@kubernetesgateway"',
     );
-    const query = traefikSuccessRateQuery(hostile, 'stable', 60_000);
+    const query = traefikSuccessRateQuery(hostile, 'stable', q.FROM_MS);
     expect(selects(query, 'httproute-shop-web-gw-g-ep-e-0-ab-svc-shop-web.+|"} or vector(1)-0@kubernetesgateway')).toBe(
       true,
     );
@@ -163,9 +163,9 @@ describe('the queries are valid PromQL (promtool check rules)', () => {
       const queries = BUILTIN_QUERIES[metrics];
       for (const t of metrics === 'ingress-nginx' ? [target, hostile] : targets) {
         for (const track of ['canary', 'stable'] as const) {
-          expressions.push(queries.successRate(t, track, 60_000), queries.latency(t, track, 90_000, 0.95));
+          expressions.push(queries.successRate(t, track, q.FROM_MS), queries.latency(t, track, q.FROM_MS, 0.95));
         }
-        expressions.push(queries.canaryRequests(t, 60_000));
+        expressions.push(queries.canaryRequests(t, q.FROM_MS));
       }
     }
     const dir = mkdtempSync(join(tmpdir(), 'canaryd-promql-'));
@@ -191,7 +191,7 @@ describe('evaluating a built-in check on Traefik metrics', () => {
     const provider: MetricProvider = {
       async query(promql) {
         seen.push(promql);
-        return promql.startsWith('sum(increase(') ? value(800) : value(80);
+        return promql.startsWith('sum(') ? value(800) : value(80);
       },
     };
     const check = checkSpec.parse({ name: 'errors', type: 'successRate', min: 99 });

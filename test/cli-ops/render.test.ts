@@ -99,6 +99,13 @@ describe('rendering', () => {
     expect(screen).toMatch(/ {2}success-rate +pass +0\.998 +0\.999 +1200 +2m30s +0\.998 >= 0\.99\n/);
   });
 
+  it('status between releases says no canary carries anything', () => {
+    const promoted = runningRelease({ phase: 'succeeded', reason: 'promoted', current: undefined });
+    const status = { ...runningStatus(promoted), weight: 0, intendedWeight: 0, step: '' };
+    const view = releaseViewOf(policyObject('checkout', 'shop', { status }), NOW);
+    expect(renderStatus(view, NOW)).toContain('Weight:        0% of traffic to the canary (no release running)\n');
+  });
+
   it('status of a policy the controller has not seen', () => {
     const unseen = releaseViewOf(policyObject('search', 'shop'), NOW);
     expect(renderStatus(unseen, NOW)).toContain('not seen by canaryd yet');

@@ -98,6 +98,13 @@ const formatValue = (value: number | null | undefined): string => {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 };
 
+/** The measured share, and the step's intended weight when the two differ. */
+function weightLine(status: ReleaseView['status']): string {
+  const intended = status.intendedWeight;
+  const differs = intended !== undefined && Math.abs(intended - status.weight) >= 0.01;
+  return `${formatWeight(status.weight)} of traffic to the canary${differs ? ` (measured; the step intends ${formatWeight(intended)})` : ''}`;
+}
+
 export function renderStatus(view: ReleaseView, now: Date): string {
   const status = view.status;
   const current = status.release.current;
@@ -120,12 +127,11 @@ export function renderStatus(view: ReleaseView, now: Date): string {
       return i === (current?.stepIndex ?? -1) ? `[${label}]` : label;
     });
     field('Step', `${status.step}${weights.length > 0 ? `  ${weights.join(' → ')}` : ''}`);
-    const intended = status.intendedWeight;
-    const differs = intended !== undefined && Math.abs(intended - status.weight) >= 0.01;
-    field(
-      'Weight',
-      `${formatWeight(status.weight)} of traffic to the canary${differs ? ` (measured; the step intends ${formatWeight(intended)})` : ''}`,
-    );
+    field('Weight', weightLine(status));
+  } else if (current === undefined) {
+    // Between releases the stable Deployment serves everything: say so rather than leave it out
+    // (after a promotion the stable pods run the released template, but no canary carries any).
+    field('Weight', `${formatWeight(status.weight)} of traffic to the canary (no release running)`);
   }
   if (status.router) field('Router', status.router + (status.routerReason ? ` (${status.routerReason})` : ''));
   const next = untilNextStep(view, now);

@@ -44,19 +44,20 @@ const context = (now: Date, evidence?: RoundContext['evidence']): RoundContext =
 });
 
 describe('the count queries', () => {
-  it('counts 5xx and all requests per track with increase() over the range', () => {
-    const q = builtinCountQueries({}, target, 90_000, 'traefik');
-    expect(q.canary.failed).toMatch(
-      /^sum\(increase\(traefik_service_requests_total\{service=~".*-canary@kubernetesingressnginx",code=~"5\.\."\}\[90s\]\)\)$/,
-    );
+  it('counts 5xx and all requests per track exactly since the evidence start, a new series whole', () => {
+    const q = builtinCountQueries({}, target, 1_700_000_000_000, 'traefik');
+    const failed = q.canary.total.match(/^sum\(\((traefik_service_requests_total\{[^}]*-canary@kubernetesingressnginx")\}/)?.[1];
+    expect(failed).toBeDefined();
+    const series = `${failed},code=~"5.."}`;
+    expect(q.canary.failed).toBe(`sum((${series} - ${series} @ 1700000000.000 >= 0 or ${series}))`);
     expect(q.stable.total).toContain('service!~');
-    const nginx = builtinCountQueries({}, target, 90_000, 'ingress-nginx');
+    const nginx = builtinCountQueries({}, target, 1_700_000_000_000, 'ingress-nginx');
     expect(nginx.canary.failed).toContain('canary!=""');
     expect(nginx.canary.failed).toContain('status=~"5.."');
   });
 
   it('counts requests within the slowerThan bucket for latency, either spelling of a whole bound', () => {
-    const q = builtinCountQueries({ metric: 'latency', slowerThan: 0.25 }, target, 60_000, 'traefik');
+    const q = builtinCountQueries({ metric: 'latency', slowerThan: 0.25 }, target, 1_700_000_000_000, 'traefik');
     expect(q.canary.total).toContain('traefik_service_request_duration_seconds_count');
     expect(q.canary.fast).toContain('le=~"0\\\\.25"');
     expect(bucketMatcher(1)).toBe('le=~"1|1\\\\.0"');
@@ -68,14 +69,22 @@ describe('a sequential check round by round', () => {
     const provider = counts({ canary: [1, 300], stable: [30, 30_000] });
     const first = await evaluateCheck(sequential(), provider, context(t0));
     expect(first.sequential?.since).toBe(later(-30).toISOString());
-    expect(provider.seen[0]).toContain('[30s]');
+    expect(provider.seen[0]).toContain(`@ ${(later(-30).getTime() / 1000).toFixed(3)}`);
     expect(first.verdict).toBe('inconclusive');
     expect(first.sequential?.outcome).toBe('undecided');
     const again = counts({ canary: [2, 600], stable: [60, 60_000] });
     const second = await evaluateCheck(sequential(), again, context(later(30), { errors: first.sequential! }));
     expect(second.sequential?.since).toBe(first.sequential?.since);
-    expect(again.seen[0]).toContain('[60s]');
+    // the same start, so the same series difference now spans 60 s
+    expect(again.seen[0]).toContain(`@ ${(later(-30).getTime() / 1000).toFixed(3)}`);
     expect(second.sequential?.canary).toEqual({ failed: 2, total: 600 });
+  });
+
+  it('never starts its evidence before the release began (the previous canary counted under the same name)', async () => {
+    const provider = counts({ canary: [0, 100], stable: [10, 10_000] });
+    const round = await evaluateCheck(sequential(), provider, { ...context(t0), releaseStartedAt: later(-10) });
+    expect(round.sequential?.since).toBe(later(-10).toISOString());
+    expect(provider.seen[0]).toContain(`@ ${(later(-10).getTime() / 1000).toFixed(3)}`);
   });
 
   it('fails on a proven regression and says by how much', async () => {
