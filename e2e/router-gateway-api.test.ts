@@ -246,7 +246,7 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
       async () =>
         (await policy())?.status?.phase === 'idle' &&
         (await apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.paused === true,
-      { timeoutMs: 30_000, description: 'policy adopted the Deployment (paused, phase idle)' },
+      { timeoutMs: 90_000, description: 'policy adopted the Deployment (paused, phase idle)' },
     );
   });
   afterAll(async () => {
