@@ -7,8 +7,12 @@
 // A release picked by `router: auto`: testers first, then 0.1 %, 5 % and 50 % exactly as
 // docs/traffic.md specifies, written by server-side apply as field manager canaryd; promotion
 // leaves the HTTPRoute exactly as found. Then a removed canary backendRef is put back with a
-// DriftCorrected Event, and an abort restores the route. (A route the Gateway refuses and auto's
-// refusal of an Ingress beside the HTTPRoute are covered by unit tests; see issue 14's notes.)
+// DriftCorrected Event, a route the Gateway refuses holds the release with the Gateway's reason
+// (the refusal arrives after a resume opened the next step's pause gate: it is reported there
+// too, not hidden behind "waits for resume"), an abort restores the route, and an Ingress beside
+// the HTTPRoute makes auto refuse (once no release is in flight: a release keeps its router).
+// Traefik, the cluster's real Gateway, writes status only for routes of its Gateway
+// (e2e/traffic-gateway-api.test.ts relies on it); this route's Gateway is served by no one.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
@@ -242,7 +246,7 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
       async () =>
         (await policy())?.status?.phase === 'idle' &&
         (await apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.paused === true,
-      { timeoutMs: 30_000, description: 'policy adopted the Deployment (paused, phase idle)' },
+      { timeoutMs: 90_000, description: 'policy adopted the Deployment (paused, phase idle)' },
     );
   });
   afterAll(async () => {
@@ -280,7 +284,7 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
     expect((await readService('web'))?.spec?.selector).toEqual({ app: 'web' });
   });
 
-  it('puts a removed canary backendRef back with an Event; abort restores the route', async () => {
+  it('puts a removed canary backendRef back with an Event; a refused route holds with the Gateway’s reason; abort restores', async () => {
     await setTemplate('canaryd-demo:v3');
     await waitForStatus(
       'step 2 (0.1 %) of v3 paused at its start',
@@ -309,6 +313,16 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
       { timeoutMs: 30_000, description: 'canaryd put its backendRef back at 1 : 999' },
     );
 
+    // The Gateway refuses the route: the release pauses with its reason and the weight stays.
+    gateway.reject = { reason: 'BackendNotFound', message: 'service web-canary not found' };
+    await operate(env.kc, env.namespace, 'web', 'resume');
+    const paused = await waitForStatus('paused for the refused route', (s) =>
+      (s.message ?? '').includes('ResolvedRefs is False (BackendNotFound: service web-canary not found)'),
+    );
+    expect(paused.phase).toBe('paused');
+    expect(JSON.stringify((await readRoute()).spec.rules[0]?.backendRefs?.map((r) => r.weight))).toBe('[999,1]');
+    gateway.reject = undefined;
+
     await operate(env.kc, env.namespace, 'web', 'abort');
     await waitForStatus('the release rolled back (phase failed)', (s) => s.phase === 'failed', 90_000);
     await waitFor(async () => (await readService('web-canary')) === null, {
@@ -316,5 +330,46 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
       description: 'canary Service removed',
     });
     expect(userView(await readRoute())).toEqual(routeBefore);
+  });
+
+  // After the abort above: no release is in flight, so canaryd chooses the router again.
+  it('auto refuses a Service reached by both an Ingress and an HTTPRoute, naming both', async () => {
+    const networking = env.kc.makeApiClient(k8s.NetworkingV1Api);
+    await networking.createNamespacedIngress({
+      namespace: env.namespace,
+      body: {
+        metadata: { name: 'web-ingress' },
+        spec: {
+          rules: [
+            {
+              host: 'web.example.com',
+              http: {
+                paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }],
+              },
+            },
+          ],
+        },
+      },
+    });
+    // Any change to the policy makes canaryd look again.
+    await custom.patchNamespacedCustomObject(
+      {
+        group: 'canaryd.dev',
+        version: 'v1alpha1',
+        plural: 'canarypolicies',
+        namespace: env.namespace,
+        name: 'web',
+        body: { metadata: { labels: { touched: 'yes' } } },
+      },
+      mergePatch,
+    );
+    const status = (await waitForStatus('the router refused', (s) =>
+      ((s as { routerReason?: string }).routerReason ?? '').startsWith('refused:'),
+    )) as PolicyStatusView & { routerReason?: string };
+    expect(status.routerReason).toContain('auto: both Ingress web-ingress and HTTPRoute web route to Service web');
+    expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'RouterRefused',
+    });
   });
 });

@@ -235,10 +235,15 @@ export async function traefikRouters(
 }
 
 /**
- * The canary's share of each weighted pair Traefik's ingress-nginx provider built for a
- * namespace, as Traefik itself applies it (its API), keyed by the pair's name: what the data
- * plane really carries, which lags the weight written on the canary Ingress by the moments
- * Traefik takes to see the Ingress and the canary's endpoints.
+ * The canary's share of each weighted pair Traefik built for a namespace, as Traefik itself
+ * applies it (its API), keyed by the pair's name: what the data plane really carries, which lags
+ * the weight canaryd wrote by the moments Traefik takes to see the object and the canary's
+ * endpoints. Both providers are read:
+ * - ingress-nginx: `<ns>-<ingress>-...` pairs whose canary member ends in `-canary`;
+ * - Gateway API: `httproute-<ns>-<route>-gw-...-wrr` services, one per rule, whose members are
+ *   `...-svc-<ns>-<service>-<index>` (the canary's is `...-<service>-canary-<index>`).
+ * Only pairs with a stable and a canary member count: a tester rule that sends to the canary
+ * alone is not a weighted split.
  */
 export async function traefikCanaryShares(apiUrl: string, namespace: string): Promise<Record<string, number>> {
   const res = await fetch(`${apiUrl}/api/http/services`, { signal: AbortSignal.timeout(5000) });
@@ -247,12 +252,16 @@ export async function traefikCanaryShares(apiUrl: string, namespace: string): Pr
     name: string;
     weighted?: { services?: Array<{ name: string; weight?: number }> };
   }>;
+  const isCanary = (name: string) => /-canary(-\d+)?$/.test(name);
   const shares: Record<string, number> = {};
   for (const service of services) {
     const pair = service.weighted?.services;
-    if (!service.name.startsWith(`${namespace}-`) || !pair) continue;
+    const ours = service.name.startsWith(`${namespace}-`) || service.name.startsWith(`httproute-${namespace}-`);
+    if (!ours || !pair) continue;
+    const canaryMembers = pair.filter((s) => isCanary(s.name));
+    if (canaryMembers.length === 0 || canaryMembers.length === pair.length) continue;
     const total = pair.reduce((sum, s) => sum + (s.weight ?? 1), 0);
-    const canary = pair.filter((s) => s.name.endsWith('-canary')).reduce((sum, s) => sum + (s.weight ?? 1), 0);
+    const canary = canaryMembers.reduce((sum, s) => sum + (s.weight ?? 1), 0);
     shares[service.name] = total === 0 ? 0 : canary / total;
   }
   return shares;

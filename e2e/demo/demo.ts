@@ -7,7 +7,9 @@
 //      through the proxy is printed beside the weight canaryd wrote; analysis on Traefik's metrics;
 //   4. a bad v3 (30 % errors) is rolled back by the SLO check, and no request fails because of the
 //      switch (the proxy never answers for a missing backend);
-//   5. briefly, the replica-ratio fallback: an app without an Ingress, split by ready pods.
+//   5. a Gateway API act (gateway-act.ts): app shop behind an HTTPRoute on the cluster's Gateway
+//      (Traefik), released by the gateway-api router at 5 % and 50 %, measured through the Gateway;
+//   6. briefly, the replica-ratio fallback: an app without an Ingress, split by ready pods.
 // `--keep` leaves the cluster and canaryd running (stop with `npm run cluster -- down`).
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -18,70 +20,11 @@ import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from '../support/canaryd.ts';
 import { demoDeployment, demoService } from '../support/env.ts';
 import { pct, type Stream, streamThroughProxy, waitForTraefikWeight } from '../support/traffic.ts';
+import { gatewayAct } from './gateway-act.ts';
+import { followRelease, say, setVersion } from './release.ts';
 
 const NAMESPACE = 'demo';
 const HOST = 'web.demo.test';
-const started = Date.now();
-const say = (line: string) => console.log(`[demo +${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
-
-async function setVersion(apps: k8s.AppsV1Api, name: string, version: string, errorRate: number): Promise<void> {
-  await apps.patchNamespacedDeployment(
-    {
-      name,
-      namespace: NAMESPACE,
-      body: {
-        spec: {
-          template: {
-            spec: {
-              containers: [
-                {
-                  name: 'app',
-                  image: `canaryd-demo:${version}`,
-                  env: [
-                    { name: 'VERSION', value: version },
-                    { name: 'ERROR_RATE', value: String(errorRate) },
-                  ],
-                },
-              ],
-            },
-          },
-        },
-      },
-    },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
-  );
-}
-
-/**
- * Prints every change of the policy's status until the release ends; on each new weight it
- * measures the canary's share through `measure` and prints it beside the weight canaryd wrote.
- */
-async function followRelease(
-  kc: k8s.KubeConfig,
-  name: string,
-  measure: (weight: number) => Promise<string>,
-  timeoutMs: number,
-): Promise<string> {
-  let last = '';
-  let measuredWeight: number | undefined;
-  return waitFor(
-    async () => {
-      const status = (await readPolicy(kc, NAMESPACE, name))?.status;
-      if (!status) return undefined;
-      const line = `phase=${status.phase} step=${status.step || '-'} — ${status.message}`;
-      if (line !== last) say(`  ${line}`);
-      last = line;
-      const weight = status.weight ?? 0;
-      if (status.phase === 'progressing' && weight > 0 && weight !== measuredWeight) {
-        measuredWeight = weight;
-        say(`  canaryd weight ${String(weight).padStart(4)} % | ${await measure(weight)}`);
-      }
-      return status.phase === 'succeeded' || status.phase === 'failed' ? status.phase : undefined;
-    },
-    { timeoutMs, intervalMs: 300, description: `the release of ${name} to end` },
-  );
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
   say('bringing up the local cluster (control plane, kwok nodes, pod network namespace, Traefik, Prometheus)');
@@ -172,7 +115,7 @@ async function main(): Promise<void> {
     say('CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s, gated by a success rate ≥ 95 %');
     say('  measured on Traefik’s own metrics (traefik_service_requests_total of the canary backend)');
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase === 'idle', {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       description: 'canaryd to adopt web',
     });
     say('canaryd adopted web (the Deployment is paused; no pod restarted)');
@@ -192,8 +135,8 @@ async function main(): Promise<void> {
     };
 
     say('releasing v2 (healthy): kubectl set image deploy/web app=canaryd-demo:v2');
-    await setVersion(apps, 'web', 'v2', 0);
-    const v2 = await followRelease(kc, 'web', measure('v2'), 180_000);
+    await setVersion(apps, NAMESPACE, 'web', 'v2', 0);
+    const v2 = await followRelease(kc, NAMESPACE, 'web', measure('v2'), 180_000);
     if (v2 !== 'succeeded') throw new Error(`v2 should have been promoted, but the release ended ${v2}`);
     await waitFor(async () => ((await through(200)).byVersion.v2 ?? 0) === 200, {
       timeoutMs: 60_000,
@@ -207,12 +150,12 @@ async function main(): Promise<void> {
       proxyAnswers: steady.seen.proxyAnswers.length,
       failed: steady.seen.failedAt.length,
     };
-    await setVersion(apps, 'web', 'v3', 0.3);
+    await setVersion(apps, NAMESPACE, 'web', 'v3', 0.3);
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase !== 'succeeded', {
       timeoutMs: 30_000,
       description: 'canaryd to notice v3',
     });
-    const v3 = await followRelease(kc, 'web', measure('v3'), 180_000);
+    const v3 = await followRelease(kc, NAMESPACE, 'web', measure('v3'), 180_000);
     if (v3 !== 'failed') throw new Error(`v3 should have been rolled back, but the release ended ${v3}`);
     const policy = await readPolicy(kc, NAMESPACE, 'web');
     say(`v3 rolled back: ${policy?.status?.release?.history.at(-1)?.reason ?? policy?.status?.message}`);
@@ -234,6 +177,8 @@ async function main(): Promise<void> {
         `  revision ${entry.revision}: ${entry.changeCause} — ${entry.outcome}${entry.reason ? ` (${entry.reason})` : ''}`,
       );
     }
+
+    await gatewayAct(kc, info, NAMESPACE);
 
     say(
       'the fallback without an Ingress: app api (4 replicas) behind its Service, split by ready pods (replica-ratio)',
@@ -259,17 +204,17 @@ async function main(): Promise<void> {
       },
     });
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'api'))?.status?.phase === 'idle', {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       description: 'canaryd to adopt api',
     });
     say(`canaryd chose: ${(await readPolicy(kc, NAMESPACE, 'api'))?.status?.router} (no Ingress routes to api)`);
-    await setVersion(apps, 'api', 'v2', 0);
+    await setVersion(apps, NAMESPACE, 'api', 'v2', 0);
     const measureReplicas = async () => {
       const report = await sendLoad(kc, { namespace: NAMESPACE, service: 'api', requests: 2000, concurrency: 8 });
       const canary = report.byVersion.v2 ?? 0;
       return `measured behind the Service ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent}; ready pods decide)`;
     };
-    const api = await followRelease(kc, 'api', measureReplicas, 180_000);
+    const api = await followRelease(kc, NAMESPACE, 'api', measureReplicas, 180_000);
     if (api !== 'succeeded') throw new Error(`api v2 should have been promoted, but the release ended ${api}`);
     say('api v2 promoted by replica ratio');
 

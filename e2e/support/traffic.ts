@@ -85,14 +85,23 @@ function merge(into: StreamReport, batch: ProxyLoadReport): void {
 export const pct = (part: number, whole: number): string => `${((part / Math.max(1, whole)) * 100).toFixed(2)} %`;
 
 /**
- * Traefik applies a weight moments after canaryd writes it (it first sees the Ingress, then the
- * canary's endpoints): waits until Traefik's own API says every weighted pair of the namespace
- * carries exactly `weight` percent.
+ * Traefik applies a weight moments after canaryd writes it (it first sees the Ingress or the
+ * HTTPRoute, then the canary's endpoints): waits until Traefik's own API says every weighted pair
+ * of the namespace (or only those whose name starts with `pairPrefix`, e.g.
+ * `httproute-<ns>-<route>-` for one HTTPRoute) carries exactly `weight` percent.
  */
-export function waitForTraefikWeight(apiUrl: string, namespace: string, weight: number, timeoutMs: number) {
+export function waitForTraefikWeight(
+  apiUrl: string,
+  namespace: string,
+  weight: number,
+  timeoutMs: number,
+  pairPrefix = '',
+) {
   return waitFor(
     async () => {
-      const shares = Object.values(await traefikCanaryShares(apiUrl, namespace));
+      const shares = Object.entries(await traefikCanaryShares(apiUrl, namespace))
+        .filter(([pair]) => pair.startsWith(pairPrefix))
+        .map(([, share]) => share);
       return shares.length > 0 && shares.every((share) => Math.abs(share - weight / 100) < 1e-9);
     },
     { timeoutMs, intervalMs: 100, description: `Traefik carrying the canary at ${weight} %` },

@@ -477,6 +477,25 @@ describe('a route the data plane refused', () => {
     expect(types(effects(paused.actions))).not.toContain('setWeight');
   });
 
+  it('a refusal seen while a step gate holds the release is reported, not hidden; the gate stays', () => {
+    const byStep = { cause: 'step' as const, by: 'policy', at: iso(0), reason: 'step 3 waits for resume' };
+    const held = releaseState('paused', { stepStartedAt: iso(0), weight: 5, pausedBy: byStep });
+    held.reason = byStep.reason;
+    const refused = decide(policy(), held, canaryObserved(1, { route: refusedRoute(1) }), at(MIN));
+    expect(refused.next.phase).toBe('paused');
+    expect(refused.next.current?.pausedBy).toEqual(byStep);
+    expect(refused.next.reason).toBe(`step 3 waits for resume; the Gateway refused the route: ${rejected}`);
+    expect(types(effects(refused.actions))).not.toContain('setWeight');
+    expect(refused.actions).toContainEqual(expect.objectContaining({ type: 'recordEvent', reason: 'RouteRefused' }));
+    // Told once: the same refusal seen again records no second Event.
+    const again = decide(policy(), refused.next, canaryObserved(1, { route: refusedRoute(1) }), at(2 * MIN));
+    expect(again.actions).not.toContainEqual(expect.objectContaining({ reason: 'RouteRefused' }));
+    // Accepted again: the gate's own reason is back, and the gate still holds.
+    const accepted = decide(policy(), again.next, canaryObserved(1), at(3 * MIN));
+    expect(accepted.next.phase).toBe('paused');
+    expect(accepted.next.reason).toBe('step 3 waits for resume');
+  });
+
   it('goes on once the Gateway accepts the route again; a person’s pause stays', () => {
     const byRoute = { cause: 'route' as const, by: 'gateway', at: iso(0), reason: 'x' };
     const resumed = decide(

@@ -169,6 +169,24 @@ function readRouteVerdict(state: ReleaseState, context: Context): HandlerResult 
   if (rejected !== undefined && state.phase === 'progressing') {
     return { goto: pause(state, context, 'route', 'gateway', `the Gateway refused the route: ${rejected}`) };
   }
+  // Already paused by a step gate or a person when the Gateway's verdict arrives (a Gateway
+  // answers moments after a write, so a resume can open the next step first): that pause stays,
+  // but the status says the route is refused and its weight is not written (stepActions).
+  const held = current.pausedBy;
+  if (state.phase === 'paused' && held !== undefined && held.cause !== 'route') {
+    const refusedNote = `${held.reason}; the Gateway refused the route: `;
+    if (rejected !== undefined && state.reason !== refusedNote + rejected) {
+      event(
+        context,
+        'Warning',
+        'RouteRefused',
+        `revision ${current.revision}: the Gateway refused the route: ${rejected}`,
+      );
+      setPhase(state, 'paused', refusedNote + rejected);
+    } else if (rejected === undefined && state.reason.startsWith(refusedNote)) {
+      setPhase(state, 'paused', held.reason);
+    }
+  }
   if (rejected === undefined && state.phase === 'paused' && current.pausedBy?.cause === 'route') {
     event(
       context,

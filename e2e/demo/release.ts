@@ -1,0 +1,75 @@
+// What the demo's acts share: a timestamped line, a new version of an app (as
+// `kubectl set image` would write it), and following a release to its end with the share
+// measured at each new weight.
+import * as k8s from '@kubernetes/client-node';
+import { waitFor } from '../cluster/wait.ts';
+import { readPolicy } from '../support/canaryd.ts';
+
+const started = Date.now();
+export const say = (line: string) =>
+  console.log(`[demo +${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
+
+export async function setVersion(
+  apps: k8s.AppsV1Api,
+  namespace: string,
+  name: string,
+  version: string,
+  errorRate: number,
+): Promise<void> {
+  await apps.patchNamespacedDeployment(
+    {
+      name,
+      namespace,
+      body: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: `canaryd-demo:${version}`,
+                  env: [
+                    { name: 'VERSION', value: version },
+                    { name: 'ERROR_RATE', value: String(errorRate) },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+  );
+}
+
+/**
+ * Prints every change of the policy's status until the release ends; on each new weight it
+ * measures the canary's share through `measure` and prints it beside the weight canaryd wrote.
+ */
+export async function followRelease(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  measure: (weight: number) => Promise<string>,
+  timeoutMs: number,
+): Promise<string> {
+  let last = '';
+  let measuredWeight: number | undefined;
+  return waitFor(
+    async () => {
+      const status = (await readPolicy(kc, namespace, name))?.status;
+      if (!status) return undefined;
+      const line = `phase=${status.phase} step=${status.step || '-'} — ${status.message}`;
+      if (line !== last) say(`  ${line}`);
+      last = line;
+      const weight = status.weight ?? 0;
+      if (status.phase === 'progressing' && weight > 0 && weight !== measuredWeight) {
+        measuredWeight = weight;
+        say(`  canaryd weight ${String(weight).padStart(4)} % | ${await measure(weight)}`);
+      }
+      return status.phase === 'succeeded' || status.phase === 'failed' ? status.phase : undefined;
+    },
+    { timeoutMs, intervalMs: 300, description: `the release of ${namespace}/${name} to end` },
+  );
+}
