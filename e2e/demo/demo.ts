@@ -96,9 +96,9 @@ async function main(): Promise<void> {
         target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
         strategy: {
           steps: [
-            { weight: 1, hold: '10s' },
-            { weight: 5, hold: '10s' },
-            { weight: 25, hold: '10s' },
+            { weight: 1, hold: '10s', pause: true },
+            { weight: 5, hold: '10s', pause: true },
+            { weight: 25, hold: '10s', pause: true },
           ],
         },
         analysis: {
@@ -112,7 +112,8 @@ async function main(): Promise<void> {
         timeouts: { canaryReady: '60s', promotion: '2m' },
       },
     });
-    say('CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s, gated by a success rate ≥ 95 %');
+    say('CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s under a success rate ≥ 95 %, then paused');
+    say('  for the demo to measure the share through Traefik; the demo then resumes (kubectl canary resume)');
     say('  measured on Traefik’s own metrics (traefik_service_requests_total of the canary backend)');
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase === 'idle', {
       timeoutMs: 90_000,
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
       metadata: { name: 'api', namespace: NAMESPACE },
       spec: {
         target: { deployment: 'api', service: 'api', router: 'auto' },
-        strategy: { steps: [{ weight: 20, hold: '5s' }], allowLargeFirstStep: true },
+        strategy: { steps: [{ weight: 20, hold: '5s', pause: true }], allowLargeFirstStep: true },
         timeouts: { canaryReady: '60s', promotion: '2m' },
       },
     });

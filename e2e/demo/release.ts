@@ -4,6 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../cluster/wait.ts';
 import { readPolicy } from '../support/canaryd.ts';
+import { operate } from '../support/routers.ts';
 
 const started = Date.now();
 export const say = (line: string) =>
@@ -44,8 +45,11 @@ export async function setVersion(
 }
 
 /**
- * Prints every change of the policy's status until the release ends; on each new weight it
- * measures the canary's share through `measure` and prints it beside the weight canaryd wrote.
+ * Prints every change of the policy's status until the release ends. Each step of the demo's
+ * policies waits for a person (`pause: true`): at each new weight where the release pauses, the
+ * demo measures the canary's share through `measure`, prints it beside the weight canaryd wrote,
+ * and resumes. A timed hold could end while a busy machine is still measuring, and the share
+ * measured would then span two steps.
  */
 export async function followRelease(
   kc: k8s.KubeConfig,
@@ -64,9 +68,10 @@ export async function followRelease(
       if (line !== last) say(`  ${line}`);
       last = line;
       const weight = status.weight ?? 0;
-      if (status.phase === 'progressing' && weight > 0 && weight !== measuredWeight) {
+      if (status.phase === 'paused' && weight > 0 && weight !== measuredWeight) {
         measuredWeight = weight;
         say(`  canaryd weight ${String(weight).padStart(4)} % | ${await measure(weight)}`);
+        await operate(kc, namespace, name, 'resume');
       }
       return status.phase === 'succeeded' || status.phase === 'failed' ? status.phase : undefined;
     },
