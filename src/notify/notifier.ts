@@ -97,7 +97,11 @@ export class Notifier {
       capacity: receiver.queueSize,
       deadlineMs: parseDuration(receiver.deadline),
       ...(this.#deps.clock === undefined ? {} : { clock: this.#deps.clock }),
-      ...(this.#deps.backoff === undefined ? {} : { backoff: this.#deps.backoff }),
+      backoff: this.#deps.backoff ?? {
+        initialMs: parseDuration(receiver.initialBackoff),
+        factor: 2,
+        maxMs: Math.max(parseDuration(receiver.initialBackoff), parseDuration(receiver.maxBackoff)),
+      },
       send: (notification, signal) =>
         sendOnce(
           receiver,

@@ -76,3 +76,9 @@ export const cloudEventSchema = z.strictObject({
 });
 
 export type CloudEventBody = z.output<typeof cloudEventSchema>;
+
+/** docs/notification-v1.schema.json: the webhook body as JSON Schema, for receivers in any language. */
+export function webhookJsonSchema(): string {
+  const schema = z.toJSONSchema(webhookBodySchema, { target: 'draft-2020-12' });
+  return `${JSON.stringify({ ...schema, $id: 'https://canaryd.dev/schemas/notification/v1' }, null, 2)}\n`;
+}

@@ -44,6 +44,10 @@ export const receiverSettings = z
       .meta({ description: 'webhook: send a structured-mode CloudEvent (application/cloudevents+json).' }),
     timeout: duration.default('5s').meta({ description: 'Deadline of one delivery attempt.' }),
     deadline: duration.default('10m').meta({ description: 'Give a notification up after retrying this long.' }),
+    initialBackoff: duration
+      .default('1s')
+      .meta({ description: 'Wait before the first retry; doubled after each failure.' }),
+    maxBackoff: duration.default('1m').meta({ description: 'The longest wait between two attempts.' }),
     queueSize: z.number().int().min(1).max(10_000).default(100).meta({
       description: 'Notifications waiting for this receiver; when full the oldest is dropped (and counted).',
     }),

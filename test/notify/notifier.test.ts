@@ -108,9 +108,8 @@ describe('Notifier', () => {
     status = 500;
     const { recorded, events } = recorder();
     const n = notifier(events);
-    const started = performance.now();
     n.notify(startTransition());
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(recorded).toEqual([]); // returned before any attempt was answered
     await n.idle();
     expect(recorded.map((r) => r.reason)).toEqual(['NotificationsFailing']);
     expect(recorded[0]?.message).toContain(

@@ -123,9 +123,9 @@ describe('ReceiverQueue', () => {
         return { ok: true };
       },
     });
-    const started = performance.now();
     for (const id of ['a', 'b', 'c', 'd']) queue.enqueue(note(id));
-    expect(performance.now() - started).toBeLessThan(50);
+    // enqueue returned while the receiver still hangs on the first one.
+    expect(log).toEqual(['dropped b queueFull', 'dropped c queueFull']);
     expect(queue.size).toBe(2);
     release();
     await queue.idle();

@@ -1,6 +1,9 @@
 // The controller's notification settings file: receivers and defaults, errors that name the
 // file, the line and the field; and a policy's spec.notifications validated like the rest.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { webhookJsonSchema } from '../../src/notify/schema.ts';
 import { formatPolicyError } from '../../src/policy/errors.ts';
 import { parsePolicyText } from '../../src/policy/load.ts';
 import { NotificationSettingsError, parseNotificationSettings } from '../../src/settings/notifications.ts';
@@ -110,11 +113,24 @@ ${notifications}
     );
     const errors = load.errors.map((e) => formatPolicyError(e));
     expect(errors).toContainEqual(
-      expect.stringMatching(/^p\.yaml:8:14: spec\.notifications\.events\[0\]: .*rolledBack/),
+      expect.stringMatching(/^p\.yaml:8:14: spec\.notifications\.events\[0\]: .*found "rolledback" \(did you mean "rolledBack"\?\)/),
     );
     expect(errors).toContainEqual(expect.stringMatching(/^p\.yaml:9:5: spec\.notifications\.url: /));
     expect(errors).toContainEqual(
       expect.stringMatching(/^p\.yaml:7:28: spec\.notifications\.receivers\[1\]: "sre-slack" is listed twice/),
     );
+  });
+});
+
+describe('shipped files', () => {
+  const root = join(import.meta.dirname, '../..');
+
+  it('config/notifications.yaml is valid settings', () => {
+    const settings = parseNotificationSettings(readFileSync(join(root, 'config/notifications.yaml'), 'utf8'), 'x');
+    expect(settings.receivers.map((r) => r.type)).toEqual(['slack', 'teams', 'webhook']);
+  });
+
+  it('docs/notification-v1.schema.json matches the zod schema (run `node scripts/gen-docs.ts`)', () => {
+    expect(readFileSync(join(root, 'docs/notification-v1.schema.json'), 'utf8')).toBe(webhookJsonSchema());
   });
 });
