@@ -113,7 +113,9 @@ ${notifications}
     );
     const errors = load.errors.map((e) => formatPolicyError(e));
     expect(errors).toContainEqual(
-      expect.stringMatching(/^p\.yaml:8:14: spec\.notifications\.events\[0\]: .*found "rolledback" \(did you mean "rolledBack"\?\)/),
+      expect.stringMatching(
+        /^p\.yaml:8:14: spec\.notifications\.events\[0\]: .*found "rolledback" \(did you mean "rolledBack"\?\)/,
+      ),
     );
     expect(errors).toContainEqual(expect.stringMatching(/^p\.yaml:9:5: spec\.notifications\.url: /));
     expect(errors).toContainEqual(
