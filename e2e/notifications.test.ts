@@ -273,7 +273,7 @@ describe('notifications: a healthy release', () => {
     expect(metric(metrics, 'canaryd_notifications_sent_total', 'slow')).toBe(4);
     expect(metric(metrics, 'canaryd_notifications_failed_total', 'slow')).toBe(receiver.at('/slow').length - 4);
     expect(metric(metrics, 'canaryd_notifications_dropped_total', 'hook')).toBe(0);
-  });
+  }, 360_000);
 });
 
 describe('notifications: every receiver down during a rollback', () => {
