@@ -12,9 +12,13 @@ import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
+import { notifyMetrics } from './notify/metrics.ts';
+import { Notifier } from './notify/notifier.ts';
+import { KubeSecretSource } from './notify/secrets.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
+import { loadNotificationSettings, NotificationSettingsError } from './settings/notifications.ts';
 import { loadSettings, SettingsError } from './settings/settings.ts';
 import { createRouter } from './traffic/routers.ts';
 
@@ -25,6 +29,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const metrics = createMetrics();
   const kube = instrumentKubeApi(new ClientKubeApi(kc), metrics);
   const events = new KubeEventRecorder(kube);
+  const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
+    secrets: new KubeSecretSource(kube),
+    events,
+    metrics: notifyMetrics(metrics.registry),
+    log,
+  });
   const routers = {
     'ingress-nginx': createRouter('ingress-nginx', kube),
     'replica-ratio': createRouter('replica-ratio', kube),
@@ -50,6 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       admission: admissionChecker(kube, {
         onError: (error) => log.warn('cannot read the operation-actor admission policy', { error: error.message }),
       }),
+      notify: (transition) => notifier.notify(transition),
       // Per-policy gauges and counters follow every status the controller writes.
       onStatus: (namespace, name, status) => metrics.observeRelease(namespace, name, status),
     },
@@ -134,6 +145,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await informers?.stop();
     // Finish the reconcile in progress (no half-applied step), then give the lease up.
     await controller.stop();
+    notifier.stop(); // queued notifications live in memory only (docs/notifications.md)
     await elector?.release();
     await app.close();
     process.exit(code);
@@ -150,8 +162,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
 if (import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv.slice(2), process.env).catch((error: Error) => {
     console.error(
-      error instanceof SettingsError ? error.message : `canaryd failed to start: ${error.stack ?? error.message}`,
+      error instanceof SettingsError || error instanceof NotificationSettingsError
+        ? error.message
+        : `canaryd failed to start: ${error.stack ?? error.message}`,
     );
-    process.exit(error instanceof SettingsError ? 2 : 1);
+    process.exit(error instanceof SettingsError || error instanceof NotificationSettingsError ? 2 : 1);
   });
 }

@@ -78,6 +78,8 @@ export interface PolicyOptions {
   inconclusiveLimit?: number;
   interval?: string;
   window?: string;
+  /** spec.notifications (docs/notifications.md). */
+  notifications?: object;
 }
 
 /** A replica-ratio policy whose analysis reads the cluster's Prometheus, then waits for adoption. */
@@ -99,6 +101,7 @@ export async function createAnalysisPolicy(env: TestEnv, options: PolicyOptions)
         checks: options.checks,
       },
       timeouts: { canaryReady: '60s', promotion: '90s' },
+      ...(options.notifications === undefined ? {} : { notifications: options.notifications }),
     },
   });
   await waitFor(

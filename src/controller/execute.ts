@@ -22,6 +22,8 @@ export interface ExecutionContext {
   /** Runs one analysis round and persists it; the reconciler provides it. */
   analyse(action: Extract<Action, { type: 'analyse' }>): Promise<void>;
   log(message: string, fields?: Record<string, unknown>): void;
+  /** The share the router reports after a weight was set (notifications tell it). */
+  onWeightSet?(achievedWeight: number): void;
 }
 
 const deploymentRef = (namespace: string, name: string): ObjectRef => ({
@@ -104,6 +106,7 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       const rollingBack = ctx.next.phase === 'rollingBack';
       const status = await router.setWeight(target, action.weight, { dropTesterRouting: rollingBack });
       ctx.log('weight set', { weight: action.weight, achieved: status.achievedWeight, detail: status.detail });
+      ctx.onWeightSet?.(status.achievedWeight);
       return;
     }
     case 'analyse':

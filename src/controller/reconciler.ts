@@ -17,6 +17,7 @@ import { routesTesters } from '../engine/plan.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
+import type { Transition } from '../notify/derive.ts';
 import { formatPolicyError } from '../policy/errors.ts';
 import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
 import { validatePolicyObject } from '../policy/validate.ts';
@@ -69,6 +70,8 @@ export interface ReconcilerDeps {
   onStatus?(namespace: string, name: string, status: PolicyStatus): void;
   /** While a release runs, look again at least this often (drift, readiness), in ms. */
   resyncMs?: number;
+  /** Told every persisted decision; must return at once (src/notify/: notifications). */
+  notify?(transition: Transition): void;
   /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
   admission?: () => Promise<AdmissionVerdict>;
 }
@@ -270,7 +273,23 @@ async function decideAndAct(
 
   let latest: PolicyObject = written;
   let analysed = false;
+  let measuredShare: number | undefined;
+  // After the actions (weight 0 is written first; a notification never waits before it), also
+  // when one failed: the decision is persisted, so its notifications are due either way.
+  const notify = () =>
+    deps.notify?.({
+      policy,
+      before: release,
+      after: next,
+      actions,
+      analysis: readStatus(latest.status, now).analysis,
+      ...(measuredShare === undefined ? {} : { measuredShare }),
+      at: now.toISOString(),
+    });
   const ctx = {
+    onWeightSet: (achieved: number) => {
+      measuredShare = achieved;
+    },
     kube: deps.kube,
     events: deps.events,
     router: pass.router,
@@ -318,9 +337,11 @@ async function decideAndAct(
         .catch(() => {
           // The Event is only a report; the failure itself is logged above and retried below.
         });
+      notify();
       return { kind: 'failed' };
     }
   }
+  notify();
   return { kind: 'done', next, actions, latest, analysed, wake };
 }
 

@@ -2,6 +2,7 @@
 // types, the CRD's OpenAPI schema (deploy/crd.yaml) and the field reference (docs/policy.md)
 // are all generated from it.
 import { z } from 'zod';
+import { NOTIFICATION_TYPES } from '../notify/events.ts';
 
 export const API_GROUP = 'canaryd.dev';
 export const API_VERSION = 'canaryd.dev/v1alpha1';
@@ -315,6 +316,22 @@ export const trafficSpec = z
   })
   .meta({ description: 'How traffic leaves the canary at the end of a release.' });
 
+export const notificationsSpec = z
+  .strictObject({
+    receivers: z.array(dnsName).optional().meta({
+      description:
+        "Receivers (by name) defined in the controller's notification settings. Default: the settings' defaults.receivers; [] turns notifications off for this policy.",
+    }),
+    events: z.array(z.enum(NOTIFICATION_TYPES)).optional().meta({
+      description:
+        "Which release events are sent. Default: the settings' defaults.events (every event unless changed).",
+    }),
+  })
+  .meta({
+    description:
+      'Who is told about this release (Slack, Teams, webhooks). Receivers and their URLs and secrets live in the controller settings and Kubernetes Secrets, never here. See docs/notifications.md.',
+  });
+
 export const canaryPolicySpec = z.strictObject({
   target: targetSpec,
   strategy: strategySpec.default({
@@ -341,6 +358,7 @@ export const canaryPolicySpec = z.strictObject({
     checks: [],
   }),
   timeouts: timeoutsSpec.default({ canaryReady: '10m', promotion: '15m', release: '24h' }),
+  notifications: notificationsSpec.optional(),
 });
 
 export const canaryPolicy = z.strictObject({
@@ -368,3 +386,4 @@ export type RouterKind = z.output<typeof routerKind>;
 export type RoutingSpec = z.output<typeof routingSpec>;
 export type TimeoutsSpec = z.output<typeof timeoutsSpec>;
 export type TrafficSpec = z.output<typeof trafficSpec>;
+export type NotificationsSpec = z.output<typeof notificationsSpec>;

@@ -7,6 +7,7 @@ import { checkAnalysisChecks } from './check-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
 import { checkIgnoredFields, checkTestersOnlyReach } from './ignored-fields.ts';
+import { checkNotifications } from './notification-semantics.ts';
 import { checkScheduleReach } from './schedule-reach.ts';
 import type { CanaryPolicy, CanaryPolicySpec, ScheduleSpec } from './schema.ts';
 import { closest } from './suggest.ts';
@@ -39,6 +40,7 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = n
   checkAnalysisChecks(spec.analysis.checks, reporter);
   checkTiming(policy, reporter);
   checkDrainDelay(spec, reporter.error);
+  checkNotifications(spec, reporter);
   return findings;
 }
 

@@ -15,6 +15,9 @@ export const settingsSchema = z.strictObject({
     .string()
     .optional()
     .meta({ description: 'Directory of CanaryPolicy YAML files to apply and keep in sync.' }),
+  notifications: z.string().optional().meta({
+    description: 'YAML file of notification receivers and defaults (docs/notifications.md); default: none.',
+  }),
   prometheusUrl: z.url().optional().meta({ description: 'Prometheus used by policies that name none.' }),
   leaderElect: z.boolean().default(false),
   leaseNamespace: z.string().default('canaryd-system'),
@@ -34,6 +37,7 @@ const ENV: Record<string, keyof Settings> = {
   CANARYD_NAMESPACE: 'namespace',
   CANARYD_POLICY_DIR: 'policyDir',
   CANARYD_PROMETHEUS_URL: 'prometheusUrl',
+  CANARYD_NOTIFICATIONS: 'notifications',
   CANARYD_LEADER_ELECT: 'leaderElect',
   CANARYD_LEASE_NAMESPACE: 'leaseNamespace',
   CANARYD_LEASE_NAME: 'leaseName',
