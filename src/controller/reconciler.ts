@@ -48,6 +48,7 @@ import {
   parseOperation,
   replicaRatioRoutePrepared,
 } from './observe.ts';
+import { reconciledCondition } from './reconcile-error.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
 
@@ -190,7 +191,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
   }
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
-  if (outcome.kind === 'failed') return { requeueAfterMs: 2000 };
+  // The controller backs off per key and shows the error as Reconciled=False.
+  if (outcome.kind === 'failed') throw outcome.error;
   const { next, actions, latest, wake } = outcome;
   if (
     deleting &&
@@ -231,7 +233,7 @@ interface Pass {
 
 type PassOutcome =
   | { kind: 'conflict' }
-  | { kind: 'failed' }
+  | { kind: 'failed'; error: unknown }
   | { kind: 'done'; next: ReleaseState; actions: Action[]; latest: PolicyObject; analysed: boolean; wake: Date | null };
 
 /** decide → persist the next state → execute its actions in order (stopping at the first failure). */
@@ -263,7 +265,7 @@ async function decideAndAct(
     release: next,
     nextStepAt: nextStepTime(next, policy, now)?.toISOString(),
     nextAnalysisAt: nextAnalysisTime(next, policy)?.toISOString(),
-    conditions: setCondition(status.conditions, readyCondition(next), now),
+    conditions: reconciledCondition(setCondition(status.conditions, readyCondition(next), now), now),
     updatedAt: now.toISOString(),
   });
   if (written === null) return { kind: 'conflict' };
@@ -314,7 +316,7 @@ async function decideAndAct(
         .catch(() => {
           // The Event is only a report; the failure itself is logged above and retried below.
         });
-      return { kind: 'failed' };
+      return { kind: 'failed', error };
     }
   }
   return { kind: 'done', next, actions, latest, analysed, wake };
