@@ -37,5 +37,8 @@ export async function reportReconcileError(
   const previous = status.conditions.find((c) => c.type === RECONCILED);
   if (previous?.status === 'False' && previous.reason === reason && previous.message === message) return;
   const conditions = setCondition(status.conditions, { type: RECONCILED, status: 'False', reason, message }, now);
-  await kube.replaceStatus<PolicyObject>({ ...object, status: { ...status, conditions, updatedAt: now.toISOString() } });
+  await kube.replaceStatus<PolicyObject>({
+    ...object,
+    status: { ...status, conditions, updatedAt: now.toISOString() },
+  });
 }

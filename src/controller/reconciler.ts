@@ -124,6 +124,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     return { requeueAfterMs: ROUTER_RETRY_MS };
   }
   const { router, target } = routing;
+  // The canary Service and Ingress are the policy's, like the canary Deployment: a force-deleted
+  // policy (finalizer removed by hand) leaves nothing behind.
+  if (object.metadata.uid) target.owner = { apiVersion: API_VERSION, kind: KIND, name, uid: object.metadata.uid };
   const policy = policyForRouter(valid, router.kind, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',

@@ -6,7 +6,7 @@
 // - once, for an object a write found changed or already existing (Conflict, AlreadyExists): the
 //   cache is behind, and the caller's next read of it recovers from the API server: "recover".
 // Every such read is counted (onLiveRead), so a benchmark can show reconciles read from the caches.
-import { type KubeApi, isKubeError, type StatusWriter } from './api.ts';
+import { isKubeError, type KubeApi, type StatusWriter } from './api.ts';
 import { type ObjectStore, parseLabelSelector } from './object-store.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 import { trimForCache } from './trim.ts';

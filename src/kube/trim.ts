@@ -42,6 +42,14 @@ function reduceManagedFields(entries: unknown): ManagedEntry[] | undefined {
   return kept.length > 0 ? kept : undefined;
 }
 
+function keepMetadataOnly(object: KubeObject): void {
+  for (const key of Object.keys(object))
+    if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata') delete object[key];
+  const { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp } = object.metadata;
+  const kept = { namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp };
+  object.metadata = { name, ...Object.fromEntries(Object.entries(kept).filter(([, value]) => value !== undefined)) };
+}
+
 /** Trims `object` in place to what the caches keep, stamps its apiVersion and kind, and returns it. */
 export function trimForCache<T extends KubeObject>(object: T, apiVersion: string, kind: string): T {
   object.apiVersion = apiVersion;
@@ -58,19 +66,7 @@ export function trimForCache<T extends KubeObject>(object: T, apiVersion: string
     delete metadata.annotations[LAST_APPLIED];
     if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
   }
-  if (kind === 'Pod') {
-    for (const key of Object.keys(object)) if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata') delete object[key];
-    const { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp } = metadata;
-    object.metadata = {
-      name,
-      ...(namespace !== undefined ? { namespace } : {}),
-      ...(uid !== undefined ? { uid } : {}),
-      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-      ...(labels !== undefined ? { labels } : {}),
-      ...(ownerReferences !== undefined ? { ownerReferences } : {}),
-      ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}),
-    };
-  }
+  if (kind === 'Pod') keepMetadataOnly(object);
   return object;
 }
 
