@@ -136,7 +136,7 @@ export function startInformers(
     informer.on('error', (error: unknown) => {
       if (stopped) return;
       // A CRD that is not installed (404 on its list): look again now and then, quietly.
-      const notInstalled = resource.optional === true && (error as { code?: number })?.code === 404;
+      const notInstalled = resource.optional === true && isNotInstalled(error);
       const now = Date.now();
       if (now - lastErrorAt > 60_000) backoffMs = 500;
       lastErrorAt = now;
@@ -160,6 +160,11 @@ export function startInformers(
     },
   };
 }
+
+/** A 404 on the list, or the client's discovery not knowing the kind (its CRD is not installed). */
+const isNotInstalled = (error: unknown): boolean =>
+  (error as { code?: number })?.code === 404 ||
+  (error instanceof Error && error.message.startsWith('Unrecognized API version and kind'));
 
 const namespacedPath = (path: string, namespace: string): string => {
   const parts = path.split('/');
