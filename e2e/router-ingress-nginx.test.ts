@@ -140,7 +140,10 @@ describe('ingress-nginx router', () => {
     const canaryIngress = await readIngress('web-canary');
     expect(canaryIngress?.spec).toEqual(expectedCanarySpec);
     expect(canaryIngress?.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'canaryd' });
-    expect(canaryIngress?.metadata?.ownerReferences).toBeUndefined();
+    // The policy's, like the canary Deployment (garbage-collected if the policy is force-deleted).
+    expect(canaryIngress?.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.controller])).toEqual([
+      ['CanaryPolicy', 'web', true],
+    ]);
     expect(canaryIngress?.metadata?.annotations).toEqual({
       [`${NGINX}canary`]: 'true',
       [`${NGINX}canary-weight`]: step.canaryWeight,

@@ -6,10 +6,12 @@ import { admissionChecker } from './controller/actor.ts';
 import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
+import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
+import { ObjectStore } from './kube/object-store.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
@@ -28,6 +30,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const kc = loadKubeConfig(settings.kubeconfig);
   const metrics = createMetrics();
   const kube = instrumentKubeApi(new ClientKubeApi(kc), metrics);
+  // The controller reads from the watch caches (the HTTP API, served by followers too, reads live).
+  const store = new ObjectStore();
+  let informers: Informers | undefined;
+  const cached = new CachedKubeApi(kube, store, {
+    synced: (kind) => informers?.kindSynced(kind) ?? false,
+    onLiveRead: (verb, kind, reason) => metrics.countLiveRead(verb, kind, reason),
+  });
+  metrics.cacheSizes(() => store.counts());
   const events = new KubeEventRecorder(kube);
   const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
     secrets: new KubeSecretSource(kube),
@@ -36,20 +46,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     log,
   });
   const routers = {
-    'ingress-nginx': createRouter('ingress-nginx', kube),
-    'replica-ratio': createRouter('replica-ratio', kube),
-    'gateway-api': createRouter('gateway-api', kube),
+    'ingress-nginx': createRouter('ingress-nginx', cached),
+    'replica-ratio': createRouter('replica-ratio', cached),
+    'gateway-api': createRouter('gateway-api', cached),
   };
   const defaultPrometheus = settings.prometheusUrl
     ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
     : undefined;
-  const analysis = new PrometheusAnalysisRunner(kube, {
+  const analysis = new PrometheusAnalysisRunner(cached, {
     onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
     defaultPrometheus,
   });
   const controller = new Controller(
     {
-      kube,
+      kube: cached,
       events,
       router: (kind) => routers[kind],
       analysis,
@@ -66,16 +76,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     },
     {
       concurrency: settings.concurrency,
-      onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error === undefined ? undefined : 'error'),
+      onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error),
+      started: false,
     },
   );
 
-  let informers: Informers | undefined;
   const startReconciling = () => {
     if (informers) return;
     informers = startInformers(
       kc,
       WATCHED,
+      store,
       (event, object) => {
         if (event === 'delete' && object.kind === 'CanaryPolicy') {
           metrics.forgetPolicy(object.metadata.namespace ?? '', object.metadata.name);
@@ -90,7 +101,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       log.warn,
       settings.namespace,
     );
-    informers.synced.then(() => log.info('caches synced; reconciling'));
+    informers.synced.then(() => {
+      log.info('caches synced; reconciling', { cached: store.counts() });
+      controller.start();
+    });
   };
   let elector: LeaderElector | undefined;
   if (settings.leaderElect) {

@@ -62,7 +62,11 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
   ): Promise<AnalysisStatus> {
     const spec = policy.spec.analysis;
     const prometheus = spec.prometheus ?? this.#defaultPrometheus;
-    const provider = prometheus ? await this.#provider(policy.metadata.namespace, prometheus) : unconfigured;
+    // A round that cannot start (a Secret or key missing) is an inconclusive round saying why,
+    // never a failed action retried silently until the release times out.
+    const provider = prometheus
+      ? await this.#provider(policy.metadata.namespace, prometheus).catch(cannotStart)
+      : unconfigured;
     const measurements = await evaluateRound(spec, provider, {
       target,
       windowMs: analysisWindowMs(spec),
@@ -115,6 +119,7 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
       if (ref === undefined) return undefined;
       const secret = await this.#kube.get<Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name });
       const value = secret?.data?.[ref.key ?? defaultKey];
+      if (secret === null) throw new Error(`Secret ${namespace}/${ref.name} does not exist`);
       if (value === undefined) throw new Error(`Secret ${namespace}/${ref.name} has no key ${ref.key ?? defaultKey}`);
       return Buffer.from(value, 'base64').toString('utf8').trim();
     };
@@ -135,6 +140,16 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     };
   }
 }
+
+/** Prometheus cannot be set up (its credentials): every query of the round fails with the reason. */
+const cannotStart = (error: unknown): MetricProvider => {
+  const reason = `analysis cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  return {
+    async query() {
+      throw new Error(reason);
+    },
+  };
+};
 
 /** A policy with checks but no Prometheus address anywhere: every round is inconclusive. */
 const unconfigured: MetricProvider = {

@@ -1,11 +1,19 @@
 // The controller: watches turn cluster changes into policy keys, a work queue reconciles each
 // key (one at a time per key), and every reconcile says when to look again (holds, windows,
-// analysis rounds, deadlines).
+// analysis rounds, deadlines). A failing key backs off (exponential, capped) and its error is
+// shown as Reconciled=False on the policy. Keys seen before the caches are synced wait for
+// start(): a reconcile reads only from the caches.
+import { isKubeError } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { OWNER_POLICY, SERVICE_NAME } from '../traffic/labels.ts';
+import { KeyBackoff } from './backoff.ts';
 import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
 import { WorkQueue } from './queue.ts';
+import { errorReason, reportReconcileError } from './reconcile-error.ts';
 import { type ReconcilerDeps, reconcile } from './reconciler.ts';
+
+/** Conflicts in a row retried at once before they count as an error (backoff, condition). */
+const CONFLICT_RETRIES = 3;
 
 interface PolicyTargets {
   deployment: string;
@@ -43,14 +51,36 @@ export class Controller {
   readonly #index = new Map<string, PolicyTargets>();
   #reconciles = 0;
   readonly #onReconcile: ((seconds: number, error?: string) => void) | undefined;
+  readonly #backoff: KeyBackoff;
+  /** Keys seen before start() (caches still filling); null once started. */
+  #waiting: Set<string> | null;
 
   constructor(
     deps: ReconcilerDeps,
-    options: { concurrency?: number; onReconcile?: (seconds: number, error?: string) => void } = {},
+    options: {
+      concurrency?: number;
+      onReconcile?: (seconds: number, error?: string) => void;
+      /** false: events only collect keys until start() (the caches are still syncing). */
+      started?: boolean;
+      backoff?: { baseMs?: number; capMs?: number };
+      queue?: { setTimer?: (fn: () => void, ms: number) => unknown; clearTimer?: (handle: unknown) => void };
+    } = {},
   ) {
     this.#deps = deps;
     this.#onReconcile = options.onReconcile;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { concurrency: options.concurrency ?? 4 });
+    this.#backoff = new KeyBackoff(options.backoff);
+    this.#waiting = options.started === false ? new Set() : null;
+    this.#queue = new WorkQueue((key) => this.#reconcile(key), {
+      concurrency: options.concurrency ?? 4,
+      ...options.queue,
+    });
+  }
+
+  /** The caches are synced: reconcile every key seen so far, and from now on as events come. */
+  start(): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    for (const key of waiting ?? []) this.#queue.add(key);
   }
 
   get reconciles(): number {
@@ -70,11 +100,12 @@ export class Controller {
           ingresses: spec?.target?.ingresses ?? [],
         });
     }
-    for (const key of policiesConcerned(object, this.#index)) this.#queue.add(key);
+    for (const key of policiesConcerned(object, this.#index)) this.enqueue(key);
   }
 
   enqueue(key: string): void {
-    this.#queue.add(key);
+    if (this.#waiting) this.#waiting.add(key);
+    else this.#queue.add(key);
   }
 
   async stop(): Promise<void> {
@@ -93,12 +124,24 @@ export class Controller {
         requeueAfterMs: result.requeueAfterMs,
       });
       this.#onReconcile?.((performance.now() - started) / 1000);
+      this.#backoff.succeeded(key);
       return result.requeueAfterMs;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.#deps.log.error('reconcile failed', { policy: key, error: message });
-      this.#onReconcile?.((performance.now() - started) / 1000, message);
-      return 2000;
+      const retryInMs = this.#backoff.failed(key);
+      if (isKubeError(error, 'Conflict') && this.#backoff.failures(key) <= CONFLICT_RETRIES) {
+        // Someone wrote first (or the cache was behind): the next read of that object is live.
+        this.#deps.log.debug?.('reconcile conflict; again at once', { policy: key, error: message });
+        this.#onReconcile?.((performance.now() - started) / 1000, 'Conflict');
+        return 0;
+      }
+      this.#deps.log.error('reconcile failed', { policy: key, error: message, retryInMs });
+      this.#onReconcile?.((performance.now() - started) / 1000, errorReason(error));
+      await reportReconcileError(this.#deps.kube, namespace, name, error, retryInMs, this.#deps.now()).catch(
+        (reportError: Error) =>
+          this.#deps.log.warn('could not report the reconcile error', { policy: key, error: reportError.message }),
+      );
+      return retryInMs;
     }
   }
 }

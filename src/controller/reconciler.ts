@@ -49,6 +49,7 @@ import {
   parseOperation,
   replicaRatioRoutePrepared,
 } from './observe.ts';
+import { reconciledCondition } from './reconcile-error.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
 
@@ -126,6 +127,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     return { requeueAfterMs: ROUTER_RETRY_MS };
   }
   const { router, target } = routing;
+  // The canary Service and Ingress are the policy's, like the canary Deployment: a force-deleted
+  // policy (finalizer removed by hand) leaves nothing behind.
+  if (object.metadata.uid) target.owner = { apiVersion: API_VERSION, kind: KIND, name, uid: object.metadata.uid };
   const policy = policyForRouter(valid, router.kind, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
@@ -193,7 +197,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
   }
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
-  if (outcome.kind === 'failed') return { requeueAfterMs: 2000 };
+  // The controller backs off per key and shows the error as Reconciled=False.
+  if (outcome.kind === 'failed') throw outcome.error;
   const { next, actions, latest, wake } = outcome;
   if (
     deleting &&
@@ -234,7 +239,7 @@ interface Pass {
 
 type PassOutcome =
   | { kind: 'conflict' }
-  | { kind: 'failed' }
+  | { kind: 'failed'; error: unknown }
   | { kind: 'done'; next: ReleaseState; actions: Action[]; latest: PolicyObject; analysed: boolean; wake: Date | null };
 
 /** decide → persist the next state → execute its actions in order (stopping at the first failure). */
@@ -266,7 +271,7 @@ async function decideAndAct(
     release: next,
     nextStepAt: nextStepTime(next, policy, now)?.toISOString(),
     nextAnalysisAt: nextAnalysisTime(next, policy)?.toISOString(),
-    conditions: setCondition(status.conditions, readyCondition(next), now),
+    conditions: reconciledCondition(setCondition(status.conditions, readyCondition(next), now), now),
     updatedAt: now.toISOString(),
   });
   if (written === null) return { kind: 'conflict' };
@@ -338,7 +343,7 @@ async function decideAndAct(
           // The Event is only a report; the failure itself is logged above and retried below.
         });
       notify();
-      return { kind: 'failed' };
+      return { kind: 'failed', error };
     }
   }
   notify();

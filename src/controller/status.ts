@@ -7,7 +7,7 @@ import { initialState, planSteps, type ReleaseState } from '../engine/index.ts';
 import type { CanaryPolicy, CanaryPolicySpec } from '../policy/schema.ts';
 
 export interface Condition {
-  type: 'Valid' | 'Ready' | 'Progressing';
+  type: 'Valid' | 'Ready' | 'Progressing' | 'Reconciled';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;

@@ -1,8 +1,12 @@
-// Watches (not polling lists) on the resources canaryd reacts to, across namespaces. Each event
-// is handed on as a plain object; a broken watch restarts with backoff. `synced` resolves once
-// every informer has listed its resource (readiness).
+// Watches (not polling lists) on the resources canaryd reads, across namespaces. They fill the
+// ObjectStore the reconciles read from (kube/cached-api.ts), trimmed to what canaryd reads
+// (kube/trim.ts), and hand on only the events that change something canaryd reads: a watch
+// event of canaryd's own write (already in the store) or of a field it ignores wakes nothing.
+// A broken watch restarts with backoff. `synced` resolves once every required resource is listed.
 import * as k8s from '@kubernetes/client-node';
+import type { ObjectStore } from './object-store.ts';
 import type { KubeObject } from './objects.ts';
+import { trimForCache } from './trim.ts';
 
 export interface WatchedResource {
   /** e.g. "apps/v1" */
@@ -10,6 +14,11 @@ export interface WatchedResource {
   kind: string;
   /** The collection path across namespaces, e.g. /apis/apps/v1/deployments */
   path: string;
+  clusterScoped?: boolean;
+  /** A CRD that may not be installed: readiness does not wait for it; reads go to the API server. */
+  optional?: boolean;
+  /** Only the objects canaryd can act on (the API server filters, the watch says when one leaves). */
+  fieldSelector?: string;
 }
 
 export const WATCHED: WatchedResource[] = [
@@ -18,7 +27,26 @@ export const WATCHED: WatchedResource[] = [
   { apiVersion: 'apps/v1', kind: 'ReplicaSet', path: '/apis/apps/v1/replicasets' },
   { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', path: '/apis/networking.k8s.io/v1/ingresses' },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    path: '/apis/networking.k8s.io/v1/ingressclasses',
+    clusterScoped: true,
+  },
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    path: '/apis/gateway.networking.k8s.io/v1/httproutes',
+    optional: true,
+  },
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  // Pods that can still serve (kept as metadata only): replica-ratio counts the canary's by label.
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    path: '/api/v1/pods',
+    fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+  },
 ];
 
 export type WatchEvent = 'add' | 'update' | 'delete';
@@ -26,34 +54,80 @@ export type WatchEvent = 'add' | 'update' | 'delete';
 export interface Informers {
   synced: Promise<void>;
   isSynced(): boolean;
+  /** Is this kind's cache filled (listed at least once)? false for kinds not watched. */
+  kindSynced(kind: string): boolean;
   stop(): Promise<void>;
 }
+
+/** A CRD that is not installed answers 404 to its list; looked for again this often. */
+const ABSENT_RETRY_MS = 5 * 60_000;
 
 export function startInformers(
   kc: k8s.KubeConfig,
   resources: WatchedResource[],
+  store: ObjectStore,
   onEvent: (event: WatchEvent, object: KubeObject) => void,
   log: (message: string, fields?: Record<string, unknown>) => void = () => {},
   namespace?: string,
 ): Informers {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let stopped = false;
-  let syncedCount = 0;
+  const syncedKinds = new Set<string>();
+  const required = resources.filter((r) => !r.optional).length;
+  let requiredSynced = 0;
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => {
     markSynced = resolve;
   });
+  const listed = (resource: WatchedResource) => {
+    if (stopped || syncedKinds.has(resource.kind)) return;
+    syncedKinds.add(resource.kind);
+    if (!resource.optional && ++requiredSynced === required) markSynced();
+  };
   const informers = resources.map((resource) => {
-    const path = namespace ? namespacedPath(resource.path, namespace) : resource.path;
-    const informer = k8s.makeInformer(kc, path, async () => {
-      const list = await objects.list(resource.apiVersion, resource.kind, namespace);
-      return list as k8s.KubernetesListObject<k8s.KubernetesObject>;
+    const scope = namespace && !resource.clusterScoped ? namespace : undefined;
+    const path = scope ? namespacedPath(resource.path, scope) : resource.path;
+    // client-node's ListWatch (what makeInformer builds), with the field selector makeInformer lacks.
+    const informer = new k8s.ListWatch(
+      path,
+      new k8s.Watch(kc),
+      async () => {
+        const list = await objects.list(
+          resource.apiVersion,
+          resource.kind,
+          scope,
+          undefined,
+          undefined,
+          undefined,
+          resource.fieldSelector,
+        );
+        // Plain JSON like the watch's events (the client's list carries Dates), trimmed.
+        const items = (JSON.parse(JSON.stringify(list.items)) as KubeObject[]).map((item) =>
+          trimForCache(item, resource.apiVersion, resource.kind),
+        );
+        // The informer stores the items right after this resolves (same tick); the kind's cache
+        // answers reads from the next macrotask on.
+        setImmediate(() => listed(resource));
+        return { metadata: list.metadata, items } as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
+      },
+      false,
+      undefined,
+      resource.fieldSelector,
+    );
+    const changed = (object: k8s.KubernetesObject) => {
+      // The informer keeps this very object: trimming it here trims its cache too.
+      const kept = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
+      const result = store.put(kept);
+      if (result === 'added') onEvent('add', kept);
+      else if (result === 'changed') onEvent('update', kept);
+    };
+    informer.on('add', changed);
+    informer.on('update', changed);
+    informer.on('delete', (object: k8s.KubernetesObject) => {
+      const gone = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
+      store.remove(resource.kind, gone.metadata.namespace ?? '', gone.metadata.name);
+      onEvent('delete', gone);
     });
-    const hand = (event: WatchEvent) => (object: k8s.KubernetesObject) =>
-      onEvent(event, { ...object, apiVersion: resource.apiVersion, kind: resource.kind } as unknown as KubeObject);
-    informer.on('add', hand('add'));
-    informer.on('update', hand('update'));
-    informer.on('delete', hand('delete'));
     // Exponential backoff while the apiserver stays away. client-node emits 'connect' before
     // each attempt (not after a success), so a quiet minute, not 'connect', resets it: else an
     // outage logs a retry every half second per resource.
@@ -61,40 +135,36 @@ export function startInformers(
     let lastErrorAt = Number.NEGATIVE_INFINITY;
     informer.on('error', (error: unknown) => {
       if (stopped) return;
+      // A CRD that is not installed (404 on its list): look again now and then, quietly.
+      const notInstalled = resource.optional === true && isNotInstalled(error);
       const now = Date.now();
       if (now - lastErrorAt > 60_000) backoffMs = 500;
       lastErrorAt = now;
-      log('watch failed; restarting', { kind: resource.kind, error: String(error), inMs: backoffMs });
+      const inMs = notInstalled ? ABSENT_RETRY_MS : backoffMs;
+      if (!notInstalled) log('watch failed; restarting', { kind: resource.kind, error: String(error), inMs });
       setTimeout(() => {
         if (!stopped) informer.start().catch(() => {});
-      }, backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 10_000); // back within 10 s of the apiserver
+      }, inMs).unref();
+      if (!notInstalled) backoffMs = Math.min(backoffMs * 2, 10_000); // back within 10 s of the apiserver
     });
     return { resource, informer };
   });
-  void Promise.all(
-    informers.map(async ({ resource, informer }) => {
-      for (let attempt = 0; !stopped; attempt++) {
-        try {
-          await informer.start();
-          break;
-        } catch (error) {
-          log('initial list failed; retrying', { kind: resource.kind, error: String(error) });
-          await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 10_000)));
-        }
-      }
-      syncedCount++;
-    }),
-  ).then(() => markSynced());
+  for (const { informer } of informers) informer.start().catch(() => {});
   return {
     synced,
-    isSynced: () => syncedCount === informers.length,
+    isSynced: () => requiredSynced === required,
+    kindSynced: (kind) => syncedKinds.has(kind),
     async stop() {
       stopped = true;
       await Promise.all(informers.map(({ informer }) => informer.stop().catch(() => {})));
     },
   };
 }
+
+/** A 404 on the list, or the client's discovery not knowing the kind (its CRD is not installed). */
+const isNotInstalled = (error: unknown): boolean =>
+  (error as { code?: number })?.code === 404 ||
+  (error instanceof Error && error.message.startsWith('Unrecognized API version and kind'));
 
 const namespacedPath = (path: string, namespace: string): string => {
   const parts = path.split('/');

@@ -21,6 +21,10 @@ export interface CanarydMetrics {
   /** One reconcile of one policy; `errorReason` when it failed (e.g. a KubeError code). */
   observeReconcile(seconds: number, errorReason?: string): void;
   countKubeRequest(verb: string, resource: string, code: number | string): void;
+  /** A read the watch caches could not answer (kube/cached-api.ts). */
+  countLiveRead(verb: string, kind: string, reason: string): void;
+  /** Reports the watch caches' sizes by kind when /metrics is scraped. */
+  cacheSizes(counts: () => Record<string, number>): void;
   /** One Prometheus query; `errorCode` (a MetricQueryError code) when it failed. */
   observePrometheusQuery(seconds: number, errorCode?: string): void;
 }
@@ -39,6 +43,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
     },
     countKubeRequest(verb, resource, code) {
       m.kubeRequests.inc({ verb, resource, code: String(code) });
+    },
+    countLiveRead(verb, kind, reason) {
+      m.liveReads.inc({ verb, kind, reason });
+    },
+    cacheSizes(counts) {
+      // Counted on scrape (a gauge's collect), not on every watch event.
+      (m.cachedObjects as unknown as { collect?: () => void }).collect = () => {
+        for (const [kind, n] of Object.entries(counts())) m.cachedObjects.set({ kind }, n);
+      };
     },
     observePrometheusQuery(seconds, errorCode) {
       m.prometheusQueryDuration.observe({ result: errorCode === undefined ? 'success' : 'error' }, seconds);

@@ -96,6 +96,18 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['verb', 'resource', 'code'],
       registers,
     }),
+    cachedObjects: new Gauge({
+      name: 'canaryd_cached_objects',
+      help: 'Objects held in the watch caches the reconciles read from, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    liveReads: new Counter({
+      name: 'canaryd_cache_live_reads_total',
+      help: 'Reads that went to the API server instead of the watch caches, by verb, kind and reason (uncached: a kind canaryd does not watch; unsynced: its cache is still filling; recover: after a Conflict or AlreadyExists; selector: a selector the cache cannot evaluate).',
+      labelNames: ['verb', 'kind', 'reason'],
+      registers,
+    }),
     prometheusQueryDuration: new Histogram({
       name: 'canaryd_prometheus_query_duration_seconds',
       help: 'Time of one Prometheus instant query, by result (success, error).',

@@ -19,6 +19,7 @@ import {
   NGINX_CANARY_WEIGHT_TOTAL,
   OWNER_POLICY,
 } from './labels.ts';
+import { controllerRef, type PolicyOwner } from './router.ts';
 import { nginxWeightAnnotations } from './weights.ts';
 
 export const canaryName = (name: string): string => `${name}-canary`;
@@ -108,6 +109,8 @@ export interface CanaryIngressInput {
   canaryService: string;
   /** The owning CanaryPolicy, "<namespace>/<name>". */
   policy: string;
+  /** The policy as the canary Ingress's controller (garbage-collected with it). */
+  owner?: PolicyOwner;
   /** Percent; default 0. */
   weight?: number;
   routing?: RoutingSpec;
@@ -170,6 +173,7 @@ export const buildCanaryIngress = (input: CanaryIngressInput): Ingress => {
         [OWNER_POLICY]: input.policy,
         [CANARY_OF]: stable.metadata.name,
       },
+      ...controllerRef(input.owner),
     },
     spec,
   };

@@ -3,6 +3,7 @@
 // selects the canary pods only. ClusterIP, no node ports: only the canary Ingress uses it.
 import type { Service, ServicePort } from '../kube/objects.ts';
 import { MANAGED_BY, MANAGED_BY_CANARYD, OWNER_POLICY, TRACK, TRACK_CANARY } from './labels.ts';
+import { controllerRef, type PolicyOwner } from './router.ts';
 import { originalSelector } from './selector.ts';
 
 const copyPort = (port: ServicePort): ServicePort => {
@@ -19,7 +20,12 @@ export const canarySelector = (stable: Service): Record<string, string> => ({
   [TRACK]: TRACK_CANARY,
 });
 
-export const buildCanaryService = (stable: Service, canaryService: string, policy: string): Service => ({
+export const buildCanaryService = (
+  stable: Service,
+  canaryService: string,
+  policy: string,
+  owner?: PolicyOwner,
+): Service => ({
   apiVersion: 'v1',
   kind: 'Service',
   metadata: {
@@ -27,6 +33,7 @@ export const buildCanaryService = (stable: Service, canaryService: string, polic
     ...(stable.metadata.namespace === undefined ? {} : { namespace: stable.metadata.namespace }),
     labels: { [MANAGED_BY]: MANAGED_BY_CANARYD },
     annotations: { [OWNER_POLICY]: policy },
+    ...controllerRef(owner),
   },
   spec: {
     type: 'ClusterIP',

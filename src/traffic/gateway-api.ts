@@ -75,7 +75,7 @@ export class GatewayApiRouter implements TrafficRouter {
     // The canary Service before the backendRef that names it: else the Gateway reports
     // ResolvedRefs False (BackendNotFound) for the route.
     if (existingCanaryService === null) {
-      await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target)));
+      await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target), target.owner));
     } else {
       const wanted = canarySelector(service);
       const selector = existingCanaryService.spec.selector ?? {};

@@ -81,7 +81,7 @@ export class IngressNginxRouter implements TrafficRouter {
     const pin = pinSelectorPatch(service, await this.#stableHash(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     if (existingCanaryService === null) {
-      await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target)));
+      await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target), target.owner));
     } else {
       // Someone edited the canary Service's selector: select exactly the canary pods again.
       const wanted = canarySelector(service);
@@ -231,6 +231,7 @@ export class IngressNginxRouter implements TrafficRouter {
         stableService: target.service,
         canaryService: target.canaryService,
         policy: policyKey(target),
+        owner: target.owner,
       });
       const existing = byName.get(canary.metadata.name);
       if (existing !== undefined) {

@@ -24,7 +24,20 @@ export interface RouteTarget {
   stableReplicas: number;
   /** replica-ratio: extra stable replicas allowed to approach small shares. Default 0. */
   surgeBudget?: number;
+  /** The CanaryPolicy as a controller reference for the canary objects (garbage-collected with it). */
+  owner?: PolicyOwner;
 }
+
+export interface PolicyOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+}
+
+/** metadata.ownerReferences naming the policy as the controller, when it is known. */
+export const controllerRef = (owner: PolicyOwner | undefined) =>
+  owner === undefined ? {} : { ownerReferences: [{ ...owner, controller: true }] };
 
 export interface RouteStatus {
   router: RouterName;

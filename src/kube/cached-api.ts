@@ -1,0 +1,120 @@
+// The reader port over the watch caches: get and list answer from the ObjectStore the informers
+// fill; writes go to the API server and their answers go into the store (a reconcile reads what
+// it just wrote). The API server is read only
+// - for a kind canaryd does not watch (Secrets, Leases, admission policies), or one whose cache
+//   has not synced yet (startup, a CRD that is not installed): reason "uncached" / "unsynced";
+// - once, for an object a write found changed or already existing (Conflict, AlreadyExists): the
+//   cache is behind, and the caller's next read of it recovers from the API server: "recover".
+// Every such read is counted (onLiveRead), so a benchmark can show reconciles read from the caches.
+import { isKubeError, type KubeApi, type StatusWriter } from './api.ts';
+import { type ObjectStore, parseLabelSelector } from './object-store.ts';
+import type { KubeObject, ObjectRef } from './objects.ts';
+import { trimForCache } from './trim.ts';
+
+export type LiveReadReason = 'uncached' | 'unsynced' | 'recover' | 'selector';
+
+export interface CachedKubeOptions {
+  /** Is the cache of this kind filled (its informer listed)? false for a kind not watched. */
+  synced(kind: string): boolean;
+  onLiveRead?(verb: 'get' | 'list', kind: string, reason: LiveReadReason): void;
+}
+
+const keyOf = (ref: ObjectRef) => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+const refOf = (object: KubeObject): ObjectRef => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  namespace: object.metadata.namespace,
+  name: object.metadata.name,
+});
+
+export class CachedKubeApi implements KubeApi, StatusWriter {
+  readonly #live: KubeApi & StatusWriter;
+  readonly #store: ObjectStore;
+  readonly #options: CachedKubeOptions;
+  /** Objects a write found stale in the cache: their next get asks the API server. */
+  readonly #stale = new Set<string>();
+
+  constructor(live: KubeApi & StatusWriter, store: ObjectStore, options: CachedKubeOptions) {
+    this.#live = live;
+    this.#store = store;
+    this.#options = options;
+  }
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | null> {
+    const reason = this.#stale.has(keyOf(ref))
+      ? 'recover'
+      : this.#options.synced(ref.kind)
+        ? undefined
+        : this.#store.get(ref.kind, ref.namespace ?? '', ref.name) === undefined
+          ? 'uncached'
+          : 'unsynced';
+    if (reason === undefined) {
+      const held = this.#store.get(ref.kind, ref.namespace ?? '', ref.name);
+      // A copy: callers build patches from what they read and must not edit the cache.
+      return held === undefined ? null : (structuredClone(held) as T);
+    }
+    this.#options.onLiveRead?.('get', ref.kind, reason);
+    const object = await this.#live.get<T>(ref);
+    this.#stale.delete(keyOf(ref));
+    if (object !== null && this.#options.synced(ref.kind)) this.#remember(object, ref);
+    return object;
+  }
+
+  async list<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
+    const matcher = parseLabelSelector(labelSelector);
+    if (this.#options.synced(kind) && matcher !== undefined) {
+      return this.#store.list(kind, namespace, matcher).map((object) => structuredClone(object) as T);
+    }
+    this.#options.onLiveRead?.('list', kind, matcher === undefined ? 'selector' : 'unsynced');
+    return this.#live.list<T>(apiVersion, kind, namespace, labelSelector);
+  }
+
+  create<T extends KubeObject>(object: T): Promise<T> {
+    return this.#write(refOf(object), () => this.#live.create(object));
+  }
+
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
+    return this.#write(ref, () => this.#live.mergePatch<T>(ref, patch));
+  }
+
+  apply<T extends KubeObject>(object: T): Promise<T> {
+    return this.#write(refOf(object), () => this.#live.apply(object));
+  }
+
+  replace<T extends KubeObject>(object: T): Promise<T> {
+    return this.#write(refOf(object), () => this.#live.replace(object));
+  }
+
+  replaceStatus<T extends KubeObject>(object: T): Promise<T> {
+    return this.#write(refOf(object), () => this.#live.replaceStatus(object));
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    await this.#live.delete(ref);
+    // Gone, or going (finalizers): the watch says which; until then, do not act on it again.
+    if (this.#options.synced(ref.kind)) this.#store.remove(ref.kind, ref.namespace ?? '', ref.name);
+  }
+
+  async #write<T extends KubeObject>(ref: ObjectRef, call: () => Promise<T>): Promise<T> {
+    try {
+      const written = await call();
+      this.#stale.delete(keyOf(ref));
+      if (this.#options.synced(ref.kind)) this.#remember(written, ref);
+      return written;
+    } catch (error) {
+      if (isKubeError(error, 'Conflict') || isKubeError(error, 'AlreadyExists')) this.#stale.add(keyOf(ref));
+      throw error;
+    }
+  }
+
+  #remember(object: KubeObject, ref: ObjectRef): void {
+    // Plain JSON (the client's answers carry Dates), trimmed like the watch's objects.
+    const plain = JSON.parse(JSON.stringify(object)) as KubeObject;
+    this.#store.put(trimForCache(plain, ref.apiVersion, ref.kind));
+  }
+}

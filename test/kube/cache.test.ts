@@ -1,0 +1,220 @@
+// The watch caches the reconciles read from: what they keep of an object, which watch events
+// wake the controller, and when the reader port still asks the API server.
+import { describe, expect, it } from 'vitest';
+import { KubeError, type StatusWriter } from '../../src/kube/api.ts';
+import { CachedKubeApi, type LiveReadReason } from '../../src/kube/cached-api.ts';
+import { lastWriterOf } from '../../src/kube/managed-fields.ts';
+import { ObjectStore, parseLabelSelector } from '../../src/kube/object-store.ts';
+import type { KubeObject } from '../../src/kube/objects.ts';
+import { LAST_APPLIED, trimForCache } from '../../src/kube/trim.ts';
+import { FakeKube } from '../traffic/fake-kube.ts';
+
+const managedFields = [
+  {
+    manager: 'kubectl-client-side-apply',
+    operation: 'Update',
+    time: '2026-12-01T10:00:00Z',
+    fieldsV1: { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': {} } } } },
+  },
+  {
+    manager: 'kubectl-scale',
+    operation: 'Update',
+    time: '2026-12-01T11:00:00Z',
+    subresource: 'scale',
+    fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+  },
+  {
+    manager: 'kube-controller-manager',
+    operation: 'Update',
+    time: '2026-12-01T12:00:00Z',
+    subresource: 'status',
+    fieldsV1: { 'f:status': { 'f:replicas': {} } },
+  },
+];
+
+const deployment = (rv: string, extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name: 'web',
+    namespace: 'shop',
+    resourceVersion: rv,
+    annotations: { [LAST_APPLIED]: '{"a huge":"copy"}', keep: 'me' },
+    managedFields: structuredClone(managedFields),
+  },
+  spec: { replicas: 3 },
+  ...extra,
+});
+
+describe('trimForCache', () => {
+  it("keeps of a Deployment's managedFields only what names the last writer of its template and replicas", () => {
+    const before = deployment('1');
+    const trimmed = trimForCache(structuredClone(before), 'apps/v1', 'Deployment');
+    expect(trimmed.metadata.annotations).toEqual({ keep: 'me' });
+    expect(trimmed.metadata.managedFields).toEqual([
+      {
+        manager: 'kubectl-client-side-apply',
+        operation: 'Update',
+        time: '2026-12-01T10:00:00Z',
+        fieldsV1: { 'f:spec': { 'f:template': {} } },
+      },
+      {
+        manager: 'kubectl-scale',
+        operation: 'Update',
+        time: '2026-12-01T11:00:00Z',
+        subresource: 'scale',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+    ]);
+    // Drift reporting names the same writers from the trimmed object as from the full one.
+    for (const path of [
+      ['spec', 'template'],
+      ['spec', 'replicas'],
+    ]) {
+      expect(lastWriterOf(trimmed.metadata.managedFields, path)).toEqual(
+        lastWriterOf(before.metadata.managedFields, path),
+      );
+    }
+  });
+
+  it('drops managedFields of other kinds and keeps a Pod as its metadata', () => {
+    const pod = trimForCache(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', labels: { app: 'web' }, managedFields: [{}] },
+        spec: { containers: [{ name: 'app', image: 'x' }] },
+        status: { phase: 'Running' },
+      },
+      'v1',
+      'Pod',
+    );
+    expect(pod).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', labels: { app: 'web' } },
+    });
+    const service = trimForCache(
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', managedFields: [{}] } },
+      'v1',
+      'Service',
+    );
+    expect(service.metadata.managedFields).toBeUndefined();
+  });
+});
+
+describe('ObjectStore', () => {
+  it('tells new objects, changes canaryd reads, changes it does not and versions it already has apart', () => {
+    const store = new ObjectStore();
+    expect(store.put(deployment('10'))).toBe('added');
+    expect(store.put(deployment('10'))).toBe('known');
+    // A watch behind a write canaryd already stored.
+    expect(store.put(deployment('9', { spec: { replicas: 1 } }))).toBe('known');
+    expect(store.get('Deployment', 'shop', 'web')?.spec).toEqual({ replicas: 3 });
+    // Only field ownership changed.
+    expect(store.put({ ...deployment('11'), metadata: { ...deployment('11').metadata, managedFields: [] } })).toBe(
+      'unread',
+    );
+    expect(store.put(deployment('12', { spec: { replicas: 4 } }))).toBe('changed');
+    expect(store.counts()).toEqual({ Deployment: 1 });
+    expect(store.remove('Deployment', 'shop', 'web')).toBe(true);
+    expect(store.counts()).toEqual({ Deployment: 0 });
+  });
+
+  it('a CanaryPolicy whose status alone changed (canaryd writes it) wakes nothing', () => {
+    const store = new ObjectStore();
+    const policy = (rv: string, status: object, spec: object = { target: { deployment: 'web' } }): KubeObject => ({
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: rv, generation: 1 },
+      spec,
+      status,
+    });
+    store.put(policy('1', { phase: 'idle' }));
+    expect(store.put(policy('2', { phase: 'progressing' }))).toBe('unread');
+    expect(store.put(policy('3', { phase: 'progressing' }, { target: { deployment: 'api' } }))).toBe('changed');
+  });
+
+  it('evaluates the label selectors canaryd writes, and leaves set-based ones to the API server', () => {
+    const match = parseLabelSelector('app=web,tier!=db,canaryd.dev/managed,!legacy');
+    expect(match?.({ app: 'web', tier: 'front', 'canaryd.dev/managed': 'true' })).toBe(true);
+    expect(match?.({ app: 'web', tier: 'db', 'canaryd.dev/managed': 'true' })).toBe(false);
+    expect(match?.({ app: 'web', 'canaryd.dev/managed': 'true', legacy: '1' })).toBe(false);
+    expect(parseLabelSelector('app in (web,api)')).toBeUndefined();
+    expect(parseLabelSelector(undefined)?.({})).toBe(true);
+  });
+});
+
+class StatusKube extends FakeKube implements StatusWriter {
+  conflictNext = false;
+  async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
+    return this.replace(object);
+  }
+  override async mergePatch<T extends KubeObject>(
+    ref: Parameters<FakeKube['mergePatch']>[0],
+    patch: object,
+  ): Promise<T> {
+    if (this.conflictNext) {
+      this.conflictNext = false;
+      this.calls.push({ verb: 'mergePatch', apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name });
+      throw new KubeError('Conflict', 'the object has been modified', { status: 409 });
+    }
+    return super.mergePatch<T>(ref, patch);
+  }
+}
+
+function cachedOver(live: StatusKube, kinds: string[]) {
+  const store = new ObjectStore();
+  const liveReads: Array<[string, string, LiveReadReason]> = [];
+  const api = new CachedKubeApi(live, store, {
+    synced: (kind) => kinds.includes(kind),
+    onLiveRead: (verb, kind, reason) => liveReads.push([verb, kind, reason]),
+  });
+  return { store, api, liveReads };
+}
+
+const replicasOf = (object: KubeObject | null) => (object?.spec as { replicas?: number } | undefined)?.replicas;
+const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
+
+describe('CachedKubeApi', () => {
+  it('answers reads of watched kinds from the store, with copies, and asks the API server for the rest', async () => {
+    const live = new StatusKube();
+    const { store, api, liveReads } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(deployment('5'), 'apps/v1', 'Deployment'));
+    const read = await api.get<KubeObject>(ref);
+    expect(read?.spec).toEqual({ replicas: 3 });
+    (read!.spec as { replicas: number }).replicas = 99;
+    expect(replicasOf(store.get('Deployment', 'shop', 'web') ?? null)).toBe(3);
+    expect(await api.get({ ...ref, name: 'missing' })).toBeNull();
+    expect(await api.list('apps/v1', 'Deployment', 'shop', 'nothing=here')).toEqual([]);
+    expect(live.calls).toEqual([]);
+    await api.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'shop', name: 'creds' });
+    expect(liveReads).toEqual([['get', 'Secret', 'uncached']]);
+  });
+
+  it('keeps what canaryd wrote, so the next reconcile reads it and its watch event wakes nothing', async () => {
+    const live = new StatusKube(deployment('5'));
+    const { store, api } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(deployment('5'), 'apps/v1', 'Deployment'));
+    const written = await api.mergePatch<KubeObject>(ref, { spec: { replicas: 7 } });
+    expect(replicasOf(await api.get<KubeObject>(ref))).toBe(7);
+    // The same version arriving by the watch.
+    expect(store.put(trimForCache(structuredClone(written), 'apps/v1', 'Deployment'))).toBe('known');
+  });
+
+  it('reads an object from the API server once after a write found the cache behind (Conflict)', async () => {
+    const live = new StatusKube(deployment('8', { spec: { replicas: 2 } }));
+    const { store, api, liveReads } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(deployment('5'), 'apps/v1', 'Deployment'));
+    live.conflictNext = true;
+    await expect(api.mergePatch(ref, { spec: { replicas: 1 } })).rejects.toThrow('modified');
+    expect(replicasOf(await api.get<KubeObject>(ref))).toBe(2);
+    expect(liveReads).toEqual([['get', 'Deployment', 'recover']]);
+    // Recovered: the store has the live version, and the next read is the cache's again.
+    await api.get(ref);
+    expect(liveReads).toHaveLength(1);
+    expect(store.get('Deployment', 'shop', 'web')?.metadata.resourceVersion).toBe(
+      (await live.get<KubeObject>(ref))?.metadata.resourceVersion,
+    );
+  });
+});
