@@ -4,6 +4,7 @@ import { cronError } from '../schedule/cron.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import { isKnownTimeZone } from '../schedule/zone.ts';
 import { checkAnalysisChecks } from './check-semantics.ts';
+import { checkHooks } from './hook-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
 import { checkIgnoredFields, checkTestersOnlyReach } from './ignored-fields.ts';
@@ -39,6 +40,7 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = n
   checkAnalysisChecks(spec.analysis.checks, reporter);
   checkTiming(policy, reporter);
   checkDrainDelay(spec, reporter.error);
+  checkHooks(spec, reporter);
   return findings;
 }
 

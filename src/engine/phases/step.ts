@@ -19,6 +19,8 @@ import {
   type TemplateChange,
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
+import { duringGate } from '../hooks.ts';
+import { duringOutcome, promotionGate, startGates } from './step-gates.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
@@ -49,12 +51,18 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   if (verdict !== null) return verdict;
   const routeVerdict = readRouteVerdict(state, context);
   if (routeVerdict !== null) return routeVerdict;
+  const duringVerdict = duringOutcome(state, context);
+  if (duringVerdict !== null) return duringVerdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
     if (canaryReady && route.prepared && (!testersNeeded(step) || route.testersRouting)) {
-      return startStep(state, context, step);
+      const gated = startGates(state, context, step);
+      if (gated === null) return startStep(state, context, step);
+      if (typeof gated !== 'string') return gated;
+      setPhase(state, 'progressing', `step ${current.stepIndex + 1}: ${gated}`);
+    } else {
+      setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
     }
-    setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
   }
 
   if (state.phase === 'progressing' && current.stepStartedAt !== undefined) {
@@ -203,6 +211,14 @@ function advance(state: ReleaseState, context: Context, step: PlannedStep, analy
     setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
     return null;
   }
+  if (current.stepIndex + 1 >= context.steps.length) {
+    const gated = promotionGate(state, context);
+    if (typeof gated === 'string') {
+      setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${gated}`);
+      return null;
+    }
+    if (gated !== null) return gated;
+  }
   const promoter = current.promote?.by;
   // `promote` (not --full) skips what is left of this one step, then the next step holds as usual.
   current.promote = undefined;
@@ -230,15 +246,16 @@ function advanceGate(current: CurrentRelease, step: PlannedStep, context: Contex
     const window = advanceAllowed(context.policy.spec.schedule, context.now);
     if (!window.allowed) return `holding its weight: ${window.reason}`;
   }
-  if (!analysing) return null;
-  const round = context.observed.analysis;
-  if (round === undefined || Date.parse(round.at) < startedMs) return 'waiting for an analysis round of this step';
-  const staleBefore = context.nowMs - 2 * context.times.analysisIntervalMs;
-  if (Date.parse(round.at) < staleBefore) {
-    return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
+  if (analysing) {
+    const round = context.observed.analysis;
+    if (round === undefined || Date.parse(round.at) < startedMs) return 'waiting for an analysis round of this step';
+    const staleBefore = context.nowMs - 2 * context.times.analysisIntervalMs;
+    if (Date.parse(round.at) < staleBefore) {
+      return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
+    }
+    if (round.decision !== 'advance-allowed') return `analysis: ${round.decision}: ${round.reason}`;
   }
-  if (round.decision !== 'advance-allowed') return `analysis: ${round.decision}: ${round.reason}`;
-  return null;
+  return duringGate(current, context);
 }
 
 /** When the next analysis round is due: one interval after the step started, the last round or the last request. */
