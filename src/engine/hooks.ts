@@ -115,7 +115,8 @@ export function gate(
   const spec = context.policy.spec.hooks?.[hook];
   if (spec === undefined) return { kind: 'open' };
   const current = state.current!;
-  const gates = (current.gates ??= {});
+  current.gates ??= {};
+  const gates = current.gates;
   const pending = gates[hook];
   if (pending === undefined || pending.stepIndex !== stepIndex) {
     gates[hook] = ask(state, context, hook, stepIndex, undefined, nextWeight);
@@ -123,7 +124,8 @@ export function gate(
   }
   readAnswer(pending, spec, context);
   const answered = pending.answered;
-  if (answered === undefined) return { kind: 'waiting', reason: `waiting for hook ${hook} (asked at ${pending.askedAt})` };
+  if (answered === undefined)
+    return { kind: 'waiting', reason: `waiting for hook ${hook} (asked at ${pending.askedAt})` };
   if (answered.result === 'approved') return { kind: 'open' };
   const reason = said(hook, answered.result, answered.message);
   if (answered.result === 'refused' && spec.onNo === 'rollback') return { kind: 'rollback', reason };

@@ -207,7 +207,10 @@ function approve(state: ReleaseState, context: Context, operation: ManualOperati
     // Only a verified actor passed the API server's check of the approve right (deploy/operation-actor-policy.yaml).
     return `the approver ${operation.by} is not verified by Kubernetes (install deploy/operation-actor-policy.yaml), so the approve right was not checked`;
   }
-  current.approvals = [...(current.approvals ?? []), { stepIndex: current.stepIndex, by: operation.by, at: operation.at }];
+  current.approvals = [
+    ...(current.approvals ?? []),
+    { stepIndex: current.stepIndex, by: operation.by, at: operation.at },
+  ];
   event(context, 'Normal', 'Approved', `revision ${current.revision}: step ${step} approved by ${operation.by}`);
   return null;
 }

@@ -36,7 +36,8 @@ export function checkHooks(spec: CanaryPolicySpec, reporter: Reporter): void {
 
 function positive(path: FieldPath, text: string, reporter: Reporter): void {
   try {
-    if (parseDuration(text) === 0) reporter.error(path, `expected a duration above zero, found ${JSON.stringify(text)}`);
+    if (parseDuration(text) === 0)
+      reporter.error(path, `expected a duration above zero, found ${JSON.stringify(text)}`);
   } catch (cause) {
     reporter.error(path, (cause as Error).message);
   }

@@ -12,13 +12,9 @@ const endpoint = {
     description: 'A Secret (in the policy namespace) holding the URL (key default "url"), for URLs that carry a token.',
   }),
   timeout: duration.default('10s').meta({ description: 'Deadline of one HTTP attempt.' }),
-  retries: z
-    .number()
-    .int()
-    .min(0)
-    .max(5)
-    .default(1)
-    .meta({ description: 'Further attempts after a timeout, a connection error or a 5xx, before the answer is inconclusive.' }),
+  retries: z.number().int().min(0).max(5).default(1).meta({
+    description: 'Further attempts after a timeout, a connection error or a 5xx, before the answer is inconclusive.',
+  }),
 };
 
 export const gateHookSpec = z

@@ -6,6 +6,7 @@
 import { formatDuration } from '../../schedule/duration.ts';
 import { advanceAllowed } from '../../schedule/windows.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
+import { duringGate } from '../hooks.ts';
 import { canaryReplicas, type PlannedStep } from '../plan.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import {
@@ -19,7 +20,6 @@ import {
   type TemplateChange,
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
-import { duringGate } from '../hooks.ts';
 import { duringOutcome, promotionGate, startGates } from './step-gates.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
@@ -47,22 +47,14 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
 
   const analysing = context.times.analysisEnabled && !current.promote?.full;
-  const verdict = readRound(state, context, analysing);
+  // Evidence first, in this order: an analysis round, the data plane's verdict on the route, the during hook.
+  const verdict =
+    readRound(state, context, analysing) ?? readRouteVerdict(state, context) ?? duringOutcome(state, context);
   if (verdict !== null) return verdict;
-  const routeVerdict = readRouteVerdict(state, context);
-  if (routeVerdict !== null) return routeVerdict;
-  const duringVerdict = duringOutcome(state, context);
-  if (duringVerdict !== null) return duringVerdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
-    if (canaryReady && route.prepared && (!testersNeeded(step) || route.testersRouting)) {
-      const gated = startGates(state, context, step);
-      if (gated === null) return startStep(state, context, step);
-      if (typeof gated !== 'string') return gated;
-      setPhase(state, 'progressing', `step ${current.stepIndex + 1}: ${gated}`);
-    } else {
-      setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
-    }
+    const started = beginStep(state, context, step, canaryReady, wanted);
+    if (started !== null) return started;
   }
 
   if (state.phase === 'progressing' && current.stepStartedAt !== undefined) {
@@ -184,6 +176,26 @@ function readRouteVerdict(state: ReleaseState, context: Context): HandlerResult 
     current.pausedBy = undefined;
     return { goto: setPhase(state, 'progressing', 'the Gateway accepts the route again: the release continues') };
   }
+  return null;
+}
+
+/** The step starts once its canary and route are ready and its gates are open (hooks, approval); null while it waits. */
+function beginStep(
+  state: ReleaseState,
+  context: Context,
+  step: PlannedStep,
+  canaryReady: boolean,
+  wanted: number,
+): HandlerResult | null {
+  const { route } = context.observed;
+  if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
+    setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+    return null;
+  }
+  const gated = startGates(state, context, step);
+  if (gated === null) return startStep(state, context, step);
+  if (typeof gated !== 'string') return gated;
+  setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: ${gated}`);
   return null;
 }
 
