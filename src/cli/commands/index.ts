@@ -18,5 +18,6 @@ export function clusterCommands(deps: () => ClusterDeps = processClusterDeps): R
     abort: operationCommand('abort', deps),
     retry: operationCommand('retry', deps),
     undo: operationCommand('undo', deps),
+    approve: operationCommand('approve', deps),
   };
 }
