@@ -74,9 +74,10 @@ function givenHookedApp(
     world.canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace], `canaryd-${prefix}`);
     await deployManaged(env, {
       steps: options.steps ?? STEPS,
+      // Without checks, analysis settings are refused unless hooks use them (inconclusive rules; during: interval).
       spec: {
         hooks: hooks(world.receiver.url),
-        analysis: { interval: '2s', inconclusiveLimit: 0, onInconclusive: 'pause', ...options.analysis },
+        ...(options.analysis === undefined ? {} : { analysis: options.analysis }),
       },
     });
   });
@@ -109,6 +110,7 @@ async function weightsUntil(
 
 describe('Given a preRollout hook that says no (onNo: rollback)', () => {
   const world = givenHookedApp('hook-pre', (url) => ({ preRollout: { url, onNo: 'rollback', timeout: '2s' } }), {
+    analysis: { inconclusiveLimit: 0, onInconclusive: 'pause' },
     answer: () => ({ approved: false, message: 'change freeze' }),
   });
 
@@ -136,6 +138,7 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
 describe('Given a confirmStep hook that says no, then yes (onNo: block)', () => {
   let approve = false;
   const world = givenHookedApp('hook-confirm', (url) => ({ confirmStep: { url, interval: '1s' } }), {
+    analysis: { inconclusiveLimit: 0, onInconclusive: 'pause' },
     answer: () => (approve ? { approved: true } : { approved: false, message: 'load test running' }),
   });
 
@@ -160,6 +163,7 @@ describe('Given a confirmStep hook that says no, then yes (onNo: block)', () => 
 
 describe('Given a confirmStep hook that hangs (timeout 1s, inconclusiveLimit 0, onInconclusive pause)', () => {
   const world = givenHookedApp('hook-hang', (url) => ({ confirmStep: { url, timeout: '1s', retries: 1 } }), {
+    analysis: { inconclusiveLimit: 0, onInconclusive: 'pause' },
     answer: () => 'hang',
   });
 
@@ -183,6 +187,7 @@ describe('Given a confirmStep hook that hangs (timeout 1s, inconclusiveLimit 0, 
 describe('Given a during hook that fails (onNo: rollback)', () => {
   const world = givenHookedApp('hook-during', (url) => ({ during: { url, onNo: 'rollback' } }), {
     steps: [{ weight: 25, hold: '1h' }],
+    analysis: { interval: '2s', inconclusiveLimit: 0, onInconclusive: 'pause' },
     answer: (request) =>
       request.hook === 'during' ? { approved: false, message: 'smoke test: 3 of 10 failed' } : { approved: true },
   });
