@@ -88,7 +88,11 @@ function givenHookedApp(
   return world;
 }
 
-/** Samples the status until `until` holds; returns every weight seen (the canary's measured share and intent). */
+/**
+ * Samples the status until `until` holds; returns every weight canaryd asked the route to carry.
+ * Not the measured share: with replica-ratio (used here) ready canary pods already sit behind the
+ * Service before a step's weight is set (a known limitation, docs/hooks.md).
+ */
 async function weightsUntil(
   env: Parameters<typeof waitForPolicy>[0],
   description: string,
@@ -100,7 +104,7 @@ async function weightsUntil(
     env,
     description,
     (status) => {
-      seen.push(status.weight ?? 0, status.release?.current?.weight ?? 0);
+      seen.push(status.release?.current?.weight ?? 0);
       return until(status);
     },
     timeoutMs,
@@ -114,7 +118,7 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
     answer: () => ({ approved: false, message: 'change freeze' }),
   });
 
-  it('When a new template is released, Then it rolls back and the canary never receives traffic', async () => {
+  it('When a new template is released, Then it rolls back before any step's weight is set', async () => {
     const { env, receiver } = world;
     await setTemplate(env, 'v2');
     const { seen, final } = await weightsUntil(env, 'the release rolled back', (s) => s.phase === 'failed');
