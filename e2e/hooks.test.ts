@@ -118,7 +118,7 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
     answer: () => ({ approved: false, message: 'change freeze' }),
   });
 
-  it('When a new template is released, Then it rolls back before any step's weight is set', async () => {
+  it('When a new template is released, Then it rolls back before any step weight is set', async () => {
     const { env, receiver } = world;
     await setTemplate(env, 'v2');
     const { seen, final } = await weightsUntil(env, 'the release rolled back', (s) => s.phase === 'failed');
