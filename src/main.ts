@@ -7,11 +7,14 @@ import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
+import { policyKeyOf } from './controller/names.ts';
+import { HookRunner } from './hooks/index.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
+import type { KubeObject } from './kube/objects.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
@@ -57,8 +60,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
     defaultPrometheus,
   });
-  const controller = new Controller(
+  // Hook answers come back outside any reconcile: each one enqueues its policy again.
+  const hooks = new HookRunner({
+    readSecret: async (namespace, name, key) => {
+      const secret = await kube.get<KubeObject & { data?: Record<string, string> }>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        namespace,
+        name,
+      });
+      const value = secret?.data?.[key];
+      if (value === undefined) throw new Error(secret === null ? 'no such Secret' : `no key ${key}`);
+      return Buffer.from(value, 'base64').toString('utf8');
+    },
+    onAnswer: (namespace, name) => controller.enqueue(policyKeyOf(namespace, name)),
+    log: log.info,
+  });
+  const controller: Controller = new Controller(
     {
+      hooks,
       kube: cached,
       events,
       router: (kind) => routers[kind],

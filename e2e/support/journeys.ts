@@ -30,12 +30,13 @@ export interface StepSpec {
   weight: number;
   hold: string;
   pause?: boolean;
+  approval?: boolean;
 }
 
 /** A v1 Deployment of `replicas` pods behind a Service, Available, then adopted by a replica-ratio policy. */
 export async function deployManaged(
   env: TestEnv,
-  options: { replicas?: number; steps: StepSpec[]; timeouts?: Record<string, string> },
+  options: { replicas?: number; steps: StepSpec[]; timeouts?: Record<string, string>; spec?: Record<string, unknown> },
 ): Promise<void> {
   const { apps, core, kc, namespace } = env;
   const replicas = options.replicas ?? 4;
@@ -56,6 +57,7 @@ export async function deployManaged(
       target: { deployment: APP, service: APP, router: 'replica-ratio' },
       strategy: { steps: options.steps, allowLargeFirstStep: true },
       timeouts: { canaryReady: '60s', promotion: '90s', ...options.timeouts },
+      ...options.spec,
     },
   });
   await waitFor(

@@ -7,7 +7,7 @@
 // are in force; otherwise it records "unverified: <claimed>".
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { ACTOR_POLICY_NAME } from './names.ts';
+import { ACTOR_POLICY_NAME, APPROVE_PATTERN } from './names.ts';
 
 export const UNVERIFIED_PREFIX = 'unverified: ';
 
@@ -73,4 +73,13 @@ export function admissionChecker(
     cached = { verdict, until: now() + ttl };
     return verdict;
   };
+}
+
+/**
+ * The admission policy checks the approve right when the operation annotation's text matches
+ * APPROVE_PATTERN; an approval spelled otherwise (JSON escapes, say) passed no such check and is
+ * not taken as verified. Pure.
+ */
+export function approvalWrittenPlainly(operation: { op: string }, raw: string | undefined): boolean {
+  return operation.op !== 'approve' || (raw !== undefined && APPROVE_PATTERN.test(raw));
 }

@@ -19,6 +19,8 @@ export interface ExecutionContext {
   policy: CanaryPolicy;
   policyObject: KubeObject;
   next: ReleaseState;
+  /** Starts a hook call in the background (its answer is read on a later reconcile). */
+  callHook(action: Extract<Action, { type: 'callHook' }>): void;
   /** Runs one analysis round and persists it; the reconciler provides it. */
   analyse(action: Extract<Action, { type: 'analyse' }>): Promise<void>;
   log(message: string, fields?: Record<string, unknown>): void;
@@ -144,6 +146,9 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       });
       return;
     }
+    case 'callHook':
+      ctx.callHook(action);
+      return;
     case 'recordEvent': {
       const about = [
         {

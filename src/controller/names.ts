@@ -9,6 +9,14 @@ export const OPERATION_BY_ANNOTATION = 'canaryd.dev/operation-by';
 export const ACTOR_POLICY_NAME = 'canaryd-operation-actor';
 /** RBAC verb on canarypolicies that lets a writer record another user as the actor (canaryd's API). */
 export const OPERATE_ON_BEHALF_VERB = 'operate-on-behalf';
+/** RBAC verb on canarypolicies that `kubectl canary approve` (and POST .../approve) needs. */
+export const APPROVE_VERB = 'approve';
+/**
+ * An approve operation as the admission policy recognises it in canaryd.dev/operation (the same
+ * RE2 expression is in deploy/operation-actor-policy.yaml; a test keeps them equal).
+ */
+export const APPROVE_PATTERN_SOURCE = '"op"\\s*:\\s*"approve"';
+export const APPROVE_PATTERN = new RegExp(APPROVE_PATTERN_SOURCE);
 export const TEMPLATE_HASH_ANNOTATION = 'canaryd.dev/template-hash';
 export const FINALIZER = 'canaryd.dev/cleanup';
 export const CANARY_SUFFIX = '-canary';

@@ -169,7 +169,7 @@ export function parseOperation(raw: string | undefined): { operation?: ManualOpe
   } catch (error) {
     return { error: `annotation canaryd.dev/operation is not JSON: ${(error as Error).message}` };
   }
-  const ops = ['pause', 'resume', 'promote', 'promoteFull', 'abort', 'retry', 'undo'];
+  const ops = ['pause', 'resume', 'promote', 'promoteFull', 'abort', 'retry', 'undo', 'approve'];
   const candidate = value as Partial<ManualOperation>;
   if (
     typeof candidate !== 'object' ||

@@ -14,6 +14,7 @@ import {
   type ReleaseState,
 } from '../engine/index.ts';
 import { routesTesters } from '../engine/plan.ts';
+import { type HookAnswers, type HookCall, mergeHookAnswers } from '../hooks/index.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
@@ -36,7 +37,7 @@ import {
 } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
-import { type AdmissionVerdict, recordedActor } from './actor.ts';
+import { type AdmissionVerdict, approvalWrittenPlainly, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction, managedMark } from './execute.ts';
 import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
@@ -75,6 +76,8 @@ export interface ReconcilerDeps {
   notify?(transition: Transition): void;
   /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
   admission?: () => Promise<AdmissionVerdict>;
+  /** Calls hooks in the background (src/hooks/runner.ts). Absent: no call is made (each is inconclusive). */
+  hooks?: { start(call: HookCall): void; answers(namespace: string, name: string): HookAnswers };
 }
 
 export interface ReconcileResult {
@@ -162,6 +165,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (parsedOperation.error)
     log.warn('ignoring malformed operation', { policy: policyKeyOf(namespace, name), error: parsedOperation.error });
   const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
+  // Hook answers that came in since the last pass are facts now (and kept in the status).
+  status.hooks = mergeHookAnswers(status.hooks, deps.hooks?.answers(namespace, name) ?? {});
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
@@ -170,6 +175,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     analysis: observeAnalysis(policy, release, status.analysis, now),
     // Passed through even when already processed: the engine re-sends a lost ack by itself.
     operation,
+    ...(status.hooks === undefined ? {} : { hooks: status.hooks }),
   };
   if (observed.deployment) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
@@ -303,6 +309,10 @@ async function decideAndAct(
     policyObject: latest,
     next,
     log: (message: string, fields?: Record<string, unknown>) => log.info(message, { policy: key, ...fields }),
+    callHook: (action: Extract<Action, { type: 'callHook' }>) => {
+      const spec = policy.spec.hooks?.[action.hook];
+      if (spec !== undefined) deps.hooks?.start({ namespace, name, ...action, spec });
+    },
     analyse: async (action: Extract<Action, { type: 'analyse' }>) => {
       const current = readStatus(latest.status, now);
       const analysis = await deps.analysis.run(
@@ -828,5 +838,6 @@ async function withActor(
       reason: verdict?.reason ?? `no ${OPERATION_BY_ANNOTATION} annotation, or no admission check configured`,
     });
   }
-  return { ...operation, by: recordedActor(claimed ?? operation.by, verdict?.enforced === true) };
+  const verified = verdict?.enforced === true && approvalWrittenPlainly(operation, annotations?.[OPERATION_ANNOTATION]);
+  return { ...operation, by: recordedActor(claimed ?? operation.by, verdict?.enforced === true), verified };
 }

@@ -4,6 +4,7 @@
 import type { AnalysisCounters, Measurement } from '../analysis/index.ts';
 import { INITIAL_COUNTERS } from '../analysis/index.ts';
 import { initialState, planSteps, type ReleaseState } from '../engine/index.ts';
+import type { HookAnswers } from '../hooks/index.ts';
 import type { CanaryPolicy, CanaryPolicySpec } from '../policy/schema.ts';
 
 export interface Condition {
@@ -47,6 +48,8 @@ export interface PolicyStatus {
   nextStepAt?: string;
   /** When analysis next measures this step. */
   nextAnalysisAt?: string;
+  /** The latest answer of each hook (spec.hooks): when, what, why, how long it took. */
+  hooks?: HookAnswers;
   updatedAt: string;
 }
 

@@ -3,6 +3,7 @@
 // every time it is still seen, and recorded with who and when in the release and in an event.
 import { type Context, event } from './context.ts';
 import { findRevision, lastRolledBack, operationLabel } from './history.ts';
+import { resetHookPause } from './hooks.ts';
 import { beginRelease, enterPromotion, pause, recordOperation, setPhase, startRollback } from './transitions.ts';
 import type { HistoryEntry, ManualOperation, OperationRecord, ReleaseState } from './types.ts';
 
@@ -65,6 +66,7 @@ function perform(
     case 'resume':
       if (phase !== 'paused' || current === undefined) return `nothing to resume in phase ${phase}`;
       if (current.stepStartedAt !== undefined) current.stepPauseLifted = current.stepIndex;
+      if (current.pausedBy?.cause === 'hook') resetHookPause(current);
       current.pausedBy = undefined;
       setPhase(state, 'progressing', `resumed by ${operation.by}`);
       return null;
@@ -88,6 +90,8 @@ function perform(
       if (current === undefined || RESTING.has(phase)) return `no release in progress (phase ${phase})`;
       startRollback(state, context, `aborted by ${operation.by}`, 'rolledBack');
       return null;
+    case 'approve':
+      return approve(state, context, operation);
     case 'retry':
       return retry(state, context, operation, record);
     case 'undo':
@@ -186,5 +190,27 @@ function undo(
       ? {}
       : { pendingTemplate: { replacedHash: deployment.templateHash } };
   beginRelease(state, context, { ...candidate, ...pending }, true);
+  return null;
+}
+
+/** Opens the approval gate of the step that waits for it (spec.strategy.steps[].approval). */
+function approve(state: ReleaseState, context: Context, operation: ManualOperation): string | null {
+  const current = state.current;
+  if (current === undefined || !IN_STEP.has(state.phase)) return `nothing waits for approval in phase ${state.phase}`;
+  const step = current.stepIndex + 1;
+  if (context.steps[current.stepIndex]?.approval !== true || current.stepStartedAt !== undefined) {
+    return `step ${step} does not wait for approval now (a step waits for it before its weight is set)`;
+  }
+  const earlier = (current.approvals ?? []).find((entry) => entry.stepIndex === current.stepIndex);
+  if (earlier !== undefined) return `step ${step} was approved already by ${earlier.by} at ${earlier.at}`;
+  if (operation.verified !== true) {
+    // Only a verified actor passed the API server's check of the approve right (deploy/operation-actor-policy.yaml).
+    return `the approver ${operation.by} is not verified by Kubernetes (install deploy/operation-actor-policy.yaml), so the approve right was not checked`;
+  }
+  current.approvals = [
+    ...(current.approvals ?? []),
+    { stepIndex: current.stepIndex, by: operation.by, at: operation.at },
+  ];
+  event(context, 'Normal', 'Approved', `revision ${current.revision}: step ${step} approved by ${operation.by}`);
   return null;
 }

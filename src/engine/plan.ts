@@ -9,6 +9,8 @@ export interface PlannedStep {
   holdMs: number;
   /** Wait for `kubectl canary resume` at this step. */
   pause: boolean;
+  /** Before its weight is set, wait for `kubectl canary approve` (absent: no gate). */
+  approval?: boolean;
   /** Only header/cookie testers reach the canary; weight is 0. */
   testersOnly: boolean;
   /**
@@ -51,6 +53,7 @@ export function planSteps(policy: CanaryPolicy): PlannedStep[] {
     weight: step.weight,
     holdMs: parseDuration(step.hold),
     pause: step.pause,
+    ...(step.approval === true ? { approval: true } : {}),
     testersOnly: false,
     testerRouting,
     fullSize: false,

@@ -3,6 +3,7 @@
 import { startAllowed } from '../schedule/windows.ts';
 import { type Context, event, plusMs } from './context.ts';
 import { addFailedRevision, appendHistory, historyEntryOf, MAX_OPERATIONS_PER_RELEASE } from './history.ts';
+import { notify } from './hooks.ts';
 import type {
   CurrentRelease,
   JsonValue,
@@ -130,6 +131,7 @@ export function startRollback(
   if (outcome === 'rolledBack') {
     state.failedRevisions = addFailedRevision(state.failedRevisions, current.templateHash);
     event(context, 'Warning', 'RollingBack', `revision ${current.revision}: ${reason}`);
+    notify(state, context, 'onRollback', 'rollingBack', reason);
   } else {
     event(context, 'Normal', 'Cancelling', `revision ${current.revision}: ${reason}`);
   }
@@ -146,6 +148,7 @@ export function finishRelease(
 ): ReleaseState {
   const current = state.current!;
   state.history = appendHistory(state.history, historyEntryOf(current, context.nowIso, outcome, reason));
+  if (outcome === 'succeeded') notify(state, context, 'postRollout', 'succeeded', reason);
   if (outcome === 'succeeded') {
     state.stable = {
       revision: current.revision,

@@ -17,7 +17,57 @@ export type Phase =
 
 export type Outcome = 'adopted' | 'succeeded' | 'rolledBack' | 'superseded' | 'cancelled';
 
-export type OperationKind = 'pause' | 'resume' | 'promote' | 'promoteFull' | 'abort' | 'retry' | 'undo';
+export type OperationKind = 'pause' | 'resume' | 'promote' | 'promoteFull' | 'abort' | 'retry' | 'undo' | 'approve';
+
+/** The hooks a policy may declare (spec.hooks); see docs/hooks.md. */
+export type HookName = 'preRollout' | 'confirmStep' | 'confirmPromotion' | 'during' | 'postRollout' | 'onRollback';
+
+/** approved: {"approved": true}; refused: {"approved": false}; inconclusive: no usable answer (timeout, unreachable, 4xx/5xx, malformed). */
+export type HookResult = 'approved' | 'refused' | 'inconclusive';
+
+/** A hook's answer to one call, as the controller observed it (and keeps in status.hooks). */
+export interface HookAnswer {
+  callId: string;
+  /** When the answer came (or the last attempt gave up). */
+  at: string;
+  result: HookResult;
+  message: string;
+  latencyMs: number;
+  attempts: number;
+}
+
+/** One question to a gating hook, persisted so a restarted controller neither asks twice nor forgets it asked. */
+export interface HookAsk {
+  hook: HookName;
+  /** The step it gates (steps.length for confirmPromotion). */
+  stepIndex: number;
+  callId: string;
+  /** Calls made for this hook and step so far (part of callId). */
+  seq: number;
+  askedAt: string;
+  /** Inconclusive answers in a row (spec.analysis.inconclusiveLimit). */
+  inconclusive: number;
+  /** The answer to callId, once the engine has read it. */
+  answered?: { result: HookResult; at: string; message: string };
+  /** during: the latest answer of this step, kept while the next call is in flight. */
+  last?: { result: HookResult; at: string; message: string };
+}
+
+/** What a hook request says about the release (docs/hooks.md, "Request"). Computed by the engine. */
+export interface HookReleaseContext {
+  revision: number;
+  templateHash: string;
+  changeCause: string;
+  phase: string;
+  /** 1-based; 0 before the first step. */
+  step: number;
+  steps: number;
+  /** Weight the canary route carries now, percent. */
+  weight: number;
+  /** Weight the gated step would set (confirmStep, preRollout), percent; 100 for confirmPromotion. */
+  nextWeight?: number;
+  reason: string;
+}
 
 /** A manual operation as `kubectl canary` writes it into the cluster. */
 export interface ManualOperation {
@@ -30,6 +80,11 @@ export interface ManualOperation {
   skipCanary?: boolean;
   by: string;
   at: string;
+  /**
+   * Set by the controller: Kubernetes authenticated `by` (controller/actor.ts). An approval counts
+   * only when verified, since only then did the API server check the approver's RBAC right.
+   */
+  verified?: boolean;
 }
 
 export interface OperationRecord {
@@ -68,7 +123,7 @@ export interface HistoryEntry extends Revision {
   template?: JsonValue;
 }
 
-export type PauseCause = 'manual' | 'step' | 'analysis' | 'route';
+export type PauseCause = 'manual' | 'step' | 'analysis' | 'route' | 'hook';
 
 export interface CurrentRelease extends Revision {
   template: JsonValue;
@@ -104,6 +159,12 @@ export interface CurrentRelease extends Revision {
   analysis: { lastRound?: number; requestedAt?: string };
   rollback?: { reason: string; outcome: 'rolledBack' | 'cancelled' };
   operations: OperationRecord[];
+  /** The latest question to each gating hook (preRollout, confirmStep, confirmPromotion): engine/hooks.ts. */
+  gates?: Partial<Record<'preRollout' | 'confirmStep' | 'confirmPromotion', HookAsk>>;
+  /** The during hook's calls in this step. */
+  during?: HookAsk;
+  /** Approval gates opened (`kubectl canary approve`): step index, who, when. */
+  approvals?: Array<{ stepIndex: number; by: string; at: string }>;
 }
 
 export interface ReleaseState {
@@ -213,6 +274,8 @@ export interface Observed {
   route: ObservedRoute;
   analysis?: AnalysisRound;
   operation?: ManualOperation;
+  /** The latest answer of each hook (status.hooks); the engine reads those whose callId it asked. */
+  hooks?: Partial<Record<HookName, HookAnswer>>;
   /**
    * Canary pods each step needs, when the traffic router decides it (replica-ratio sizes the
    * canary by its solver). Index = step index; absent: the engine sizes by the step's weight.
@@ -241,6 +304,7 @@ export type Action =
   | { type: 'deleteCanary' }
   | { type: 'cleanupRoute' }
   | { type: 'releaseDeployment' }
+  | { type: 'callHook'; hook: HookName; callId: string; release: HookReleaseContext }
   | { type: 'recordEvent'; eventType: EventType; reason: string; message: string }
   | { type: 'ackOperation'; id: string };
 

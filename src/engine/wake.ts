@@ -4,6 +4,7 @@
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { advanceAllowed, nextAdvanceTime, nextStartTime } from '../schedule/windows.ts';
 import { drainEndsAt } from './drain.ts';
+import { hookWakeTimes } from './hooks.ts';
 import { planSteps, policyTimes } from './plan.ts';
 import type { ReleaseState } from './types.ts';
 
@@ -33,6 +34,7 @@ export function nextWakeAt(state: ReleaseState, policy: CanaryPolicy, now: Date)
     case 'progressing':
     case 'paused': {
       add(deadlines.release);
+      for (const instant of hookWakeTimes(current, { policy, times })) add(instant);
       if (current.stepStartedAt === undefined) {
         add(deadlines.canaryReady);
         break;

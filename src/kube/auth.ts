@@ -12,7 +12,7 @@ export interface AuthenticatedUser {
   extra?: Record<string, string[]>;
 }
 
-export type AccessVerb = 'get' | 'list' | 'watch' | 'update' | 'patch';
+export type AccessVerb = 'get' | 'list' | 'watch' | 'update' | 'patch' | 'approve';
 
 interface UserInfoJson {
   username?: string;

@@ -151,12 +151,22 @@ function byRouter(spec: CanaryPolicySpec): Ignored[] {
 
 function byAnalysis(spec: CanaryPolicySpec): Ignored[] {
   if (spec.analysis.checks.length > 0) return [];
-  return ['prometheus', 'interval', 'window', 'failureLimit', 'inconclusiveLimit', 'onInconclusive'].map((name) => ({
-    path: ['spec', 'analysis', name],
-    why: 'there are no spec.analysis.checks, so nothing is analysed and steps advance on their holds alone',
-    hint: 'add a check, or remove this field',
-    because: CHECKS,
-  }));
+  // Gating hooks count inconclusive answers by these rules; the during hook is asked every interval.
+  const hooks = spec.hooks ?? {};
+  const gating = ['preRollout', 'confirmStep', 'confirmPromotion', 'during'].some((name) => name in hooks);
+  const usedByHooks = [
+    ...(gating ? ['inconclusiveLimit', 'onInconclusive'] : []),
+    ...(hooks.during === undefined ? [] : ['interval']),
+  ];
+  const fields = ['prometheus', 'interval', 'window', 'failureLimit', 'inconclusiveLimit', 'onInconclusive'];
+  return fields
+    .filter((name) => !usedByHooks.includes(name))
+    .map((name) => ({
+      path: ['spec', 'analysis', name],
+      why: 'there are no spec.analysis.checks, so nothing is analysed and steps advance on their holds alone',
+      hint: 'add a check, or remove this field',
+      because: CHECKS,
+    }));
 }
 
 function byCheckType(check: CheckSpec, index: number): Ignored[] {

@@ -3,25 +3,14 @@
 // are all generated from it.
 import { z } from 'zod';
 import { NOTIFICATION_TYPES } from '../notify/events.ts';
+import { hooksSpec } from './hooks-schema.ts';
+import { DURATION_PATTERN, dnsName, duration, secretKeyRef } from './schema-parts.ts';
+
+export { DURATION_PATTERN, duration, secretKeyRef };
 
 export const API_GROUP = 'canaryd.dev';
 export const API_VERSION = 'canaryd.dev/v1alpha1';
 export const KIND = 'CanaryPolicy';
-
-/** Go-style durations as SREs write them: "30s", "5m", "1h30m", "250ms". */
-export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
-export const duration = z
-  .string()
-  .regex(DURATION_PATTERN, { message: 'expected a duration such as "30s", "5m" or "1h30m"' })
-  .meta({ description: 'A duration: a sequence of numbers with units ms, s, m, h, d, e.g. "90s", "1h30m".' });
-
-const dnsName = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
-    message: 'expected a Kubernetes object name (lowercase letters, digits, "-" and ".")',
-  });
 
 export const routerKind = z.enum(['auto', 'ingress-nginx', 'gateway-api', 'replica-ratio']).meta({
   description:
@@ -60,6 +49,10 @@ export const stepSpec = z
       .boolean()
       .default(false)
       .meta({ description: 'Stop at this step until a person runs `kubectl canary resume` or `promote`.' }),
+    approval: z.boolean().optional().meta({
+      description:
+        "Before this step's weight is set, wait for `kubectl canary approve` (or POST .../approve) by someone with the verb approve on canarypolicies (docs/hooks.md).",
+    }),
   })
   .meta({ description: 'One traffic step of a canary release.' });
 
@@ -164,11 +157,6 @@ export const scheduleSpec = z
     blackouts: z.array(blackout).default([]).meta({ description: 'Periods in which nothing starts or advances.' }),
   })
   .meta({ description: 'When releases start and advance. Analysis and rollback never wait for a window.' });
-
-export const secretKeyRef = z.strictObject({
-  name: dnsName,
-  key: z.string().min(1).optional(),
-});
 
 export const prometheusSpec = z.strictObject({
   address: z.url().meta({ description: 'Prometheus base URL, e.g. http://prometheus.monitoring:9090' }),
@@ -346,6 +334,7 @@ export const canaryPolicySpec = z.strictObject({
     blueGreen: { previewHold: '5m', switchBackHold: '10m' },
   }),
   routing: routingSpec.optional(),
+  hooks: hooksSpec.optional(),
   replicaRatio: replicaRatioSpec.default({ surgeBudget: 0 }),
   traffic: trafficSpec.default({ drainDelay: '5s' }),
   schedule: scheduleSpec.default({ timeZone: 'UTC', startWindows: [], advanceWindows: [], blackouts: [] }),
@@ -387,3 +376,4 @@ export type RoutingSpec = z.output<typeof routingSpec>;
 export type TimeoutsSpec = z.output<typeof timeoutsSpec>;
 export type TrafficSpec = z.output<typeof trafficSpec>;
 export type NotificationsSpec = z.output<typeof notificationsSpec>;
+export type { GateHookSpec, HookName, HooksSpec, NoticeHookSpec } from './hooks-schema.ts';

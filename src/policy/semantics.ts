@@ -6,6 +6,7 @@ import { isKnownTimeZone } from '../schedule/zone.ts';
 import { checkAnalysisChecks } from './check-semantics.ts';
 import type { FieldPath } from './errors.ts';
 import { collectInto, type Finding, type Report, type Reporter } from './findings.ts';
+import { checkHooks } from './hook-semantics.ts';
 import { checkIgnoredFields, checkTestersOnlyReach } from './ignored-fields.ts';
 import { checkNotifications } from './notification-semantics.ts';
 import { checkScheduleReach } from './schedule-reach.ts';
@@ -41,6 +42,7 @@ export function checkSemantics(policy: CanaryPolicy, raw: unknown, now: Date = n
   checkTiming(policy, reporter);
   checkDrainDelay(spec, reporter.error);
   checkNotifications(spec, reporter);
+  checkHooks(spec, reporter);
   return findings;
 }
 

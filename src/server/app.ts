@@ -149,8 +149,9 @@ export function build(deps: ServerDeps): FastifyInstance & { routeList: RouteInf
   for (const route of Object.keys(OPERATION_ROUTES) as OperationRoute[]) {
     app.post(`/api/v1/namespaces/:namespace/releases/:name/${route}`, api, async (request, reply) => {
       const { namespace, name } = pathParams(request);
-      // The same verb the CLI path needs to write the annotation (docs/operations.md, "Who may operate").
-      const user = await authorize(request, 'patch', namespace, name);
+      // The same verb the CLI path needs to write the annotation (docs/operations.md, "Who may operate");
+      // approving is a right of its own, which the admission policy checks on the CLI path (docs/hooks.md).
+      const user = await authorize(request, route === 'approve' ? 'approve' : 'patch', namespace, name);
       const body = validBody(OPERATION_ROUTES[route].body, request.body);
       const operation = newOperation(
         operationRequestOf(route, body),

@@ -33,6 +33,10 @@ export const OPERATION_ROUTES = {
   abort: { body: emptyBody, summary: 'Roll the running release back.' },
   retry: { body: retryBody, summary: 'Release a rolled-back revision again.' },
   undo: { body: undoBody, summary: 'Release an earlier revision from the history.' },
+  approve: {
+    body: emptyBody,
+    summary: 'Open the approval gate of the step that waits for it (needs the verb approve on canarypolicies).',
+  },
 } as const;
 
 export type OperationRoute = keyof typeof OPERATION_ROUTES;

@@ -82,7 +82,10 @@ export const openApiDocument = {
         required: ['id', 'op', 'by', 'at'],
         properties: {
           id: { type: 'string' },
-          op: { type: 'string', enum: ['pause', 'resume', 'promote', 'promoteFull', 'abort', 'retry', 'undo'] },
+          op: {
+            type: 'string',
+            enum: ['pause', 'resume', 'promote', 'promoteFull', 'abort', 'retry', 'undo', 'approve'],
+          },
           toRevision: { type: 'integer', minimum: 1 },
           skipCanary: { type: 'boolean' },
           by: { type: 'string', description: 'The caller, as Kubernetes authenticated them.' },

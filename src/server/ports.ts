@@ -32,7 +32,7 @@ export interface Authenticator {
   authenticate(token: string): Promise<UserInfo | null>;
 }
 
-export type ApiVerb = 'get' | 'list' | 'patch';
+export type ApiVerb = 'get' | 'list' | 'patch' | 'approve';
 
 /** May a user do `verb` on CanaryPolicies (SubjectAccessReview)? */
 export interface Authorizer {

@@ -5,6 +5,7 @@ import type { Condition } from '../controller/status.ts';
 import { readStatus } from '../controller/status.ts';
 import { planSteps } from '../engine/index.ts';
 import type { CurrentRelease, HistoryEntry, ReleaseState, Revision } from '../engine/types.ts';
+import type { HookAnswers } from '../hooks/index.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { API_VERSION, type CanaryPolicySpec, canaryPolicySpec, KIND } from '../policy/schema.ts';
@@ -17,6 +18,8 @@ export interface StepView {
   pause: boolean;
   /** Only header/cookie testers reach the canary. */
   testersOnly: boolean;
+  /** Waits for `kubectl canary approve` before its weight is set. */
+  approval?: boolean;
 }
 
 export interface ReleaseSpecSummary {
@@ -59,6 +62,8 @@ export interface ReleaseStatusView {
   nextStepAt?: string;
   /** When analysis next measures the step. */
   nextAnalysisAt?: string;
+  /** The latest answer of each hook (spec.hooks): docs/hooks.md. */
+  hooks?: HookAnswers;
   updatedAt: string;
 }
 
@@ -127,6 +132,7 @@ export function releaseViewOf(policy: KubeObject, now: Date = new Date()): Relea
       },
       ...(status.nextStepAt === undefined ? {} : { nextStepAt: status.nextStepAt }),
       ...(status.nextAnalysisAt === undefined ? {} : { nextAnalysisAt: status.nextAnalysisAt }),
+      ...(status.hooks === undefined ? {} : { hooks: status.hooks }),
       updatedAt: status.updatedAt,
     },
   };
@@ -160,6 +166,7 @@ function specSummary(name: string, namespace: string, spec: CanaryPolicySpec): R
       holdSeconds: step.holdMs / 1000,
       pause: step.pause,
       testersOnly: step.testersOnly,
+      ...(step.approval === true ? { approval: true } : {}),
     })),
     checks: spec.analysis.checks.map((check) => check.name),
   };

@@ -31,6 +31,7 @@ const SUBCOMMANDS = [
   'abort',
   'retry',
   'undo',
+  'approve',
 ];
 
 describe('kubectl canary --help', () => {

@@ -155,6 +155,17 @@ const MATRIX: Record<OperationKind, Record<Phase, Expectation>> = {
     rollingBack: 'refused',
     failed: 'refused',
   },
+  // No step of this policy waits for approval: refused everywhere (test/engine/hooks.test.ts opens one).
+  approve: {
+    idle: 'refused',
+    waiting: 'refused',
+    progressing: 'refused',
+    paused: 'refused',
+    promoting: 'refused',
+    succeeded: 'refused',
+    rollingBack: 'refused',
+    failed: 'refused',
+  },
   retry: {
     idle: 'refused',
     waiting: 'refused',

@@ -123,7 +123,7 @@ describe('open endpoints', () => {
       .sort();
     const served = app.routeList.map(({ method, url }) => `${method} ${url.replace(/:(\w+)/g, '{$1}')}`).sort();
     expect(documented).toEqual(served);
-    expect(documented).toHaveLength(17);
+    expect(documented).toHaveLength(18);
     const undo = document.paths['/api/v1/namespaces/{namespace}/releases/{name}/undo'] ?? {};
     expect(undo.post?.requestBody?.content['application/json']?.schema).toMatchObject({
       required: ['toRevision'],

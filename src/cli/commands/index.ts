@@ -20,5 +20,6 @@ export function clusterCommands(deps: () => ClusterDeps = processClusterDeps): R
     retry: operationCommand('retry', deps),
     undo: operationCommand('undo', deps),
     dashboard: dashboardCommand(deps),
+    approve: operationCommand('approve', deps),
   };
 }

@@ -17,7 +17,7 @@ import type { Command } from '../io.ts';
 import { oneName, revisionFlag, secondsFlag, UsageError } from './args.ts';
 import { type ClusterDeps, type CommandContext, clusterCommand } from './cluster.ts';
 
-export type OperationCommandName = 'pause' | 'resume' | 'promote' | 'abort' | 'retry' | 'undo';
+export type OperationCommandName = 'pause' | 'resume' | 'promote' | 'abort' | 'retry' | 'undo' | 'approve';
 
 const SPECS: Record<
   OperationCommandName,
@@ -35,6 +35,11 @@ const SPECS: Record<
     summary: 'release a rolled-back revision again',
     usage: 'kubectl canary retry NAME [--to-revision N]',
     options: { 'to-revision': { type: 'string' } },
+  },
+  approve: {
+    summary: 'open the approval gate of the step that waits for it (RBAC: verb approve)',
+    usage: 'kubectl canary approve NAME',
+    options: {},
   },
   undo: {
     summary: 'release an earlier revision from the history',
@@ -80,7 +85,8 @@ and prints which (a refusal names the reason, e.g. the release ended meanwhile).
   --timeout DURATION   how long to wait for canaryd (default 30s; 0: return once written)
 
 Exit codes: 0 applied (or written, with --timeout 0); 1 refused, not processed in time, another
-operation pending, not found or not allowed (RBAC: patch on canarypolicies); 2 usage error.`;
+operation pending, not found or not allowed (RBAC: patch on canarypolicies; approve also needs
+the verb approve on canarypolicies); 2 usage error.`;
 
 export const operationCommand = (command: OperationCommandName, deps: () => ClusterDeps): Command => {
   const spec = SPECS[command];

@@ -3,6 +3,7 @@
 import type { Measurement } from '../../analysis/index.ts';
 import { operationLabel } from '../../engine/history.ts';
 import type { HistoryEntryView, ReleaseView } from '../../server/views.ts';
+import { renderHooks } from './render-hooks.ts';
 
 /** kubectl-style ages: 45s, 3m20s, 2h5m, 3d4h. */
 export function formatDuration(ms: number): string {
@@ -162,6 +163,7 @@ export function renderStatus(view: ReleaseView, now: Date): string {
     }
     lines.push(table(rows).trimEnd());
   }
+  lines.push(...renderHooks(view, now));
   const notReady = status.conditions.filter((c) => c.status === 'False');
   for (const condition of notReady)
     field('Condition', `${condition.type}=False ${condition.reason}: ${condition.message}`);

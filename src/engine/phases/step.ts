@@ -6,6 +6,7 @@
 import { formatDuration } from '../../schedule/duration.ts';
 import { advanceAllowed } from '../../schedule/windows.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
+import { duringGate } from '../hooks.ts';
 import { canaryReplicas, type PlannedStep } from '../plan.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
 import { earlyAdvance, undecidedAtTimeout } from './sequential-gates.ts';
+import { duringOutcome, promotionGate, startGates } from './step-gates.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
@@ -48,16 +50,14 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
 
   const analysing = context.times.analysisEnabled && !current.promote?.full;
-  const verdict = readRound(state, context, analysing);
+  // Evidence first, in this order: an analysis round, the data plane's verdict on the route, the during hook.
+  const verdict =
+    readRound(state, context, analysing) ?? readRouteVerdict(state, context) ?? duringOutcome(state, context);
   if (verdict !== null) return verdict;
-  const routeVerdict = readRouteVerdict(state, context);
-  if (routeVerdict !== null) return routeVerdict;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
-    if (canaryReady && route.prepared && (!testersNeeded(step) || route.testersRouting)) {
-      return startStep(state, context, step);
-    }
-    setPhase(state, 'progressing', `step ${current.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+    const started = beginStep(state, context, step, canaryReady, wanted);
+    if (started !== null) return started;
   }
 
   if (state.phase === 'progressing' && current.stepStartedAt !== undefined) {
@@ -200,6 +200,26 @@ function readRouteVerdict(state: ReleaseState, context: Context): HandlerResult 
   return null;
 }
 
+/** The step starts once its canary and route are ready and its gates are open (hooks, approval); null while it waits. */
+function beginStep(
+  state: ReleaseState,
+  context: Context,
+  step: PlannedStep,
+  canaryReady: boolean,
+  wanted: number,
+): HandlerResult | null {
+  const { route } = context.observed;
+  if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
+    setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+    return null;
+  }
+  const gated = startGates(state, context, step);
+  if (gated === null) return startStep(state, context, step);
+  if (typeof gated !== 'string') return gated;
+  setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: ${gated}`);
+  return null;
+}
+
 /** The canary is ready for the step: its weight is set and its hold begins now. */
 function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
   const current = state.current!;
@@ -223,6 +243,14 @@ function advance(state: ReleaseState, context: Context, step: PlannedStep, analy
   if (waitingFor !== null) {
     setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${waitingFor}`);
     return null;
+  }
+  if (current.stepIndex + 1 >= context.steps.length) {
+    const gated = promotionGate(state, context);
+    if (typeof gated === 'string') {
+      setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${current.weight}%: ${gated}`);
+      return null;
+    }
+    if (gated !== null) return gated;
   }
   const promoter = current.promote?.by;
   // `promote` (not --full) skips what is left of this one step, then the next step holds as usual.
@@ -252,17 +280,18 @@ function advanceGate(current: CurrentRelease, step: PlannedStep, context: Contex
     const window = advanceAllowed(context.policy.spec.schedule, context.now);
     if (!window.allowed) return `holding its weight: ${window.reason}`;
   }
-  if (!analysing) return null;
-  const round = context.observed.analysis;
-  if (round === undefined || Date.parse(round.at) < startedMs) return 'waiting for an analysis round of this step';
-  const staleBefore = context.nowMs - 2 * context.times.analysisIntervalMs;
-  if (Date.parse(round.at) < staleBefore) {
-    return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
+  if (analysing) {
+    const round = context.observed.analysis;
+    if (round === undefined || Date.parse(round.at) < startedMs) return 'waiting for an analysis round of this step';
+    const staleBefore = context.nowMs - 2 * context.times.analysisIntervalMs;
+    if (Date.parse(round.at) < staleBefore) {
+      return `the latest analysis round is older than ${formatDuration(2 * context.times.analysisIntervalMs)}`;
+    }
+    if (round.decision !== 'advance-allowed' && round.decision !== 'advance-now') {
+      return `analysis: ${round.decision}: ${round.reason}`;
+    }
   }
-  if (round.decision !== 'advance-allowed' && round.decision !== 'advance-now') {
-    return `analysis: ${round.decision}: ${round.reason}`;
-  }
-  return null;
+  return duringGate(current, context);
 }
 
 /** When the next analysis round is due: one interval after the step started, the last round or the last request. */
