@@ -16,7 +16,7 @@ describe('the weight status reports', () => {
       // After a promotion the stable pods run the released template, so a share counted by
       // template would read 100 %; no canary carries anything any more.
       const ended = releaseState('promoting', { stepIndex: 2, weight: 25 });
-      const context = { nowIso: '2026-03-02T11:00:00.000Z', notes: [] } as unknown as Parameters<
+      const context = { nowIso: '2026-03-02T11:00:00.000Z', notes: [], policy: policy() } as unknown as Parameters<
         typeof finishRelease
       >[1];
       finishRelease(ended, context, phase === 'succeeded' ? 'succeeded' : 'rolledBack', 'ended', phase);
