@@ -112,7 +112,9 @@ async function main(): Promise<void> {
         timeouts: { canaryReady: '60s', promotion: '2m' },
       },
     });
-    say('CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s under a success rate ≥ 95 %, then paused');
+    say(
+      'CanaryPolicy web: ingress-nginx steps 1 % → 5 % → 25 %, each held 10 s under a success rate ≥ 95 %, then paused',
+    );
     say('  for the demo to measure the share through Traefik; the demo then resumes (kubectl canary resume)');
     say('  measured on Traefik’s own metrics (traefik_service_requests_total of the canary backend)');
     await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase === 'idle', {

@@ -100,8 +100,7 @@ export async function evaluateSequential(
   // One interval back, but never before the release began: the data plane reuses the canary
   // backend's name, so earlier counts may be the previous canary's (window.ts).
   const releaseStartMs = context.releaseStartedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
-  const since =
-    previous?.since ?? new Date(Math.max(context.now.getTime() - lookBackMs, releaseStartMs)).toISOString();
+  const since = previous?.since ?? new Date(Math.max(context.now.getTime() - lookBackMs, releaseStartMs)).toISOString();
   const rangeMs = Math.max(1000, Math.round((context.now.getTime() - Date.parse(since)) / 1000) * 1000);
   const base = {
     check: check.name,

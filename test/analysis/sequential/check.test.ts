@@ -46,7 +46,9 @@ const context = (now: Date, evidence?: RoundContext['evidence']): RoundContext =
 describe('the count queries', () => {
   it('counts 5xx and all requests per track exactly since the evidence start, a new series whole', () => {
     const q = builtinCountQueries({}, target, 1_700_000_000_000, 'traefik');
-    const failed = q.canary.total.match(/^sum\(\((traefik_service_requests_total\{[^}]*-canary@kubernetesingressnginx")\}/)?.[1];
+    const failed = q.canary.total.match(
+      /^sum\(\((traefik_service_requests_total\{[^}]*-canary@kubernetesingressnginx")\}/,
+    )?.[1];
     expect(failed).toBeDefined();
     const series = `${failed},code=~"5.."}`;
     expect(q.canary.failed).toBe(`sum((${series} - ${series} @ 1700000000.000 >= 0 or ${series}))`);
