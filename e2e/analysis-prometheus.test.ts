@@ -101,7 +101,12 @@ describe('analysis: a healthy canary', () => {
       expect(m.sample).toBeGreaterThanOrEqual(20);
       expect(m.value).toBeLessThanOrEqual(0.05);
       expect(m.query).toContain(`namespace="${env.namespace}"`);
-      expect(m.sampleQuery).toContain('[15s]');
+      // {{interval}} is the 15 s window, cut at the step's start (docs/analysis.md, "What a round counts").
+      const [, amount, unit] = /\[(\d+)(ms|s)\]/.exec(m.sampleQuery ?? '') ?? [];
+      const rangeMs = Number(amount) * (unit === 's' ? 1000 : 1);
+      expect(rangeMs, m.sampleQuery).toBeGreaterThan(0);
+      expect(rangeMs, m.sampleQuery).toBeLessThanOrEqual(15_000);
+      if (m.from !== undefined) expect(Math.abs(Date.parse(m.at) - Date.parse(m.from) - rangeMs)).toBeLessThan(1000);
     }
     expect(statuses.samples.some((s) => s.phase === 'rollingBack')).toBe(false);
     expect(policy.status?.release?.history.at(-1)).toMatchObject({ outcome: 'succeeded' });

@@ -147,6 +147,10 @@ describe('the Grafana dashboard on the real Prometheus scraping canaryd', () => 
         timeoutMs: 30_000,
         description: `Prometheus to have scraped ${description}`,
       });
+    // increase() over the board's range counts from the first sample Prometheus has: the
+    // counters must have been scraped at 0 (canaryd creates them on its first look at the policy)
+    // before the first release, else that release is not counted — as on a real board.
+    await scraped(`canaryd_releases_started_total${selector} == 0`, 'the release counters at 0');
     await releaseV2(env);
     await waitForEnd(env, 'succeeded');
     // Each phase is on the board before the next release begins (scraped every second).

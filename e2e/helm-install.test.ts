@@ -83,7 +83,19 @@ describe('installing the Helm chart on the local cluster', () => {
   });
 
   it('helm install creates every object; the pods are admitted (restricted), scheduled and Available', async () => {
-    const install = await helm('install', RELEASE, CHART, '-n', NAMESPACE, '--wait', '--timeout', '3m');
+    // --force-conflicts: Helm 4 applies server-side, and the adopted objects' fields belong to
+    // whoever wrote them before (here other test files; for a person, kubectl): the README says so.
+    const install = await helm(
+      'install',
+      RELEASE,
+      CHART,
+      '-n',
+      NAMESPACE,
+      '--force-conflicts',
+      '--wait',
+      '--timeout',
+      '3m',
+    );
     expect(install.ok, install.output).toBe(true);
     const manifest = await helm('get', 'manifest', RELEASE, '-n', NAMESPACE);
     expect(manifest.ok, manifest.output).toBe(true);

@@ -100,6 +100,8 @@ describe('installing deploy/ on the local cluster', () => {
     const objects = deployObjects();
     expect(objects.map((o) => o.kind).sort()).toEqual(
       [
+        // canaryd's own, and the roles for people: view, operate, approve (a right of its own).
+        'ClusterRole',
         'ClusterRole',
         'ClusterRole',
         'ClusterRole',

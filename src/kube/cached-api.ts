@@ -108,11 +108,21 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
       return written;
     } catch (error) {
       if (isKubeError(error, 'Conflict') || isKubeError(error, 'AlreadyExists')) this.#stale.add(keyOf(ref));
+      // Gone from the apiserver: the cache lags behind its watch; do not act on it again.
+      if (isKubeError(error, 'NotFound') && this.#options.synced(ref.kind)) {
+        this.#store.remove(ref.kind, ref.namespace ?? '', ref.name);
+      }
       throw error;
     }
   }
 
   #remember(object: KubeObject, ref: ObjectRef): void {
+    // Deleting with no finalizer left: the apiserver has removed it (this answer is its last version).
+    const { deletionTimestamp, finalizers } = object.metadata as { deletionTimestamp?: unknown; finalizers?: string[] };
+    if (deletionTimestamp && (finalizers ?? []).length === 0) {
+      this.#store.remove(ref.kind, ref.namespace ?? '', ref.name, object.metadata.resourceVersion);
+      return;
+    }
     // Plain JSON (the client's answers carry Dates), trimmed like the watch's objects.
     const plain = JSON.parse(JSON.stringify(object)) as KubeObject;
     this.#store.put(trimForCache(plain, ref.apiVersion, ref.kind));

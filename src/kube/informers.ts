@@ -125,7 +125,12 @@ export function startInformers(
     informer.on('update', changed);
     informer.on('delete', (object: k8s.KubernetesObject) => {
       const gone = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
-      store.remove(resource.kind, gone.metadata.namespace ?? '', gone.metadata.name);
+      store.remove(
+        resource.kind,
+        gone.metadata.namespace ?? '',
+        gone.metadata.name,
+        gone.metadata.resourceVersion ?? '',
+      );
       onEvent('delete', gone);
     });
     // Exponential backoff while the apiserver stays away. client-node emits 'connect' before

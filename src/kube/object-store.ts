@@ -15,13 +15,38 @@ export function compareVersions(a: string | undefined, b: string | undefined): n
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
+/** How long a deleted object's last version is remembered (see `remove`). */
+export const TOMBSTONE_MS = 60_000;
+
 export class ObjectStore {
   readonly #kinds = new Map<string, Map<string, Map<string, KubeObject>>>();
+  /**
+   * kind/namespace/name → the version a watch saw deleted, and when. The answer to one of
+   * canaryd's own writes can arrive after the watch's delete (the finalizer canaryd removes is the
+   * last one: the write's answer is the object's last version): without this it would bring the
+   * deleted object back into the cache for good.
+   */
+  readonly #tombstones = new Map<string, { version: string | undefined; atMs: number }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   /** Stores `object` unless the store holds a newer version of it. */
   put(object: KubeObject): PutResult {
-    const namespaces = this.#namespacesOf(object.kind);
     const namespace = object.metadata.namespace ?? '';
+    const key = `${object.kind}/${namespace}/${object.metadata.name}`;
+    const tombstone = this.#tombstones.get(key);
+    if (tombstone !== undefined) {
+      const order = compareVersions(object.metadata.resourceVersion, tombstone.version);
+      // Not newer than the deletion (or not comparable, within the tombstone's time): gone.
+      if (order === -1 || order === 0 || (order === undefined && this.#now() - tombstone.atMs < TOMBSTONE_MS)) {
+        return 'known';
+      }
+      this.#tombstones.delete(key); // created again since
+    }
+    const namespaces = this.#namespacesOf(object.kind);
     let names = namespaces.get(namespace);
     if (names === undefined) {
       names = new Map();
@@ -43,11 +68,26 @@ export class ObjectStore {
     return readProjection(held) === readProjection(object) ? 'unread' : 'changed';
   }
 
-  remove(kind: string, namespace: string, name: string): boolean {
+  /**
+   * Forgets an object. `deletedVersion` (the watch's delete) also keeps a tombstone: an older
+   * version put later (the answer to a write that raced the delete) is ignored.
+   */
+  remove(kind: string, namespace: string, name: string, deletedVersion?: string): boolean {
+    if (deletedVersion !== undefined) this.#bury(`${kind}/${namespace}/${name}`, deletedVersion);
     const names = this.#kinds.get(kind)?.get(namespace);
     if (names === undefined || !names.delete(name)) return false;
     if (names.size === 0) this.#kinds.get(kind)?.delete(namespace);
     return true;
+  }
+
+  #bury(key: string, version: string): void {
+    const nowMs = this.#now();
+    for (const [old, { atMs }] of this.#tombstones) {
+      if (nowMs - atMs < TOMBSTONE_MS) break; // insertion order: the rest are younger
+      this.#tombstones.delete(old);
+    }
+    this.#tombstones.delete(key);
+    this.#tombstones.set(key, { version, atMs: nowMs });
   }
 
   get(kind: string, namespace: string, name: string): KubeObject | undefined {

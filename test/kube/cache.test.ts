@@ -147,6 +147,7 @@ describe('ObjectStore', () => {
 
 class StatusKube extends FakeKube implements StatusWriter {
   conflictNext = false;
+  notFoundNext = false;
   async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
     return this.replace(object);
   }
@@ -158,6 +159,10 @@ class StatusKube extends FakeKube implements StatusWriter {
       this.conflictNext = false;
       this.calls.push({ verb: 'mergePatch', apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name });
       throw new KubeError('Conflict', 'the object has been modified', { status: 409 });
+    }
+    if (this.notFoundNext) {
+      this.notFoundNext = false;
+      throw new KubeError('NotFound', 'deployments.apps "web" not found', { status: 404 });
     }
     return super.mergePatch<T>(ref, patch);
   }
@@ -175,6 +180,30 @@ function cachedOver(live: StatusKube, kinds: string[]) {
 
 const replicasOf = (object: KubeObject | null) => (object?.spec as { replicas?: number } | undefined)?.replicas;
 const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
+
+describe('ObjectStore after a delete', () => {
+  it('does not bring back an object the watch saw deleted when an older answer of a write arrives later', () => {
+    const store = new ObjectStore();
+    store.put(deployment('5'));
+    store.remove('Deployment', 'shop', 'web', '7');
+    // canaryd's own write (its finalizer removal, version 6) answered after the watch's delete (7).
+    expect(store.put(deployment('6'))).toBe('known');
+    expect(store.get('Deployment', 'shop', 'web')).toBeUndefined();
+    // Created again since: a newer version is a new object.
+    expect(store.put(deployment('9'))).toBe('added');
+    expect(store.get('Deployment', 'shop', 'web')?.metadata.resourceVersion).toBe('9');
+  });
+
+  it('forgets a tombstone after a minute', () => {
+    let now = 0;
+    const store = new ObjectStore(() => now);
+    store.remove('Deployment', 'shop', 'web', '7');
+    store.remove('Deployment', 'shop', 'other', '8');
+    now = 61_000;
+    store.remove('Deployment', 'shop', 'third', '9'); // prunes the old ones
+    expect(store.put(deployment('3'))).toBe('added');
+  });
+});
 
 describe('CachedKubeApi', () => {
   it('answers reads of watched kinds from the store, with copies, and asks the API server for the rest', async () => {
@@ -200,6 +229,21 @@ describe('CachedKubeApi', () => {
     expect(replicasOf(await api.get<KubeObject>(ref))).toBe(7);
     // The same version arriving by the watch.
     expect(store.put(trimForCache(structuredClone(written), 'apps/v1', 'Deployment'))).toBe('known');
+  });
+
+  it('drops an object its last finalizer was removed from, and one a write found gone (NotFound)', async () => {
+    const deleting = deployment('5', { spec: { replicas: 3 } });
+    (deleting.metadata as Record<string, unknown>).deletionTimestamp = '2026-12-02T04:16:36Z';
+    (deleting.metadata as Record<string, unknown>).finalizers = ['canaryd.dev/cleanup'];
+    const live = new StatusKube(deleting);
+    const { store, api } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(structuredClone(deleting), 'apps/v1', 'Deployment'));
+    await api.mergePatch(ref, { metadata: { finalizers: [] } });
+    expect(await api.get(ref)).toBeNull();
+    store.put(trimForCache(deployment('20'), 'apps/v1', 'Deployment'));
+    live.notFoundNext = true;
+    await expect(api.mergePatch(ref, { spec: { replicas: 1 } })).rejects.toThrow();
+    expect(await api.get(ref)).toBeNull();
   });
 
   it('reads an object from the API server once after a write found the cache behind (Conflict)', async () => {
