@@ -102,6 +102,8 @@ describe('installing the Helm chart on the local cluster', () => {
     installed = parseObjects(manifest.output, 'helm get manifest');
     expect(installed.map((o) => o.kind).sort()).toEqual(
       [
+        // canaryd's own, and the roles for people: view, operate, approve.
+        'ClusterRole',
         'ClusterRole',
         'ClusterRole',
         'ClusterRole',
