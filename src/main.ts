@@ -14,7 +14,6 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
-import type { KubeObject } from './kube/objects.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
@@ -42,8 +41,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   });
   metrics.cacheSizes(() => store.counts());
   const events = new KubeEventRecorder(kube);
+  const secrets = new KubeSecretSource(kube);
   const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
-    secrets: new KubeSecretSource(kube),
+    secrets,
     events,
     metrics: notifyMetrics(metrics.registry),
     log,
@@ -62,17 +62,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   });
   // Hook answers come back outside any reconcile: each one enqueues its policy again.
   const hooks = new HookRunner({
-    readSecret: async (namespace, name, key) => {
-      const secret = await kube.get<KubeObject & { data?: Record<string, string> }>({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        namespace,
-        name,
-      });
-      const value = secret?.data?.[key];
-      if (value === undefined) throw new Error(secret === null ? 'no such Secret' : `no key ${key}`);
-      return Buffer.from(value, 'base64').toString('utf8');
-    },
+    // The same reader as the notifications' (names the Secret and key when one is missing).
+    readSecret: (namespace, name, key) => secrets.value({ namespace, name, key }),
     onAnswer: (namespace, name) => controller.enqueue(policyKeyOf(namespace, name)),
     log: log.info,
   });

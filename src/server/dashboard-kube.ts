@@ -10,6 +10,7 @@ import {
 import { readStatus } from '../controller/status.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
+import { KubeSecretSource } from '../notify/secrets.ts';
 import { canaryPolicySpec, type PrometheusSpec } from '../policy/schema.ts';
 import { policyRef } from './operations.ts';
 import { chartPlan, type ReleaseCharts, seriesOf } from './series.ts';
@@ -32,10 +33,6 @@ export interface DashboardReader {
 
 /** The newest Events first, at most this many. */
 export const MAX_EVENTS = 50;
-
-interface Secret extends KubeObject {
-  data?: Record<string, string>;
-}
 
 interface KubeEvent extends KubeObject {
   type?: string;
@@ -61,13 +58,10 @@ export function kubeDashboardReader(
   const now = options.now ?? (() => new Date());
   const providers = new Map<string, PrometheusProvider>();
 
-  const secretValue = async (namespace: string, ref: { name: string; key?: string } | undefined, key: string) => {
-    if (ref === undefined) return undefined;
-    const secret = await kube.get<Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name });
-    const value = secret?.data?.[ref.key ?? key];
-    if (value === undefined) throw new Error(`Secret ${namespace}/${ref.name} has no key ${ref.key ?? key}`);
-    return Buffer.from(value, 'base64').toString('utf8').trim();
-  };
+  // The Secret reader the notifications use (briefly cached: every chart request needs the credentials).
+  const secrets = new KubeSecretSource(kube);
+  const secretValue = async (namespace: string, ref: { name: string; key?: string } | undefined, key: string) =>
+    ref === undefined ? undefined : secrets.value({ namespace, name: ref.name, key: ref.key ?? key });
 
   const providerFor = async (namespace: string, spec: PrometheusSpec): Promise<PrometheusProvider> => {
     const bearerToken = await secretValue(namespace, spec.bearerTokenSecretRef, 'token');
