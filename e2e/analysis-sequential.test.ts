@@ -14,9 +14,8 @@ import { waitFor } from './cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
-import { streamThroughProxy } from './support/traffic.ts';
+import { setVersion, streamThroughProxy } from './support/traffic.ts';
 
-const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 interface Evidence {
@@ -52,31 +51,7 @@ describe('sequential analysis on Traefik’s metrics', () => {
       { timeoutMs, intervalMs: 250, description },
     );
   const release = (version: string, errorRate: number) =>
-    env.apps.patchNamespacedDeployment(
-      {
-        name: 'web',
-        namespace: env.namespace,
-        body: {
-          spec: {
-            template: {
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: `canaryd-demo:${version}`,
-                    env: [
-                      { name: 'VERSION', value: version },
-                      { name: 'ERROR_RATE', value: String(errorRate) },
-                    ],
-                  },
-                ],
-              },
-            },
-          },
-        },
-      },
-      strategicMerge,
-    );
+    setVersion(env.apps, env.namespace, 'web', version, errorRate);
   const setSpec = (spec: object) =>
     env.kc
       .makeApiClient(k8s.CustomObjectsApi)

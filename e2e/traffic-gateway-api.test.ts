@@ -24,10 +24,16 @@ import {
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { binomialInterval, operate, userView } from './support/routers.ts';
-import { pct, type StreamReport, streamThroughProxy, waitForTraefikWeight, Z_95 } from './support/traffic.ts';
+import {
+  pct,
+  type StreamReport,
+  setVersion,
+  streamThroughProxy,
+  waitForTraefikWeight,
+  Z_95,
+} from './support/traffic.ts';
 
 const ROUTE = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
-const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
 
@@ -68,32 +74,7 @@ describe('a gateway-api release measured through Traefik’s Gateway', () => {
     requests: number,
     extra: { headers?: Record<string, string>; cookies?: Record<string, string> } = {},
   ) => sendThroughProxy({ proxyUrl, host: host(), requests, concurrency: 8, maxDurationMs: 120_000, ...extra });
-  const release = (version: string, errorRate = 0) =>
-    env.apps.patchNamespacedDeployment(
-      {
-        name: 'web',
-        namespace: env.namespace,
-        body: {
-          spec: {
-            template: {
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: `canaryd-demo:${version}`,
-                    env: [
-                      { name: 'VERSION', value: version },
-                      { name: 'ERROR_RATE', value: String(errorRate) },
-                    ],
-                  },
-                ],
-              },
-            },
-          },
-        },
-      },
-      strategicMerge,
-    );
+  const release = (version: string, errorRate = 0) => setVersion(env.apps, env.namespace, 'web', version, errorRate);
   const setSpec = (spec: object) =>
     custom.patchNamespacedCustomObject(
       { group: GROUP, version: VERSION, namespace: env.namespace, plural: PLURAL, name: 'web', body: { spec } },

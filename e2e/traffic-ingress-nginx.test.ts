@@ -22,7 +22,14 @@ import {
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
 import { demoDeployment, demoService, promQuery, useTestEnv } from './support/env.ts';
 import { binomialInterval, operate } from './support/routers.ts';
-import { pct, type StreamReport, streamThroughProxy, waitForTraefikWeight, Z_95 } from './support/traffic.ts';
+import {
+  pct,
+  type StreamReport,
+  setVersion,
+  streamThroughProxy,
+  waitForTraefikWeight,
+  Z_95,
+} from './support/traffic.ts';
 
 interface Measured {
   at: string;
@@ -31,7 +38,6 @@ interface Measured {
   reason: string;
 }
 
-const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 describe('an ingress-nginx release measured through the proxy', () => {
@@ -54,32 +60,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
     requests: number,
     extra: { headers?: Record<string, string>; cookies?: Record<string, string> } = {},
   ) => sendThroughProxy({ proxyUrl, host: host(), requests, concurrency: 8, maxDurationMs: 120_000, ...extra });
-  const release = (version: string, errorRate = 0) =>
-    env.apps.patchNamespacedDeployment(
-      {
-        name: 'web',
-        namespace: env.namespace,
-        body: {
-          spec: {
-            template: {
-              spec: {
-                containers: [
-                  {
-                    name: 'app',
-                    image: `canaryd-demo:${version}`,
-                    env: [
-                      { name: 'VERSION', value: version },
-                      { name: 'ERROR_RATE', value: String(errorRate) },
-                    ],
-                  },
-                ],
-              },
-            },
-          },
-        },
-      },
-      strategicMerge,
-    );
+  const release = (version: string, errorRate = 0) => setVersion(env.apps, env.namespace, 'web', version, errorRate);
   const setSpec = (spec: object) =>
     env.kc
       .makeApiClient(k8s.CustomObjectsApi)

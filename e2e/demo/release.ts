@@ -1,48 +1,16 @@
 // What the demo's acts share: a timestamped line, a new version of an app (as
 // `kubectl set image` would write it), and following a release to its end with the share
 // measured at each new weight.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../cluster/wait.ts';
 import { readPolicy } from '../support/canaryd.ts';
 import { operate } from '../support/routers.ts';
 
+export { setVersion } from '../support/traffic.ts';
+
 const started = Date.now();
 export const say = (line: string) =>
   console.log(`[demo +${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
-
-export async function setVersion(
-  apps: k8s.AppsV1Api,
-  namespace: string,
-  name: string,
-  version: string,
-  errorRate: number,
-): Promise<void> {
-  await apps.patchNamespacedDeployment(
-    {
-      name,
-      namespace,
-      body: {
-        spec: {
-          template: {
-            spec: {
-              containers: [
-                {
-                  name: 'app',
-                  image: `canaryd-demo:${version}`,
-                  env: [
-                    { name: 'VERSION', value: version },
-                    { name: 'ERROR_RATE', value: String(errorRate) },
-                  ],
-                },
-              ],
-            },
-          },
-        },
-      },
-    },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
-  );
-}
 
 /**
  * Prints every change of the policy's status until the release ends. Each step of the demo's

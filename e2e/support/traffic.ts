@@ -137,3 +137,38 @@ export async function deployBehindIngress(
     },
   });
 }
+
+/** A new version of an app, as `kubectl set image` and `kubectl set env` would write it (the demo image reads VERSION and ERROR_RATE). */
+export async function setVersion(
+  apps: k8s.AppsV1Api,
+  namespace: string,
+  name: string,
+  version: string,
+  errorRate: number,
+): Promise<void> {
+  await apps.patchNamespacedDeployment(
+    {
+      name,
+      namespace,
+      body: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: `canaryd-demo:${version}`,
+                  env: [
+                    { name: 'VERSION', value: version },
+                    { name: 'ERROR_RATE', value: String(errorRate) },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+  );
+}
