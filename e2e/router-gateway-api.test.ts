@@ -315,6 +315,18 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
 
     // The Gateway refuses the route: the release pauses with its reason and the weight stays.
     gateway.reject = { reason: 'BackendNotFound', message: 'service web-canary not found' };
+    // The Gateway's verdict is on the route before the resume (else canaryd may write the next
+    // weight first, and the refusal is then of that one).
+    await waitFor(
+      async () => {
+        const route = await readRoute();
+        type Parent = { conditions?: Array<{ type: string; status: string; observedGeneration?: number }> };
+        const parents = (route.status as { parents?: Parent[] } | undefined)?.parents ?? [];
+        const resolved = parents[0]?.conditions?.find((c) => c.type === 'ResolvedRefs');
+        return resolved?.status === 'False' && resolved.observedGeneration === route.metadata.generation;
+      },
+      { timeoutMs: 30_000, description: 'the Gateway refusing the route' },
+    );
     await operate(env.kc, env.namespace, 'web', 'resume');
     const paused = await waitForStatus('paused for the refused route', (s) =>
       (s.message ?? '').includes('ResolvedRefs is False (BackendNotFound: service web-canary not found)'),

@@ -36,16 +36,42 @@ const ownedBy = (replicaSet: ReplicaSet, deployment: Deployment): boolean =>
       (deployment.metadata.uid === undefined || owner.uid === deployment.metadata.uid),
   );
 
+/** A pod template as JSON with sorted keys, without the pod-template-hash label a ReplicaSet adds. */
+function templateKey(template: unknown): string {
+  const copy = structuredClone(template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+  if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH];
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+          )
+        : value;
+  return JSON.stringify(sorted(copy));
+}
+
 /**
- * The pod-template-hash of the ReplicaSet that runs the stable pods. Refuses when pods of
- * several ReplicaSets run (a roll was interrupted): pinning to one would drop the others' pods
- * from the Service.
+ * The pod-template-hash of the ReplicaSet that runs the stable pods. When the Deployment is
+ * paused with pods of two ReplicaSets, one of them made from its current template (the new
+ * template began to roll just before the pause took: a policy and a new image applied together),
+ * the stable pods are the other ReplicaSet's: the new template's pods are left out of the pinned
+ * Service, and rollback's restored template lets the Deployment controller remove them. Refuses
+ * any other mix (a roll was interrupted): pinning to one would drop the others' pods from the
+ * Service.
  */
 export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaSet[]): string => {
   const name = `Deployment ${deployment.metadata.namespace ?? ''}/${deployment.metadata.name}`;
-  const running = replicaSets.filter(
+  let running = replicaSets.filter(
     (rs) => ownedBy(rs, deployment) && Math.max(rs.spec?.replicas ?? 0, rs.status?.replicas ?? 0) > 0,
   );
+  if (running.length === 2 && deployment.spec?.paused === true) {
+    const current = templateKey(deployment.spec.template);
+    const older = running.filter((rs) => templateKey(rs.spec?.template) !== current);
+    if (older.length === 1) running = older;
+  }
   if (running.length > 1) {
     const names = running.map((rs) => rs.metadata.name).join(', ');
     throw new TrafficError(

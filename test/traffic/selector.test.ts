@@ -122,6 +122,31 @@ describe('stableTemplateHash', () => {
     ).toBe('cur');
   });
 
+  it('pins the older ReplicaSet when a paused Deployment began to roll its current template', () => {
+    // A policy and a new image applied together: one pod of the new template rolled before the
+    // pause took. Its pods stay out of the stable Service; the release can start.
+    const template = (image: string, hash?: string) => ({
+      metadata: { labels: { app: 'web', ...(hash ? { 'pod-template-hash': hash } : {}) } },
+      spec: { containers: [{ name: 'app', image }] },
+    });
+    const paused = {
+      ...deployment,
+      spec: { paused: true, selector: {}, template: template('app:v2') },
+    } as unknown as Deployment;
+    const withTemplate = (r: ReplicaSet, image: string): ReplicaSet => ({
+      ...r,
+      spec: { ...r.spec, template: template(image, r.metadata.labels?.['pod-template-hash']) },
+    });
+    const both = [withTemplate(rs('v1', 3), 'app:v1'), withTemplate(rs('v2', 1), 'app:v2')];
+    expect(stableTemplateHash(paused, both)).toBe('v1');
+    // Not paused, the Deployment is rolling by itself: wait for it.
+    const rolling = { ...paused, spec: { ...paused.spec, paused: false } } as Deployment;
+    expect(() => stableTemplateHash(rolling, both)).toThrow(/let its rollout finish/);
+    // Neither made from the current template (an older roll interrupted): refuse.
+    const older = [withTemplate(rs('v0', 2), 'app:v0'), withTemplate(rs('v1', 2), 'app:v1')];
+    expect(() => stableTemplateHash(paused, older)).toThrow(/several ReplicaSets/);
+  });
+
   it('refuses while pods of two ReplicaSets run, or when none does', () => {
     const error = (() => {
       try {
