@@ -2,7 +2,10 @@
 export {
   type Comparison,
   type ComparisonSettings,
+  ALPHA_SHARE,
+  compareOnce,
   compareRates,
+  differenceRange,
   requestsToProve,
   type SequentialOutcome,
 } from './compare.ts';
@@ -15,4 +18,13 @@ export {
   rateInterval,
   wholeCounts,
 } from './rate.ts';
+export {
+  EMPTY_RATIO,
+  foldInterval,
+  logMixture,
+  RATIO_GRID,
+  type RatioEvidence,
+  type RatioInterval,
+  ratioInterval,
+} from './ratio.ts';
 export { lnBeta, lnGamma } from './special.ts';

@@ -5,6 +5,8 @@ import type { AnalysisTarget } from '../../../src/analysis/builtin.ts';
 import { decide, INITIAL_COUNTERS, recordRound } from '../../../src/analysis/decide.ts';
 import { evaluateCheck, type RoundContext } from '../../../src/analysis/evaluate.ts';
 import type { MetricProvider, QueryResult } from '../../../src/analysis/provider.ts';
+import { appendMeasurements } from '../../../src/analysis/log.ts';
+import { EMPTY_RATIO, foldInterval } from '../../../src/analysis/sequential/index.ts';
 import { bucketMatcher, builtinCountQueries } from '../../../src/analysis/sequential-queries.ts';
 import { analysisSpec, type CheckSpec, checkSpec } from '../../../src/policy/schema.ts';
 
@@ -116,7 +118,50 @@ describe('a sequential check round by round', () => {
       context(later(30), { errors: first.sequential! }),
     );
     expect(after.sequential?.canary).toEqual({ failed: 1, total: 300 });
+    expect(after.sequential?.ratioTest).toEqual(first.sequential?.ratioTest);
     expect(after.reason).toContain('the earlier counts are kept');
+  });
+
+  it('feeds the two-sample test only what was counted since the previous look', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const second = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 1800], stable: [58, 58_500] }),
+      context(later(30), { errors: first.sequential! }),
+    );
+    const expected = foldInterval(
+      foldInterval(EMPTY_RATIO, { failed: 1, total: 300 }, { failed: 30, total: 30_000 }),
+      { failed: 4, total: 1500 },
+      { failed: 28, total: 28_500 },
+    );
+    expect(second.sequential?.ratioTest?.looks).toBe(2);
+    second.sequential?.ratioTest?.logLikelihood.forEach((l, j) => {
+      expect(l).toBeCloseTo(expected.logLikelihood[j]!, 8);
+    });
+    expect(second.reason).toMatch(/canary ÷ stable in \[[\d.]+, [\d.∞]+\]/);
+  });
+
+  it('continues evidence written before the two-sample test existed as one interval', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const { ratioTest: _, ...older } = first.sequential!;
+    const next = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 1800], stable: [58, 58_500] }),
+      context(later(30), { errors: older }),
+    );
+    const whole = foldInterval(EMPTY_RATIO, { failed: 5, total: 1800 }, { failed: 58, total: 58_500 });
+    expect(next.sequential?.ratioTest?.looks).toBe(1);
+    next.sequential?.ratioTest?.logLikelihood.forEach((l, j) => {
+      expect(l).toBeCloseTo(whole.logLikelihood[j]!, 8);
+    });
+  });
+
+  it('keeps the test state in the round counters and out of the measurement log', async () => {
+    const m = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    expect(recordRound(INITIAL_COUNTERS, [m], t0).sequential?.errors?.ratioTest?.looks).toBe(1);
+    const [logged] = appendMeasurements([], [m]);
+    expect(logged?.sequential?.ratioTest).toBeUndefined();
+    expect(logged?.sequential?.ratio).toEqual(m.sequential?.ratio);
   });
 
   it('is inconclusive, without new evidence, when a count query fails', async () => {
