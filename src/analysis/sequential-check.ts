@@ -49,12 +49,15 @@ export interface SequentialEvidence {
   delta: number;
   alpha: number;
   advanceOnEvidence: boolean;
+  /** false: a guard, which never holds a step (absent from evidence written before the field existed). */
+  holdWhileUndecided?: boolean;
 }
 
 export interface SequentialSettings {
   delta: number;
   alpha: number;
   advanceOnEvidence: boolean;
+  holdWhileUndecided: boolean;
 }
 
 export function sequentialSettings(check: CheckSpec): SequentialSettings {
@@ -62,6 +65,7 @@ export function sequentialSettings(check: CheckSpec): SequentialSettings {
     delta: check.delta ?? SEQUENTIAL_DEFAULTS.delta[sequentialMetric(check)],
     alpha: check.alpha ?? SEQUENTIAL_DEFAULTS.alpha,
     advanceOnEvidence: check.advanceOnEvidence ?? false,
+    holdWhileUndecided: check.holdWhileUndecided ?? true,
   };
 }
 
@@ -139,6 +143,8 @@ const CONCLUSIONS: Record<SequentialOutcome, string> = {
   undecided: 'not decided yet, gathering evidence',
 };
 
+const GUARD_NOTE = ' (holdWhileUndecided: false, the step is not held)';
+
 /** Evaluates a sequential check. Never rejects: a failed query is an inconclusive measurement. */
 export async function evaluateSequential(
   check: CheckSpec,
@@ -207,15 +213,20 @@ export async function evaluateSequential(
     delta: settings.delta,
     alpha: settings.alpha,
     advanceOnEvidence: settings.advanceOnEvidence,
+    holdWhileUndecided: settings.holdWhileUndecided,
   };
   const what = metric === 'latency' ? `slower than ${formatNumber(check.slowerThan ?? 0)}s` : 'failed';
   const reason =
     `${describeCounts('canary', canary)} vs ${describeCounts('stable', stable)} ${what} since ${since}; ` +
     `canary − stable in [${formatNumber(evidence.difference.lower)}, ${formatNumber(evidence.difference.upper)}] points, ` +
     `canary ÷ stable in [${formatNumber(evidence.ratio.lower)}, ${evidence.ratio.upper === null ? '∞' : formatNumber(evidence.ratio.upper)}] ` +
-    `(alpha ${formatNumber(settings.alpha)}): ${CONCLUSIONS[comparison.outcome]} ${formatNumber(settings.delta)}${note}`;
+    `(alpha ${formatNumber(settings.alpha)}): ${CONCLUSIONS[comparison.outcome]} ${formatNumber(settings.delta)}` +
+    `${comparison.outcome === 'undecided' && !settings.holdWhileUndecided ? GUARD_NOTE : ''}${note}`;
+  // Undecided holds the step (inconclusive, gathering) unless the check only guards against a
+  // proven regression (holdWhileUndecided: false): then it passes like a threshold check within limits.
+  const undecided = settings.holdWhileUndecided ? 'inconclusive' : 'pass';
   const verdict =
-    comparison.outcome === 'regression' ? 'fail' : comparison.outcome === 'no-regression' ? 'pass' : 'inconclusive';
+    comparison.outcome === 'regression' ? 'fail' : comparison.outcome === 'no-regression' ? 'pass' : undecided;
   return {
     ...base,
     query,

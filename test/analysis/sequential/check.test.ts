@@ -247,6 +247,52 @@ describe('sequential evidence in the round counters and decisions', () => {
     expect(decideAt(counters, later(30)).action).toBe('advance-now');
   });
 
+  it('a guard (delta 0, holdWhileUndecided: false) passes while undecided: the step advances on its hold', async () => {
+    const guardSpec = analysisSpec.parse({
+      checks: [{ name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false }],
+    });
+    const m = await evaluateCheck(
+      guardSpec.checks[0]!,
+      counts({ canary: [1, 300], stable: [30, 30_000] }),
+      context(later(30)),
+    );
+    expect(m.sequential?.outcome).toBe('undecided');
+    expect(m.verdict).toBe('pass');
+    expect(m.reason).toContain('the step is not held');
+    const counters = recordRound(INITIAL_COUNTERS, [m], later(30));
+    expect(decide(guardSpec, counters, { now: later(30), stepStartedAt: t0 }).action).toBe('advance-allowed');
+  });
+
+  it('a guard rolls back a proven regression at once', async () => {
+    const guard = checkSpec.parse({ name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false });
+    // 0.1 % vs 0.5 % at 5 % weight, about 17 minutes of 100 requests/s.
+    const m = await evaluateCheck(guard, counts({ canary: [26, 5100], stable: [97, 96_900] }), context(later(30)));
+    expect(m.sequential?.outcome).toBe('regression');
+    expect(m.sequential?.ratio.lower).toBeGreaterThan(1);
+    const counters = recordRound(INITIAL_COUNTERS, [m], later(30));
+    expect(decideAt(counters, later(30)).action).toBe('rollback');
+  });
+
+  it('a guard beside an advancing check does not stand in the way of the early advance; a gate does', async () => {
+    const both = (extra: object) =>
+      analysisSpec.parse({
+        checks: [
+          { name: 'errors', type: 'sequential', delta: 1, advanceOnEvidence: true },
+          { name: 'other', type: 'sequential', ...extra },
+        ],
+      });
+    const healthy = counts({ canary: [5, 20_000], stable: [50, 200_000] });
+    for (const [extra, expected] of [
+      [{ delta: 0, holdWhileUndecided: false }, 'advance-now'],
+      [{ delta: 1 }, 'advance-allowed'],
+    ] as const) {
+      const spec2 = both(extra);
+      const round = await Promise.all(spec2.checks.map((c) => evaluateCheck(c, healthy, context(later(30)))));
+      const counters = recordRound(INITIAL_COUNTERS, round, later(30));
+      expect(decide(spec2, counters, { now: later(30), stepStartedAt: t0 }).action).toBe(expected);
+    }
+  });
+
   it('proven healthy without advanceOnEvidence waits for the hold like any passing round', async () => {
     const m = await evaluateCheck(
       checkSpec.parse({ name: 'errors', type: 'sequential', delta: 1 }),
