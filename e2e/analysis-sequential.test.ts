@@ -3,7 +3,7 @@
 // stable requests from Traefik's metrics and runs its anytime-valid test.
 // - A canary failing 1 % of its requests (stable: none): the threshold check beside it
 //   (successRate min 95 over the same 10 s window, with failureLimit 0 — one failed round would
-//   roll back) passes every round; the sequential check (delta 0) proves the regression from how
+//   roll back) passes every round; the sequential guard (delta 0) proves the regression from how
 //   the errors split between the sides and rolls back. Status, history and the RollingBack Event
 //   name the sequential check as the one that decided.
 // - A healthy canary, with canaryd restarted mid-release while undecided: the evidence continues
@@ -131,7 +131,7 @@ describe('sequential analysis on Traefik’s metrics', () => {
 
   it('rolls back a 1 % error canary that the threshold check beside it passes', { timeout: 240_000 }, async () => {
     await setSpec({
-      analysis: analysis([threshold, { name: 'errors', type: 'sequential', delta: 0 }]),
+      analysis: analysis([threshold, { name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false }]),
     });
     const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
     try {
