@@ -71,7 +71,9 @@ export function sequentialSettings(check: CheckSpec): SequentialSettings {
 
 type Observe = (query: string) => Promise<Observation>;
 
-const grew = (now: Counts, before: Counts) => now.total >= before.total && now.failed >= before.failed;
+/** Counts over a longer range grow, and never by more failures than requests. */
+const grew = (now: Counts, before: Counts) =>
+  now.failed >= before.failed && now.total - before.total >= now.failed - before.failed;
 const minus = (now: Counts, before: Counts): Counts => ({
   failed: now.failed - before.failed,
   total: now.total - before.total,
@@ -81,8 +83,9 @@ const minus = (now: Counts, before: Counts): Counts => ({
  * The evidence after this look. The ratio test takes what was counted since the previous look as
  * one interval (a look with a failed query merges into the next; evidence from before the ratio
  * test existed enters as one interval). Counts over a longer range never shrink; when they do,
- * Prometheus lost samples (a restart without storage): the earlier look's evidence is kept, which
- * stays valid, and the next look that grows past it continues from there.
+ * Prometheus lost samples (a restart without storage), or extrapolating custom queries
+ * (increase()) disagree: the earlier look's evidence is kept, which stays valid, and the next
+ * look that grows past it continues from there.
  */
 export function nextLook(
   previous: SequentialEvidence | undefined,
@@ -197,7 +200,9 @@ export async function evaluateSequential(
   }
   const looked = nextLook(previous, canaryCounts, stableCounts);
   const { canary, stable, ratioTest } = looked;
-  const note = looked.kept ? '; Prometheus now counts fewer requests than before, the earlier counts are kept' : '';
+  const note = looked.kept
+    ? '; Prometheus now counts fewer requests (or more new failures than new requests) than before, the earlier counts are kept'
+    : '';
   const comparison = compareRates(canary, stable, ratioTest, { delta: settings.delta / 100, alpha: settings.alpha });
   const evidence: SequentialEvidence = {
     since,

@@ -56,9 +56,7 @@ export function differenceRange(canary: Interval, stable: Interval, ratio: Ratio
   const most = (p: number) => (ratio.upper === Infinity ? canary.upper : Math.min(canary.upper, ratio.upper * p)) - p;
   const inside = (p: number) => p >= stableLow && p <= stableHigh;
   const lows = [stableLow, stableHigh, ratio.lower > 0 ? canary.lower / ratio.lower : stableHigh].filter(inside);
-  const highs = [stableLow, stableHigh, ratio.upper < Infinity ? canary.upper / ratio.upper : stableLow].filter(
-    inside,
-  );
+  const highs = [stableLow, stableHigh, ratio.upper < Infinity ? canary.upper / ratio.upper : stableLow].filter(inside);
   return {
     lower: Math.min(...lows.filter(Number.isFinite).map(least)),
     upper: Math.max(...highs.filter(Number.isFinite).map(most)),

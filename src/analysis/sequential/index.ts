@@ -1,8 +1,8 @@
 // Anytime-valid sequential tests: pure statistics, no Prometheus, no clock.
 export {
+  ALPHA_SHARE,
   type Comparison,
   type ComparisonSettings,
-  ALPHA_SHARE,
   compareOnce,
   compareRates,
   differenceRange,

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisTarget } from '../../../src/analysis/builtin.ts';
 import { decide, INITIAL_COUNTERS, recordRound } from '../../../src/analysis/decide.ts';
 import { evaluateCheck, type RoundContext } from '../../../src/analysis/evaluate.ts';
-import type { MetricProvider, QueryResult } from '../../../src/analysis/provider.ts';
 import { appendMeasurements } from '../../../src/analysis/log.ts';
+import type { MetricProvider, QueryResult } from '../../../src/analysis/provider.ts';
 import { EMPTY_RATIO, foldInterval } from '../../../src/analysis/sequential/index.ts';
 import { bucketMatcher, builtinCountQueries } from '../../../src/analysis/sequential-queries.ts';
 import { analysisSpec, type CheckSpec, checkSpec } from '../../../src/policy/schema.ts';
@@ -162,6 +162,18 @@ describe('a sequential check round by round', () => {
     const [logged] = appendMeasurements([], [m]);
     expect(logged?.sequential?.ratioTest).toBeUndefined();
     expect(logged?.sequential?.ratio).toEqual(m.sequential?.ratio);
+  });
+
+  it('keeps the earlier counts when new failures outnumber new requests (extrapolated custom counts)', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const after = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 302], stable: [31, 31_000] }),
+      context(later(30), { errors: first.sequential! }),
+    );
+    expect(after.sequential?.canary).toEqual({ failed: 1, total: 300 });
+    expect(after.sequential?.ratioTest?.looks).toBe(1);
+    expect(after.reason).toContain('the earlier counts are kept');
   });
 
   it('is inconclusive, without new evidence, when a count query fails', async () => {

@@ -122,7 +122,11 @@ function simulateRelease(
 
 describe('the difference the three confidence sets allow', () => {
   it('is the one-sample difference when the ratio is unbounded', () => {
-    const range = differenceRange({ lower: 0.01, upper: 0.03 }, { lower: 0.001, upper: 0.002 }, { lower: 0, upper: Infinity });
+    const range = differenceRange(
+      { lower: 0.01, upper: 0.03 },
+      { lower: 0.001, upper: 0.002 },
+      { lower: 0, upper: Infinity },
+    );
     expect(range!.lower).toBeCloseTo(0.008, 12);
     expect(range!.upper).toBeCloseTo(0.029, 12);
   });
@@ -135,12 +139,18 @@ describe('the difference the three confidence sets allow', () => {
   });
 
   it('proves a canary worse when stable has no errors at all, from the canary’s own bound', () => {
-    const range = differenceRange({ lower: 0.02, upper: 0.08 }, { lower: 0, upper: 0.001 }, { lower: 20, upper: Infinity });
+    const range = differenceRange(
+      { lower: 0.02, upper: 0.08 },
+      { lower: 0, upper: 0.001 },
+      { lower: 20, upper: Infinity },
+    );
     expect(range!.lower).toBeCloseTo(0.019, 12);
   });
 
   it('allows nothing when the sets contradict each other', () => {
-    expect(differenceRange({ lower: 0.01, upper: 0.02 }, { lower: 0.01, upper: 0.02 }, { lower: 3, upper: 4 })).toBeNull();
+    expect(
+      differenceRange({ lower: 0.01, upper: 0.02 }, { lower: 0.01, upper: 0.02 }, { lower: 3, upper: 4 }),
+    ).toBeNull();
   });
 });
 
