@@ -47,7 +47,7 @@ export function sequentialDecider(delta: number, alpha = 0.05): () => Decider {
     // The product's evidence: cumulative counts per side, and the ratio test fed each round's new counts.
     let ratio = EMPTY_RATIO;
     return {
-      name: `sequential δ ${delta} pt, α ${alpha}`,
+      name: `sequential δ ${delta} pt${delta === 0 ? ' (guard)' : ''}, α ${alpha}`,
       observe(round) {
         canary = add(canary, round.canary);
         stable = add(stable, round.stable);
