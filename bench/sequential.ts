@@ -14,6 +14,7 @@ import {
   sequentialDecider,
   simulateRound,
   thresholdDecider,
+  waldBoundCanaryRequests,
   wilson,
   Z_95,
   zStatistic,
@@ -106,7 +107,17 @@ function regression(trials: number) {
   }
   say(`regression: stable ${STABLE * 100} %, canary ${CANARY * 100} % errors, ${RPS} req/s, ${trials} trials each`);
   table(['weight %', 'method', 'rolled back', 'median min', 'p90 min', 'median canary req', 'p90 canary req'], rows);
-  return results;
+  const bound = waldBoundCanaryRequests(CANARY, STABLE, 0.05);
+  const waldBound = WEIGHTS.map((weight) => ({
+    weight: weight * 100,
+    meanCanaryRequests: Math.ceil(bound),
+    meanMinutes: round(bound / (RPS * weight) / 60, 1),
+  }));
+  say(
+    `any test with false rollbacks ≤ 0.05 that always rolls back needs on average ≥ ${Math.ceil(bound)} canary requests ` +
+      `(Wald, stable's rate known): ${waldBound.map((w) => `${w.meanMinutes} min at ${w.weight} %`).join(', ')}`,
+  );
+  return { rows: results, waldBound };
 }
 
 /** Healthy releases (canary = stable): how many does each decider roll back? */
@@ -202,7 +213,8 @@ export async function sequential(flags: Flags): Promise<{ ok: boolean }> {
       releases,
       longReleases,
     },
-    regression: regressionResults,
+    regression: regressionResults.rows,
+    waldBound: regressionResults.waldBound,
     healthy: [...healthyDefault, ...healthyLong],
     latency: latencyResults,
   });

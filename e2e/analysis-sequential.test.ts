@@ -1,11 +1,14 @@
 // Sequential analysis on real traffic: every request crosses the local data plane (Traefik
 // serving the ingress-nginx annotations), Prometheus scrapes Traefik, canaryd counts canary and
 // stable requests from Traefik's metrics and runs its anytime-valid test.
-// - A canary failing 5 % of its requests: the threshold check beside it (successRate min 85 over
-//   the same 10 s window, loose enough not to roll back healthy canaries on a window's noise)
-//   passes every round; the sequential check proves the regression and rolls back.
-// - A healthy canary, with canaryd restarted mid-release: the evidence continues from where it
-//   was (same start, counts only grow), and "no regression" proven with advanceOnEvidence
+// - A canary failing 1 % of its requests (stable: none): the threshold check beside it
+//   (successRate min 95 over the same 10 s window, with failureLimit 0 — one failed round would
+//   roll back) passes every round; the sequential guard (delta 0) proves the regression from how
+//   the errors split between the sides and rolls back. Status, history and the RollingBack Event
+//   name the sequential check as the one that decided.
+// - A healthy canary, with canaryd restarted mid-release while undecided: the evidence continues
+//   from where it was (same start, counts only grow, the two-sample test's looks go on from the
+//   stored state instead of starting over), and "no regression" proven with advanceOnEvidence
 //   promotes it long before its 10-minute hold.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -23,6 +26,8 @@ interface Evidence {
   canary: { failed: number; total: number };
   stable: { failed: number; total: number };
   outcome: string;
+  ratio: { lower: number; upper: number | null };
+  ratioTest?: { looks: number; logLikelihood: number[] };
 }
 interface Status {
   phase?: string;
@@ -70,7 +75,7 @@ describe('sequential analysis on Traefik’s metrics', () => {
     failureLimit: 0,
     checks,
   });
-  const threshold = { name: 'success-rate', type: 'successRate', min: 85, minSample: 20 };
+  const threshold = { name: 'success-rate', type: 'successRate', min: 95, minSample: 20 };
 
   beforeAll(async () => {
     expect(proxyUrl, 'the cluster reports no proxy URL').not.toBe('');
@@ -124,14 +129,14 @@ describe('sequential analysis on Traefik’s metrics', () => {
     await canaryd?.stop();
   });
 
-  it('rolls back a 5 % error canary that the threshold check beside it passes', { timeout: 240_000 }, async () => {
+  it('rolls back a 1 % error canary that the threshold check beside it passes', { timeout: 240_000 }, async () => {
     await setSpec({
-      analysis: analysis([threshold, { name: 'errors', type: 'sequential', delta: 0.5 }]),
+      analysis: analysis([threshold, { name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false }]),
     });
     const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
     try {
       const before = await lastRevision();
-      await release('v2', 0.05);
+      await release('v2', 0.01);
       const done = await waitForStatus('the release of v2 to end', releaseAfter(before), 200_000);
       expect(done.phase, done.message).toBe('failed');
       const reason = done.release?.history.at(-1)?.reason ?? '';
@@ -139,10 +144,22 @@ describe('sequential analysis on Traefik’s metrics', () => {
       const evidence = done.analysis?.counters?.sequential?.errors;
       expect(evidence?.outcome).toBe('regression');
       expect(evidence?.canary.failed).toBeGreaterThan(0);
+      // The canary's errors outweigh its share of the traffic beyond chance: the ratio's lower bound is above 1.
+      expect(evidence?.ratio.lower).toBeGreaterThan(1);
       // The threshold check looked at the same canary every round and never failed it.
       const thresholdRounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'success-rate');
       expect(thresholdRounds.filter((m) => m.verdict === 'pass').length).toBeGreaterThan(3);
       expect(thresholdRounds.filter((m) => m.verdict === 'fail')).toEqual([]);
+      // The Event an operator sees names the sequential check as the one that decided.
+      const rollingBack = await waitFor(
+        async () =>
+          (await env.core.listNamespacedEvent({ namespace: env.namespace })).items.find(
+            (e) => e.reason === 'RollingBack' && e.involvedObject.name === 'web' && /revision/.test(e.message ?? ''),
+          ),
+        { timeoutMs: 30_000, intervalMs: 250, description: 'a RollingBack Event on the policy' },
+      );
+      expect(rollingBack.message).toContain('sequential check errors proved a regression');
+      expect(rollingBack.message).not.toContain('success-rate');
     } finally {
       const seen = await steady.stop();
       // The canary's own 500s reached users while it ran: the regression was real.
@@ -168,6 +185,8 @@ describe('sequential analysis on Traefik’s metrics', () => {
       });
       const evidence = gathered.analysis!.counters!.sequential!.errors!;
       const rounds = gathered.analysis!.counters!.rounds;
+      const looks = evidence.ratioTest?.looks ?? 0;
+      expect(looks, 'the two-sample test has taken several looks').toBeGreaterThan(1);
       await canaryd.stop();
       canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace]);
       const resumed = await waitForStatus(
@@ -180,6 +199,8 @@ describe('sequential analysis on Traefik’s metrics', () => {
         evidence.canary.total,
       );
       expect(after.stable.total).toBeGreaterThanOrEqual(evidence.stable.total);
+      // A fresh test would count its first look; the restarted one goes on from the stored state.
+      expect(after.ratioTest?.looks, 'the two-sample test continues from its stored looks').toBeGreaterThan(looks);
 
       const done = await waitForStatus('the release of v3 to end', releaseAfter(before), 200_000);
       expect(done.phase, done.message).toBe('succeeded');

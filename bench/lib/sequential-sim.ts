@@ -4,7 +4,7 @@
 // threshold check judged exactly like canaryd's (src/analysis/checks.ts), and a classical
 // two-proportion z-test (at a fixed horizon, or peeked at every round).
 import { judge } from '../../src/analysis/checks.ts';
-import { compareRates } from '../../src/analysis/sequential/index.ts';
+import { compareRates, EMPTY_RATIO, foldInterval } from '../../src/analysis/sequential/index.ts';
 import { type CheckSpec, checkSpec } from '../../src/policy/schema.ts';
 import { binomial } from './random.ts';
 
@@ -44,12 +44,15 @@ export function sequentialDecider(delta: number, alpha = 0.05): () => Decider {
   return () => {
     let canary = { failed: 0, total: 0 };
     let stable = { failed: 0, total: 0 };
+    // The product's evidence: cumulative counts per side, and the ratio test fed each round's new counts.
+    let ratio = EMPTY_RATIO;
     return {
-      name: `sequential δ ${delta} pt, α ${alpha}`,
+      name: `sequential δ ${delta} pt${delta === 0 ? ' (guard)' : ''}, α ${alpha}`,
       observe(round) {
         canary = add(canary, round.canary);
         stable = add(stable, round.stable);
-        return compareRates(canary, stable, { delta: delta / 100, alpha }).outcome === 'regression';
+        ratio = foldInterval(ratio, round.canary, round.stable);
+        return compareRates(canary, stable, ratio, { delta: delta / 100, alpha }).outcome === 'regression';
       },
     };
   };
@@ -149,4 +152,17 @@ export function wilson(successes: number, n: number): [number, number] {
   const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/**
+ * Wald's bound on the expected canary requests of ANY test that keeps false rollbacks ≤ α over
+ * an unlimited release and always rolls back the regression, even one told stable's rate
+ * exactly: E[N] ≥ ln(1/α) / KL(canary ‖ stable), the Kullback–Leibler divergence per canary
+ * request (Wald 1947, §4.3; β → 0). A threshold check gets under it only by giving up the α
+ * bound: its false rollbacks grow with every round it looks.
+ */
+export function waldBoundCanaryRequests(canaryRate: number, stableRate: number, alpha: number): number {
+  const kl =
+    canaryRate * Math.log(canaryRate / stableRate) + (1 - canaryRate) * Math.log((1 - canaryRate) / (1 - stableRate));
+  return Math.log(1 / alpha) / kl;
 }

@@ -94,11 +94,20 @@ type ProblemFields = Pick<
   | 'delta'
   | 'alpha'
   | 'advanceOnEvidence'
+  | 'holdWhileUndecided'
   | 'slowerThan'
   | 'counts'
 >;
 
-const SEQUENTIAL_ONLY = ['metric', 'delta', 'alpha', 'advanceOnEvidence', 'slowerThan', 'counts'] as const;
+const SEQUENTIAL_ONLY = [
+  'metric',
+  'delta',
+  'alpha',
+  'advanceOnEvidence',
+  'holdWhileUndecided',
+  'slowerThan',
+  'counts',
+] as const;
 const THRESHOLD_AND_QUERY = ['min', 'max', 'relative', 'query', 'stableQuery', 'sampleQuery'] as const;
 
 /** A sequential check is judged by its test, not by thresholds; latency needs its bucket bound. */
@@ -115,6 +124,18 @@ function sequentialProblems(check: ProblemFields): string[] {
   }
   if (!latency && check.slowerThan !== undefined) {
     problems.push(`checks[${check.name}].slowerThan: only metric: latency takes slowerThan`);
+  }
+  // delta 0 can never prove "no regression" (a canary as good as stable is not better): it can
+  // only roll back, so it must not hold steps or promise an early advance.
+  if (check.delta === 0 && check.advanceOnEvidence === true) {
+    problems.push(
+      `checks[${check.name}].advanceOnEvidence: with delta 0 "no regression" can never be proven; set delta > 0 or drop advanceOnEvidence`,
+    );
+  }
+  if (check.delta === 0 && check.holdWhileUndecided !== false) {
+    problems.push(
+      `checks[${check.name}].holdWhileUndecided: with delta 0 the check never concludes "no regression", so every step would hold until timeouts.release; set holdWhileUndecided: false (roll back on a proven regression only) or delta > 0`,
+    );
   }
   return problems;
 }

@@ -13,7 +13,7 @@ export interface RoundSummary {
   problems: string[];
   /** Inconclusive only because sequential checks are still gathering evidence (not missing data). */
   gathering?: boolean;
-  /** Passed, and every sequential check proved "no regression" with advanceOnEvidence. */
+  /** Passed, and every sequential check with advanceOnEvidence proved "no regression" (guards aside). */
   earlyAdvance?: boolean;
 }
 
@@ -60,6 +60,16 @@ export function roundVerdict(round: readonly Measurement[]): Verdict {
   return 'pass';
 }
 
+const advancing = (m: Measurement): boolean => m.sequential?.advanceOnEvidence === true;
+
+/**
+ * A step ends early when its advancing checks proved "no regression"; a guard (a sequential check
+ * that only rolls back, holdWhileUndecided: false) does not stand in the way, a gate that waits for
+ * the hold (neither flag) does.
+ */
+const allowsEarlyAdvance = (m: Measurement): boolean =>
+  advancing(m) ? m.sequential?.outcome === 'no-regression' : m.sequential?.holdWhileUndecided === false;
+
 /** A sequential check that counted its requests but cannot conclude yet: evidence, not missing data. */
 const gathering = (m: Measurement): boolean => m.verdict === 'inconclusive' && m.sequential?.outcome === 'undecided';
 
@@ -70,8 +80,7 @@ export function recordRound(counters: AnalysisCounters, round: readonly Measurem
   const onlyGathering =
     verdict === 'inconclusive' && round.length > 0 && round.every((m) => m.verdict === 'pass' || gathering(m));
   const sequential = round.filter((m) => m.sequential !== undefined);
-  const earlyAdvance =
-    verdict === 'pass' && sequential.length > 0 && sequential.every((m) => m.sequential?.advanceOnEvidence === true);
+  const earlyAdvance = verdict === 'pass' && sequential.some(advancing) && sequential.every(allowsEarlyAdvance);
   const evidence = { ...counters.sequential };
   for (const m of sequential) evidence[m.check] = m.sequential!;
   const lastRound: RoundSummary = {

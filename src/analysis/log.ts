@@ -12,8 +12,15 @@ export function appendMeasurements(
 ): Measurement[] {
   if (!Number.isInteger(limit) || limit < 0)
     throw new RangeError(`measurement log limit must be a whole number >= 0, got ${limit}`);
-  const all = [...log, ...round];
+  const all = [...log, ...round.map(withoutTestState)];
   return limit === 0 ? [] : all.slice(-limit);
+}
+
+/** A sequential check's test state lives in the round counters; each logged measurement keeps its conclusion. */
+function withoutTestState(measurement: Measurement): Measurement {
+  if (measurement.sequential?.ratioTest === undefined) return measurement;
+  const { ratioTest: _, ...sequential } = measurement.sequential;
+  return { ...measurement, sequential };
 }
 
 /** The newest measurement of each check, the most recently measured last: what a status view shows. */

@@ -6,7 +6,15 @@ import type { CheckSpec } from '../policy/schema.ts';
 import { formatNumber, type Observation } from './checks.ts';
 import type { Measurement, RoundContext } from './evaluate.ts';
 import type { MetricProvider } from './provider.ts';
-import { type Counts, compareRates, type SequentialOutcome, wholeCounts } from './sequential/index.ts';
+import {
+  type Counts,
+  compareRates,
+  EMPTY_RATIO,
+  foldInterval,
+  type RatioEvidence,
+  type SequentialOutcome,
+  wholeCounts,
+} from './sequential/index.ts';
 import {
   builtinCountQueries,
   customCountQueries,
@@ -30,16 +38,26 @@ export interface SequentialEvidence {
   outcome: SequentialOutcome;
   /** Anytime-valid bounds on canary − stable, in percentage points. */
   difference: { lower: number; upper: number };
+  /** Anytime-valid bounds on canary ÷ stable (the rates' ratio); null: unbounded above. */
+  ratio: { lower: number; upper: number | null };
+  /**
+   * The two-sample test's state (sequential/ratio.ts): its log-likelihood on the ratio grid, fed
+   * with each look's new counts. Kept in the round counters only, not in the measurement log.
+   */
+  ratioTest?: RatioEvidence;
   /** Percentage points. */
   delta: number;
   alpha: number;
   advanceOnEvidence: boolean;
+  /** false: a guard, which never holds a step (absent from evidence written before the field existed). */
+  holdWhileUndecided?: boolean;
 }
 
 export interface SequentialSettings {
   delta: number;
   alpha: number;
   advanceOnEvidence: boolean;
+  holdWhileUndecided: boolean;
 }
 
 export function sequentialSettings(check: CheckSpec): SequentialSettings {
@@ -47,10 +65,52 @@ export function sequentialSettings(check: CheckSpec): SequentialSettings {
     delta: check.delta ?? SEQUENTIAL_DEFAULTS.delta[sequentialMetric(check)],
     alpha: check.alpha ?? SEQUENTIAL_DEFAULTS.alpha,
     advanceOnEvidence: check.advanceOnEvidence ?? false,
+    holdWhileUndecided: check.holdWhileUndecided ?? true,
   };
 }
 
 type Observe = (query: string) => Promise<Observation>;
+
+/** Counts over a longer range grow, and never by more failures than requests. */
+const grew = (now: Counts, before: Counts) =>
+  now.failed >= before.failed && now.total - before.total >= now.failed - before.failed;
+const minus = (now: Counts, before: Counts): Counts => ({
+  failed: now.failed - before.failed,
+  total: now.total - before.total,
+});
+
+/**
+ * The evidence after this look. The ratio test takes what was counted since the previous look as
+ * one interval (a look with a failed query merges into the next; evidence from before the ratio
+ * test existed enters as one interval). Counts over a longer range never shrink; when they do,
+ * Prometheus lost samples (a restart without storage), or extrapolating custom queries
+ * (increase()) disagree: the earlier look's evidence is kept, which stays valid, and the next
+ * look that grows past it continues from there.
+ */
+export function nextLook(
+  previous: SequentialEvidence | undefined,
+  canary: Counts,
+  stable: Counts,
+): { canary: Counts; stable: Counts; ratioTest: RatioEvidence; kept: boolean } {
+  if (previous === undefined) {
+    return { canary, stable, ratioTest: compact(foldInterval(EMPTY_RATIO, canary, stable)), kept: false };
+  }
+  if (!grew(canary, previous.canary) || !grew(stable, previous.stable)) {
+    const ratioTest = previous.ratioTest ?? foldInterval(EMPTY_RATIO, previous.canary, previous.stable);
+    return { canary: previous.canary, stable: previous.stable, ratioTest, kept: true };
+  }
+  const ratioTest =
+    previous.ratioTest === undefined
+      ? foldInterval(EMPTY_RATIO, canary, stable)
+      : foldInterval(previous.ratioTest, minus(canary, previous.canary), minus(stable, previous.stable));
+  return { canary, stable, ratioTest: compact(ratioTest), kept: false };
+}
+
+/** Nine decimals of a log-likelihood keep the status short: per look, a factor of at most e^(1e-9) on the test. */
+const compact = (evidence: RatioEvidence): RatioEvidence => ({
+  looks: evidence.looks,
+  logLikelihood: evidence.logLikelihood.map((v) => Math.round(v * 1e9) / 1e9),
+});
 
 /** A count from one answer: no series means nothing was counted; anything else is an error text. */
 function countOf(observation: Observation, query: string): number | string {
@@ -85,6 +145,8 @@ const CONCLUSIONS: Record<SequentialOutcome, string> = {
   'no-regression': 'no regression beyond delta proven',
   undecided: 'not decided yet, gathering evidence',
 };
+
+const GUARD_NOTE = ' (holdWhileUndecided: false, the step is not held)';
 
 /** Evaluates a sequential check. Never rejects: a failed query is an inconclusive measurement. */
 export async function evaluateSequential(
@@ -136,34 +198,40 @@ export async function evaluateSequential(
     // missing data (inconclusiveLimit), not as evidence still being gathered.
     return { ...base, query, verdict: 'inconclusive', reason };
   }
-  let canary = canaryCounts;
-  let stable = stableCounts;
-  let note = '';
-  // Counts over a longer range never shrink; when they do, Prometheus lost samples (a restart
-  // without storage): keep the larger evidence of an earlier look, which stays valid.
-  if (previous && canary.total + stable.total < previous.canary.total + previous.stable.total) {
-    canary = previous.canary;
-    stable = previous.stable;
-    note = '; Prometheus now counts fewer requests than before, the earlier counts are kept';
-  }
-  const comparison = compareRates(canary, stable, { delta: settings.delta / 100, alpha: settings.alpha });
+  const looked = nextLook(previous, canaryCounts, stableCounts);
+  const { canary, stable, ratioTest } = looked;
+  const note = looked.kept
+    ? '; Prometheus now counts fewer requests (or more new failures than new requests) than before, the earlier counts are kept'
+    : '';
+  const comparison = compareRates(canary, stable, ratioTest, { delta: settings.delta / 100, alpha: settings.alpha });
   const evidence: SequentialEvidence = {
     since,
     canary,
     stable,
     outcome: comparison.outcome,
     difference: { lower: comparison.difference.lower * 100, upper: comparison.difference.upper * 100 },
+    ratio: {
+      lower: comparison.ratio.lower,
+      upper: comparison.ratio.upper === Number.POSITIVE_INFINITY ? null : comparison.ratio.upper,
+    },
+    ratioTest,
     delta: settings.delta,
     alpha: settings.alpha,
     advanceOnEvidence: settings.advanceOnEvidence,
+    holdWhileUndecided: settings.holdWhileUndecided,
   };
   const what = metric === 'latency' ? `slower than ${formatNumber(check.slowerThan ?? 0)}s` : 'failed';
   const reason =
     `${describeCounts('canary', canary)} vs ${describeCounts('stable', stable)} ${what} since ${since}; ` +
-    `canary − stable in [${formatNumber(evidence.difference.lower)}, ${formatNumber(evidence.difference.upper)}] points ` +
-    `(alpha ${formatNumber(settings.alpha)}): ${CONCLUSIONS[comparison.outcome]} ${formatNumber(settings.delta)}${note}`;
+    `canary − stable in [${formatNumber(evidence.difference.lower)}, ${formatNumber(evidence.difference.upper)}] points, ` +
+    `canary ÷ stable in [${formatNumber(evidence.ratio.lower)}, ${evidence.ratio.upper === null ? '∞' : formatNumber(evidence.ratio.upper)}] ` +
+    `(alpha ${formatNumber(settings.alpha)}): ${CONCLUSIONS[comparison.outcome]} ${formatNumber(settings.delta)}` +
+    `${comparison.outcome === 'undecided' && !settings.holdWhileUndecided ? GUARD_NOTE : ''}${note}`;
+  // Undecided holds the step (inconclusive, gathering) unless the check only guards against a
+  // proven regression (holdWhileUndecided: false): then it passes like a threshold check within limits.
+  const undecided = settings.holdWhileUndecided ? 'inconclusive' : 'pass';
   const verdict =
-    comparison.outcome === 'regression' ? 'fail' : comparison.outcome === 'no-regression' ? 'pass' : 'inconclusive';
+    comparison.outcome === 'regression' ? 'fail' : comparison.outcome === 'no-regression' ? 'pass' : undecided;
   return {
     ...base,
     query,

@@ -205,6 +205,10 @@ const sequentialFields = {
     description:
       'sequential: once "no regression beyond delta" is proven, the step advances at once, before its hold ends. Default false.',
   }),
+  holdWhileUndecided: z.boolean().optional().meta({
+    description:
+      'sequential: while neither conclusion is proven, hold the step (true) or let it advance on its hold like a passing check (false: the check only rolls back a proven regression, and still advances early with advanceOnEvidence). Default true; delta 0 needs false.',
+  }),
   slowerThan: z.number().gt(0).optional().meta({
     description:
       'sequential latency: seconds; a request slower than this counts as slow. Must be a bucket bound (le) of the duration histogram.',

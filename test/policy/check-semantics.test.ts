@@ -136,7 +136,7 @@ describe('sequential checks in policy validation', () => {
   it('accepts a sequential check with its defaults and a latency one with its bucket', () => {
     const load = parsePolicyText(
       withChecks(
-        '      - { name: errors, type: sequential, advanceOnEvidence: true }\n      - { name: slow, type: sequential, metric: latency, slowerThan: 0.25, delta: 0.5 }\n',
+        '      - { name: errors, type: sequential, advanceOnEvidence: true }\n      - { name: slow, type: sequential, metric: latency, slowerThan: 0.25, delta: 0.5 }\n      - { name: guard, type: sequential, delta: 0, holdWhileUndecided: false }\n',
       ),
       'web.yaml',
     );
@@ -158,6 +158,16 @@ describe('sequential checks in policy validation', () => {
       'sequential fields on a threshold check',
       '{ name: c, type: successRate, delta: 0.1 }',
       'web.yaml:8:46: spec.analysis.checks[0].delta: only sequential checks take delta; use type: sequential',
+    ],
+    [
+      'delta 0 holding steps it can never release',
+      '{ name: c, type: sequential, delta: 0 }',
+      'web.yaml:8:9: spec.analysis.checks[0].holdWhileUndecided: with delta 0 the check never concludes "no regression"',
+    ],
+    [
+      'delta 0 promising an early advance',
+      '{ name: c, type: sequential, delta: 0, holdWhileUndecided: false, advanceOnEvidence: true }',
+      'spec.analysis.checks[0].advanceOnEvidence: with delta 0 "no regression" can never be proven',
     ],
     [
       'an alpha of 0.5 or more',

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisTarget } from '../../../src/analysis/builtin.ts';
 import { decide, INITIAL_COUNTERS, recordRound } from '../../../src/analysis/decide.ts';
 import { evaluateCheck, type RoundContext } from '../../../src/analysis/evaluate.ts';
+import { appendMeasurements } from '../../../src/analysis/log.ts';
 import type { MetricProvider, QueryResult } from '../../../src/analysis/provider.ts';
+import { EMPTY_RATIO, foldInterval } from '../../../src/analysis/sequential/index.ts';
 import { bucketMatcher, builtinCountQueries } from '../../../src/analysis/sequential-queries.ts';
 import { analysisSpec, type CheckSpec, checkSpec } from '../../../src/policy/schema.ts';
 
@@ -116,6 +118,61 @@ describe('a sequential check round by round', () => {
       context(later(30), { errors: first.sequential! }),
     );
     expect(after.sequential?.canary).toEqual({ failed: 1, total: 300 });
+    expect(after.sequential?.ratioTest).toEqual(first.sequential?.ratioTest);
+    expect(after.reason).toContain('the earlier counts are kept');
+  });
+
+  it('feeds the two-sample test only what was counted since the previous look', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const second = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 1800], stable: [58, 58_500] }),
+      context(later(30), { errors: first.sequential! }),
+    );
+    const expected = foldInterval(
+      foldInterval(EMPTY_RATIO, { failed: 1, total: 300 }, { failed: 30, total: 30_000 }),
+      { failed: 4, total: 1500 },
+      { failed: 28, total: 28_500 },
+    );
+    expect(second.sequential?.ratioTest?.looks).toBe(2);
+    second.sequential?.ratioTest?.logLikelihood.forEach((l, j) => {
+      expect(l).toBeCloseTo(expected.logLikelihood[j]!, 8);
+    });
+    expect(second.reason).toMatch(/canary ÷ stable in \[[\d.]+, [\d.∞]+\]/);
+  });
+
+  it('continues evidence written before the two-sample test existed as one interval', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const { ratioTest: _, ...older } = first.sequential!;
+    const next = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 1800], stable: [58, 58_500] }),
+      context(later(30), { errors: older }),
+    );
+    const whole = foldInterval(EMPTY_RATIO, { failed: 5, total: 1800 }, { failed: 58, total: 58_500 });
+    expect(next.sequential?.ratioTest?.looks).toBe(1);
+    next.sequential?.ratioTest?.logLikelihood.forEach((l, j) => {
+      expect(l).toBeCloseTo(whole.logLikelihood[j]!, 8);
+    });
+  });
+
+  it('keeps the test state in the round counters and out of the measurement log', async () => {
+    const m = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    expect(recordRound(INITIAL_COUNTERS, [m], t0).sequential?.errors?.ratioTest?.looks).toBe(1);
+    const [logged] = appendMeasurements([], [m]);
+    expect(logged?.sequential?.ratioTest).toBeUndefined();
+    expect(logged?.sequential?.ratio).toEqual(m.sequential?.ratio);
+  });
+
+  it('keeps the earlier counts when new failures outnumber new requests (extrapolated custom counts)', async () => {
+    const first = await evaluateCheck(sequential(), counts({ canary: [1, 300], stable: [30, 30_000] }), context(t0));
+    const after = await evaluateCheck(
+      sequential(),
+      counts({ canary: [5, 302], stable: [31, 31_000] }),
+      context(later(30), { errors: first.sequential! }),
+    );
+    expect(after.sequential?.canary).toEqual({ failed: 1, total: 300 });
+    expect(after.sequential?.ratioTest?.looks).toBe(1);
     expect(after.reason).toContain('the earlier counts are kept');
   });
 
@@ -200,6 +257,52 @@ describe('sequential evidence in the round counters and decisions', () => {
     );
     const counters = recordRound(INITIAL_COUNTERS, [m], later(30));
     expect(decideAt(counters, later(30)).action).toBe('advance-now');
+  });
+
+  it('a guard (delta 0, holdWhileUndecided: false) passes while undecided: the step advances on its hold', async () => {
+    const guardSpec = analysisSpec.parse({
+      checks: [{ name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false }],
+    });
+    const m = await evaluateCheck(
+      guardSpec.checks[0]!,
+      counts({ canary: [1, 300], stable: [30, 30_000] }),
+      context(later(30)),
+    );
+    expect(m.sequential?.outcome).toBe('undecided');
+    expect(m.verdict).toBe('pass');
+    expect(m.reason).toContain('the step is not held');
+    const counters = recordRound(INITIAL_COUNTERS, [m], later(30));
+    expect(decide(guardSpec, counters, { now: later(30), stepStartedAt: t0 }).action).toBe('advance-allowed');
+  });
+
+  it('a guard rolls back a proven regression at once', async () => {
+    const guard = checkSpec.parse({ name: 'errors', type: 'sequential', delta: 0, holdWhileUndecided: false });
+    // 0.1 % vs 0.5 % at 5 % weight, about 17 minutes of 100 requests/s.
+    const m = await evaluateCheck(guard, counts({ canary: [26, 5100], stable: [97, 96_900] }), context(later(30)));
+    expect(m.sequential?.outcome).toBe('regression');
+    expect(m.sequential?.ratio.lower).toBeGreaterThan(1);
+    const counters = recordRound(INITIAL_COUNTERS, [m], later(30));
+    expect(decideAt(counters, later(30)).action).toBe('rollback');
+  });
+
+  it('a guard beside an advancing check does not stand in the way of the early advance; a gate does', async () => {
+    const both = (extra: object) =>
+      analysisSpec.parse({
+        checks: [
+          { name: 'errors', type: 'sequential', delta: 1, advanceOnEvidence: true },
+          { name: 'other', type: 'sequential', ...extra },
+        ],
+      });
+    const healthy = counts({ canary: [5, 20_000], stable: [50, 200_000] });
+    for (const [extra, expected] of [
+      [{ delta: 0, holdWhileUndecided: false }, 'advance-now'],
+      [{ delta: 1 }, 'advance-allowed'],
+    ] as const) {
+      const spec2 = both(extra);
+      const round = await Promise.all(spec2.checks.map((c) => evaluateCheck(c, healthy, context(later(30)))));
+      const counters = recordRound(INITIAL_COUNTERS, round, later(30));
+      expect(decide(spec2, counters, { now: later(30), stepStartedAt: t0 }).action).toBe(expected);
+    }
   });
 
   it('proven healthy without advanceOnEvidence waits for the hold like any passing round', async () => {

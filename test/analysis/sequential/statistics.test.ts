@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { binomial, seededRandom } from '../../../bench/lib/random.ts';
 import {
+  compareOnce,
   compareRates,
+  differenceRange,
+  EMPTY_RATIO,
+  foldInterval,
   lnGamma,
   logMixtureRatio,
   rateInterval,
@@ -69,17 +73,17 @@ describe('the beta-binomial mixture', () => {
   });
 });
 
-describe('compareRates', () => {
+describe('compareRates (one look)', () => {
   const settings = { delta: 0.001, alpha: 0.05 };
 
   it('proves a clear regression, proves its absence, and stays undecided on little data', () => {
-    expect(compareRates({ failed: 60, total: 2000 }, { failed: 40, total: 40_000 }, settings).outcome).toBe(
+    expect(compareOnce({ failed: 60, total: 2000 }, { failed: 40, total: 40_000 }, settings).outcome).toBe(
       'regression',
     );
-    expect(compareRates({ failed: 2, total: 50_000 }, { failed: 50, total: 500_000 }, settings).outcome).toBe(
+    expect(compareOnce({ failed: 2, total: 50_000 }, { failed: 50, total: 500_000 }, settings).outcome).toBe(
       'no-regression',
     );
-    expect(compareRates({ failed: 1, total: 100 }, { failed: 2, total: 2000 }, settings).outcome).toBe('undecided');
+    expect(compareOnce({ failed: 1, total: 100 }, { failed: 2, total: 2000 }, settings).outcome).toBe('undecided');
   });
 
   it('needs more canary requests for a smaller regression', () => {
@@ -94,22 +98,61 @@ describe('compareRates', () => {
 function simulateRelease(
   random: () => number,
   rates: { canary: number; stable: number },
-  batch: { canary: number; stable: number },
+  batch: { canary: number; stable: number } | ((look: number) => { canary: number; stable: number }),
   looks: number,
   settings: { delta: number; alpha: number },
 ): 'regression' | 'no-regression' | 'undecided' {
   const canary = { failed: 0, total: 0 };
   const stable = { failed: 0, total: 0 };
+  let ratio = EMPTY_RATIO;
   for (let look = 0; look < looks; look++) {
-    canary.failed += binomial(random, batch.canary, rates.canary);
-    canary.total += batch.canary;
-    stable.failed += binomial(random, batch.stable, rates.stable);
-    stable.total += batch.stable;
-    const outcome = compareRates(canary, stable, settings).outcome;
+    const sizes = typeof batch === 'function' ? batch(look) : batch;
+    const c = { failed: binomial(random, sizes.canary, rates.canary), total: sizes.canary };
+    const s = { failed: binomial(random, sizes.stable, rates.stable), total: sizes.stable };
+    canary.failed += c.failed;
+    canary.total += c.total;
+    stable.failed += s.failed;
+    stable.total += s.total;
+    ratio = foldInterval(ratio, c, s);
+    const outcome = compareRates(canary, stable, ratio, settings).outcome;
     if (outcome !== 'undecided') return outcome;
   }
   return 'undecided';
 }
+
+describe('the difference the three confidence sets allow', () => {
+  it('is the one-sample difference when the ratio is unbounded', () => {
+    const range = differenceRange(
+      { lower: 0.01, upper: 0.03 },
+      { lower: 0.001, upper: 0.002 },
+      { lower: 0, upper: Infinity },
+    );
+    expect(range!.lower).toBeCloseTo(0.008, 12);
+    expect(range!.upper).toBeCloseTo(0.029, 12);
+  });
+
+  it('narrows by the ratio: canary ≥ 3 × stable with stable ≥ 0.1 % is at least 0.2 points worse', () => {
+    const range = differenceRange({ lower: 0, upper: 0.05 }, { lower: 0.001, upper: 0.0012 }, { lower: 3, upper: 6 });
+    // Least at p_s = 0.001, p_c = 0.003; most at p_s = 0.0012, p_c = 0.0072.
+    expect(range!.lower).toBeCloseTo(0.002, 12);
+    expect(range!.upper).toBeCloseTo(0.006, 12);
+  });
+
+  it('proves a canary worse when stable has no errors at all, from the canary’s own bound', () => {
+    const range = differenceRange(
+      { lower: 0.02, upper: 0.08 },
+      { lower: 0, upper: 0.001 },
+      { lower: 20, upper: Infinity },
+    );
+    expect(range!.lower).toBeCloseTo(0.019, 12);
+  });
+
+  it('allows nothing when the sets contradict each other', () => {
+    expect(
+      differenceRange({ lower: 0.01, upper: 0.02 }, { lower: 0.01, upper: 0.02 }, { lower: 3, upper: 4 }),
+    ).toBeNull();
+  });
+});
 
 describe('optional stopping (seeded simulation)', () => {
   const settings = { delta: 0.01, alpha: 0.05 };
@@ -195,4 +238,63 @@ describe('optional stopping (seeded simulation)', () => {
     },
     long.timeout,
   );
+});
+
+describe('optional stopping with the weight stepping 1 → 5 → 25 → 50 % (seeded simulation)', () => {
+  const runs = 1000;
+  /** 3,000 requests a look, split by the step's weight; 15 looks a step. */
+  const steps = (look: number) => {
+    const weight = [0.01, 0.05, 0.25, 0.5][Math.min(3, Math.floor(look / 15))]!;
+    return { canary: Math.round(3000 * weight), stable: 3000 - Math.round(3000 * weight) };
+  };
+
+  it('rolls back a canary as good as stable (δ 0, rare errors) in at most α of releases', () => {
+    const random = seededRandom(21);
+    let rollbacks = 0;
+    for (let i = 0; i < runs; i++) {
+      const outcome = simulateRelease(random, { canary: 0.001, stable: 0.001 }, steps, 60, { delta: 0, alpha: 0.05 });
+      if (outcome === 'regression') rollbacks++;
+    }
+    expect(rollbacks / runs).toBeLessThanOrEqual(0.05);
+  }, 60_000);
+
+  it('rolls back a canary exactly δ worse at high error rates (10 % vs 10.5 %) in at most α of releases', () => {
+    const random = seededRandom(22);
+    let rollbacks = 0;
+    for (let i = 0; i < runs; i++) {
+      const outcome = simulateRelease(random, { canary: 0.105, stable: 0.1 }, steps, 60, {
+        delta: 0.005,
+        alpha: 0.05,
+      });
+      if (outcome === 'regression') rollbacks++;
+    }
+    expect(rollbacks / runs).toBeLessThanOrEqual(0.05);
+  }, 60_000);
+
+  it('advances early a canary exactly δ worse (0.1 % vs 0.2 %) in at most α of releases', () => {
+    const random = seededRandom(23);
+    let advances = 0;
+    for (let i = 0; i < runs; i++) {
+      const outcome = simulateRelease(random, { canary: 0.002, stable: 0.001 }, steps, 60, {
+        delta: 0.001,
+        alpha: 0.05,
+      });
+      if (outcome === 'no-regression') advances++;
+    }
+    expect(advances / runs).toBeLessThanOrEqual(0.05);
+  }, 60_000);
+
+  it('rolls back a 0.1 % → 0.5 % canary at 5 % weight within 20 minutes in most releases (δ 0)', () => {
+    // 100 requests/s, a look every 30 s: 150 canary requests a look.
+    const random = seededRandom(24);
+    let caught = 0;
+    for (let i = 0; i < 300; i++) {
+      const outcome = simulateRelease(random, { canary: 0.005, stable: 0.001 }, { canary: 150, stable: 2850 }, 40, {
+        delta: 0,
+        alpha: 0.05,
+      });
+      if (outcome === 'regression') caught++;
+    }
+    expect(caught / 300).toBeGreaterThan(0.9);
+  }, 60_000);
 });
