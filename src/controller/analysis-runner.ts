@@ -12,8 +12,7 @@ import {
   prometheusClientOptions,
   recordRound,
 } from '../analysis/index.ts';
-import type { KubeApi } from '../kube/api.ts';
-import type { KubeObject } from '../kube/objects.ts';
+import type { SecretSource } from '../kube/secrets.ts';
 import type { CanaryPolicy, PrometheusSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { AnalysisStatus } from './status.ts';
@@ -34,21 +33,18 @@ export interface AnalysisRunner {
   ): Promise<AnalysisStatus>;
 }
 
-interface Secret extends KubeObject {
-  data?: Record<string, string>;
-}
-
 export class PrometheusAnalysisRunner implements AnalysisRunner {
-  readonly #kube: KubeApi;
+  readonly #secrets: SecretSource;
   readonly #defaultPrometheus: PrometheusSpec | undefined;
   readonly #providers = new Map<string, MetricProvider>();
   readonly #onQuery: ((seconds: number, ok: boolean) => void) | undefined;
 
+  /** `secrets` reads the Prometheus credentials (kube/secrets.ts, the one Secret reader). */
   constructor(
-    kube: KubeApi,
+    secrets: SecretSource,
     options: { defaultPrometheus?: PrometheusSpec; onQuery?: (seconds: number, ok: boolean) => void } = {},
   ) {
-    this.#kube = kube;
+    this.#secrets = secrets;
     this.#defaultPrometheus = options.defaultPrometheus;
     this.#onQuery = options.onQuery;
   }
@@ -115,14 +111,10 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     namespace: string,
     spec: PrometheusSpec,
   ): Promise<Omit<PrometheusCredentials, 'insecureSkipVerify'>> {
-    const read = async (ref: { name: string; key?: string } | undefined, defaultKey: string) => {
-      if (ref === undefined) return undefined;
-      const secret = await this.#kube.get<Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name });
-      const value = secret?.data?.[ref.key ?? defaultKey];
-      if (secret === null) throw new Error(`Secret ${namespace}/${ref.name} does not exist`);
-      if (value === undefined) throw new Error(`Secret ${namespace}/${ref.name} has no key ${ref.key ?? defaultKey}`);
-      return Buffer.from(value, 'base64').toString('utf8').trim();
-    };
+    const read = (ref: { name: string; key?: string } | undefined, defaultKey: string) =>
+      ref === undefined
+        ? Promise.resolve(undefined)
+        : this.#secrets.value({ namespace, name: ref.name, key: ref.key ?? defaultKey });
     const bearerToken = await read(spec.bearerTokenSecretRef, 'token');
     const username = await read(
       spec.basicAuthSecretRef && { name: spec.basicAuthSecretRef.name, key: 'username' },
