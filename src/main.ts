@@ -16,7 +16,7 @@ import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
 import { KubeSecretSource } from './kube/secrets.ts';
 import { jsonLogger } from './log/logger.ts';
-import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
+import { createMetrics, instrumentKubeApi, instrumentMetricProvider } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
@@ -59,7 +59,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
     : undefined;
   const analysis = new PrometheusAnalysisRunner(secrets, {
-    onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
+    // Query time by result and failures by their MetricQueryError code (timeout, unreachable, ...).
+    instrument: (provider) => instrumentMetricProvider(provider, metrics),
     defaultPrometheus,
   });
   // Hook answers come back outside any reconcile: each one enqueues its policy again.

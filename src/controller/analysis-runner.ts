@@ -37,16 +37,19 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
   readonly #secrets: SecretSource;
   readonly #defaultPrometheus: PrometheusSpec | undefined;
   readonly #providers = new Map<string, MetricProvider>();
-  readonly #onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  readonly #instrument: ((provider: MetricProvider) => MetricProvider) | undefined;
 
-  /** `secrets` reads the Prometheus credentials (kube/secrets.ts, the one Secret reader). */
+  /**
+   * `secrets` reads the Prometheus credentials (kube/secrets.ts, the one Secret reader);
+   * `instrument` wraps each Prometheus provider (main.ts: timing and errors by code as metrics).
+   */
   constructor(
     secrets: SecretSource,
-    options: { defaultPrometheus?: PrometheusSpec; onQuery?: (seconds: number, ok: boolean) => void } = {},
+    options: { defaultPrometheus?: PrometheusSpec; instrument?: (provider: MetricProvider) => MetricProvider } = {},
   ) {
     this.#secrets = secrets;
     this.#defaultPrometheus = options.defaultPrometheus;
-    this.#onQuery = options.onQuery;
+    this.#instrument = options.instrument;
   }
 
   async run(
@@ -86,22 +89,7 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     let provider = this.#providers.get(key);
     if (provider === undefined) {
       const inner = createPrometheusProvider(prometheusClientOptions(spec, credentials));
-      const onQuery = this.#onQuery;
-      provider = onQuery
-        ? {
-            async query(promql, options) {
-              const started = performance.now();
-              try {
-                const result = await inner.query(promql, options);
-                onQuery((performance.now() - started) / 1000, true);
-                return result;
-              } catch (error) {
-                onQuery((performance.now() - started) / 1000, false);
-                throw error;
-              }
-            },
-          }
-        : inner;
+      provider = this.#instrument?.(inner) ?? inner;
       this.#providers.set(key, provider);
     }
     return provider;

@@ -55,6 +55,7 @@ export class Notifier {
     for (const receiver of settings.receivers) {
       this.#receivers.set(receiver.name, receiver);
       this.#queues.set(receiver.name, this.#queueFor(receiver));
+      deps.metrics?.receiver(receiver.name);
     }
   }
 
