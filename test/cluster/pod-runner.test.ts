@@ -77,7 +77,11 @@ describe('pod runner', () => {
     // Another event of the pod before its time does not make it Ready early.
     await runner.reconcile(pod);
     expect(marked).toEqual([]);
-    await waitFor(async () => marked.length > 0, { timeoutMs: 10_000, intervalMs: 20, description: 'pod marked Ready' });
+    await waitFor(async () => marked.length > 0, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      description: 'pod marked Ready',
+    });
     expect(marked).toHaveLength(1);
     expect(marked[0]! - started).toBeGreaterThanOrEqual(1500);
   });
