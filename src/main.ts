@@ -14,11 +14,11 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
+import { KubeSecretSource } from './kube/secrets.ts';
 import { jsonLogger } from './log/logger.ts';
-import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
+import { createMetrics, instrumentKubeApi, instrumentMetricProvider } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
-import { KubeSecretSource } from './notify/secrets.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
@@ -41,7 +41,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   });
   metrics.cacheSizes(() => store.counts());
   const events = new KubeEventRecorder(kube);
-  const secrets = new KubeSecretSource(kube);
+  // Every Secret read of the controller goes through this one reader, over the watch caches
+  // (which answer from the API server while they hold no Secrets).
+  const secrets = new KubeSecretSource(cached, { watched: () => informers?.kindSynced('Secret') ?? false });
   const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
     secrets,
     events,
@@ -56,8 +58,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const defaultPrometheus = settings.prometheusUrl
     ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
     : undefined;
-  const analysis = new PrometheusAnalysisRunner(cached, {
-    onQuery: (seconds, ok) => metrics.observePrometheusQuery(seconds, ok ? undefined : 'error'),
+  const analysis = new PrometheusAnalysisRunner(secrets, {
+    // Query time by result and failures by their MetricQueryError code (timeout, unreachable, ...).
+    instrument: (provider) => instrumentMetricProvider(provider, metrics),
     defaultPrometheus,
   });
   // Hook answers come back outside any reconcile: each one enqueues its policy again.

@@ -4,7 +4,9 @@
 // like a kubelet around it:
 //   - readiness: kwok starts a demo pod with Ready=False (see control-plane.ts); once its server
 //     listens, the runner sets Ready=True in the pod's status, so a Service never lists an
-//     endpoint nobody answers on;
+//     endpoint nobody answers on. READY_AFTER_MS (or the pod annotation
+//     demo.canaryd.dev/ready-after-ms) delays that, like an app that warms up before its
+//     readiness probe passes;
 //   - termination: a pod marked for deletion keeps serving for a grace period (like a preStop
 //     sleep) while its endpoint disappears and proxies stop sending to it, then stops;
 //   - Prometheus: the pods being served are written as file_sd targets (see prometheus.ts).
@@ -25,6 +27,8 @@ export interface PodServing {
   ip: string;
   port: number;
   behaviour: DemoBehaviour;
+  /** How long after its server listens the pod becomes Ready (an app warming up), in ms. */
+  readyAfterMs: number;
   /** Target labels for Prometheus, as kubernetes_sd relabelling would set them. */
   labels: Record<string, string>;
 }
@@ -61,6 +65,7 @@ export function servingFor(pod: k8s.V1Pod): PodServing | null {
     key: `${pod.metadata?.namespace}/${pod.metadata?.name}`,
     ip: podIp,
     port: container.ports?.[0]?.containerPort ?? 8080,
+    readyAfterMs: clamp(Number(setting('ready-after-ms', 'READY_AFTER_MS') ?? 0), 0, 120_000),
     behaviour: {
       version: setting('version', 'VERSION') ?? tag,
       errorRate: clamp(Number(setting('error-rate', 'ERROR_RATE') ?? 0), 0, 1),
@@ -102,6 +107,8 @@ interface Served {
   id: string;
   serving: PodServing;
   listening: boolean;
+  /** When the pod may be marked Ready (epoch ms): its server listens and readyAfterMs has passed. */
+  readyAt?: number;
 }
 
 export interface PodRunnerOptions {
@@ -168,7 +175,7 @@ export class PodRunner {
       current.serving = want;
       this.#host.behave(current.id, want.behaviour);
       if (relabelled) this.#writeTargets();
-      if (current.listening && !isReady(pod)) await this.#ready(pod);
+      if (current.listening && !isReady(pod) && Date.now() >= (current.readyAt ?? 0)) await this.#ready(pod);
       return;
     }
     // A new pod may get the address of one still draining: the address is the new pod's now.
@@ -194,9 +201,18 @@ export class PodRunner {
       return;
     }
     entry.listening = true;
+    entry.readyAt = Date.now() + want.readyAfterMs;
     this.#writeTargets();
     this.#log(`serving ${key} on ${address} version=${want.behaviour.version}`);
-    if (!isReady(pod)) await this.#ready(pod);
+    if (isReady(pod)) return;
+    if (want.readyAfterMs === 0) {
+      await this.#ready(pod);
+      return;
+    }
+    // Not awaited: reconciles run one after another, and other pods must not wait for this one.
+    setTimeout(() => {
+      if (this.#pods.get(key) === entry) this.#ready(pod).catch((e: Error) => this.#log(e.message));
+    }, want.readyAfterMs).unref();
   }
 
   async #ready(pod: k8s.V1Pod): Promise<void> {

@@ -131,10 +131,23 @@ async function main(): Promise<void> {
         () => false,
       );
       if (!carried) return 'Traefik did not carry it within 10 s (the release moved on)';
+      const appliedMs = Date.now() - since;
+      // In batches, and only while canaryd still holds this weight: a bad canary is rolled back
+      // by analysis while it is measured, and requests sent after that are not its share.
       const requests = weight < 5 ? 4000 : 2000;
-      const report = await through(requests);
-      const canary = report.byVersion[version] ?? 0;
-      return `measured through Traefik ${pct(canary, report.sent).padStart(8)} (${canary} of ${report.sent} answered by ${version}; applied by Traefik ${Date.now() - since - report.durationMs} ms after canaryd's status)`;
+      const still = async () => {
+        const status = (await readPolicy(kc, NAMESPACE, 'web'))?.status;
+        return status?.phase === 'paused' && status.weight === weight;
+      };
+      let sent = 0;
+      let canary = 0;
+      while (sent < requests && (await still())) {
+        const batch = await through(Math.min(500, requests - sent));
+        sent += batch.sent;
+        canary += batch.byVersion[version] ?? 0;
+      }
+      const cut = sent < requests ? `; canaryd left ${weight} % after ${sent} requests` : '';
+      return `measured through Traefik ${pct(canary, sent).padStart(8)} (${canary} of ${sent} answered by ${version}; applied by Traefik ${appliedMs} ms after canaryd's status${cut})`;
     };
 
     say('releasing v2 (healthy): kubectl set image deploy/web app=canaryd-demo:v2');

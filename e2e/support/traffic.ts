@@ -138,13 +138,17 @@ export async function deployBehindIngress(
   });
 }
 
-/** A new version of an app, as `kubectl set image` and `kubectl set env` would write it (the demo image reads VERSION and ERROR_RATE). */
+/**
+ * A new version of an app, as `kubectl set image` and `kubectl set env` would write it (the demo
+ * image reads VERSION and ERROR_RATE; `env` adds others, e.g. READY_AFTER_MS for a slow start).
+ */
 export async function setVersion(
   apps: k8s.AppsV1Api,
   namespace: string,
   name: string,
   version: string,
   errorRate: number,
+  env: Record<string, string> = {},
 ): Promise<void> {
   await apps.patchNamespacedDeployment(
     {
@@ -161,6 +165,7 @@ export async function setVersion(
                   env: [
                     { name: 'VERSION', value: version },
                     { name: 'ERROR_RATE', value: String(errorRate) },
+                    ...Object.entries(env).map(([variable, value]) => ({ name: variable, value })),
                   ],
                 },
               ],

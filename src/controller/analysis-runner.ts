@@ -12,8 +12,7 @@ import {
   prometheusClientOptions,
   recordRound,
 } from '../analysis/index.ts';
-import type { KubeApi } from '../kube/api.ts';
-import type { KubeObject } from '../kube/objects.ts';
+import type { SecretSource } from '../kube/secrets.ts';
 import type { CanaryPolicy, PrometheusSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { AnalysisStatus } from './status.ts';
@@ -34,23 +33,23 @@ export interface AnalysisRunner {
   ): Promise<AnalysisStatus>;
 }
 
-interface Secret extends KubeObject {
-  data?: Record<string, string>;
-}
-
 export class PrometheusAnalysisRunner implements AnalysisRunner {
-  readonly #kube: KubeApi;
+  readonly #secrets: SecretSource;
   readonly #defaultPrometheus: PrometheusSpec | undefined;
   readonly #providers = new Map<string, MetricProvider>();
-  readonly #onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  readonly #instrument: ((provider: MetricProvider) => MetricProvider) | undefined;
 
+  /**
+   * `secrets` reads the Prometheus credentials (kube/secrets.ts, the one Secret reader);
+   * `instrument` wraps each Prometheus provider (main.ts: timing and errors by code as metrics).
+   */
   constructor(
-    kube: KubeApi,
-    options: { defaultPrometheus?: PrometheusSpec; onQuery?: (seconds: number, ok: boolean) => void } = {},
+    secrets: SecretSource,
+    options: { defaultPrometheus?: PrometheusSpec; instrument?: (provider: MetricProvider) => MetricProvider } = {},
   ) {
-    this.#kube = kube;
+    this.#secrets = secrets;
     this.#defaultPrometheus = options.defaultPrometheus;
-    this.#onQuery = options.onQuery;
+    this.#instrument = options.instrument;
   }
 
   async run(
@@ -90,22 +89,7 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     let provider = this.#providers.get(key);
     if (provider === undefined) {
       const inner = createPrometheusProvider(prometheusClientOptions(spec, credentials));
-      const onQuery = this.#onQuery;
-      provider = onQuery
-        ? {
-            async query(promql, options) {
-              const started = performance.now();
-              try {
-                const result = await inner.query(promql, options);
-                onQuery((performance.now() - started) / 1000, true);
-                return result;
-              } catch (error) {
-                onQuery((performance.now() - started) / 1000, false);
-                throw error;
-              }
-            },
-          }
-        : inner;
+      provider = this.#instrument?.(inner) ?? inner;
       this.#providers.set(key, provider);
     }
     return provider;
@@ -115,14 +99,10 @@ export class PrometheusAnalysisRunner implements AnalysisRunner {
     namespace: string,
     spec: PrometheusSpec,
   ): Promise<Omit<PrometheusCredentials, 'insecureSkipVerify'>> {
-    const read = async (ref: { name: string; key?: string } | undefined, defaultKey: string) => {
-      if (ref === undefined) return undefined;
-      const secret = await this.#kube.get<Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name });
-      const value = secret?.data?.[ref.key ?? defaultKey];
-      if (secret === null) throw new Error(`Secret ${namespace}/${ref.name} does not exist`);
-      if (value === undefined) throw new Error(`Secret ${namespace}/${ref.name} has no key ${ref.key ?? defaultKey}`);
-      return Buffer.from(value, 'base64').toString('utf8').trim();
-    };
+    const read = (ref: { name: string; key?: string } | undefined, defaultKey: string) =>
+      ref === undefined
+        ? Promise.resolve(undefined)
+        : this.#secrets.value({ namespace, name: ref.name, key: ref.key ?? defaultKey });
     const bearerToken = await read(spec.bearerTokenSecretRef, 'token');
     const username = await read(
       spec.basicAuthSecretRef && { name: spec.basicAuthSecretRef.name, key: 'username' },

@@ -74,12 +74,26 @@ function writersOf(deployment: Deployment): NonNullable<ObservedDeployment['writ
   return { ...(template ? { template } : {}), ...(replicas ? { replicas } : {}) };
 }
 
-export function observeCanary(canary: Deployment | null): ObservedCanary | undefined {
+/**
+ * The canary as the engine sees it. `route` is what the router found behind the canary route:
+ * ready endpoints of another template than the canary's (a previous canary's pods) keep the
+ * canary from counting as ready, so no step gives it a weight that would reach them.
+ */
+export function observeCanary(
+  canary: Deployment | null,
+  route?: Pick<RouteStatus, 'olderCanaryEndpoints'>,
+): ObservedCanary | undefined {
   if (canary === null || canary.metadata.deletionTimestamp) return undefined;
   const status = canary.status ?? {};
   const generationSeen = (status.observedGeneration ?? 0) >= (canary.metadata.generation ?? 0);
-  // Pods of an older canary template do not count: only updated, ready pods of this generation.
-  const ready = generationSeen ? Math.min(status.readyReplicas ?? 0, status.updatedReplicas ?? 0) : 0;
+  // Only ready pods of this template count. The status counts the ready pods of every
+  // ReplicaSet, so while pods of an older template remain (a template replaced in place between
+  // two releases: replicas > updatedReplicas) the ready ones may all be old ones (issue 11: the
+  // v2 canary pod answered v3's 1 %). None counts until the roll has replaced them.
+  const olderPods = (status.replicas ?? 0) - (status.updatedReplicas ?? 0);
+  const onlyThisTemplate = olderPods <= 0 && (route?.olderCanaryEndpoints ?? 0) === 0;
+  const ready =
+    generationSeen && onlyThisTemplate ? Math.min(status.readyReplicas ?? 0, status.updatedReplicas ?? 0) : 0;
   return {
     templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
     replicas: canary.spec.replicas ?? 1,

@@ -170,7 +170,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
-    canary: observeCanary(canary),
+    canary: observeCanary(canary, route.status),
     route: route.observed,
     analysis: observeAnalysis(policy, release, status.analysis, now),
     // Passed through even when already processed: the engine re-sends a lost ack by itself.

@@ -1,6 +1,7 @@
 // The metrics the controller feeds and the server exposes at /metrics.
 import type { Registry } from 'prom-client';
-import { defineMetrics } from './registry.ts';
+import { METRIC_QUERY_ERROR_CODES } from '../analysis/provider.ts';
+import { defineMetrics, type MetricDefinitions } from './registry.ts';
 import { type ReleaseStatusSample, releaseMetrics } from './release.ts';
 
 export {
@@ -29,9 +30,25 @@ export interface CanarydMetrics {
   observePrometheusQuery(seconds: number, errorCode?: string): void;
 }
 
+/**
+ * The controller's series whose label values are known in advance, at 0 from the start: a series
+ * born at its first event has no earlier sample, so rate() and increase() would not see that
+ * event. (A reconcile error's reason and a Kubernetes answer's code are open sets: those series
+ * still appear at their first event.)
+ */
+function createKnownSeries(m: MetricDefinitions): void {
+  for (const result of ['success', 'error']) {
+    m.reconcileDuration.zero({ result });
+    m.prometheusQueryDuration.zero({ result });
+  }
+  // Every MetricQueryError code, and "unknown" for any other failure (metrics/instrument.ts).
+  for (const code of [...Object.keys(METRIC_QUERY_ERROR_CODES), 'unknown']) m.prometheusQueryErrors.inc({ code }, 0);
+}
+
 /** A fresh registry with every canaryd metric (and the process metrics unless turned off). */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): CanarydMetrics {
   const m = defineMetrics(options);
+  createKnownSeries(m);
   const releases = releaseMetrics(m);
   return {
     registry: m.registry,

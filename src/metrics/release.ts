@@ -2,10 +2,16 @@
 // the whole status after each write and derives gauges directly and counters from what changed
 // since the last look. The first look at a policy (e.g. after a restart) only sets a baseline, so
 // a restarted controller never counts old releases or measurements again.
+//
+// Every series whose labels are known before its first event exists at 0 from the first look
+// (per policy: the release counters and durations by outcome; per configured check: each
+// verdict), so rate() and increase() see that first event: a series born at 1 has no earlier
+// sample to rise from. They go when the policy is deleted (a check's, when it leaves the spec).
 import type { MetricDefinitions } from './registry.ts';
 
 const PHASES = ['idle', 'waiting', 'progressing', 'paused', 'promoting', 'succeeded', 'rollingBack', 'failed'] as const;
 const VERDICTS = ['pass', 'fail', 'inconclusive'] as const;
+const OUTCOMES = ['succeeded', 'rolledBack', 'superseded', 'cancelled'] as const;
 
 /** The parts of a CanaryPolicy status the metrics read (the controller's PolicyStatus fits). */
 export interface ReleaseStatusSample {
@@ -19,6 +25,8 @@ export interface ReleaseStatusSample {
     history: Array<{ revision: number; startedAt: string; endedAt: string; outcome: string }>;
   };
   analysis: { measurements: Array<{ check: string; at: string; value: number | null; verdict: string }> };
+  /** The spec in force: its analysis checks are the checks whose verdicts are counted. */
+  activeSpec?: { analysis?: { checks?: ReadonlyArray<{ name: string }> } } | undefined;
 }
 
 interface Seen {
@@ -67,6 +75,31 @@ export function releaseMetrics(m: MetricDefinitions) {
     }
   }
 
+  /**
+   * Each configured check's verdict series at 0 from the start; a check that left the spec (and
+   * the measurements) loses its series.
+   */
+  function followChecks(labels: Labels, memory: Seen, status: ReleaseStatusSample): void {
+    const configured = new Set((status.activeSpec?.analysis?.checks ?? []).map((check) => check.name));
+    for (const check of configured) {
+      memory.checks.add(check);
+      // Adding 0 creates a missing series and leaves an existing one as it is.
+      for (const verdict of VERDICTS) m.analysisVerdicts.inc({ ...labels, check, verdict }, 0);
+    }
+    if (status.activeSpec === undefined) return; // nothing known about the checks: keep what is there
+    const measured = new Set(status.analysis.measurements.map((measurement) => measurement.check));
+    for (const check of memory.checks) {
+      if (configured.has(check) || measured.has(check)) continue;
+      memory.checks.delete(check);
+      removeCheck(labels, check);
+    }
+  }
+
+  function removeCheck(labels: Labels, check: string): void {
+    m.analysisValue.remove({ ...labels, check });
+    for (const verdict of VERDICTS) m.analysisVerdicts.remove({ ...labels, check, verdict });
+  }
+
   // Latest value per check; a check whose latest round had no number drops its series rather
   // than showing a stale value.
   function setAnalysisValues(labels: Labels, memory: Seen, status: ReleaseStatusSample): void {
@@ -92,9 +125,12 @@ export function releaseMetrics(m: MetricDefinitions) {
     const previous = seen.get(keyOf(namespace, policy));
     const memory: Seen = previous ?? { endedRevision, startedRevision, measuredAt: newestAt, checks: new Set() };
     seen.set(keyOf(namespace, policy), memory);
+    // Before this look's verdicts are counted: a check's first verdict then rises from 0.
+    followChecks(labels, memory, status);
     if (previous === undefined) {
       // Counters exist from the first look, so rate() and increase() see the first release.
       for (const counter of [m.releasesStarted, m.releasesSucceeded, m.releasesRolledBack]) counter.inc(labels, 0);
+      for (const outcome of OUTCOMES) m.releaseDuration.zero({ ...labels, outcome });
     } else {
       countEndedReleases(labels, memory, status);
       if (startedRevision > memory.startedRevision && startedRevision > memory.endedRevision) {
@@ -123,13 +159,8 @@ export function releaseMetrics(m: MetricDefinitions) {
       metric.remove(labels);
     }
     for (const phase of PHASES) m.phase.remove({ ...labels, phase });
-    for (const outcome of ['succeeded', 'rolledBack', 'superseded', 'cancelled']) {
-      m.releaseDuration.remove({ ...labels, outcome });
-    }
-    for (const check of memory?.checks ?? []) {
-      m.analysisValue.remove({ ...labels, check });
-      for (const verdict of VERDICTS) m.analysisVerdicts.remove({ ...labels, check, verdict });
-    }
+    for (const outcome of OUTCOMES) m.releaseDuration.remove({ ...labels, outcome });
+    for (const check of memory?.checks ?? []) removeCheck(labels, check);
   }
 
   return { observe, forget };

@@ -2,7 +2,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DropReason } from './queue.ts';
 
+const DROP_REASONS: readonly DropReason[] = ['queueFull', 'deadline', 'rejected'];
+
 export interface NotifyMetrics {
+  /** A configured receiver: its series exist at 0 from the start, so increase() sees its first event. */
+  receiver(receiver: string): void;
   sent(receiver: string): void;
   failed(receiver: string): void;
   dropped(receiver: string, reason: DropReason): void;
@@ -36,6 +40,12 @@ export function notifyMetrics(registry: Registry): NotifyMetrics {
     registers,
   });
   return {
+    receiver(receiver) {
+      sent.inc({ receiver }, 0);
+      failed.inc({ receiver }, 0);
+      for (const reason of DROP_REASONS) dropped.inc({ receiver, reason }, 0);
+      queued.set({ receiver }, 0);
+    },
     sent: (receiver) => sent.inc({ receiver }),
     failed: (receiver) => failed.inc({ receiver }),
     dropped: (receiver, reason) => dropped.inc({ receiver, reason }),

@@ -2,6 +2,7 @@
 // receivers and events, and hand each to its receiver's queue. notify() never waits for a
 // receiver and never throws: a decision is never delayed or undone by delivery.
 import type { EventRecorder } from '../kube/events.ts';
+import type { SecretSource } from '../kube/secrets.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { NotificationSettings, ReceiverSettings } from '../settings/notifications.ts';
@@ -9,7 +10,6 @@ import { deriveNotifications, type Transition } from './derive.ts';
 import type { Notification, NotificationType } from './events.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import { type Backoff, type Clock, ReceiverQueue } from './queue.ts';
-import type { SecretSource } from './secrets.ts';
 import { sendOnce } from './send.ts';
 
 export interface NotifierLog {
@@ -55,6 +55,7 @@ export class Notifier {
     for (const receiver of settings.receivers) {
       this.#receivers.set(receiver.name, receiver);
       this.#queues.set(receiver.name, this.#queueFor(receiver));
+      deps.metrics?.receiver(receiver.name);
     }
   }
 

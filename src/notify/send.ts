@@ -1,12 +1,12 @@
 // One delivery attempt to one receiver: the body for its type, the headers (idempotency key,
 // signature), Node's fetch with an AbortSignal timeout, and what the answer means for a retry.
 
+import type { SecretSource } from '../kube/secrets.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { ReceiverSettings } from '../settings/notifications.ts';
 import { slackMessage, teamsMessage } from './chat.ts';
 import type { Notification } from './events.ts';
 import type { AttemptResult } from './queue.ts';
-import type { SecretSource } from './secrets.ts';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature } from './sign.ts';
 import { cloudEvent, webhookBody } from './webhook.ts';
 

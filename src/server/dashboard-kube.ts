@@ -10,7 +10,7 @@ import {
 import { readStatus } from '../controller/status.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { KubeSecretSource } from '../notify/secrets.ts';
+import { KubeSecretSource } from '../kube/secrets.ts';
 import { canaryPolicySpec, type PrometheusSpec } from '../policy/schema.ts';
 import { policyRef } from './operations.ts';
 import { chartPlan, type ReleaseCharts, seriesOf } from './series.ts';
@@ -58,7 +58,7 @@ export function kubeDashboardReader(
   const now = options.now ?? (() => new Date());
   const providers = new Map<string, PrometheusProvider>();
 
-  // The Secret reader the notifications use (briefly cached: every chart request needs the credentials).
+  // The one Secret reader (kube/secrets.ts; values kept briefly: every chart request needs the credentials).
   const secrets = new KubeSecretSource(kube);
   const secretValue = async (namespace: string, ref: { name: string; key?: string } | undefined, key: string) =>
     ref === undefined ? undefined : secrets.value({ namespace, name: ref.name, key: ref.key ?? key });

@@ -8,6 +8,8 @@ export type TrafficErrorCode =
   | 'InvalidRouting'
   /** A route with non-zero weight was requested while the canary has no ready endpoints. */
   | 'NoReadyEndpoints'
+  /** Pods of another template (the previous canary's) are still ready behind the canary Service. */
+  | 'OlderCanaryPods'
   /** Another canary Ingress already covers one of the same host+path pairs. */
   | 'IngressConflict'
   /** An object canaryd would create or change exists but belongs to someone else. */

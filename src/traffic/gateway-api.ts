@@ -8,6 +8,7 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
+import { assertCanaryBackend, observeCanaryBackend, withCanaryBackend } from './canary-backend.ts';
 import { buildCanaryService, canarySelector } from './canary-service.ts';
 import { endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
@@ -117,11 +118,10 @@ export class GatewayApiRouter implements TrafficRouter {
     const routes = await this.#observeRoutes(target);
     const services = await this.#observeServices(target, routes.anyRecorded);
     const drift = [...routes.drift, ...services.drift];
-    const canaryReady = readyEndpoints(
-      await endpointSlicesOf(this.#kube, target.namespace, target.canaryService),
-    ).length;
+    const backend = await observeCanaryBackend(this.#kube, target);
+    const canaryReady = backend.current;
     const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
-    if (routes.achieved > 0 && canaryReady === 0) {
+    if (routes.achieved > 0 && canaryReady + backend.others.length === 0) {
       drift.push(`the canary receives ${formatShare(routes.achieved)} but has no ready endpoints`);
     }
     const { rejected, waiting } = routes;
@@ -144,6 +144,7 @@ export class GatewayApiRouter implements TrafficRouter {
       },
       testersRouting: routes.testers,
     };
+    withCanaryBackend(status, backend);
     if (rejected.length > 0) status.rejected = rejected.join('; ');
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
@@ -352,13 +353,7 @@ export class GatewayApiRouter implements TrafficRouter {
         `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
       );
     }
-    const slices = await endpointSlicesOf(this.#kube, target.namespace, target.canaryService);
-    if (readyEndpoints(slices).length === 0) {
-      throw new TrafficError(
-        'NoReadyEndpoints',
-        `Service ${target.namespace}/${target.canaryService} has no ready endpoints; ${what} would fail every request it routes. Wait until the canary pods are ready`,
-      );
-    }
+    assertCanaryBackend(target, await observeCanaryBackend(this.#kube, target), what);
     for (const name of this.#routes(target)) {
       const route = await this.#mustGetRoute(target, name);
       if (readRecord(route) === undefined) {

@@ -6,6 +6,7 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Ingress, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
+import { assertCanaryBackend, observeCanaryBackend, withCanaryBackend } from './canary-backend.ts';
 import {
   assertNoCanaryConflict,
   buildCanaryIngress,
@@ -175,21 +176,22 @@ export class IngressNginxRouter implements TrafficRouter {
         );
       }
     }
-    const canaryReady = readyEndpoints(
-      await endpointSlicesOf(this.#kube, target.namespace, target.canaryService),
-    ).length;
+    const backend = await observeCanaryBackend(this.#kube, target);
     const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
-    if (achieved > 0 && canaryReady === 0) {
+    if (achieved > 0 && backend.current + backend.others.length === 0) {
       drift.push(`the canary receives ${formatShare(achieved)} but has no ready endpoints`);
     }
-    const status: RouteStatus = {
-      router: this.kind,
-      requestedWeight: requested,
-      achievedWeight: achieved,
-      canaryReplicas: canaryReady,
-      stableReplicas: stableReady,
-      detail: `canary Ingress ${shown.join(', ') || 'none'} (${formatShare(achieved)}); ${canaryReady} canary and ${stableReady} stable endpoints ready`,
-    };
+    const status: RouteStatus = withCanaryBackend(
+      {
+        router: this.kind,
+        requestedWeight: requested,
+        achievedWeight: achieved,
+        canaryReplicas: backend.current,
+        stableReplicas: stableReady,
+        detail: `canary Ingress ${shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
+      },
+      backend,
+    );
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
   }
@@ -269,7 +271,10 @@ export class IngressNginxRouter implements TrafficRouter {
     );
   }
 
-  /** Invariant 1: nothing routes to the canary while it has no ready endpoints. */
+  /**
+   * Invariant 1: nothing routes to the canary while it has no ready endpoints, and a weight goes
+   * to the canary's template only: not while pods of another template are ready behind it.
+   */
   async #assertRoutable(target: RouteTarget, what: string): Promise<void> {
     const service = await getService(this.#kube, target.namespace, target.service);
     if (!isPinned(service)) {
@@ -278,13 +283,7 @@ export class IngressNginxRouter implements TrafficRouter {
         `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
       );
     }
-    const slices = await endpointSlicesOf(this.#kube, target.namespace, target.canaryService);
-    if (readyEndpoints(slices).length === 0) {
-      throw new TrafficError(
-        'NoReadyEndpoints',
-        `Service ${target.namespace}/${target.canaryService} has no ready endpoints; ${what} would fail every request it routes. Wait until the canary pods are ready`,
-      );
-    }
+    assertCanaryBackend(target, await observeCanaryBackend(this.#kube, target), what);
   }
 
   async #annotate(

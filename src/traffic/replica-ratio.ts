@@ -10,7 +10,12 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
-import { canaryTemplateHashesIn, type ReplicaSet, runsCanaryTemplate } from './canary-template.ts';
+import {
+  canaryTemplateHashesIn,
+  currentTemplateHashes,
+  type ReplicaSet,
+  runsCanaryTemplate,
+} from './canary-template.ts';
 import {
   deploymentRef,
   endpointSlicesOf,
@@ -177,24 +182,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     const service = await getService(this.#kube, target.namespace, target.service);
     const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
     const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
-    // Pods of the canary template in the stable Deployment (an unpause during the release) count too.
-    const strayHashes =
-      canary === null || stable === null
-        ? new Set<string>()
-        : canaryTemplateHashesIn(
-            target.deployment,
-            await this.#kube.list<ReplicaSet>(
-              'apps/v1',
-              'ReplicaSet',
-              target.namespace,
-              labelSelector(stable.spec.selector.matchLabels ?? {}),
-            ),
-            canary.spec.template,
-          );
-    const pods = await this.#kube.list<Pod>('v1', 'Pod', target.namespace, labelSelector(originalSelector(service)));
-    const canaryPods = pods.filter((pod) => runsCanaryTemplate(pod.metadata.labels, strayHashes));
-    const names = new Set(canaryPods.map((pod) => pod.metadata.name));
-    const uids = new Set(canaryPods.flatMap((pod) => (pod.metadata.uid === undefined ? [] : [pod.metadata.uid])));
+    const { names, uids, strays } = await this.#canaryTemplatePods(target, service, canary, stable);
     const slices = await endpointSlicesOf(this.#kube, target.namespace, target.service);
     const share = endpointShare(slices, (endpoint) => {
       const ref = endpoint.targetRef;
@@ -240,12 +228,42 @@ export class ReplicaRatioRouter implements TrafficRouter {
       stableReplicas: share.stableReady,
       detail:
         `${share.canaryReady} canary of ${share.canaryReady + share.stableReady} ready endpoints: ${formatShare(share.share)} (requested ${formatShare(requested)})` +
-        (strayHashes.size > 0
-          ? '; the stable Deployment runs pods of the canary template too (unpaused during the release)'
-          : ''),
+        (strays ? '; the stable Deployment runs pods of the canary template too (unpaused during the release)' : ''),
     };
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
+  }
+
+  /** The pods of the Service that run the canary's current template, by name and uid. */
+  async #canaryTemplatePods(
+    target: RouteTarget,
+    service: Service,
+    canary: Deployment | null,
+    stable: Deployment | null,
+  ) {
+    if (canary === null) return { names: new Set<string>(), uids: new Set<string>(), strays: false };
+    // The stable Deployment's selector also selects the canary's ReplicaSets (their labels add the track).
+    const replicaSets = await this.#kube.list<ReplicaSet>(
+      'apps/v1',
+      'ReplicaSet',
+      target.namespace,
+      labelSelector((stable ?? canary).spec.selector.matchLabels ?? {}),
+    );
+    // Only pods of the canary's current template count: a previous canary's pods, still there
+    // while a new template replaces it, are not the canary of this release (issue 11).
+    const canaryHashes = currentTemplateHashes(canary, replicaSets);
+    // Pods of the canary template in the stable Deployment (an unpause during the release) count too.
+    const strayHashes =
+      stable === null
+        ? new Set<string>()
+        : canaryTemplateHashesIn(target.deployment, replicaSets, canary.spec.template);
+    const pods = await this.#kube.list<Pod>('v1', 'Pod', target.namespace, labelSelector(originalSelector(service)));
+    const canaryPods = pods.filter((pod) => runsCanaryTemplate(pod.metadata.labels, canaryHashes, strayHashes));
+    return {
+      names: new Set(canaryPods.map((pod) => pod.metadata.name)),
+      uids: new Set(canaryPods.flatMap((pod) => (pod.metadata.uid === undefined ? [] : [pod.metadata.uid]))),
+      strays: strayHashes.size > 0,
+    };
   }
 
   async cleanup(target: RouteTarget): Promise<void> {

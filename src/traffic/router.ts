@@ -46,8 +46,13 @@ export interface RouteStatus {
   /** The share the cluster really gives the canary (percent): the Ingress annotations for
    *  ingress-nginx, the ready endpoints for replica-ratio. */
   achievedWeight: number;
-  /** Ready pods on each side. */
+  /** Ready pods on each side (canary: of the canary's current template only). */
   canaryReplicas: number;
+  /**
+   * Ready endpoints behind the canary route that run another template than the canary's (the
+   * previous canary's pods while a new template replaces it): a step waits until there are none.
+   */
+  olderCanaryEndpoints?: number;
   stableReplicas: number;
   /** One sentence for people: what the router did or is waiting for. */
   detail: string;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessPodHost } from '../../e2e/cluster/pod-host.ts';
 import { PodRunner, readyStatusPatch } from '../../e2e/cluster/pod-runner.ts';
 import { freePort } from '../../e2e/cluster/ports.ts';
+import { waitFor } from '../../e2e/cluster/wait.ts';
 
 // servingFor only serves pod IPs; CANARYD_POD_NETWORK=routed lets these tests use loopback.
 process.env.CANARYD_POD_NETWORK = 'routed';
@@ -61,6 +62,28 @@ describe('pod runner', () => {
     // Already Ready: nothing to mark again.
     await runner.reconcile(demoPod('web-1', port, { ready: true }));
     expect(listeningWhenMarked).toHaveLength(1);
+  });
+
+  it('with ready-after-ms, marks the pod Ready that long after its server listens (an app warming up)', async () => {
+    host = new InProcessPodHost();
+    const port = await freePort();
+    const marked: number[] = [];
+    runner = new PodRunner({ host, log: () => {}, markReady: async () => void marked.push(Date.now()) });
+    const pod = demoPod('web-1', port);
+    pod.metadata!.annotations = { 'demo.canaryd.dev/ready-after-ms': '1500' };
+    const started = Date.now();
+    await runner.reconcile(pod);
+    expect(await answers(port)).toBe('web-1');
+    // Another event of the pod before its time does not make it Ready early.
+    await runner.reconcile(pod);
+    expect(marked).toEqual([]);
+    await waitFor(async () => marked.length > 0, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      description: 'pod marked Ready',
+    });
+    expect(marked).toHaveLength(1);
+    expect(marked[0]! - started).toBeGreaterThanOrEqual(1500);
   });
 
   it('keeps a deleted pod answering for its grace period, then stops it', async () => {

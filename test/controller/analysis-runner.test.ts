@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { INITIAL_COUNTERS } from '../../src/analysis/index.ts';
 import { PrometheusAnalysisRunner } from '../../src/controller/analysis-runner.ts';
+import { KubeSecretSource } from '../../src/kube/secrets.ts';
 import { canaryPolicy } from '../../src/policy/schema.ts';
 import { FakeKube } from '../traffic/fake-kube.ts';
 
@@ -28,7 +29,7 @@ const now = new Date('2026-12-02T03:00:00Z');
 
 describe('an analysis that cannot start', () => {
   it('is an inconclusive round naming the missing Secret', async () => {
-    const runner = new PrometheusAnalysisRunner(new FakeKube());
+    const runner = new PrometheusAnalysisRunner(new KubeSecretSource(new FakeKube()));
     const after = await runner.run(policy, target, fresh, now);
     expect(after.counters.rounds).toBe(1);
     expect(after.counters.lastRound?.verdict).toBe('inconclusive');
@@ -45,7 +46,7 @@ describe('an analysis that cannot start', () => {
       metadata: { name: 'prom-token', namespace: 'shop' },
       data: { tokn: Buffer.from('x').toString('base64') },
     });
-    const after = await new PrometheusAnalysisRunner(kube).run(policy, target, fresh, now);
+    const after = await new PrometheusAnalysisRunner(new KubeSecretSource(kube)).run(policy, target, fresh, now);
     expect(after.counters.lastRound?.verdict).toBe('inconclusive');
     expect(after.counters.lastRound?.problems.join('\n')).toContain('Secret shop/prom-token has no key token');
   });

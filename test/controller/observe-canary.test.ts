@@ -24,9 +24,27 @@ describe('observeCanary', () => {
     expect(stale).toMatchObject({ readyReplicas: 0, servingReplicas: 1 });
   });
 
-  it('pods of an older template are not ready for this release but still serve the route', () => {
-    const rolling = observeCanary(canary(6, { observedGeneration: 6, readyReplicas: 3, updatedReplicas: 1 }));
-    expect(rolling).toMatchObject({ readyReplicas: 1, servingReplicas: 3 });
+  it('while pods of an older template remain, none counts as ready for this release; they still serve the route', () => {
+    // Issue 11: the template replaced in place; the one new pod is not ready yet, the three old
+    // ones are. The status's readyReplicas counts the old ones, so it says nothing about the new.
+    const rolling = observeCanary(
+      canary(6, { observedGeneration: 6, replicas: 4, readyReplicas: 3, updatedReplicas: 1 }),
+    );
+    expect(rolling).toMatchObject({ readyReplicas: 0, servingReplicas: 3 });
+  });
+
+  it('once the roll has replaced every older pod, the ready pods are this template’s', () => {
+    const rolled = observeCanary(
+      canary(6, { observedGeneration: 6, replicas: 3, readyReplicas: 3, updatedReplicas: 3 }),
+    );
+    expect(rolled).toMatchObject({ readyReplicas: 3 });
+  });
+
+  it('ready endpoints of another template behind the canary route keep the canary from being ready', () => {
+    // The Deployment's status may count an old pod out before the EndpointSlice does.
+    const status = { observedGeneration: 6, replicas: 3, readyReplicas: 3, updatedReplicas: 3 };
+    expect(observeCanary(canary(6, status), { olderCanaryEndpoints: 1 })).toMatchObject({ readyReplicas: 0 });
+    expect(observeCanary(canary(6, status), { olderCanaryEndpoints: 0 })).toMatchObject({ readyReplicas: 3 });
   });
 
   it('a canary being deleted is no canary', () => {

@@ -436,6 +436,17 @@ describe('header and cookie routing without testersFirst', () => {
     expect(effects(started.actions)).toContainEqual({ type: 'setWeight', weight: 1 });
   });
 
+  it('waits for pods of this release’s template: a previous canary’s pods still serving do not count', () => {
+    // Issue 11: the canary Deployment taken over from the release before, its old pod not yet replaced.
+    const previousPodsOnly = canaryObserved(0, {
+      canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 1 },
+    });
+    const { next, actions } = decide(p, releaseState('progressing', entering), previousPodsOnly, at(MIN));
+    expect(types(effects(actions))).not.toContain('setTesterRouting');
+    expect(types(effects(actions))).not.toContain('setWeight');
+    expect(next.current?.stepStartedAt).toBeUndefined();
+  });
+
   it('a policy without header or cookie never asks for tester routing', () => {
     const { actions } = decide(policy(), releaseState('progressing', entering), canaryObserved(0), at(MIN));
     expect(types(effects(actions))).not.toContain('setTesterRouting');

@@ -4,9 +4,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecretKeyRef, SecretSource } from '../../src/kube/secrets.ts';
 import type { Notification } from '../../src/notify/events.ts';
 import { cloudEventSchema, webhookBodySchema } from '../../src/notify/schema.ts';
-import type { SecretKeyRef, SecretSource } from '../../src/notify/secrets.ts';
 import { outcomeOf, sendOnce } from '../../src/notify/send.ts';
 import { signature, verifySignature } from '../../src/notify/sign.ts';
 import { receiverSettings } from '../../src/settings/notifications.ts';

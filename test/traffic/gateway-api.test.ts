@@ -294,6 +294,14 @@ describe('gateway-api router: testers', () => {
     expect((await router.observe(world.target)).testersRouting).toBe(false);
   });
 
+  it('refuses a weight while the previous canary’s pods are still ready behind the canary Service', async () => {
+    // Issue 11: the canary Deployment taken over by the next release, its old pods not yet replaced.
+    const { world, router } = await prepared();
+    world.replaceCanaryTemplate('shop/web:2.2.0');
+    await rejects(router.setWeight(world.target, 5), 'OlderCanaryPods', /run another template than the canary's/);
+    expect(await router.observe(world.target)).toMatchObject({ canaryReplicas: 0, olderCanaryEndpoints: 1 });
+  });
+
   it('refuses tester routing before the canary is ready', async () => {
     const world = new World({ ingresses: [], httpRoutes: [httpRoute()] });
     const router = new GatewayApiRouter(world.kube);

@@ -142,6 +142,31 @@ describe('ingress-nginx router: safety', () => {
     expect(world.kube.writes(mark)).toEqual([]);
   });
 
+  it('refuses a weight while the previous canary’s pods are still ready behind the canary Service, without writing', async () => {
+    // Issue 11: a release started during the previous one's drain delay takes the canary over;
+    // until the roll replaces its pods, the canary route would send the new release's share to them.
+    const { world, router } = await prepared();
+    world.replaceCanaryTemplate('shop/web:2.2.0');
+    const mark = world.kube.calls.length;
+    await rejects(
+      router.setWeight(world.target, 1),
+      'OlderCanaryPods',
+      new RegExp(`1 ready endpoint\\(s\\) behind the canary Service run another template.*web-canary-${CANARY_HASH}-0`),
+    );
+    await rejects(router.setTesterRouting(world.target, { cookie: 'canary' }), 'OlderCanaryPods', /header\/cookie/);
+    expect(world.kube.writes(mark)).toEqual([]);
+    expect(await router.observe(world.target)).toMatchObject({ canaryReplicas: 0, olderCanaryEndpoints: 1 });
+  });
+
+  it('reports the share the canary’s template really gets when older pods answer behind the route', async () => {
+    const { world, router } = await prepared();
+    await router.setWeight(world.target, 25);
+    world.replaceCanaryTemplate('shop/web:2.2.0');
+    const seen = await router.observe(world.target);
+    expect(seen).toMatchObject({ requestedWeight: 25, achievedWeight: 0, canaryReplicas: 0 });
+    expect(seen.detail).toMatch(/run another template than the canary's/);
+  });
+
   it('goes to weight 0 with one write per canary Ingress and no read before it, dropping tester routing too', async () => {
     const world = new World({ ingresses: [stableIngress('web'), stableIngress('web-admin', 'admin.example.com')] });
     const router = new IngressNginxRouter(world.kube);

@@ -34,6 +34,16 @@ describe('replica-ratio router', () => {
     expect(status.drift).toBeUndefined();
   });
 
+  it('does not count the previous canary’s pods as the canary while a new template replaces them', async () => {
+    // Issue 11: the next release takes the canary Deployment over; its old pods still answer.
+    const { world, router } = await started(10, 0);
+    await router.setWeight(world.target, 5);
+    world.settle();
+    expect(await router.observe(world.target)).toMatchObject({ canaryReplicas: 1 });
+    world.replaceCanaryTemplate('shop/web:2.2.0');
+    expect(await router.observe(world.target)).toMatchObject({ achievedWeight: 0, canaryReplicas: 0 });
+  });
+
   it('sizes a later step from the baseline, not the surged replicas, so the controller and setWeight agree', async () => {
     const { world, router } = await started(4, 15);
     await router.setWeight(world.target, 5);

@@ -169,6 +169,19 @@ export class World {
     );
   }
 
+  /**
+   * The next release takes the canary Deployment over with a new image (execute.ts createCanary
+   * replaces the template in place); its pods of the previous template are still there and ready.
+   */
+  replaceCanaryTemplate(image: string): void {
+    this.kube.mutate<Deployment>(
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web-canary' },
+      (d) => {
+        d.spec.template.spec.containers[0]!.image = image;
+      },
+    );
+  }
+
   /** What the Deployment, ReplicaSet and EndpointSlice controllers would do by now. */
   settle(): void {
     this.#followReplicas('web', STABLE_HASH, () => true);
@@ -185,6 +198,7 @@ export class World {
     const found = this.kube.peek<Deployment>(ref);
     if (found === undefined) return;
     const want = found.spec.replicas ?? 1;
+    if (deployment === 'web-canary') this.#ensureReplicaSet(found, hash);
     const pods = this.pods().filter((pod) => pod.metadata.labels?.['pod-template-hash'] === hash);
     for (const pod of pods.slice(want)) this.kube.remove(refOf(pod));
     for (const pod of pods.slice(0, want)) {
@@ -210,6 +224,31 @@ export class World {
     ).length;
     this.kube.mutate<Deployment>(ref, (object) => {
       object.status = { replicas: want, readyReplicas: readyCount };
+    });
+  }
+
+  /** The canary Deployment's ReplicaSet: its template (with the hash label) tells the canary's pods from older ones. */
+  #ensureReplicaSet(deployment: Deployment, hash: string): void {
+    const name = `${deployment.metadata.name}-${hash}`;
+    if (this.kube.peek({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: NS, name }) !== undefined) return;
+    const template = structuredClone(deployment.spec.template);
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
+    const owner = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata.name,
+      uid: deployment.metadata.uid ?? '',
+    };
+    this.kube.seed({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name,
+        namespace: NS,
+        labels: { ...template.metadata.labels },
+        ownerReferences: [{ ...owner, controller: true }],
+      },
+      spec: { replicas: deployment.spec.replicas ?? 1, template },
     });
   }
 

@@ -335,8 +335,9 @@ function stepActions(
     actions.push({ type: 'scaleCanary', replicas: wanted });
   }
   if (!route.prepared) actions.push({ type: 'prepareRoute' });
-  // Header/cookie routing sends testers to the canary: only once it has ready pods (invariant 1).
-  if (testersNeeded(step) && !route.testersRouting && (canary?.servingReplicas ?? 0) > 0) {
+  // Header/cookie routing sends testers to the canary: only once it has ready pods of this
+  // release's template (invariant 1; a previous canary's pods may still serve, issue 11).
+  if (testersNeeded(step) && !route.testersRouting && (canary?.readyReplicas ?? 0) > 0) {
     actions.push({ type: 'setTesterRouting', enabled: true });
   }
   // No weight to a canary the data plane refused (the release is paused for it).
