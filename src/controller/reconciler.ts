@@ -177,6 +177,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     operation,
     ...(status.hooks === undefined ? {} : { hooks: status.hooks }),
   };
+  if (router.canaryPodsCarryTraffic) observed.canaryPodsCarryTraffic = true;
   if (observed.deployment) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),

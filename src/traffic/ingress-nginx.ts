@@ -61,6 +61,7 @@ const ownedBy = (
 
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
+  readonly canaryPodsCarryTraffic = false;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
