@@ -7,7 +7,7 @@ import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
-import { HookRunner } from './hooks/index.ts';
+import { HookRunner, hookMetrics } from './hooks/index.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
@@ -66,6 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     readSecret: (namespace, name, key) => secrets.value({ namespace, name, key }),
     onAnswer: (namespace, name) => controller.enqueue(policyKeyOf(namespace, name)),
     log: log.info,
+    metrics: hookMetrics(metrics.registry),
   });
   const controller: Controller = new Controller(
     {

@@ -6,6 +6,7 @@ import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
 import {
   type Action,
   decide,
+  type HookName,
   nextAnalysisTime,
   nextStepTime,
   nextWakeAt,
@@ -77,7 +78,12 @@ export interface ReconcilerDeps {
   /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
   admission?: () => Promise<AdmissionVerdict>;
   /** Calls hooks in the background (src/hooks/runner.ts). Absent: no call is made (each is inconclusive). */
-  hooks?: { start(call: HookCall): void; answers(namespace: string, name: string): HookAnswers };
+  hooks?: {
+    start(call: HookCall): void;
+    answers(namespace: string, name: string): HookAnswers;
+    /** The hooks the policy configures (their metric series start at 0). */
+    configured?(hooks: Iterable<HookName>): void;
+  };
 }
 
 export interface ReconcileResult {
@@ -167,6 +173,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
   // Hook answers that came in since the last pass are facts now (and kept in the status).
   status.hooks = mergeHookAnswers(status.hooks, deps.hooks?.answers(namespace, name) ?? {});
+  if (policy.spec.hooks !== undefined) deps.hooks?.configured?.(Object.keys(policy.spec.hooks) as HookName[]);
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
