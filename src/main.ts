@@ -18,6 +18,8 @@ import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
+import { Outbox } from './notify/outbox.ts';
+import { ConfigMapOutboxStore } from './notify/outbox-store.ts';
 import { KubeSecretSource } from './notify/secrets.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
@@ -42,11 +44,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   metrics.cacheSizes(() => store.counts());
   const events = new KubeEventRecorder(kube);
   const secrets = new KubeSecretSource(kube);
-  const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
+  const notificationSettings = await loadNotificationSettings(settings.notifications);
+  // What the receivers are still owed survives a restart or a new leader (docs/notifications.md).
+  const [outboxNamespace, outboxName] = (
+    settings.notificationsOutbox ?? `${settings.leaseNamespace}/canaryd-notifications`
+  ).split('/') as [string, string];
+  const outbox =
+    notificationSettings.receivers.length === 0
+      ? undefined
+      : new Outbox({ store: new ConfigMapOutboxStore(kube, outboxNamespace, outboxName), log });
+  const notifier = new Notifier(notificationSettings, {
     secrets,
     events,
     metrics: notifyMetrics(metrics.registry),
     log,
+    ...(outbox === undefined ? {} : { outbox }),
   });
   const routers = {
     'ingress-nginx': createRouter('ingress-nginx', cached),
@@ -113,7 +125,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       log.warn,
       settings.namespace,
     );
-    informers.synced.then(() => {
+    informers.synced.then(async () => {
+      // Before any reconcile: what the previous canaryd still owed is queued first, in order.
+      await notifier.restore();
       log.info('caches synced; reconciling', { cached: store.counts() });
       controller.start();
     });
@@ -171,7 +185,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await informers?.stop();
     // Finish the reconcile in progress (no half-applied step), then give the lease up.
     await controller.stop();
-    notifier.stop(); // queued notifications live in memory only (docs/notifications.md)
+    // What is still owed stays in the outbox for the next leader; one that lost its lease writes
+    // nothing more (the new leader owns the outbox now).
+    await notifier.stop({ keepOutbox: reason !== 'lost leadership' });
     await elector?.release();
     await app.close();
     process.exit(code);
