@@ -152,7 +152,11 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
 });
 
 /** Load spread over the Service's ready endpoints (as kube-proxy does) in batches, until `done()`. */
-async function loadUntil(env: Parameters<typeof waitForPolicy>[0], description: string, done: () => boolean) {
+async function loadUntil(
+  env: Parameters<typeof waitForPolicy>[0],
+  description: string,
+  done: (sent: LoadReport) => boolean,
+) {
   const total: LoadReport = { sent: 0, byCode: {}, byVersion: {}, byPod: {}, failures: 0, durationMs: 0 };
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
@@ -173,7 +177,7 @@ async function loadUntil(env: Parameters<typeof waitForPolicy>[0], description: 
       add(total.byCode, batch.byCode);
       add(total.byVersion, batch.byVersion);
       add(total.byPod, batch.byPod);
-      return done();
+      return done(total);
     },
     { timeoutMs: 90_000, intervalMs: 0, description },
   );
@@ -191,17 +195,23 @@ describe('Given a preRollout hook that says no, then yes (onNo: block), with tra
   it('When a template is released, Then the canary gets no request while preRollout says no, and the share canaryd reports once it says yes', async () => {
     const { env, receiver } = world;
     await setTemplate(env, 'v2');
-    // Six "no" answers, a second apart: longer than a canary pod takes to become ready here.
+    // Six "no" answers, a second apart (longer than a canary pod takes to become ready here),
+    // and at least 300 requests spread over the Service's ready endpoints meanwhile.
     const refusals = () => receiver.requests.filter((r) => r.hook === 'preRollout').length;
-    const held = await loadUntil(env, 'preRollout said no six times', () => refusals() >= 6);
+    const held = await loadUntil(
+      env,
+      'preRollout said no six times',
+      (sent) => refusals() >= 6 && sent.sent >= 300,
+    );
     expect(held.failures).toBe(0);
-    expect(held.sent).toBeGreaterThanOrEqual(300);
     expect(held.byVersion, `requests by version while preRollout said no`).toEqual({ v1: held.sent });
     const canary = await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace });
     expect(canary.spec?.replicas).toBe(0);
-    const holding = await readStatus(env);
-    expect(holding?.weight).toBe(0);
-    expect(holding?.message).toContain('preRollout said no: change freeze');
+    const holding = await waitForPolicy(env, 'the status to say preRollout said no', (s) =>
+      (s.message ?? '').includes('preRollout said no: change freeze'),
+    );
+    expect(holding.weight).toBe(0);
+    expect(holding.release?.current?.stepStartedAt).toBeUndefined();
 
     approve = true;
     const started = await waitForPolicy(
@@ -247,10 +257,13 @@ describe('Given a confirmStep hook that says no, then yes (onNo: block)', () => 
       return receiver.requests.filter((r) => r.hook === 'confirmStep').length >= 3;
     });
     expect(seen.every((weight) => weight === 0)).toBe(true);
-    const holding = await readStatus(env);
-    expect(holding?.phase).toBe('progressing');
-    expect(holding?.message).toContain('confirmStep said no: load test running');
-    expect(holding?.release?.current?.stepStartedAt).toBeUndefined();
+    // Between two answers the reason may say a call is in flight: wait for one that reports the no.
+    const holding = await waitForPolicy(env, 'the status to say confirmStep said no', (s) =>
+      (s.message ?? '').includes('confirmStep said no: load test running'),
+    );
+    expect(holding.phase).toBe('progressing');
+    expect(holding.weight).toBe(0);
+    expect(holding.release?.current?.stepStartedAt).toBeUndefined();
 
     approve = true;
     await waitForPolicy(env, 'promoted', (s) => s.phase === 'succeeded', 120_000);

@@ -37,17 +37,18 @@ export function hookMetrics(registry: Registry): HookMetrics {
     registers,
   });
   const declared = new Set<HookName>();
+  const declare = (hooks: Iterable<HookName>): void => {
+    for (const hook of hooks) {
+      if (declared.has(hook)) continue;
+      declared.add(hook);
+      for (const result of HOOK_CALL_RESULTS) calls.inc({ hook, result }, 0);
+      duration.zero({ hook });
+    }
+  };
   return {
-    declare(hooks) {
-      for (const hook of hooks) {
-        if (declared.has(hook)) continue;
-        declared.add(hook);
-        for (const result of HOOK_CALL_RESULTS) calls.inc({ hook, result }, 0);
-        duration.zero({ hook });
-      }
-    },
+    declare,
     observe(hook, result, seconds) {
-      this.declare([hook]);
+      declare([hook]);
       calls.inc({ hook, result });
       duration.observe({ hook }, seconds);
     },
