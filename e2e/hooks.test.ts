@@ -18,7 +18,15 @@ import { installActorPolicy } from './support/actor-policy.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { createOperator } from './support/cli.ts';
 import { useTestEnv } from './support/env.ts';
-import { APP, CANARY, deployManaged, readStatus, type StepSpec, setTemplate, waitForPolicy } from './support/journeys.ts';
+import {
+  APP,
+  CANARY,
+  deployManaged,
+  readStatus,
+  type StepSpec,
+  setTemplate,
+  waitForPolicy,
+} from './support/journeys.ts';
 import { binomialInterval, wilsonInterval } from './support/routers.ts';
 
 type Answer = { approved: boolean; message?: string } | 'hang';
@@ -198,11 +206,7 @@ describe('Given a preRollout hook that says no, then yes (onNo: block), with tra
     // Six "no" answers, a second apart (longer than a canary pod takes to become ready here),
     // and at least 300 requests spread over the Service's ready endpoints meanwhile.
     const refusals = () => receiver.requests.filter((r) => r.hook === 'preRollout').length;
-    const held = await loadUntil(
-      env,
-      'preRollout said no six times',
-      (sent) => refusals() >= 6 && sent.sent >= 300,
-    );
+    const held = await loadUntil(env, 'preRollout said no six times', (sent) => refusals() >= 6 && sent.sent >= 300);
     expect(held.failures).toBe(0);
     expect(held.byVersion, `requests by version while preRollout said no`).toEqual({ v1: held.sent });
     const canary = await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace });

@@ -329,7 +329,13 @@ describe('installing deploy/ on the local cluster', () => {
       [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch', namespace }, true],
       [{ group: '', resource: 'configmaps', verb: 'create', namespace: SYSTEM_NAMESPACE }, true],
       [
-        { group: '', resource: 'configmaps', verb: 'update', namespace: SYSTEM_NAMESPACE, name: 'canaryd-notifications' },
+        {
+          group: '',
+          resource: 'configmaps',
+          verb: 'update',
+          namespace: SYSTEM_NAMESPACE,
+          name: 'canaryd-notifications',
+        },
         true,
       ],
       // Not granted.

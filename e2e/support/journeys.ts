@@ -73,7 +73,10 @@ export async function deployManaged(
       const deployment = await apps.readNamespacedDeployment({ name: APP, namespace });
       return policy?.status?.phase === 'idle' && deployment.spec?.paused === true;
     },
-    { timeoutMs: options.adoptionTimeoutMs ?? 30_000, description: 'policy adopted the Deployment (paused, phase idle)' },
+    {
+      timeoutMs: options.adoptionTimeoutMs ?? 30_000,
+      description: 'policy adopted the Deployment (paused, phase idle)',
+    },
   );
 }
 

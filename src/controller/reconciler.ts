@@ -173,7 +173,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
   // Hook answers that came in since the last pass are facts now (and kept in the status).
   status.hooks = mergeHookAnswers(status.hooks, deps.hooks?.answers(namespace, name) ?? {});
-  if (policy.spec.hooks !== undefined) deps.hooks?.configured?.(Object.keys(policy.spec.hooks) as HookName[]);
+  declareHooks(deps, policy);
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
@@ -183,8 +183,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     // Passed through even when already processed: the engine re-sends a lost ack by itself.
     operation,
     ...(status.hooks === undefined ? {} : { hooks: status.hooks }),
+    canaryPodsCarryTraffic: router.canaryPodsCarryTraffic,
   };
-  if (router.canaryPodsCarryTraffic) observed.canaryPodsCarryTraffic = true;
   if (observed.deployment) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
@@ -401,6 +401,12 @@ async function correctDrift(
 }
 
 /** A step carries its weight: the only time drift is corrected (elsewhere the engine converges). */
+/** The hooks the policy configures get their metric series (at 0) before their first call. */
+function declareHooks(deps: ReconcilerDeps, policy: CanaryPolicy): void {
+  const hooks = policy.spec.hooks;
+  if (hooks !== undefined) deps.hooks?.configured?.(Object.keys(hooks) as HookName[]);
+}
+
 const carryingStep = (release: ReleaseState): boolean =>
   release.current?.stepStartedAt !== undefined && (release.phase === 'progressing' || release.phase === 'paused');
 

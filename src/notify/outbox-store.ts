@@ -3,7 +3,7 @@
 // lost its lease cannot overwrite what the new leader wrote: it is told (OutboxTaken) and stops.
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { OutboxTaken, type OutboxStore } from './outbox.ts';
+import { type OutboxStore, OutboxTaken } from './outbox.ts';
 
 export const OUTBOX_KEY = 'outbox.json';
 

@@ -95,7 +95,13 @@ describe('hook metrics', () => {
     await call('confirmStep', gate(url));
     status = 200;
     await call('confirmStep', gate(closedUrl));
-    await call('confirmStep', { urlSecretRef: { name: 'hook-url' }, timeout: '2s', retries: 0, onNo: 'block', interval: '10s' });
+    await call('confirmStep', {
+      urlSecretRef: { name: 'hook-url' },
+      timeout: '2s',
+      retries: 0,
+      onNo: 'block',
+      interval: '10s',
+    });
     const count = (result: string) =>
       sample(registry, 'canaryd_hook_calls_total', `hook="confirmStep",result="${result}"`);
     expect([await count('yes'), await count('no'), await count('inconclusive'), await count('error')]).toEqual([

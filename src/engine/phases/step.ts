@@ -239,7 +239,11 @@ function openGatesFirst(state: ReleaseState, context: Context, step: PlannedStep
   current.gatesOpened = current.stepIndex;
   current.deadlines.canaryReady = plusMs(context.nowMs, context.times.canaryReadyMs);
   const wanted = canarySize(current, context, step);
-  setPhase(state, 'progressing', `step ${current.stepIndex + 1}: gates open; waiting for ${wanted} ready canary pod(s)`);
+  setPhase(
+    state,
+    'progressing',
+    `step ${current.stepIndex + 1}: gates open; waiting for ${wanted} ready canary pod(s)`,
+  );
   return null;
 }
 
