@@ -31,11 +31,9 @@ export const webhookBodySchema = z
     id: z
       .string()
       .meta({ description: 'Unique per transition; equal to the Idempotency-Key header. Redeliveries repeat it.' }),
-    type: z
-      .enum(NOTIFICATION_TYPES)
-      .meta({
-        description: 'The event. Types may be added within v1: ignore (and acknowledge) a type you do not know.',
-      }),
+    type: z.enum(NOTIFICATION_TYPES).meta({
+      description: 'The event. Types may be added within v1: ignore (and acknowledge) a type you do not know.',
+    }),
     time: z.iso.datetime({ offset: true }).meta({ description: 'When canaryd decided the transition.' }),
     policy: z.strictObject({ namespace: z.string(), name: z.string() }),
     deployment: z.string(),
