@@ -172,6 +172,17 @@ describe('the notification outbox', () => {
     ]);
   });
 
+  it('a notification owed to a receiver no longer in the settings is dropped from the outbox', async () => {
+    const store = memoryStore();
+    const note = { id: 'gone', type: 'started', policy: { namespace: 'shop', name: 'web' } };
+    store.text = JSON.stringify([{ notification: note, owed: { pager: Date.now() } }]);
+    const { notifier, outbox } = notifierOn(store);
+    expect(await notifier.restore()).toBe(0);
+    expect(outbox.owes('gone', 'pager')).toBe(false);
+    await notifier.stop();
+    expect(owedIn(store)).toEqual([]);
+  });
+
   it('a notification owed for longer than its deadline when canaryd starts is dropped, not sent', async () => {
     const store = memoryStore();
     const stale = { id: 'old', type: 'started', policy: { namespace: 'shop', name: 'web' } };
