@@ -102,7 +102,12 @@ describe('notifications across a restart', () => {
       async () => (await outboxOf(env)).find((e) => e.notification.type === 'started' && 'audit' in e.owed),
       { timeoutMs: 60_000, description: `the outbox ConfigMap to owe "started" to audit` },
     );
-    expect(receiver.at('/audit').length).toBeGreaterThan(0); // it was tried, and refused
+    // It is tried, and refused, while owed (the outbox is written before the first answer comes).
+    await waitFor(async () => receiver.at('/audit').some((r) => r.answered === 503), {
+      timeoutMs: 30_000,
+      description: 'the receiver to refuse a first delivery',
+    });
+    expect((await outboxOf(env)).some((e) => e.notification.id === owed.notification.id)).toBe(true);
     const startedId = owed.notification.id;
     await first.kill();
 
