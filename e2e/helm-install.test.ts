@@ -111,7 +111,10 @@ describe('installing the Helm chart on the local cluster', () => {
         'CustomResourceDefinition',
         'Deployment',
         'PodDisruptionBudget',
+        // In canaryd's namespace: the leader-election Lease and the notification outbox ConfigMap.
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',

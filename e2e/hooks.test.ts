@@ -1,6 +1,7 @@
 // Webhooks and approval gates against the real control plane, with real HTTP receivers on
 // loopback (node:http): canaryd's own hook client is not mocked. A preRollout "no" keeps the
-// canary from any traffic; a confirmStep that says no holds the release until it says yes; a
+// canary from any traffic (measured with the load generator, which spreads requests over the
+// Service's ready endpoints as kube-proxy does); a confirmStep that says no holds the release until it says yes; a
 // hook that hangs is inconclusive (a pause, never a pass); a failing `during` hook rolls back;
 // `kubectl canary approve` opens a step's gate only for a user with the verb approve.
 import { readFileSync } from 'node:fs';
@@ -11,11 +12,22 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HookRequest, hookRequest } from '../src/hooks/request.ts';
 import { REPO_ROOT } from './cluster/cluster.ts';
+import { type LoadReport, sendLoad } from './cluster/loadgen.ts';
+import { waitFor } from './cluster/wait.ts';
 import { installActorPolicy } from './support/actor-policy.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { createOperator } from './support/cli.ts';
 import { useTestEnv } from './support/env.ts';
-import { APP, deployManaged, readStatus, type StepSpec, setTemplate, waitForPolicy } from './support/journeys.ts';
+import {
+  APP,
+  CANARY,
+  deployManaged,
+  readStatus,
+  type StepSpec,
+  setTemplate,
+  waitForPolicy,
+} from './support/journeys.ts';
+import { binomialInterval, wilsonInterval } from './support/routers.ts';
 
 type Answer = { approved: boolean; message?: string } | 'hang';
 
@@ -71,8 +83,17 @@ function givenHookedApp(
   beforeAll(async () => {
     await installCrd(env.kc);
     world.receiver = await startReceiver(options.answer ?? (() => ({ approved: true })));
-    world.canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace], `canaryd-${prefix}`);
+    const canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace], `canaryd-${prefix}`);
+    world.canaryd = canaryd;
+    // On a loaded machine starting Node and loading the Kubernetes client takes a while (an
+    // adoption wait once ran out here): the policy is created once canaryd watches.
+    await waitFor(async () => canaryd.logs().includes('"msg":"caches synced'), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      description: `canaryd to start and sync its caches (log: ${canaryd.logFile})`,
+    });
     await deployManaged(env, {
+      adoptionTimeoutMs: 60_000,
       steps: options.steps ?? STEPS,
       // Without checks, analysis settings are refused unless hooks use them (inconclusive rules; during: interval).
       spec: {
@@ -89,9 +110,8 @@ function givenHookedApp(
 }
 
 /**
- * Samples the status until `until` holds; returns every weight canaryd asked the route to carry.
- * Not the measured share: with replica-ratio (used here) ready canary pods already sit behind the
- * Service before a step's weight is set (a known limitation, docs/hooks.md).
+ * Samples the status until `until` holds; returns every weight seen: the share the canary's ready
+ * endpoints give it (status.weight) and the weight canaryd asked the route to carry.
  */
 async function weightsUntil(
   env: Parameters<typeof waitForPolicy>[0],
@@ -104,7 +124,7 @@ async function weightsUntil(
     env,
     description,
     (status) => {
-      seen.push(status.release?.current?.weight ?? 0);
+      seen.push(status.weight ?? 0, status.release?.current?.weight ?? 0);
       return until(status);
     },
     timeoutMs,
@@ -118,7 +138,7 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
     answer: () => ({ approved: false, message: 'change freeze' }),
   });
 
-  it('When a new template is released, Then it rolls back before any step weight is set', async () => {
+  it('When a new template is released, Then it rolls back and the canary never receives traffic', async () => {
     const { env, receiver } = world;
     await setTemplate(env, 'v2');
     const { seen, final } = await weightsUntil(env, 'the release rolled back', (s) => s.phase === 'failed');
@@ -139,6 +159,94 @@ describe('Given a preRollout hook that says no (onNo: rollback)', () => {
   });
 });
 
+/** Load spread over the Service's ready endpoints (as kube-proxy does) in batches, until `done()`. */
+async function loadUntil(
+  env: Parameters<typeof waitForPolicy>[0],
+  description: string,
+  done: (sent: LoadReport) => boolean,
+) {
+  const total: LoadReport = { sent: 0, byCode: {}, byVersion: {}, byPod: {}, failures: 0, durationMs: 0 };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+  };
+  await waitFor(
+    async () => {
+      const batch = await sendLoad(env.kc, {
+        namespace: env.namespace,
+        service: APP,
+        requests: 100,
+        concurrency: 4,
+        maxDurationMs: 5_000,
+        refreshMs: 200,
+      });
+      total.sent += batch.sent;
+      total.failures += batch.failures;
+      total.durationMs += batch.durationMs;
+      add(total.byCode, batch.byCode);
+      add(total.byVersion, batch.byVersion);
+      add(total.byPod, batch.byPod);
+      return done(total);
+    },
+    { timeoutMs: 90_000, intervalMs: 0, description },
+  );
+  return total;
+}
+
+describe('Given a preRollout hook that says no, then yes (onNo: block), with traffic through the Service', () => {
+  let approve = false;
+  const world = givenHookedApp('hook-traffic', (url) => ({ preRollout: { url, interval: '1s' } }), {
+    steps: [{ weight: 25, hold: '1h' }],
+    analysis: { inconclusiveLimit: 0, onInconclusive: 'pause' },
+    answer: () => (approve ? { approved: true } : { approved: false, message: 'change freeze' }),
+  });
+
+  it('When a template is released, Then the canary gets no request while preRollout says no, and the share canaryd reports once it says yes', async () => {
+    const { env, receiver } = world;
+    await setTemplate(env, 'v2');
+    // Six "no" answers, a second apart (longer than a canary pod takes to become ready here),
+    // and at least 300 requests spread over the Service's ready endpoints meanwhile.
+    const refusals = () => receiver.requests.filter((r) => r.hook === 'preRollout').length;
+    const held = await loadUntil(env, 'preRollout said no six times', (sent) => refusals() >= 6 && sent.sent >= 300);
+    expect(held.failures).toBe(0);
+    expect(held.byVersion, `requests by version while preRollout said no`).toEqual({ v1: held.sent });
+    const canary = await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace });
+    expect(canary.spec?.replicas).toBe(0);
+    const holding = await waitForPolicy(env, 'the status to say preRollout said no', (s) =>
+      (s.message ?? '').includes('preRollout said no: change freeze'),
+    );
+    expect(holding.weight).toBe(0);
+    expect(holding.release?.current?.stepStartedAt).toBeUndefined();
+
+    approve = true;
+    const started = await waitForPolicy(
+      env,
+      'step 1 carries its share',
+      (s) => s.release?.current?.stepStartedAt !== undefined && (s.weight ?? 0) > 0,
+      90_000,
+    );
+    const reported = started.weight ?? 0;
+    expect(reported, '1 canary pod beside 4 stable ones').toBe(20);
+    const requests = 2000;
+    const report = await sendLoad(env.kc, {
+      namespace: env.namespace,
+      service: APP,
+      requests,
+      concurrency: 8,
+      maxDurationMs: 90_000,
+    });
+    expect(report.failures).toBe(0);
+    const canaryRequests = report.byVersion.v2 ?? 0;
+    expect(canaryRequests + (report.byVersion.v1 ?? 0)).toBe(requests);
+    const p = reported / 100;
+    const measured = canaryRequests / requests;
+    const interval = binomialInterval(p, requests);
+    const wilson = wilsonInterval(canaryRequests, requests);
+    const why = `measured ${canaryRequests}/${requests} = ${(measured * 100).toFixed(2)} % canary; reported ${reported} %; 99.9 % interval [${(interval.low * 100).toFixed(2)}, ${(interval.high * 100).toFixed(2)}] %`;
+    expect(measured >= interval.low && measured <= interval.high, why).toBe(true);
+    expect(wilson.low <= p && p <= wilson.high, why).toBe(true);
+  });
+});
+
 describe('Given a confirmStep hook that says no, then yes (onNo: block)', () => {
   let approve = false;
   const world = givenHookedApp('hook-confirm', (url) => ({ confirmStep: { url, interval: '1s' } }), {
@@ -153,10 +261,13 @@ describe('Given a confirmStep hook that says no, then yes (onNo: block)', () => 
       return receiver.requests.filter((r) => r.hook === 'confirmStep').length >= 3;
     });
     expect(seen.every((weight) => weight === 0)).toBe(true);
-    const holding = await readStatus(env);
-    expect(holding?.phase).toBe('progressing');
-    expect(holding?.message).toContain('confirmStep said no: load test running');
-    expect(holding?.release?.current?.stepStartedAt).toBeUndefined();
+    // Between two answers the reason may say a call is in flight: wait for one that reports the no.
+    const holding = await waitForPolicy(env, 'the status to say confirmStep said no', (s) =>
+      (s.message ?? '').includes('confirmStep said no: load test running'),
+    );
+    expect(holding.phase).toBe('progressing');
+    expect(holding.weight).toBe(0);
+    expect(holding.release?.current?.stepStartedAt).toBeUndefined();
 
     approve = true;
     await waitForPolicy(env, 'promoted', (s) => s.phase === 'succeeded', 120_000);

@@ -110,7 +110,10 @@ describe('installing deploy/ on the local cluster', () => {
         'Deployment',
         'Namespace',
         'PodDisruptionBudget',
+        // In canaryd's namespace: the leader-election Lease and the notification outbox ConfigMap.
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
@@ -324,6 +327,17 @@ describe('installing deploy/ on the local cluster', () => {
       [{ group: 'canaryd.dev', resource: 'canarypolicies', subresource: 'status', verb: 'update', namespace }, true],
       [{ group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: SYSTEM_NAMESPACE }, true],
       [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch', namespace }, true],
+      [{ group: '', resource: 'configmaps', verb: 'create', namespace: SYSTEM_NAMESPACE }, true],
+      [
+        {
+          group: '',
+          resource: 'configmaps',
+          verb: 'update',
+          namespace: SYSTEM_NAMESPACE,
+          name: 'canaryd-notifications',
+        },
+        true,
+      ],
       // Not granted.
       [{ group: '', resource: 'secrets', verb: 'list', namespace: '' }, false],
       [{ group: '', resource: 'secrets', verb: 'list', namespace }, false],
@@ -334,6 +348,8 @@ describe('installing deploy/ on the local cluster', () => {
       [{ group: 'canaryd.dev', resource: 'canarypolicies', verb: 'delete', namespace }, false],
       [{ group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace }, false],
       [{ group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', namespace: SYSTEM_NAMESPACE }, false],
+      [{ group: '', resource: 'configmaps', verb: 'update', namespace: SYSTEM_NAMESPACE, name: 'other' }, false],
+      [{ group: '', resource: 'configmaps', verb: 'create', namespace }, false],
       [{ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }, false],
       [{ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'update' }, false],
       [{ group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'delete', namespace }, false],

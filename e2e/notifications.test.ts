@@ -53,7 +53,15 @@ async function startWithReceivers(
   const dir = mkdtempSync(join(tmpdir(), 'canaryd-notify-'));
   const file = join(dir, 'notifications.yaml');
   writeFileSync(file, stringify({ receivers, defaults: { receivers: [] } }));
-  const canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace, '--notifications', file]);
+  // The outbox in the test's own namespace: tests sharing the cluster never read each other's.
+  const canaryd = startCanaryd(env.kubeconfig, [
+    '--namespace',
+    env.namespace,
+    '--notifications',
+    file,
+    '--notifications-outbox',
+    `${env.namespace}/canaryd-notifications`,
+  ]);
   harness.canaryd = canaryd;
   // On a loaded machine starting Node and loading the Kubernetes client takes a while; the
   // policy is created once canaryd watches (its adoption wait is meant for canaryd, not for Node).

@@ -7,7 +7,7 @@ import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
-import { HookRunner } from './hooks/index.ts';
+import { HookRunner, hookMetrics } from './hooks/index.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
@@ -19,6 +19,8 @@ import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi, instrumentMetricProvider } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
+import { Outbox } from './notify/outbox.ts';
+import { ConfigMapOutboxStore } from './notify/outbox-store.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
@@ -44,11 +46,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   // Every Secret read of the controller goes through this one reader, over the watch caches
   // (which answer from the API server while they hold no Secrets).
   const secrets = new KubeSecretSource(cached, { watched: () => informers?.kindSynced('Secret') ?? false });
-  const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
+  const notificationSettings = await loadNotificationSettings(settings.notifications);
+  // What the receivers are still owed survives a restart or a new leader (docs/notifications.md).
+  const [outboxNamespace, outboxName] = (
+    settings.notificationsOutbox ?? `${settings.leaseNamespace}/canaryd-notifications`
+  ).split('/') as [string, string];
+  const outbox =
+    notificationSettings.receivers.length === 0
+      ? undefined
+      : new Outbox({ store: new ConfigMapOutboxStore(kube, outboxNamespace, outboxName), log });
+  const notifier = new Notifier(notificationSettings, {
     secrets,
     events,
     metrics: notifyMetrics(metrics.registry),
     log,
+    ...(outbox === undefined ? {} : { outbox }),
   });
   const routers = {
     'ingress-nginx': createRouter('ingress-nginx', cached),
@@ -69,6 +81,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     readSecret: (namespace, name, key) => secrets.value({ namespace, name, key }),
     onAnswer: (namespace, name) => controller.enqueue(policyKeyOf(namespace, name)),
     log: log.info,
+    metrics: hookMetrics(metrics.registry),
   });
   const controller: Controller = new Controller(
     {
@@ -115,7 +128,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       log.warn,
       settings.namespace,
     );
-    informers.synced.then(() => {
+    informers.synced.then(async () => {
+      // Before any reconcile: what the previous canaryd still owed is queued first, in order.
+      await notifier.restore();
       log.info('caches synced; reconciling', { cached: store.counts() });
       controller.start();
     });
@@ -173,7 +188,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await informers?.stop();
     // Finish the reconcile in progress (no half-applied step), then give the lease up.
     await controller.stop();
-    notifier.stop(); // queued notifications live in memory only (docs/notifications.md)
+    // What is still owed stays in the outbox for the next leader; one that lost its lease writes
+    // nothing more (the new leader owns the outbox now).
+    await notifier.stop({ keepOutbox: reason !== 'lost leadership' });
     await elector?.release();
     await app.close();
     process.exit(code);

@@ -36,7 +36,14 @@ export interface StepSpec {
 /** A v1 Deployment of `replicas` pods behind a Service, Available, then adopted by a replica-ratio policy. */
 export async function deployManaged(
   env: TestEnv,
-  options: { replicas?: number; steps: StepSpec[]; timeouts?: Record<string, string>; spec?: Record<string, unknown> },
+  options: {
+    replicas?: number;
+    steps: StepSpec[];
+    timeouts?: Record<string, string>;
+    spec?: Record<string, unknown>;
+    /** How long canaryd may take to adopt (default 30 s: canaryd already running and synced). */
+    adoptionTimeoutMs?: number;
+  },
 ): Promise<void> {
   const { apps, core, kc, namespace } = env;
   const replicas = options.replicas ?? 4;
@@ -66,7 +73,10 @@ export async function deployManaged(
       const deployment = await apps.readNamespacedDeployment({ name: APP, namespace });
       return policy?.status?.phase === 'idle' && deployment.spec?.paused === true;
     },
-    { timeoutMs: 30_000, description: 'policy adopted the Deployment (paused, phase idle)' },
+    {
+      timeoutMs: options.adoptionTimeoutMs ?? 30_000,
+      description: 'policy adopted the Deployment (paused, phase idle)',
+    },
   );
 }
 

@@ -6,6 +6,7 @@ import { INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
 import {
   type Action,
   decide,
+  type HookName,
   nextAnalysisTime,
   nextStepTime,
   nextWakeAt,
@@ -77,7 +78,12 @@ export interface ReconcilerDeps {
   /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
   admission?: () => Promise<AdmissionVerdict>;
   /** Calls hooks in the background (src/hooks/runner.ts). Absent: no call is made (each is inconclusive). */
-  hooks?: { start(call: HookCall): void; answers(namespace: string, name: string): HookAnswers };
+  hooks?: {
+    start(call: HookCall): void;
+    answers(namespace: string, name: string): HookAnswers;
+    /** The hooks the policy configures (their metric series start at 0). */
+    configured?(hooks: Iterable<HookName>): void;
+  };
 }
 
 export interface ReconcileResult {
@@ -167,6 +173,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const operation = await withActor(deps, parsedOperation.operation, object.metadata.annotations, release);
   // Hook answers that came in since the last pass are facts now (and kept in the status).
   status.hooks = mergeHookAnswers(status.hooks, deps.hooks?.answers(namespace, name) ?? {});
+  declareHooks(deps, policy);
   const observed: Observed = {
     policyDeleted: deleting,
     deployment: deployment ? observeDeployment(deployment, release) : undefined,
@@ -176,6 +183,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     // Passed through even when already processed: the engine re-sends a lost ack by itself.
     operation,
     ...(status.hooks === undefined ? {} : { hooks: status.hooks }),
+    canaryPodsCarryTraffic: router.canaryPodsCarryTraffic,
   };
   if (observed.deployment) {
     observed.canaryReplicasPerStep = planSteps(policy).map((step) =>
@@ -393,6 +401,12 @@ async function correctDrift(
 }
 
 /** A step carries its weight: the only time drift is corrected (elsewhere the engine converges). */
+/** The hooks the policy configures get their metric series (at 0) before their first call. */
+function declareHooks(deps: ReconcilerDeps, policy: CanaryPolicy): void {
+  const hooks = policy.spec.hooks;
+  if (hooks !== undefined) deps.hooks?.configured?.(Object.keys(hooks) as HookName[]);
+}
+
 const carryingStep = (release: ReleaseState): boolean =>
   release.current?.stepStartedAt !== undefined && (release.phase === 'progressing' || release.phase === 'paused');
 

@@ -165,6 +165,11 @@ export interface CurrentRelease extends Revision {
   during?: HookAsk;
   /** Approval gates opened (`kubectl canary approve`): step index, who, when. */
   approvals?: Array<{ stepIndex: number; by: string; at: string }>;
+  /**
+   * The step whose gates (preRollout, confirmStep, approval) opened while its canary was held at
+   * the size in force (Observed.canaryPodsCarryTraffic): from then on it grows to the step's size.
+   */
+  gatesOpened?: number;
 }
 
 export interface ReleaseState {
@@ -281,6 +286,12 @@ export interface Observed {
    * canary by its solver). Index = step index; absent: the engine sizes by the step's weight.
    */
   canaryReplicasPerStep?: number[];
+  /**
+   * Ready canary pods receive traffic as soon as they are ready (replica-ratio: they join the
+   * stable Service), so the canary's size is its share. The engine then keeps the canary at the
+   * size of the weight in force (0 before the first step) until the step's gates are open.
+   */
+  canaryPodsCarryTraffic?: boolean;
 }
 
 export type EventType = 'Normal' | 'Warning';

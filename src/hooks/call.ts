@@ -18,6 +18,8 @@ export interface CallOutcome {
   message: string;
   latencyMs: number;
   attempts: number;
+  /** An HTTP answer came back to the last attempt (for metrics: inconclusive vs no answer at all). */
+  responded: boolean;
 }
 
 type Attempt = CallOutcome & { retry: boolean };
@@ -39,7 +41,12 @@ export async function callHook(url: string, body: unknown, options: CallOptions)
 }
 
 async function once(url: string, payload: string, timeoutMs: number): Promise<Omit<Attempt, 'latencyMs' | 'attempts'>> {
-  const inconclusive = (message: string, retry: boolean) => ({ result: 'inconclusive' as const, message, retry });
+  const inconclusive = (message: string, retry: boolean, responded = true) => ({
+    result: 'inconclusive' as const,
+    message,
+    retry,
+    responded,
+  });
   const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
@@ -51,20 +58,22 @@ async function once(url: string, payload: string, timeoutMs: number): Promise<Om
       signal,
     });
   } catch (error) {
-    return inconclusive(describeFailure(error, signal, timeoutMs), true);
+    return inconclusive(describeFailure(error, signal, timeoutMs), true, false);
   }
   let text: string;
   try {
     text = await readLimited(response, signal);
   } catch (error) {
-    return inconclusive(describeFailure(error, signal, timeoutMs), !(error instanceof TooLarge));
+    // Too large is an answer (unusable); a body cut off by the timeout or the connection is none.
+    const tooLarge = error instanceof TooLarge;
+    return inconclusive(describeFailure(error, signal, timeoutMs), !tooLarge, tooLarge);
   }
   if (response.status >= 500) return inconclusive(`HTTP ${response.status}: ${shorten(text.slice(0, 200))}`, true);
   if (response.status < 200 || response.status >= 300) {
     // A 4xx or a redirect is a receiver or a URL that is wrong: asking again now will not help.
     return inconclusive(`HTTP ${response.status}: ${shorten(text.slice(0, 200))}`, false);
   }
-  return { ...parseHookResponse(text), retry: false };
+  return { ...parseHookResponse(text), retry: false, responded: true };
 }
 
 class TooLarge extends Error {}

@@ -7,6 +7,7 @@ import type { HookAnswer, HookName, HookReleaseContext } from '../engine/types.t
 import type { GateHookSpec, NoticeHookSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import { type CallOptions, type CallOutcome, callHook } from './call.ts';
+import type { HookCallResult, HookMetrics } from './metrics.ts';
 import { buildHookRequest } from './request.ts';
 
 export interface HookCall {
@@ -29,6 +30,16 @@ export interface HookRunnerOptions {
   /** Test seam: the HTTP call. */
   call?: (url: string, body: unknown, options: CallOptions) => Promise<CallOutcome>;
   log?: (message: string, fields: Record<string, unknown>) => void;
+  metrics?: HookMetrics;
+  /** Test seam: a monotonic clock in ms (call durations). */
+  monotonicMs?: () => number;
+}
+
+/** What a call came to, for metrics (the engine only knows approved, refused, inconclusive). */
+export function callResult(outcome: Pick<CallOutcome, 'result' | 'responded'>): HookCallResult {
+  if (outcome.result === 'approved') return 'yes';
+  if (outcome.result === 'refused') return 'no';
+  return outcome.responded ? 'inconclusive' : 'error';
 }
 
 export class HookRunner {
@@ -56,6 +67,11 @@ export class HookRunner {
       });
   }
 
+  /** The hooks a policy configures (each reconcile): their metric series exist from now on, at 0. */
+  configured(hooks: Iterable<HookName>): void {
+    this.#options.metrics?.declare(hooks);
+  }
+
   /** The latest answer of each hook of a policy since this process started. */
   answers(namespace: string, name: string): HookAnswers {
     return { ...this.#answers.get(`${namespace}/${name}`) };
@@ -67,26 +83,27 @@ export class HookRunner {
   }
 
   async #run(call: HookCall): Promise<HookAnswer> {
+    const clock = this.#options.monotonicMs ?? (() => performance.now());
+    const started = clock();
+    const outcome = await this.#outcome(call);
+    this.#options.metrics?.observe(call.hook, callResult(outcome), (clock() - started) / 1000);
+    const { responded: _responded, ...answer } = outcome;
+    return { callId: call.callId, at: (this.#options.now ?? (() => new Date()))().toISOString(), ...answer };
+  }
+
+  async #outcome(call: HookCall): Promise<CallOutcome> {
     const now = this.#options.now ?? (() => new Date());
     let url: string;
     try {
       url = await this.#url(call);
     } catch (error) {
-      return {
-        callId: call.callId,
-        at: now().toISOString(),
-        result: 'inconclusive',
-        message: (error as Error).message,
-        latencyMs: 0,
-        attempts: 0,
-      };
+      return { result: 'inconclusive', message: (error as Error).message, latencyMs: 0, attempts: 0, responded: false };
     }
     const body = buildHookRequest(call.hook, call.callId, call, call.release, now());
-    const outcome = await (this.#options.call ?? callHook)(url, body, {
+    return (this.#options.call ?? callHook)(url, body, {
       timeoutMs: parseDuration(call.spec.timeout),
       retries: call.spec.retries,
     });
-    return { callId: call.callId, at: now().toISOString(), ...outcome };
   }
 
   async #url(call: HookCall): Promise<string> {

@@ -11,6 +11,8 @@ const TITLES: Record<NotificationType, string> = {
   rolledBack: 'Rolling back',
   promoted: 'Promoted',
   failed: 'Release failed',
+  superseded: 'Release superseded',
+  cancelled: 'Release cancelled',
   operationRefused: 'Operation refused',
 };
 
@@ -33,6 +35,11 @@ export function facts(notification: Notification): Array<{ title: string; value:
   if (details.measuredShare !== undefined) list.push({ title: 'Measured share', value: `${details.measuredShare} %` });
   if (details.by !== undefined) list.push({ title: 'By', value: details.by });
   if (details.operation !== undefined) list.push({ title: 'Operation', value: details.operation });
+  if (details.supersededBy !== undefined) {
+    const newer = details.supersededBy;
+    const revision = newer.revision === undefined ? '' : `revision ${newer.revision} `;
+    list.push({ title: 'Superseded by', value: `${revision}(${newer.changeCause || newer.templateHash})` });
+  }
   if (details.reason !== undefined) list.push({ title: 'Reason', value: details.reason });
   for (const check of details.checks ?? []) list.push({ title: `Check ${check.check}`, value: describeCheck(check) });
   return list;

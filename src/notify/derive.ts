@@ -41,12 +41,28 @@ export function deriveNotifications(transition: Transition): Notification[] {
 
 const ended: Rule = ({ before, after }, make) =>
   newHistory(before, after).flatMap((entry) => {
-    if (entry.outcome === 'succeeded') {
-      return [make('promoted', entry, `${entry.revision}`, `promoted: ${entry.reason}`, { outcome: entry.outcome })];
+    const id = `${entry.revision}`;
+    const { outcome, reason } = entry;
+    switch (outcome) {
+      case 'succeeded':
+        return [make('promoted', entry, id, `promoted: ${reason}`, { outcome })];
+      case 'rolledBack':
+        return [make('failed', entry, id, `failed, stable revision restored: ${reason}`, { outcome, reason })];
+      case 'superseded': {
+        // The newer template's release begins in the same decision (or waits for its window).
+        const newer = after.current?.revision !== entry.revision ? after.current : undefined;
+        const supersededBy =
+          newer === undefined
+            ? undefined
+            : { revision: newer.revision, templateHash: newer.templateHash, changeCause: newer.changeCause };
+        const details = { outcome, reason, ...(supersededBy === undefined ? {} : { supersededBy }) };
+        return [make('superseded', entry, id, `superseded: ${reason}`, details)];
+      }
+      case 'cancelled':
+        return [make('cancelled', entry, id, `cancelled, stable revision restored: ${reason}`, { outcome, reason })];
+      default:
+        return [];
     }
-    if (entry.outcome !== 'rolledBack') return [];
-    const what = `failed, stable revision restored: ${entry.reason}`;
-    return [make('failed', entry, `${entry.revision}`, what, { outcome: entry.outcome, reason: entry.reason })];
   });
 
 const started: Rule = ({ after }, make, reasons) => {

@@ -11,6 +11,8 @@ export const NOTIFICATION_TYPES = [
   'rolledBack',
   'promoted',
   'failed',
+  'superseded',
+  'cancelled',
   'operationRefused',
 ] as const;
 
@@ -69,6 +71,8 @@ export interface NotificationDetails {
   checks?: CheckResult[];
   /** operationRefused: the operation as typed, e.g. "undo --to-revision=2". */
   operation?: string;
-  /** promoted, failed: the release's outcome in the history. */
+  /** promoted, failed, superseded, cancelled: the release's outcome in the history. */
   outcome?: string;
+  /** superseded: the newer template that replaced the release (its release starts at step 1). */
+  supersededBy?: { revision?: number; templateHash: string; changeCause: string };
 }

@@ -1,6 +1,7 @@
 // The notification shell: derive the notifications of a transition (pure), pick the policy's
-// receivers and events, and hand each to its receiver's queue. notify() never waits for a
-// receiver and never throws: a decision is never delayed or undone by delivery.
+// receivers and events, and hand each to its receiver's queue and to the outbox (which keeps it
+// across a restart). notify() never waits for a receiver or a write and never throws: a
+// decision is never delayed or undone by delivery.
 import type { EventRecorder } from '../kube/events.ts';
 import type { SecretSource } from '../kube/secrets.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
@@ -9,7 +10,8 @@ import type { NotificationSettings, ReceiverSettings } from '../settings/notific
 import { deriveNotifications, type Transition } from './derive.ts';
 import type { Notification, NotificationType } from './events.ts';
 import type { NotifyMetrics } from './metrics.ts';
-import { type Backoff, type Clock, ReceiverQueue } from './queue.ts';
+import type { Outbox } from './outbox.ts';
+import { type Backoff, type Clock, ReceiverQueue, systemClock } from './queue.ts';
 import { sendOnce } from './send.ts';
 
 export interface NotifierLog {
@@ -25,6 +27,8 @@ export interface NotifierDeps {
   clock?: Clock;
   backoff?: Backoff;
   fetch?: typeof fetch;
+  /** Keeps what is owed across restarts (outbox.ts); absent: memory only. */
+  outbox?: Outbox;
 }
 
 export interface Selection {
@@ -41,11 +45,16 @@ export function selectionFor(transition: Pick<Transition, 'policy'>, settings: N
   };
 }
 
+/** How many sent notifications (receiver and id) are remembered to skip a repeated derivation. */
+const RECENTLY_SENT = 1000;
+
 export class Notifier {
   readonly #settings: NotificationSettings;
   readonly #deps: NotifierDeps;
   readonly #queues = new Map<string, ReceiverQueue>();
   readonly #receivers = new Map<string, ReceiverSettings>();
+  /** `receiver id` of the last notifications sent: the same transition derived again is not sent twice. */
+  readonly #recentlySent = new Set<string>();
   /** policy/receiver pairs already warned about an unknown receiver (once per process). */
   readonly #warnedUnknown = new Set<string>();
 
@@ -71,15 +80,73 @@ export class Notifier {
     if (notifications.length === 0) return;
     const selection = selectionFor(transition, this.#settings);
     const wanted = notifications.filter((n) => selection.events.includes(n.type));
+    const now = (this.#deps.clock ?? systemClock).now();
     for (const name of selection.receivers) {
       const queue = this.#queues.get(name);
       if (queue === undefined) {
         this.#unknownReceiver(transition, name);
         continue;
       }
-      for (const notification of wanted) queue.enqueue(notification);
+      for (const notification of wanted) {
+        // Derived again (a repeated reconcile, the first one after a restart): queued or sent once.
+        if (queue.has(notification.id) || this.#recentlySent.has(`${name} ${notification.id}`)) continue;
+        this.#deps.outbox?.owe(notification, name, now);
+        queue.enqueue(notification, now);
+      }
       this.#deps.metrics?.queued(name, queue.size);
     }
+  }
+
+  /**
+   * Queues again what the previous canaryd still owed (its outbox), before any reconcile: each
+   * keeps its id (the receivers' idempotency key) and its deadline. Returns how many; a failure
+   * to read the outbox is logged and delivery goes on from memory.
+   */
+  async restore(): Promise<number> {
+    const outbox = this.#deps.outbox;
+    if (outbox === undefined) return 0;
+    let entries: Awaited<ReturnType<Outbox['load']>>;
+    try {
+      entries = await outbox.load();
+    } catch (error) {
+      this.#deps.log.warn('could not read the notification outbox; what the previous canaryd owed is not sent', {
+        error: (error as Error).message,
+      });
+      return 0;
+    }
+    const now = (this.#deps.clock ?? systemClock).now();
+    let restored = 0;
+    for (const { notification, owed } of entries) {
+      for (const [name, at] of Object.entries(owed)) {
+        const queue = this.#queues.get(name);
+        const receiver = this.#receivers.get(name);
+        if (queue === undefined || receiver === undefined) {
+          this.#deps.log.warn('notification owed to a receiver that is no longer configured; dropped', {
+            receiver: name,
+            id: notification.id,
+          });
+          outbox.settle(notification.id, name);
+          continue;
+        }
+        if (now - at > parseDuration(receiver.deadline)) {
+          outbox.settle(notification.id, name);
+          this.#deps.metrics?.dropped(name, 'deadline');
+          this.#deps.log.warn('notification dropped', {
+            receiver: name,
+            type: notification.type,
+            id: notification.id,
+            reason: 'deadline',
+            detail: `owed since ${new Date(at).toISOString()}, longer than the deadline (${receiver.deadline}) when canaryd started`,
+          });
+          continue;
+        }
+        queue.enqueue(notification, at);
+        restored += 1;
+      }
+    }
+    for (const [name, queue] of this.#queues) this.#deps.metrics?.queued(name, queue.size);
+    if (restored > 0) this.#deps.log.info('notifications restored from the outbox', { restored });
+    return restored;
   }
 
   /** Resolves when every queue is empty (tests). */
@@ -87,8 +154,24 @@ export class Notifier {
     await Promise.all([...this.#queues.values()].map((queue) => queue.idle()));
   }
 
-  stop(): void {
+  /**
+   * Stops sending. `keepOutbox`: write what is still owed so the next canaryd sends it (a clean
+   * stop); false when another canaryd owns the outbox now (a lost lease): write nothing more.
+   */
+  async stop(options: { keepOutbox: boolean } = { keepOutbox: true }): Promise<void> {
     for (const queue of this.#queues.values()) queue.stop();
+    // An attempt in flight is aborted; wait for it, so nothing is sent after the outbox is written.
+    await Promise.all([...this.#queues.values()].map((queue) => queue.idle()));
+    const outbox = this.#deps.outbox;
+    if (outbox === undefined) return;
+    if (!options.keepOutbox) {
+      outbox.stop();
+      return;
+    }
+    await outbox.flush().catch((error: Error) => {
+      this.#deps.log.warn('could not save the notification outbox at stop', { error: error.message });
+    });
+    outbox.stop();
   }
 
   #queueFor(receiver: ReceiverSettings): ReceiverQueue {
@@ -116,6 +199,8 @@ export class Notifier {
         ),
       events: {
         sent: (notification, attempts) => {
+          this.#deps.outbox?.settle(notification.id, name);
+          this.#rememberSent(`${name} ${notification.id}`);
           metrics?.sent(name);
           metrics?.queued(name, queue.size);
           log.info('notification sent', { receiver: name, type: notification.type, id: notification.id, attempts });
@@ -137,6 +222,7 @@ export class Notifier {
           }
         },
         dropped: (notification, reason, detail) => {
+          this.#deps.outbox?.settle(notification.id, name);
           metrics?.dropped(name, reason);
           metrics?.queued(name, queue.size);
           log.warn('notification dropped', {
@@ -153,6 +239,14 @@ export class Notifier {
       },
     });
     return queue;
+  }
+
+  #rememberSent(key: string): void {
+    this.#recentlySent.add(key);
+    if (this.#recentlySent.size > RECENTLY_SENT) {
+      const oldest = this.#recentlySent.values().next().value;
+      if (oldest !== undefined) this.#recentlySent.delete(oldest);
+    }
   }
 
   #unknownReceiver(transition: Transition, name: string): void {

@@ -1,6 +1,6 @@
-// One receiver's delivery line: a bounded in-memory queue (full: the oldest is dropped and
-// counted), one request at a time in order, retries with exponential backoff until the
-// notification's deadline. Nothing here is awaited by the controller: enqueue() returns at once,
+// One receiver's delivery line: a bounded queue in memory (full: the oldest is dropped and
+// counted; what it holds is also in the outbox, outbox.ts), one request at a time in order,
+// retries with exponential backoff until the notification's deadline. Nothing here is awaited by the controller: enqueue() returns at once,
 // so a slow or dead receiver can never delay a decision (invariant 2).
 import type { Notification } from './events.ts';
 
@@ -89,8 +89,17 @@ export class ReceiverQueue {
     return this.#pending.length;
   }
 
-  enqueue(notification: Notification): void {
-    if (this.#stop.signal.aborted) return;
+  /** Is notification `id` waiting (or being sent) here? */
+  has(id: string): boolean {
+    return this.#pending.some((pending) => pending.notification.id === id);
+  }
+
+  /**
+   * Queues it, unless it already waits here (the same transition derived again). `enqueuedAt`:
+   * when it was first queued (a notification restored from the outbox keeps its deadline).
+   */
+  enqueue(notification: Notification, enqueuedAt = this.#clock.now()): void {
+    if (this.#stop.signal.aborted || this.has(notification.id)) return;
     if (this.#pending.length >= this.#options.capacity) {
       // The head may be in flight: drop the oldest one that is not (or the head if it is alone).
       const oldest = this.#pending.length > 1 && this.#worker !== undefined ? 1 : 0;
@@ -99,7 +108,7 @@ export class ReceiverQueue {
       if (dropped)
         this.#options.events.dropped(dropped.notification, 'queueFull', `queue of ${this.#options.capacity} full`);
     }
-    this.#pending.push({ notification, enqueuedAt: this.#clock.now(), attempts: 0 });
+    this.#pending.push({ notification, enqueuedAt, attempts: 0 });
     this.#worker ??= this.#drain().finally(() => {
       this.#worker = undefined;
     });
@@ -110,7 +119,7 @@ export class ReceiverQueue {
     while (this.#worker !== undefined) await this.#worker;
   }
 
-  /** Stops retrying; what is queued is abandoned (the queue lives in memory only). */
+  /** Stops retrying; what is queued is abandoned here (the outbox keeps it for the next canaryd). */
   stop(): void {
     this.#stop.abort();
   }

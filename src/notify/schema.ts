@@ -31,7 +31,9 @@ export const webhookBodySchema = z
     id: z
       .string()
       .meta({ description: 'Unique per transition; equal to the Idempotency-Key header. Redeliveries repeat it.' }),
-    type: z.enum(NOTIFICATION_TYPES),
+    type: z.enum(NOTIFICATION_TYPES).meta({
+      description: 'The event. Types may be added within v1: ignore (and acknowledge) a type you do not know.',
+    }),
     time: z.iso.datetime({ offset: true }).meta({ description: 'When canaryd decided the transition.' }),
     policy: z.strictObject({ namespace: z.string(), name: z.string() }),
     deployment: z.string(),
@@ -56,6 +58,14 @@ export const webhookBodySchema = z
       checks: z.array(checkResultSchema).optional(),
       operation: z.string().optional(),
       outcome: z.string().optional(),
+      supersededBy: z
+        .strictObject({
+          revision: z.number().int().optional(),
+          templateHash: z.string(),
+          changeCause: z.string(),
+        })
+        .optional()
+        .meta({ description: 'superseded: the newer template that replaced the release.' }),
     }),
   })
   .meta({ title: 'canaryd notification (canaryd.dev/v1)' });

@@ -18,6 +18,16 @@ export const settingsSchema = z.strictObject({
   notifications: z.string().optional().meta({
     description: 'YAML file of notification receivers and defaults (docs/notifications.md); default: none.',
   }),
+  notificationsOutbox: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, {
+      message: 'expected NAMESPACE/NAME of a ConfigMap, e.g. canaryd-system/canaryd-notifications',
+    })
+    .optional()
+    .meta({
+      description:
+        'ConfigMap (NAMESPACE/NAME) keeping queued notifications across restarts; default: <lease namespace>/canaryd-notifications.',
+    }),
   prometheusUrl: z.url().optional().meta({ description: 'Prometheus used by policies that name none.' }),
   leaderElect: z.boolean().default(false),
   leaseNamespace: z.string().default('canaryd-system'),
@@ -38,6 +48,7 @@ const ENV: Record<string, keyof Settings> = {
   CANARYD_POLICY_DIR: 'policyDir',
   CANARYD_PROMETHEUS_URL: 'prometheusUrl',
   CANARYD_NOTIFICATIONS: 'notifications',
+  CANARYD_NOTIFICATIONS_OUTBOX: 'notificationsOutbox',
   CANARYD_LEADER_ELECT: 'leaderElect',
   CANARYD_LEASE_NAMESPACE: 'leaseNamespace',
   CANARYD_LEASE_NAME: 'leaseName',

@@ -56,6 +56,7 @@ type Routing = RoutingSpec | undefined | 'keep';
 
 export class GatewayApiRouter implements TrafficRouter {
   readonly kind = 'gateway-api' as const;
+  readonly canaryPodsCarryTraffic = false;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {

@@ -62,6 +62,7 @@ const ownedBy = (
 
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
+  readonly canaryPodsCarryTraffic = false;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {

@@ -93,6 +93,8 @@ export const stableBaseline = (stable: Deployment): number => recordedBaseline(s
 
 export class ReplicaRatioRouter implements TrafficRouter {
   readonly kind = 'replica-ratio' as const;
+  /** The canary's ready pods are its share: they join the stable Service. */
+  readonly canaryPodsCarryTraffic = true;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {

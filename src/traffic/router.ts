@@ -76,6 +76,12 @@ export interface SetWeightOptions {
 
 export interface TrafficRouter {
   readonly kind: RouterName;
+  /**
+   * Ready canary pods receive traffic as soon as they are ready, whatever weight was set
+   * (replica-ratio: they join the stable Service). The engine then holds the canary at the size
+   * in force until a step's gates open (docs/hooks.md).
+   */
+  readonly canaryPodsCarryTraffic: boolean;
   /** Creates the routing objects at weight 0 (before the canary has pods). Idempotent. */
   prepare(target: RouteTarget): Promise<void>;
   /** How many canary pods `weight` percent needs. */

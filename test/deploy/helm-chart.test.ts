@@ -204,7 +204,18 @@ describe('the chart with other values', { timeout: 120_000 }, () => {
     });
     expect(error).toBe('');
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      // Two Roles in the release namespace: the leader-election Lease and the notification outbox.
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'Role',
+        'Role',
+        'RoleBinding',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
     );
   });
 

@@ -152,6 +152,42 @@ describe('deriveNotifications', () => {
       expect: [{ type: 'operationRefused', details: { by: 'alice', operation: 'resume' } }],
     },
     {
+      name: 'a newer template arrives mid-release: the release is superseded (naming the newer one), the newer one starts',
+      make: () =>
+        transition(releaseState('progressing'), canaryObserved(1, { deployment: deployment('v3') }), 10 * SEC),
+      expect: [
+        {
+          type: 'superseded',
+          release: { revision: 2, templateHash: 'v2' },
+          details: {
+            outcome: 'superseded',
+            reason: 'superseded by a newer template (image app:v3)',
+            supersededBy: { revision: 3, templateHash: 'v3', changeCause: 'image app:v3' },
+          },
+        },
+        { type: 'started', release: { revision: 3, templateHash: 'v3' } },
+      ],
+    },
+    {
+      name: 'the template is set back to the stable one mid-release: cancelled once the stable revision is back',
+      make: () => {
+        const cancelling = transition(
+          releaseState('progressing'),
+          canaryObserved(1, { deployment: deployment('v1') }),
+          10 * SEC,
+        ).after;
+        const gone = observed({ deployment: deployment('v1', { rolloutComplete: true }) });
+        return transition(cancelling, gone, 20 * SEC);
+      },
+      expect: [
+        {
+          type: 'cancelled',
+          release: { revision: 2 },
+          details: { outcome: 'cancelled', reason: "the Deployment's template was set back to the stable revision" },
+        },
+      ],
+    },
+    {
       name: 'nothing changes: nothing is sent',
       make: () => transition(releaseState('progressing'), canaryObserved(1), 10 * SEC),
       expect: [],

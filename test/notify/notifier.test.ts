@@ -85,7 +85,7 @@ describe('Notifier', () => {
       { path: '/a', type: 'started' },
       { path: '/b', type: 'started' },
     ]);
-    n.stop();
+    await n.stop();
   });
 
   it('reports an unknown receiver once, as a Warning Event on the policy', async () => {
@@ -101,7 +101,7 @@ describe('Notifier', () => {
         message: expect.stringContaining('no receiver "pager"'),
       },
     ]);
-    n.stop();
+    await n.stop();
   });
 
   it('a receiver that keeps failing gets a Warning Event; notify() returns at once', async () => {
@@ -115,6 +115,6 @@ describe('Notifier', () => {
     expect(recorded[0]?.message).toContain(
       'receiver a (webhook) failed 2 delivery attempts in a row, the last: HTTP 500',
     );
-    n.stop();
+    await n.stop();
   });
 });

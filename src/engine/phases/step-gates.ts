@@ -4,9 +4,9 @@
 // What a verdict does is the same for all: wait, pause for a person, or roll back.
 import type { Context, HandlerResult } from '../context.ts';
 import { approvalGate, duringRound, type GateVerdict, gate } from '../hooks.ts';
-import type { PlannedStep } from '../plan.ts';
+import { canaryReplicas, type PlannedStep } from '../plan.ts';
 import { pause, startRollback } from '../transitions.ts';
-import type { ReleaseState } from '../types.ts';
+import type { CurrentRelease, ReleaseState } from '../types.ts';
 
 /** A verdict as the step handler takes it: null open, a string to wait with, or a move. */
 export function verdictOutcome(
@@ -36,6 +36,37 @@ export function startGates(state: ReleaseState, context: Context, step: PlannedS
   const confirm = verdictOutcome(state, context, gate(state, context, 'confirmStep', current.stepIndex, step.weight));
   if (confirm !== null) return confirm;
   return approvalGate(current, context, step.approval);
+}
+
+/** Does the step wait for anything before its weight is set (preRollout, confirmStep, approval)? */
+export function stepHasGates(context: Context, step: PlannedStep, stepIndex: number): boolean {
+  const hooks = context.policy.spec.hooks;
+  return (
+    (stepIndex === 0 && hooks?.preRollout !== undefined) || hooks?.confirmStep !== undefined || step.approval === true
+  );
+}
+
+/**
+ * Where the router's share is the canary's ready pods (replica-ratio), a canary made ready for a
+ * step would carry that step's share before its gates said yes: the canary stays at the size of
+ * the weight in force (0 before the first step, else the previous step's) until they open.
+ */
+export function heldByGates(current: CurrentRelease, context: Context, step: PlannedStep): boolean {
+  return (
+    context.observed.canaryPodsCarryTraffic === true &&
+    current.stepStartedAt === undefined &&
+    current.gatesOpened !== current.stepIndex &&
+    stepHasGates(context, step, current.stepIndex)
+  );
+}
+
+/** Canary pods the step needs now: its planned size, or the size in force while its gates hold it. */
+export function canarySize(current: CurrentRelease, context: Context, step: PlannedStep): number {
+  const planned = (index: number): number =>
+    context.observed.canaryReplicasPerStep?.[index] ??
+    canaryReplicas(context.steps[index]!, context.observed.deployment!.replicas);
+  if (!heldByGates(current, context, step)) return planned(current.stepIndex);
+  return current.stepIndex === 0 ? 0 : planned(current.stepIndex - 1);
 }
 
 /** After the last step passed, before the stable Deployment rolls. */

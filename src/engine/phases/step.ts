@@ -5,9 +5,9 @@
 // stepStartedAt), never from how often decide was called.
 import { formatDuration } from '../../schedule/duration.ts';
 import { advanceAllowed } from '../../schedule/windows.ts';
-import { type Context, event, type HandlerResult, reached } from '../context.ts';
+import { type Context, event, type HandlerResult, plusMs, reached } from '../context.ts';
 import { duringGate } from '../hooks.ts';
-import { canaryReplicas, type PlannedStep } from '../plan.ts';
+import type { PlannedStep } from '../plan.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import {
   classifyTemplate,
@@ -21,7 +21,7 @@ import {
 } from '../transitions.ts';
 import type { Action, CurrentRelease, ReleaseState } from '../types.ts';
 import { earlyAdvance, undecidedAtTimeout } from './sequential-gates.ts';
-import { duringOutcome, promotionGate, startGates } from './step-gates.ts';
+import { canarySize, duringOutcome, heldByGates, promotionGate, startGates } from './step-gates.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
@@ -41,8 +41,7 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   current.achievedWeight = route.achievedWeight;
 
   const canaryOk = canary !== undefined && canary.templateHash === current.templateHash;
-  const wanted =
-    context.observed.canaryReplicasPerStep?.[current.stepIndex] ?? canaryReplicas(step, deployment.replicas);
+  const wanted = canarySize(current, context, step);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
   const undecided = undecidedAtTimeout(state, context);
   if (undecided !== null) return undecided;
@@ -66,7 +65,9 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   }
 
   const putBack = change === 'pending' || rolloutDrift;
-  return { stay: state, actions: stepActions(state, context, step, wanted, analysing, putBack) };
+  // Sized again: gates that opened in this call let a held canary grow now.
+  const size = canarySize(current, context, step);
+  return { stay: state, actions: stepActions(state, context, step, size, analysing, putBack) };
 }
 
 /** The Deployment's template is no longer this release's: cancel or restart. */
@@ -209,6 +210,8 @@ function beginStep(
   wanted: number,
 ): HandlerResult | null {
   const { route } = context.observed;
+  const current = state.current!;
+  if (route.prepared && heldByGates(current, context, step)) return openGatesFirst(state, context, step);
   if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
     setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
     return null;
@@ -217,6 +220,30 @@ function beginStep(
   if (gated === null) return startStep(state, context, step);
   if (typeof gated !== 'string') return gated;
   setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: ${gated}`);
+  return null;
+}
+
+/**
+ * The canary is held at the size in force (its ready pods are its share): the gates are asked
+ * first, and once they are open the canary grows to the step's size, with a fresh
+ * timeouts.canaryReady to get there (the gates may have taken longer than that).
+ */
+function openGatesFirst(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult | null {
+  const current = state.current!;
+  const gated = startGates(state, context, step);
+  if (gated !== null && typeof gated !== 'string') return gated;
+  if (typeof gated === 'string') {
+    setPhase(state, 'progressing', `step ${current.stepIndex + 1}: ${gated} (canary held at ${current.weight}%)`);
+    return null;
+  }
+  current.gatesOpened = current.stepIndex;
+  current.deadlines.canaryReady = plusMs(context.nowMs, context.times.canaryReadyMs);
+  const wanted = canarySize(current, context, step);
+  setPhase(
+    state,
+    'progressing',
+    `step ${current.stepIndex + 1}: gates open; waiting for ${wanted} ready canary pod(s)`,
+  );
   return null;
 }
 
