@@ -3,7 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDITED_USER, type AuditInfo, auditArgs, auditKubeconfigPath, auditLogPath, auditPolicyPath, auditPolicyYaml } from './audit.ts';
+import {
+  AUDITED_USER,
+  type AuditInfo,
+  auditArgs,
+  auditKubeconfigPath,
+  auditLogPath,
+  auditPolicyPath,
+  auditPolicyYaml,
+} from './audit.ts';
 import { ensurePki } from './certs.ts';
 import { writeStages } from './kwok-stages.ts';
 import { podCidr as podCidrFromEnv } from './pod-network.ts';
