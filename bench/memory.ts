@@ -5,8 +5,16 @@
 // 2. canaryd as installed (heap cap, leader election) on its own local cluster with 0 policies,
 //    then with --policies N (default 100) adopted and resting: RSS (anonymous / file-backed),
 //    the V8 heap by space, external memory and cache sizes, after --settle-seconds (30).
-//    --heap-snapshot also takes a V8 heap snapshot at both points (SIGUSR2) and summarises it.
-import { httpBase, sampleProcess, spawnCanaryd, waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
+//    --heap-snapshot also takes a V8 heap snapshot at both points (SIGUSR2) and summarises it;
+//    --node-options="--flag …" adds V8 flags to the install's (to try one before changing deploy/).
+import {
+  httpBase,
+  INSTALL_NODE_OPTIONS,
+  sampleProcess,
+  spawnCanaryd,
+  waitReady,
+  waitReconcilesSettle,
+} from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, say, sleep, table, writeResults } from './lib/common.ts';
 import { createFleet, waitAdoptedFleet, watchFleet } from './lib/fleet.ts';
@@ -43,16 +51,16 @@ export async function memory(flags: Flags): Promise<{ ok: boolean }> {
   const n = intFlag(flags, 'policies', 100);
   const settleSeconds = intFlag(flags, 'settle-seconds', 30);
   const snapshots = flags['heap-snapshot'] === true || flags['heap-snapshot'] === 'true';
+  // Experiments with V8 flags beyond the install's, e.g. --node-options=--max-semi-space-size=2.
+  const extraNodeOptions = typeof flags['node-options'] === 'string' ? flags['node-options'].split(/\s+/) : [];
   const imports = flags['skip-imports'] ? [] : importCosts();
   const cluster = await benchCluster('memory', { audit: true });
   const fleet = await watchFleet(cluster);
   const logDir = logsDir(cluster);
-  const canaryd = spawnCanaryd(
-    canarydKubeconfig(cluster),
-    logDir,
-    LEADER_ARGS,
-    snapshots ? HEAP_SNAPSHOT_FLAGS(logDir) : [],
-  );
+  const canaryd = spawnCanaryd(canarydKubeconfig(cluster), logDir, LEADER_ARGS, [
+    ...extraNodeOptions,
+    ...(snapshots ? HEAP_SNAPSHOT_FLAGS(logDir) : []),
+  ]);
   try {
     const readyMs = await waitReady(canaryd);
     const base = httpBase(canaryd.address() ?? '');
@@ -101,6 +109,7 @@ export async function memory(flags: Flags): Promise<{ ok: boolean }> {
         policies: n,
         settleSeconds,
         canaryd: `as installed (${LEADER_ARGS.join(' ')}), heap snapshots: ${snapshots}`,
+        nodeOptions: [...INSTALL_NODE_OPTIONS, ...extraNodeOptions],
       },
       readyMs,
       imports,
