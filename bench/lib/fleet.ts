@@ -5,7 +5,7 @@ import { waitFor } from '../../e2e/cluster/wait.ts';
 import { demoDeployment, demoService } from '../../e2e/support/env.ts';
 import { createPolicy, type PolicyStatus, policyBody, type Step, watchPolicies } from './app.ts';
 import { type BenchCluster, createNamespace } from './cluster.ts';
-import { say } from './common.ts';
+import { say, sleep } from './common.ts';
 
 export const FLEET_STEPS: Step[] = [
   { weight: 10, hold: '5s' },
@@ -41,6 +41,25 @@ export function progress(everyMs = 10_000) {
   };
 }
 
+/**
+ * A create that a busy apiserver answered with a timeout (504) or 5xx, or that got no answer, is
+ * tried again (up to 5 times, 2 s apart); AlreadyExists then means the first attempt did land.
+ */
+async function retried(create: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      return;
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (attempt > 1 && code === 409) return;
+      if (attempt >= 5 || (code !== undefined && code < 500)) throw error;
+      say(`create failed (${code ?? (error as Error).message}); again in 2 s (attempt ${attempt + 1} of 5)`);
+      await sleep(2000);
+    }
+  }
+}
+
 /** Creates apps 0..n-1 (namespaces included) and waits until their Deployments are Available. */
 export async function createFleet(cluster: BenchCluster, n: number): Promise<void> {
   if (n <= 0) return;
@@ -55,9 +74,9 @@ export async function createFleet(cluster: BenchCluster, n: number): Promise<voi
     const deployment = demoDeployment(ns, { name: app, replicas: 1, version: 'v1' });
     const container = deployment.spec?.template.spec?.containers[0];
     if (container) container.image = 'bench/pause:1';
-    await cluster.apps.createNamespacedDeployment({ namespace: ns, body: deployment });
-    await cluster.core.createNamespacedService({ namespace: ns, body: demoService(ns, app) });
-    await createPolicy(cluster, ns, policyBody(ns, app, { steps: FLEET_STEPS }));
+    await retried(() => cluster.apps.createNamespacedDeployment({ namespace: ns, body: deployment }));
+    await retried(() => cluster.core.createNamespacedService({ namespace: ns, body: demoService(ns, app) }));
+    await retried(() => createPolicy(cluster, ns, policyBody(ns, app, { steps: FLEET_STEPS })));
     done++;
     tell(`created ${done}/${indexes.length} Deployments, Services and CanaryPolicies`, done === indexes.length);
   });
