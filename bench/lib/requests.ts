@@ -10,7 +10,7 @@
 import { type AuditedRequest, countAudited, type RequestCounts, readAudit } from './audit.ts';
 import type { BenchCluster } from './cluster.ts';
 import { sleep } from './common.ts';
-import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, toRecord } from './metrics.ts';
+import { apiserverMetrics, byFirst, type Counts, canarydMetrics, delta, parseCounter, toRecord } from './metrics.ts';
 
 export interface RequestWindow {
   seconds: number;
@@ -54,7 +54,8 @@ function windowBetween(cluster: BenchCluster, start: Mark, stop: Mark): RequestW
     parseCounter(start.canaryd, 'canaryd_cache_live_reads_total', ['verb', 'kind', 'reason']),
     parseCounter(stop.canaryd, 'canaryd_cache_live_reads_total', ['verb', 'kind', 'reason']),
   );
-  const api = (text: string) => parseCounter(text, 'apiserver_request_total', ['verb', 'resource']);
+  const api = (text: string) =>
+    normaliseApiserver(parseCounter(text, 'apiserver_request_total', ['verb', 'resource', 'subresource']));
   const all = delta(api(start.apiserver), api(stop.apiserver));
   const audit = cluster.info.audit;
   const requests: AuditedRequest[] = audit ? readAudit(audit.log, audit.user) : [];
@@ -64,6 +65,21 @@ function windowBetween(cluster: BenchCluster, start: Mark, stop: Mark): RequestW
     canaryd: { byVerb: byFirst(own), byVerbResource: upperVerbs(toRecord(own)), liveReads: toRecord(live) },
     apiserverAllClients: { byVerb: byFirst(all), byVerbResource: upperVerbs(toRecord(all)) },
   };
+}
+
+/**
+ * apiserver_request_total's verbs are HTTP-like (POST, PUT, APPLY) and its subresource is a label
+ * of its own: as the audit log names them, "create|canarypolicies/status".
+ */
+function normaliseApiserver(counts: Counts): Counts {
+  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', APPLY: 'patch' };
+  const out: Counts = new Map();
+  for (const [key, n] of counts) {
+    const [verb = '', resource = '', subresource = ''] = key.split('|');
+    const named = `${verbs[verb] ?? verb.toLowerCase()}|${resource}${subresource ? `/${subresource}` : ''}`;
+    out.set(named, (out.get(named) ?? 0) + n);
+  }
+  return out;
 }
 
 /** "get|deployments" → "GET deployments", like the audit counts. */
