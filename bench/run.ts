@@ -40,7 +40,7 @@ await runTasks(
     {
       name: 'memory',
       describe:
-        'where canaryd\'s memory goes: import cost per module, then RSS/heap/caches with 0 and with N resting policies (--policies 100 --settle-seconds 30 --heap-snapshot --skip-imports --node-options=--flag)',
+        "where canaryd's memory goes: import cost per module, then RSS/heap/caches with 0 and with N resting policies (--policies 100 --settle-seconds 30 --heap-snapshot --skip-imports --node-options=--flag)",
       timeoutMinutes: 20,
       run: memory,
     },

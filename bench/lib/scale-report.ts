@@ -35,6 +35,16 @@ interface ScaleReport {
   };
 }
 
+/** { "VERB resource": n } → { VERB: n } */
+const verbsOf = (byVerbResource: Record<string, number>) => {
+  const out: Record<string, number> = {};
+  for (const [key, n] of Object.entries(byVerbResource)) {
+    const verb = key.split(' ')[0] ?? '';
+    out[verb] = (out[verb] ?? 0) + n;
+  }
+  return out;
+};
+
 const rw = (counts: ReturnType<typeof readsAndWrites>, by: number) =>
   `${round(counts.get / by, 2)} GET, ${round(counts.list / by, 2)} LIST, ${round(counts.writes / by, 2)} writes`;
 
@@ -67,7 +77,9 @@ export function reportScale(r: ScaleReport): void {
   const load = r.load;
   if (load) {
     const by = load.stepsTotal;
-    const audited = readsAndWrites(load.requests.audited?.byVerb ?? {});
+    // Lease renewals and watches apart: the issue's "0 GET and 0 LIST per step" is about reconciles.
+    const audited = readsAndWrites(verbsOf(load.requests.audited?.otherByVerbResource ?? {}));
+    const leases = (load.requests.audited?.leases ?? 0) / by;
     const own = readsAndWrites(load.requests.canaryd.byVerb);
     const all = readsAndWrites(load.requests.apiserverAllClients.byVerb);
     const w = load.latency.weightWritten;
@@ -80,7 +92,11 @@ export function reportScale(r: ScaleReport): void {
       ['releases ended in', `${load.releaseSeconds} s (${JSON.stringify(load.outcomes)})`],
       ['step due → weight written p50 / p99 / max', `${w.p50} / ${w.p99} / ${w.max} ms (n ${w.n})`],
       ['step due → status written p50 / p99', `${s.p50} / ${s.p99} ms`],
-      [`per step (${by} steps): canaryd, apiserver audit`, rw(audited, by)],
+      [`per step (${by} steps): canaryd, apiserver audit, without Lease and watches`, rw(audited, by)],
+      [
+        'per step: canaryd Lease requests / watches opened',
+        `${round(leases, 2)} / ${round((load.requests.audited?.watches ?? 0) / by, 2)}`,
+      ],
       ['per step: canaryd, its own counter', rw(own, by)],
       ['per step: canaryd, cache live reads', JSON.stringify(per(load.requests.canaryd.liveReads, by))],
       ['per step: all clients, apiserver_request_total', rw(all, by)],
