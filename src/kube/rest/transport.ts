@@ -9,14 +9,13 @@ import type { RestConfig } from './config.ts';
 
 export class HttpStatusError extends Error {
   override name = 'HttpStatusError';
-  readonly status: number;
-  /** The apiserver's answer: a Status object, or text when it was not JSON. */
-  readonly body: unknown;
-  constructor(status: number, body: unknown) {
-    const message = typeof body === 'object' && body !== null ? (body as { message?: string }).message : String(body);
-    super(`HTTP ${status}: ${message ?? ''}`);
-    this.status = status;
-    this.body = body;
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(
+      `HTTP ${status}: ${typeof body === 'object' && body !== null ? ((body as { message?: string }).message ?? '') : String(body)}`,
+    );
   }
 }
 
