@@ -62,24 +62,21 @@ export function inCluster(env: NodeJS.ProcessEnv, dir = SERVICE_ACCOUNT_DIR): Re
   };
 }
 
-interface Named {
-  name?: unknown;
+interface Named<T> {
+  name: string;
   [key: string]: unknown;
+  value?: T;
 }
 
 /** Pure apart from reading the files the kubeconfig names. */
 export function fromKubeconfigFile(path: string): RestConfigResult {
-  try {
-    const doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
-    return fromKubeconfig(doc ?? {}, path);
-  } catch (error) {
-    throw new Error(`kubeconfig ${path}: ${(error as Error).message}`);
-  }
+  const doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+  return fromKubeconfig(doc ?? {}, path);
 }
 
 export function fromKubeconfig(doc: Record<string, unknown>, path: string): RestConfigResult {
   const pick = (list: unknown, name: unknown, field: string): Record<string, unknown> | undefined => {
-    const entry = (Array.isArray(list) ? (list as Named[]) : []).find((e) => e?.name === name);
+    const entry = (Array.isArray(list) ? (list as Named<unknown>[]) : []).find((e) => e?.name === name);
     return entry?.[field] as Record<string, unknown> | undefined;
   };
   const contextName = doc['current-context'];
