@@ -1,25 +1,16 @@
-// The KubeApi port over the real apiserver: what every router and the controller rely on. Both
-// clients: RestKubeApi (the controller's, plain HTTP) and ClientKubeApi (kubectl-canary's,
-// @kubernetes/client-node), with the same answers and error codes.
-import type * as k8s from '@kubernetes/client-node';
+// The KubeApi port over the real apiserver: what every router and the controller rely on.
 import { describe, expect, it } from 'vitest';
-import type { KubeApi, StatusWriter } from '../src/kube/api.ts';
 import { isKubeError } from '../src/kube/api.ts';
 import { ClientKubeApi } from '../src/kube/client.ts';
 import type { KubeObject, Service } from '../src/kube/objects.ts';
-import { connect } from '../src/kube/rest/connect.ts';
 import { installCrd } from './support/crd.ts';
 import { useTestEnv } from './support/env.ts';
 
-describe.each([
-  { client: 'RestKubeApi', make: async (kubeconfig: string) => (await connect(kubeconfig)).kube },
-  { client: 'ClientKubeApi', make: async (_kubeconfig: string, kc: k8s.KubeConfig) => new ClientKubeApi(kc) },
-])('$client against the real apiserver', ({ make }) => {
+describe('ClientKubeApi against the real apiserver', () => {
   const env = useTestEnv('kube');
-  const client = (): Promise<KubeApi & StatusWriter> => make(env.kubeconfig, env.kc);
 
   it('reads, lists, creates, patches, replaces with conflicts and deletes idempotently', async () => {
-    const kube = await client();
+    const kube = new ClientKubeApi(env.kc);
     const ref = { apiVersion: 'v1', kind: 'Service', namespace: env.namespace, name: 'api' };
     expect(await kube.get(ref)).toBeNull();
     const created = await kube.create<Service>({
@@ -64,7 +55,7 @@ describe.each([
 
   it('writes the CanaryPolicy status subresource and refuses a stale one', async () => {
     await installCrd(env.kc);
-    const kube = await client();
+    const kube = new ClientKubeApi(env.kc);
     const policy = await kube.create<KubeObject>({
       apiVersion: 'canaryd.dev/v1alpha1',
       kind: 'CanaryPolicy',

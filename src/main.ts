@@ -9,11 +9,11 @@ import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
 import { HookRunner } from './hooks/index.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
+import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
-import { connect } from './kube/rest/connect.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi } from './metrics/index.ts';
 import { notifyMetrics } from './notify/metrics.ts';
@@ -29,11 +29,9 @@ import { createRouter } from './traffic/routers.ts';
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const settings = loadSettings(argv, env);
   const log = jsonLogger(settings.logLevel);
-  // Plain HTTP to the API server (kube/rest/): @kubernetes/client-node is not loaded unless the
-  // credentials need it (docs/scale.md, "Memory").
-  const connection = await connect(settings.kubeconfig);
+  const kc = loadKubeConfig(settings.kubeconfig);
   const metrics = createMetrics();
-  const kube = instrumentKubeApi(connection.kube, metrics);
+  const kube = instrumentKubeApi(new ClientKubeApi(kc), metrics);
   // The controller reads from the watch caches (the HTTP API, served by followers too, reads live).
   const store = new ObjectStore();
   let informers: Informers | undefined;
@@ -97,7 +95,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const startReconciling = () => {
     if (informers) return;
     informers = startInformers(
-      connection.transport,
+      kc,
       WATCHED,
       store,
       (event, object) => {
@@ -183,7 +181,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     identity: settings.identity,
     namespace: settings.namespace ?? '(all)',
     leaderElect: settings.leaderElect,
-    credentials: connection.source,
   });
 }
 

@@ -1,11 +1,16 @@
-// KubeApi over @kubernetes/client-node's generic object API, for kubectl-canary (any kubeconfig a
-// user has: exec plugins, auth providers, merged files). The controller uses kube/rest/ instead,
-// which does not load client-node's generated code. kube/ is the only place that imports the
-// client library; everything else sees plain objects and KubeError codes.
+// KubeApi over @kubernetes/client-node's generic object API. kube/ is the only place that
+// imports the client library; everything else sees plain objects and KubeError codes.
 import * as k8s from '@kubernetes/client-node';
-import { type KubeApi, KubeError, type StatusWriter } from './api.ts';
+import { type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
-import { describeRef, statusError } from './status-error.ts';
+import { PooledKubeConfig } from './pooled-config.ts';
+
+export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
+  const kc = new PooledKubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
 
 const header = (ref: ObjectRef) => ({
   apiVersion: ref.apiVersion,
@@ -13,17 +18,49 @@ const header = (ref: ObjectRef) => ({
   metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
 });
 
+const describe = (ref: ObjectRef | undefined) =>
+  ref ? `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}` : 'object';
+
 /** Maps the client's exceptions onto KubeError codes a caller can act on. */
 export function toKubeError(error: unknown, action: string, ref?: ObjectRef): KubeError {
   if (error instanceof KubeError) return error;
-  if (error instanceof k8s.ApiException) return statusError(error.code, error.body, action, ref, error);
+  if (error instanceof k8s.ApiException) {
+    const body = parseBody(error.body);
+    const code = codeOf(error.code, body?.reason);
+    const detail = body?.message ?? `HTTP ${error.code}`;
+    return new KubeError(code, `${action} ${describe(ref)}: ${detail}`, { status: error.code, ref, cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   // Discovery found the API group but not the kind (a CRD of another version installed): the
   // resource does not exist in this cluster, which callers treat like a 404.
   if (message.startsWith('Unrecognized API version and kind')) {
-    return new KubeError('NotFound', `${action} ${describeRef(ref)}: ${message}`, { ref, cause: error });
+    return new KubeError('NotFound', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
   }
-  return new KubeError('Unavailable', `${action} ${describeRef(ref)}: ${message}`, { ref, cause: error });
+  return new KubeError('Unavailable', `${action} ${describe(ref)}: ${message}`, { ref, cause: error });
+}
+
+function codeOf(status: number, reason: string | undefined): KubeErrorCode {
+  if (status === 409) return reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
+  const byStatus: Record<number, KubeErrorCode> = {
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    422: 'Invalid',
+    429: 'Unavailable',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'Unavailable' : 'Unknown');
+}
+
+function parseBody(body: unknown): { reason?: string; message?: string } | undefined {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { reason?: string; message?: string };
+    } catch {
+      // Not JSON (a proxy's HTML error page, say): there is no reason to extract.
+      return undefined;
+    }
+  }
+  return typeof body === 'object' && body !== null ? (body as { reason?: string; message?: string }) : undefined;
 }
 
 export class ClientKubeApi implements KubeApi, StatusWriter {

@@ -3,10 +3,9 @@
 // (kube/trim.ts), and hand on only the events that change something canaryd reads: a watch
 // event of canaryd's own write (already in the store) or of a field it ignores wakes nothing.
 // A broken watch restarts with backoff. `synced` resolves once every required resource is listed.
-// Lists and watches go through rest/ (plain HTTP), not @kubernetes/client-node.
+import * as k8s from '@kubernetes/client-node';
 import type { ObjectStore } from './object-store.ts';
 import type { KubeObject } from './objects.ts';
-import { type ListWatchTransport, RestListWatch } from './rest/list-watch.ts';
 import { trimForCache } from './trim.ts';
 
 export interface WatchedResource {
@@ -64,13 +63,14 @@ export interface Informers {
 const ABSENT_RETRY_MS = 5 * 60_000;
 
 export function startInformers(
-  transport: ListWatchTransport,
+  kc: k8s.KubeConfig,
   resources: WatchedResource[],
   store: ObjectStore,
   onEvent: (event: WatchEvent, object: KubeObject) => void,
   log: (message: string, fields?: Record<string, unknown>) => void = () => {},
   namespace?: string,
 ): Informers {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let stopped = false;
   const syncedKinds = new Set<string>();
   const required = resources.filter((r) => !r.optional).length;
@@ -84,27 +84,47 @@ export function startInformers(
     syncedKinds.add(resource.kind);
     if (!resource.optional && ++requiredSynced === required) markSynced();
   };
-  // Once its first list is in the store, a kind's cache answers reads.
-  const startOne = (resource: WatchedResource, informer: RestListWatch) =>
-    void informer.start().then(() => {
-      if (informer.listed) listed(resource);
-    });
   const informers = resources.map((resource) => {
     const scope = namespace && !resource.clusterScoped ? namespace : undefined;
     const path = scope ? namespacedPath(resource.path, scope) : resource.path;
-    const informer = new RestListWatch(transport, {
+    // client-node's ListWatch (what makeInformer builds), with the field selector makeInformer lacks.
+    const informer = new k8s.ListWatch(
       path,
-      fieldSelector: resource.fieldSelector,
-      prepare: (item) => trimForCache(item, resource.apiVersion, resource.kind),
-    });
-    const changed = (kept: KubeObject) => {
+      new k8s.Watch(kc),
+      async () => {
+        const list = await objects.list(
+          resource.apiVersion,
+          resource.kind,
+          scope,
+          undefined,
+          undefined,
+          undefined,
+          resource.fieldSelector,
+        );
+        // Plain JSON like the watch's events (the client's list carries Dates), trimmed.
+        const items = (JSON.parse(JSON.stringify(list.items)) as KubeObject[]).map((item) =>
+          trimForCache(item, resource.apiVersion, resource.kind),
+        );
+        // The informer stores the items right after this resolves (same tick); the kind's cache
+        // answers reads from the next macrotask on.
+        setImmediate(() => listed(resource));
+        return { metadata: list.metadata, items } as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
+      },
+      false,
+      undefined,
+      resource.fieldSelector,
+    );
+    const changed = (object: k8s.KubernetesObject) => {
+      // The informer keeps this very object: trimming it here trims its cache too.
+      const kept = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
       const result = store.put(kept);
       if (result === 'added') onEvent('add', kept);
       else if (result === 'changed') onEvent('update', kept);
     };
     informer.on('add', changed);
     informer.on('update', changed);
-    informer.on('delete', (gone: KubeObject) => {
+    informer.on('delete', (object: k8s.KubernetesObject) => {
+      const gone = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
       store.remove(
         resource.kind,
         gone.metadata.namespace ?? '',
@@ -113,8 +133,9 @@ export function startInformers(
       );
       onEvent('delete', gone);
     });
-    // Exponential backoff while the apiserver stays away; a quiet minute resets it (else an
-    // outage logs a retry every half second per resource).
+    // Exponential backoff while the apiserver stays away. client-node emits 'connect' before
+    // each attempt (not after a success), so a quiet minute, not 'connect', resets it: else an
+    // outage logs a retry every half second per resource.
     let backoffMs = 500;
     let lastErrorAt = Number.NEGATIVE_INFINITY;
     informer.on('error', (error: unknown) => {
@@ -127,13 +148,13 @@ export function startInformers(
       const inMs = notInstalled ? ABSENT_RETRY_MS : backoffMs;
       if (!notInstalled) log('watch failed; restarting', { kind: resource.kind, error: String(error), inMs });
       setTimeout(() => {
-        if (!stopped) startOne(resource, informer);
+        if (!stopped) informer.start().catch(() => {});
       }, inMs).unref();
       if (!notInstalled) backoffMs = Math.min(backoffMs * 2, 10_000); // back within 10 s of the apiserver
     });
     return { resource, informer };
   });
-  for (const { resource, informer } of informers) startOne(resource, informer);
+  for (const { informer } of informers) informer.start().catch(() => {});
   return {
     synced,
     isSynced: () => requiredSynced === required,
@@ -145,8 +166,10 @@ export function startInformers(
   };
 }
 
-/** A 404 on the list: the CRD is not installed. */
-const isNotInstalled = (error: unknown): boolean => (error as { status?: number })?.status === 404;
+/** A 404 on the list, or the client's discovery not knowing the kind (its CRD is not installed). */
+const isNotInstalled = (error: unknown): boolean =>
+  (error as { code?: number })?.code === 404 ||
+  (error instanceof Error && error.message.startsWith('Unrecognized API version and kind'));
 
 const namespacedPath = (path: string, namespace: string): string => {
   const parts = path.split('/');
