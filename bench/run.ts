@@ -1,9 +1,11 @@
 // `npm run bench -- [precision|reaction|sequential|scale|all] [--flags]`: benchmarks on their own local cluster.
 import './lib/env.ts';
 import { runTasks } from './lib/runner.ts';
+import { memory } from './memory.ts';
 import { precision } from './precision.ts';
 import { reaction } from './reaction.ts';
-import { scale } from './scale.ts';
+import { releaseRequests } from './release-requests.ts';
+import { scale, scaleTimeoutMinutes } from './scale.ts';
 import { sequential } from './sequential.ts';
 
 await runTasks(
@@ -31,9 +33,23 @@ await runTasks(
     {
       name: 'scale',
       describe:
-        'N policies, M releasing at once: RSS/CPU, ready time, step latency, API requests (--policies 1000 --releasing 100)',
-      timeoutMinutes: 40,
+        'N policies, M releasing at once: adoption time, step due → weight written, API requests per step by verb/resource (audit log, own counter, apiserver), a quiet minute, RSS/heap/caches (--policies 1000 --releasing 100 --idle-seconds 60 --concurrency 4; 0 is valid for both)',
+      timeoutMinutes: scaleTimeoutMinutes,
       run: scale,
+    },
+    {
+      name: 'memory',
+      describe:
+        "where canaryd's memory goes: import cost per module, then RSS/heap/caches with 0 and with N resting policies (--policies 100 --settle-seconds 30 --heap-snapshot --skip-imports --node-options=--flag)",
+      timeoutMinutes: 20,
+      run: memory,
+    },
+    {
+      name: 'release-requests',
+      describe:
+        'every API request canaryd makes for one healthy 3-step ingress-nginx release with analysis, against Flagger’s 127 (--hold 60s --interval 60s)',
+      timeoutMinutes: 20,
+      run: releaseRequests,
     },
   ],
   process.argv.slice(2),

@@ -1,298 +1,196 @@
 // Benchmark "scale": N CanaryPolicies with their Deployments (1 replica) and Services, M of them
-// releasing at once. Pods run a non-demo image (the pod runner and Prometheus leave them alone:
-// this measures the controller, not the demo app). Reported: canaryd RSS and CPU (/proc) at idle
-// and under load, spawn → /readyz, spawn → every policy adopted, step-transition latency (a step's
-// due time, status.nextStepAt while at the previous step → canaryd's 'weight set' log line for
-// the step's weight), and Kubernetes API requests per step by verb (canaryd's own counter, and the
-// apiserver's apiserver_request_total for all clients, read from its /metrics with the admin token).
+// releasing at once (replica-ratio, 3 steps held 5 s). Pods run a non-demo image (the pod runner
+// and Prometheus leave them alone: this measures the controller, not the demo app). canaryd runs
+// as installed: its heap cap, leader election on (a Lease in `default`), its own identity, whose
+// requests the apiserver writes to an audit log (e2e/cluster/audit.ts).
+// Reported (issue 13, "Numbers"):
+// - spawn → /readyz, spawn → all N adopted (status phase idle), → reconcile queue drained;
+// - idle: a quiet minute (--idle-seconds 60) after adoption: requests per minute apart from
+//   watches and Lease renewals, RSS and CPU, the heap by space, cache sizes per kind;
+// - under load: RSS, CPU, heap and caches; step due → weight written p50/p99 (and → status);
+// - per step of the release phase: GET, LIST and writes by verb and resource, from the audit
+//   log, from canaryd's own counter, and apiserver_request_total of all clients.
+// `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
+
 import { waitFor } from '../e2e/cluster/wait.ts';
-import { demoDeployment, demoService } from '../e2e/support/env.ts';
-import { createPolicy, type PolicyStatus, policyBody, release, watchPolicies } from './lib/app.ts';
-import { httpBase, sampleProcess, spawnCanaryd, waitReady } from './lib/canaryd.ts';
-import { type BenchCluster, benchCluster, createNamespace, logsDir } from './lib/cluster.ts';
-import { type Flags, intFlag, round, say, sleep, summarise, table, writeResults } from './lib/common.ts';
-import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, sumCounter, toRecord } from './lib/metrics.ts';
+import { release } from './lib/app.ts';
+import { type Canaryd, httpBase, sampleProcess, spawnCanaryd, waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
+import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
+import { type Flags, intFlag, round, say, sleep } from './lib/common.ts';
+import {
+  appOf,
+  createFleet,
+  FLEET_STEPS,
+  inBatches,
+  namespacesFor,
+  nsOf,
+  progress,
+  waitAdoptedFleet,
+  watchFleet,
+} from './lib/fleet.ts';
+import { describeCaches, describeFootprint, type Footprint, footprint } from './lib/footprint.ts';
+import { canarydMetrics } from './lib/metrics.ts';
+import { requestWindow } from './lib/requests.ts';
+import { reportScale } from './lib/scale-report.ts';
+import { stepLatency } from './lib/step-latency.ts';
 
-const STEPS = [
-  { weight: 10, hold: '5s' },
-  { weight: 30, hold: '5s' },
-  { weight: 50, hold: '5s' },
-];
-const PER_NAMESPACE = 100;
+/** As installed: leader election on, so Lease renewals are part of what is measured (and told apart). */
+export const LEADER_ARGS = ['--leader-elect', '--lease-namespace', 'default', '--identity', 'canaryd-bench'];
 
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (i < items.length) {
-        const item = items[i++] as T;
-        await fn(item);
-      }
-    }),
+/** Default time bound of the scale task, minutes: grows with the fleet. */
+export const scaleTimeoutMinutes = (flags: Flags): number => {
+  const n = intFlag(flags, 'policies', 1000);
+  const m = intFlag(flags, 'releasing', 100);
+  return Math.max(40, Math.ceil(n / 1000) * 20 + Math.ceil(m / 100) * 5);
+};
+
+async function idlePhase(cluster: Awaited<ReturnType<typeof benchCluster>>, canaryd: Canaryd, seconds: number) {
+  const base = httpBase(canaryd.address() ?? '');
+  say(`idle: measuring a quiet ${seconds} s`);
+  const window = await requestWindow(cluster, base);
+  const sampler = sampleProcess(canaryd.pid);
+  const reconcilesBefore = await canarydMetrics(base);
+  await sleep(seconds * 1000);
+  const process = sampler.stop();
+  const reconcilesAfter = await canarydMetrics(base);
+  const requests = await window.end();
+  const count = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('canaryd_reconcile_duration_seconds_count'))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const minutes = requests.seconds / 60;
+  const perMinute = (n: number | undefined) => round((n ?? 0) / minutes, 2);
+  const idle = {
+    process,
+    reconciles: count(reconcilesAfter) - count(reconcilesBefore),
+    requests,
+    perMinute: {
+      otherThanWatchesAndLeases: perMinute(requests.audited?.other),
+      leaseRenewals: perMinute(requests.audited?.leases),
+      watchesOpened: perMinute(requests.audited?.watches),
+    },
+    footprint: footprint(canaryd.pid, reconcilesAfter),
+  };
+  say(
+    `idle: ${idle.reconciles} reconciles; per minute ${JSON.stringify(idle.perMinute)}; other requests ${JSON.stringify(requests.audited?.otherByVerbResource ?? {})}`,
   );
+  say(`idle: ${describeFootprint(idle.footprint)}; caches: ${describeCaches(idle.footprint.cachedObjects)}`);
+  return idle;
 }
 
-const nsOf = (i: number) => `scale-${Math.floor(i / PER_NAMESPACE)}`;
-const appOf = (i: number) => `app-${i}`;
-
-async function createObjects(cluster: BenchCluster, n: number): Promise<void> {
-  const namespaces = [...new Set(Array.from({ length: n }, (_, i) => nsOf(i)))];
-  for (const ns of namespaces) await createNamespace(cluster, ns);
-  let done = 0;
-  await inBatches(
-    Array.from({ length: n }, (_, i) => i),
-    16,
-    async (i) => {
-      const ns = nsOf(i);
-      const app = appOf(i);
-      const deployment = demoDeployment(ns, { name: app, replicas: 1, version: 'v1' });
-      const container = deployment.spec?.template.spec?.containers[0];
-      if (container) container.image = 'bench/pause:1';
-      await cluster.apps.createNamespacedDeployment({ namespace: ns, body: deployment });
-      await cluster.core.createNamespacedService({ namespace: ns, body: demoService(ns, app) });
-      await createPolicy(cluster, ns, policyBody(ns, app, { steps: STEPS }));
-      if (++done % 100 === 0) say(`created ${done}/${n} Deployments, Services and CanaryPolicies`);
-    },
-  );
-  await waitFor(
-    async () => {
-      let available = 0;
-      for (const ns of namespaces) {
-        const list = await cluster.apps.listNamespacedDeployment({ namespace: ns });
-        available += list.items.filter((d) => d.status?.availableReplicas === 1).length;
-      }
-      return available >= n;
-    },
-    { timeoutMs: 15 * 60_000, intervalMs: 2000, description: `${n} Deployments Available` },
-  );
-}
-
-interface Seen {
-  seenAt: number;
-  status: PolicyStatus;
+async function releasePhase(
+  cluster: Awaited<ReturnType<typeof benchCluster>>,
+  canaryd: Canaryd,
+  fleet: Awaited<ReturnType<typeof watchFleet>>,
+  n: number,
+  m: number,
+  timeoutSeconds: number,
+) {
+  const base = httpBase(canaryd.address() ?? '');
+  const window = await requestWindow(cluster, base);
+  const releasing = Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
+  const keys = releasing.map((i) => `${nsOf(i)}/${appOf(i)}`);
+  const startedAt = Date.now();
+  const sampler = sampleProcess(canaryd.pid);
+  // The largest footprint seen while releases run (every 10 s).
+  let peak: Footprint | undefined;
+  const peakTimer = setInterval(() => {
+    void canarydMetrics(base)
+      .then((text) => {
+        const f = footprint(canaryd.pid, text);
+        if ((f.rssMiB ?? 0) >= (peak?.rssMiB ?? 0)) peak = f;
+      })
+      .catch(() => {});
+  }, 10_000);
+  try {
+    await inBatches(releasing, 20, (i) => release(cluster, nsOf(i), appOf(i), 'v2', { image: 'bench/pause:2' }));
+    say(`${m} releases started in ${Date.now() - startedAt} ms`);
+    const tell = progress();
+    await waitFor(
+      async () => {
+        if (!canaryd.alive()) throw new Error('canaryd exited during the release phase');
+        const ended = fleet.countPhase(startedAt, ['succeeded', 'failed'], keys);
+        const stepping = fleet.countPhase(startedAt, ['progressing'], keys);
+        tell(`${ended}/${m} releases ended (${stepping} seen progressing)`, ended >= m);
+        return ended >= m;
+      },
+      { timeoutMs: timeoutSeconds * 1000, intervalMs: 500, description: `${m} releases to end` },
+    );
+  } finally {
+    clearInterval(peakTimer);
+  }
+  const underLoad = sampler.stop();
+  const releaseSeconds = (Date.now() - startedAt) / 1000;
+  say(`all ${m} releases ended in ${releaseSeconds.toFixed(1)} s; canaryd under load: ${JSON.stringify(underLoad)}`);
+  await sleep(6000); // the last re-pauses and the apiserver's counters settle
+  const requests = await window.end();
+  const outcomes: Record<string, number> = {};
+  for (const key of keys) {
+    const last = (fleet.statuses.get(key) ?? []).at(-1)?.status.phase ?? '?';
+    outcomes[last] = (outcomes[last] ?? 0) + 1;
+  }
+  const after = footprint(canaryd.pid, await canarydMetrics(base));
+  if (!peak || (after.rssMiB ?? 0) > (peak.rssMiB ?? 0)) peak = after;
+  say(`under load (largest RSS seen): ${describeFootprint(peak)}; caches: ${describeCaches(peak.cachedObjects)}`);
+  return {
+    underLoad,
+    peakFootprint: peak,
+    releaseSeconds: round(releaseSeconds, 1),
+    outcomes,
+    requests,
+    stepsTotal: m * FLEET_STEPS.length,
+    latency: stepLatency(canaryd.lines(), fleet.statuses, FLEET_STEPS),
+  };
 }
 
 export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const n = intFlag(flags, 'policies', 1000);
   const m = Math.min(n, intFlag(flags, 'releasing', 100));
-  const idleSeconds = intFlag(flags, 'idle-seconds', 20);
+  const idleSeconds = intFlag(flags, 'idle-seconds', 60);
   const concurrency = intFlag(flags, 'concurrency', 4);
-  const cluster = await benchCluster('scale');
+  const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
+  const cluster = await benchCluster('scale', { audit: true });
   const setup = {
     policies: n,
     releasing: m,
-    namespaces: Math.ceil(n / PER_NAMESPACE),
-    steps: STEPS,
+    namespaces: namespacesFor(n),
+    steps: FLEET_STEPS,
     router: 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)',
-    canarydFlags: { resync: '5s (default)', concurrency },
+    canarydFlags: { resync: '5s (default)', concurrency, leaderElection: LEADER_ARGS.join(' ') },
+    identity: `${cluster.info.audit?.user} (its requests in the apiserver's audit log)`,
     pods: 'image bench/pause:<n>, not run by the pod runner (no traffic, no analysis)',
     nodes: 'three kwok fake nodes',
   };
   say(`setup: ${JSON.stringify(setup)}`);
-  const statuses = new Map<string, Seen[]>();
-  const watch = await watchPolicies(cluster, undefined, (e) => {
-    const key = `${e.namespace}/${e.name}`;
-    const list = statuses.get(key) ?? [];
-    statuses.set(key, list);
-    list.push({ seenAt: e.seenAt, status: e.status });
-  });
-  const createdAt = Date.now();
-  await createObjects(cluster, n);
-  say(
-    `${n} Deployments Available, ${n} Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
-  );
-
-  const canaryd = spawnCanaryd(cluster.info.kubeconfig, logsDir(cluster), ['--concurrency', String(concurrency)]);
+  const fleet = await watchFleet(cluster);
+  let canaryd: Canaryd | undefined;
   try {
-    const readyMs = await waitReady(canaryd, 300_000);
+    const createdAt = Date.now();
+    await createFleet(cluster, n);
+    say(
+      `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
+    );
+    const started = spawnCanaryd(canarydKubeconfig(cluster), logsDir(cluster), [
+      '--concurrency',
+      String(concurrency),
+      ...LEADER_ARGS,
+    ]);
+    canaryd = started;
+    const readyMs = await waitReady(started, 600_000);
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
-    const adopted = () =>
-      [...statuses.values()].filter((l) => l.some((s) => s.seenAt >= canaryd.startedAt && s.status.phase === 'idle'))
-        .length;
-    await waitFor(async () => adopted() >= n, {
-      timeoutMs: 15 * 60_000,
-      intervalMs: 500,
-      description: `all ${n} policies adopted`,
-    });
-    const adoptedMs = Date.now() - canaryd.startedAt;
+    const adoptedMs = await waitAdoptedFleet(fleet, n, started.startedAt, started.alive);
     say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
-    // Adoption leaves follow-up reconciles queued (each write comes back as a watch event);
-    // idle starts when the reconcile count has not moved for 5 s.
-    const base = httpBase(canaryd.address() ?? '');
-    const reconcileCount = async () =>
-      sumCounter(await canarydMetrics(base), 'canaryd_reconcile_duration_seconds_count');
-    let lastCount = -1;
-    let stableSince = Date.now();
-    await waitFor(
-      async () => {
-        const count = await reconcileCount();
-        if (count !== lastCount) {
-          lastCount = count;
-          stableSince = Date.now();
-        }
-        return Date.now() - stableSince >= 5000;
-      },
-      { timeoutMs: 10 * 60_000, intervalMs: 500, description: 'the reconcile queue to drain after adoption' },
-    );
-    const quietMs = Date.now() - canaryd.startedAt;
+    await waitReconcilesSettle(httpBase(started.address() ?? ''));
+    const quietMs = Date.now() - started.startedAt;
     say(`canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`);
-    say(`idle: sampling canaryd for ${idleSeconds} s`);
-    const idleOwnBefore = await canarydMetrics(base);
-    const idleSampler = sampleProcess(canaryd.pid);
-    await sleep(idleSeconds * 1000);
-    const idle = idleSampler.stop();
-    const idleOwnAfter = await canarydMetrics(base);
-    // What canaryd does while nothing releases: reconciles and API requests in the window.
-    const idleWork = {
-      reconciles: round(
-        sumCounter(idleOwnAfter, 'canaryd_reconcile_duration_seconds_count') -
-          sumCounter(idleOwnBefore, 'canaryd_reconcile_duration_seconds_count'),
-        0,
-      ),
-      kubernetesRequests: byFirst(
-        delta(
-          parseCounter(idleOwnBefore, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
-          parseCounter(idleOwnAfter, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
-        ),
-      ),
-    };
-    say(`idle: ${JSON.stringify({ ...idle, ...idleWork })}`);
-
-    const apiBefore = await apiserverMetrics(cluster.info);
-    const ownBefore = await canarydMetrics(base);
-    const releasing = Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
-    const releaseStarted = Date.now();
-    const loadSampler = sampleProcess(canaryd.pid);
-    await inBatches(releasing, 20, (i) => release(cluster, nsOf(i), appOf(i), 'v2', { image: 'bench/pause:2' }));
-    say(`${m} releases started in ${Date.now() - releaseStarted} ms`);
-    const ended = () =>
-      releasing.filter((i) =>
-        (statuses.get(`${nsOf(i)}/${appOf(i)}`) ?? []).some(
-          (s) => s.seenAt >= releaseStarted && (s.status.phase === 'succeeded' || s.status.phase === 'failed'),
-        ),
-      ).length;
-    let lastReport = 0;
-    await waitFor(
-      async () => {
-        const count = ended();
-        if (Date.now() - lastReport > 10_000) {
-          lastReport = Date.now();
-          say(`${count}/${m} releases ended`);
-        }
-        return count >= m;
-      },
-      {
-        timeoutMs: intFlag(flags, 'release-timeout', 900) * 1000,
-        intervalMs: 500,
-        description: `${m} releases to end`,
-      },
-    );
-    const underLoad = loadSampler.stop();
-    const releaseSeconds = (Date.now() - releaseStarted) / 1000;
-    say(`all ${m} releases ended in ${releaseSeconds.toFixed(1)} s; canaryd under load: ${JSON.stringify(underLoad)}`);
-    await sleep(6000); // the apiserver's counters and the last re-pauses settle
-    const apiAfter = await apiserverMetrics(cluster.info);
-    const ownAfter = await canarydMetrics(base);
-
-    // Step-transition latency.
-    const lines = canaryd.lines().filter((l) => l.msg === 'weight set');
-    const latencies: number[] = [];
-    const statusLatencies: number[] = [];
-    for (const line of lines) {
-      const key = String(line.policy);
-      const k = STEPS.findIndex((s) => s.weight === line.weight);
-      if (k < 1) continue;
-      const t = Date.parse(line.time);
-      const history = statuses.get(key) ?? [];
-      const atPrev = history.filter(
-        (s) => s.seenAt <= t && s.status.release?.current?.stepIndex === k - 1 && s.status.nextStepAt,
-      );
-      const due = atPrev.at(-1)?.status.nextStepAt;
-      if (!due) continue;
-      latencies.push(t - Date.parse(due));
-      const written = history.find((s) => s.status.release?.current?.stepIndex === k && s.seenAt >= Date.parse(due));
-      if (written) statusLatencies.push(written.seenAt - Date.parse(due));
-    }
-    const stepLatency = summarise(latencies);
-    const statusStepLatency = summarise(statusLatencies);
-
-    const outcomes: Record<string, number> = {};
-    for (const i of releasing) {
-      const last = (statuses.get(`${nsOf(i)}/${appOf(i)}`) ?? []).at(-1)?.status.phase ?? '?';
-      outcomes[last] = (outcomes[last] ?? 0) + 1;
-    }
-    const stepsTotal = m * STEPS.length;
-    const apiDelta = delta(
-      parseCounter(apiBefore, 'apiserver_request_total', ['verb', 'resource']),
-      parseCounter(apiAfter, 'apiserver_request_total', ['verb', 'resource']),
-    );
-    const ownDelta = delta(
-      parseCounter(ownBefore, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
-      parseCounter(ownAfter, 'canaryd_kubernetes_requests_total', ['verb', 'resource']),
-    );
-    const perStep = (counts: Record<string, number>) =>
-      Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / stepsTotal, 2)]));
-    const apiByVerb = byFirst(apiDelta);
-    const ownByVerb = byFirst(ownDelta);
-    say(`step transitions: ${latencies.length} measured (of ${m * (STEPS.length - 1)} expected)`);
-    table(
-      ['measure', 'value'],
-      [
-        ['policies / releasing', `${n} / ${m}`],
-        ['spawn → /readyz', `${readyMs} ms`],
-        ['spawn → all adopted', `${adoptedMs} ms`],
-        ['spawn → queue drained', `${quietMs} ms`],
-        ['idle reconciles / API requests', `${idleWork.reconciles} / ${JSON.stringify(idleWork.kubernetesRequests)}`],
-        ['idle RSS mean / max', `${idle.rssMiBMean} / ${idle.rssMiBMax} MiB`],
-        ['idle CPU', `${idle.cpuPercent} % of a core`],
-        ['load RSS mean / max', `${underLoad.rssMiBMean} / ${underLoad.rssMiBMax} MiB`],
-        ['load CPU', `${underLoad.cpuPercent} % of a core over ${underLoad.seconds} s`],
-        ['releases ended in', `${releaseSeconds.toFixed(1)} s (${JSON.stringify(outcomes)})`],
-        [
-          'step latency due → weight set p50 / p99 / max',
-          `${stepLatency.p50} / ${stepLatency.p99} / ${stepLatency.max} ms`,
-        ],
-        ['step latency due → status written p50 / p99', `${statusStepLatency.p50} / ${statusStepLatency.p99} ms`],
-      ],
-    );
-    table(
-      ['verb', 'canaryd requests', 'per step', 'apiserver (all clients)', 'per step'],
-      [...new Set([...Object.keys(ownByVerb), ...Object.keys(apiByVerb)])]
-        .sort()
-        .map((verb) => [
-          verb,
-          ownByVerb[verb] ?? 0,
-          round((ownByVerb[verb] ?? 0) / stepsTotal, 2),
-          apiByVerb[verb] ?? 0,
-          round((apiByVerb[verb] ?? 0) / stepsTotal, 2),
-        ]),
-    );
-    writeResults(`scale-${n}x${m}`, {
-      setup,
-      readyMs,
-      adoptedMs,
-      quietMs,
-      idle: { ...idle, ...idleWork },
-      underLoad,
-      releaseSeconds: round(releaseSeconds, 1),
-      outcomes,
-      stepLatencyMs: stepLatency,
-      stepLatencyToStatusMs: statusStepLatency,
-      stepsTotal,
-      apiRequests: {
-        note: "canaryd: its own canaryd_kubernetes_requests_total; apiserver: apiserver_request_total deltas over the release phase, all clients (kube-controller-manager, scheduler, kwok, this benchmark's watch included)",
-        canarydByVerb: ownByVerb,
-        canarydPerStepByVerb: perStep(ownByVerb),
-        canarydByVerbResource: toRecord(ownDelta),
-        apiserverByVerb: apiByVerb,
-        apiserverPerStepByVerb: perStep(apiByVerb),
-        apiserverByVerbResource: toRecord(apiDelta),
-      },
-    });
-    return { ok: (outcomes.succeeded ?? 0) === m && canaryd.alive() };
+    const idle = await idlePhase(cluster, started, idleSeconds);
+    const load = m > 0 ? await releasePhase(cluster, started, fleet, n, m, releaseTimeout) : undefined;
+    reportScale({ setup, readyMs, adoptedMs, quietMs, idle, load });
+    return { ok: (load === undefined || (load.outcomes.succeeded ?? 0) === m) && started.alive() };
   } finally {
-    watch.stop();
-    await canaryd.stop();
+    fleet.stop();
+    await canaryd?.stop();
     await cluster.down();
   }
 }

@@ -4,7 +4,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
+import { waitFor } from '../../e2e/cluster/wait.ts';
 import { sleep } from './common.ts';
+import { canarydMetrics, sumCounter } from './metrics.ts';
 
 export interface LogLine {
   time: string;
@@ -52,7 +54,13 @@ export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
   return value === undefined ? Number.POSITIVE_INFINITY : Number(value);
 })();
 
-export function spawnCanaryd(kubeconfig: string, logDir: string, args: string[] = []): Canaryd {
+/** `nodeOptions`: V8/Node flags added to the install's (e.g. --heapsnapshot-signal). */
+export function spawnCanaryd(
+  kubeconfig: string,
+  logDir: string,
+  args: string[] = [],
+  nodeOptions: string[] = [],
+): Canaryd {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `canaryd-${++counter}.log`);
   const fd = openSync(logFile, 'a');
@@ -61,6 +69,7 @@ export function spawnCanaryd(kubeconfig: string, logDir: string, args: string[] 
     process.execPath,
     [
       ...INSTALL_NODE_OPTIONS,
+      ...nodeOptions,
       // CANARYD_BENCH_CPU_PROF=1: a V8 CPU profile of canaryd in the log directory, written at exit.
       ...(process.env.CANARYD_BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []),
       join(REPO_ROOT, 'src', 'main.ts'),
@@ -188,4 +197,24 @@ export function sampleProcess(pid: number, intervalMs = 1000) {
       };
     },
   };
+}
+
+/**
+ * Waits until canaryd's reconcile count has not moved for `quietMs` (adoption leaves follow-up
+ * reconciles queued); returns when that was reached.
+ */
+export async function waitReconcilesSettle(base: string, quietMs = 5000, timeoutMs = 10 * 60_000): Promise<void> {
+  let lastCount = -1;
+  let stableSince = Date.now();
+  await waitFor(
+    async () => {
+      const count = sumCounter(await canarydMetrics(base), 'canaryd_reconcile_duration_seconds_count');
+      if (count !== lastCount) {
+        lastCount = count;
+        stableSince = Date.now();
+      }
+      return Date.now() - stableSince >= quietMs;
+    },
+    { timeoutMs, intervalMs: 500, description: 'the reconcile queue to drain' },
+  );
 }

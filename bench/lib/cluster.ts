@@ -32,6 +32,8 @@ const SLOTS = [
   'prometheus-outage',
   'conflicting-writers',
   'bad-input',
+  'memory',
+  'release-requests',
 ];
 
 function podCidrFor(name: string): string {
@@ -41,12 +43,16 @@ function podCidrFor(name: string): string {
   return `198.18.${128 + slot * 8}.0/21`;
 }
 
-export async function benchCluster(name: string): Promise<BenchCluster> {
+/**
+ * `audit: true`: the apiserver writes an audit log of the requests made as `canaryd-controller`
+ * (e2e/cluster/audit.ts); start canaryd with canarydKubeconfig() so its requests are the ones logged.
+ */
+export async function benchCluster(name: string, options: { audit?: boolean } = {}): Promise<BenchCluster> {
   const stateDir = `${BENCH_STATE_BASE}-${name}`;
   // Read by clusterUp (kwok's --cidr) and inherited by the pod runner.
   process.env.CANARYD_POD_CIDR = podCidrFor(name);
   say(`bringing up a local cluster in ${stateDir} (pods in ${process.env.CANARYD_POD_CIDR})`);
-  const info = await clusterUp({ stateDir, log: (line) => say(`cluster: ${line}`) });
+  const info = await clusterUp({ stateDir, log: (line) => say(`cluster: ${line}`), audit: options.audit });
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(info.kubeconfig);
   await installCrd(kc);
@@ -78,6 +84,9 @@ export async function stopCurrentCluster(): Promise<void> {
 }
 
 export const logsDir = (cluster: BenchCluster) => join(cluster.stateDir, 'logs');
+
+/** The kubeconfig canaryd runs with: the audited identity's when the cluster has an audit log. */
+export const canarydKubeconfig = (cluster: BenchCluster) => cluster.info.audit?.kubeconfig ?? cluster.info.kubeconfig;
 
 export async function createNamespace(cluster: BenchCluster, namespace: string): Promise<void> {
   await cluster.core.createNamespace({ body: { metadata: { name: namespace } } });

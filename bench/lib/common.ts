@@ -15,7 +15,10 @@ export function parseCli(argv: string[]): { names: string[]; flags: Flags } {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg.startsWith('--')) {
-      const [key, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+      // Only the first '=' separates: --node-options=--max-semi-space-size=2 keeps its value whole.
+      const equals = arg.indexOf('=');
+      const key = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
+      const inline = equals < 0 ? undefined : arg.slice(equals + 1);
       const next = argv[i + 1];
       if (inline !== undefined) flags[key] = inline;
       else if (next !== undefined && !next.startsWith('--')) {

@@ -7,9 +7,15 @@ import { type Flags, parseCli, say } from './common.ts';
 export interface Task {
   name: string;
   describe: string;
-  /** Default time bound, minutes (--timeout overrides). */
-  timeoutMinutes: number;
+  /** Default time bound, minutes (--timeout overrides); may grow with the task's flags. */
+  timeoutMinutes: number | ((flags: Flags) => number);
   run(flags: Flags): Promise<{ ok: boolean }>;
+}
+
+/** --timeout MINUTES, else the task's default (which may depend on its flags). */
+function timeoutOf(task: Task, flags: Flags): number {
+  if (flags.timeout !== undefined) return Number(flags.timeout);
+  return typeof task.timeoutMinutes === 'function' ? task.timeoutMinutes(flags) : task.timeoutMinutes;
 }
 
 async function cleanUp(): Promise<void> {
@@ -39,7 +45,7 @@ export async function runTasks(kind: 'bench' | 'drill', tasks: Task[], argv: str
   const verdicts: string[] = [];
   let failed = false;
   for (const task of selected) {
-    const minutes = flags.timeout === undefined ? task.timeoutMinutes : Number(flags.timeout);
+    const minutes = timeoutOf(task, flags);
     say(`=== ${kind} ${task.name}: ${task.describe} (bounded to ${minutes} min)`);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

@@ -45,7 +45,7 @@ export function buildBinaries(log: (line: string) => void): string {
 }
 
 export async function clusterUp(
-  options: { stateDir?: string; nodes?: number; log?: (line: string) => void } = {},
+  options: { stateDir?: string; nodes?: number; log?: (line: string) => void; audit?: boolean } = {},
 ): Promise<ClusterInfo> {
   const log = options.log ?? ((line: string) => console.error(`[cluster] ${line}`));
   const stateDir = options.stateDir ?? defaultStateDir();
@@ -67,7 +67,14 @@ export async function clusterUp(
   try {
     applyPodNetwork(stateDir, plan);
     log(`pod network: ${plan.podCidr} in network namespace ${plan.namespace} via ${plan.hostVeth} (${plan.linkCidr})`);
-    const plane = await startControlPlane({ binDir, stateDir, nodes: options.nodes, podCidr: plan.podCidr, log });
+    const plane = await startControlPlane({
+      binDir,
+      stateDir,
+      nodes: options.nodes,
+      podCidr: plan.podCidr,
+      log,
+      audit: options.audit,
+    });
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(plane.kubeconfig);
     await createFakeNodes(kc, plane.nodes);

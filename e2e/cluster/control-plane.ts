@@ -3,6 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  AUDITED_USER,
+  type AuditInfo,
+  auditArgs,
+  auditKubeconfigPath,
+  auditLogPath,
+  auditPolicyPath,
+  auditPolicyYaml,
+} from './audit.ts';
 import { ensurePki } from './certs.ts';
 import { writeStages } from './kwok-stages.ts';
 import { podCidr as podCidrFromEnv } from './pod-network.ts';
@@ -17,6 +26,8 @@ export interface ControlPlaneInfo {
   caCert: string;
   podCidr: string;
   nodes: string[];
+  /** Only with `audit: true`: the audited identity's kubeconfig and the audit log (audit.ts). */
+  audit?: AuditInfo;
 }
 
 export interface ControlPlaneOptions {
@@ -26,6 +37,8 @@ export interface ControlPlaneOptions {
   /** Pods get IPs from this range; netns.ts routes it into the pods' network namespace. */
   podCidr?: string;
   log?: (line: string) => void;
+  /** Log the requests of one extra identity (AUDITED_USER) in an audit log: benchmarks (audit.ts). */
+  audit?: boolean;
 }
 
 export const STOP_ORDER = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
@@ -39,12 +52,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const pki = ensurePki(pkiDir);
   const adminToken = randomBytes(24).toString('hex');
   const tokenFile = join(pkiDir, 'tokens.csv');
-  writeFileSync(tokenFile, `${adminToken},canaryd-admin,canaryd-admin,"system:masters"\n`, { mode: 0o600 });
+  const auditedToken = randomBytes(24).toString('hex');
+  const tokens = [`${adminToken},canaryd-admin,canaryd-admin,"system:masters"`];
+  if (options.audit) tokens.push(`${auditedToken},${AUDITED_USER},${AUDITED_USER},"system:masters"`);
+  writeFileSync(tokenFile, `${tokens.join('\n')}\n`, { mode: 0o600 });
 
   const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiServerUrl = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = join(stateDir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigText(apiServerUrl, pki.caCert, adminToken), { mode: 0o600 });
+  let audit: AuditInfo | undefined;
+  if (options.audit) {
+    audit = { user: AUDITED_USER, kubeconfig: auditKubeconfigPath(stateDir), log: auditLogPath(stateDir) };
+    writeFileSync(audit.kubeconfig, kubeconfigText(apiServerUrl, pki.caCert, auditedToken, AUDITED_USER), {
+      mode: 0o600,
+    });
+    writeFileSync(auditPolicyPath(stateDir), auditPolicyYaml(AUDITED_USER));
+  }
 
   log(`etcd on 127.0.0.1:${etcdClient}`);
   const etcd = startProcess(stateDir, 'etcd', join(binDir, 'etcd'), [
@@ -79,6 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // The apiserver's own address is loopback, which Endpoints refuse; nothing in-cluster needs it.
     '--endpoint-reconciler-type=none',
     '--profiling=false',
+    ...(options.audit ? auditArgs(stateDir) : []),
     '--v=0',
   ]);
   await waitForHttp(`${apiServerUrl}/readyz`, apiserver, 'kube-apiserver /readyz', adminToken, pki.caCert, 120_000);
@@ -132,10 +157,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   ]);
 
   const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
-  return { apiServerUrl, kubeconfig, adminToken, caCert: pki.caCert, podCidr, nodes };
+  return { apiServerUrl, kubeconfig, adminToken, caCert: pki.caCert, podCidr, nodes, ...(audit ? { audit } : {}) };
 }
 
-function kubeconfigText(server: string, caFile: string, token: string): string {
+function kubeconfigText(server: string, caFile: string, token: string, user = 'canaryd-admin'): string {
   const ca = readFileSync(caFile).toString('base64');
   return `apiVersion: v1
 kind: Config
@@ -145,14 +170,14 @@ clusters:
     server: ${server}
     certificate-authority-data: ${ca}
 users:
-- name: canaryd-admin
+- name: ${user}
   user:
     token: ${token}
 contexts:
 - name: canaryd-local
   context:
     cluster: canaryd-local
-    user: canaryd-admin
+    user: ${user}
 current-context: canaryd-local
 `;
 }

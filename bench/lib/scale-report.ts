@@ -1,0 +1,140 @@
+// The scale benchmark's tables and results file (bench/scale.ts measures, this prints).
+import { round, table, writeResults } from './common.ts';
+import { describeCaches, type Footprint } from './footprint.ts';
+import { per, type RequestWindow, requestRows } from './requests.ts';
+import type { StepLatency } from './step-latency.ts';
+
+const WRITES = ['CREATE', 'UPDATE', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION'];
+
+/** GET / LIST / writes in a { VERB: n } record. */
+export function readsAndWrites(byVerb: Record<string, number>) {
+  const sum = (verbs: string[]) => verbs.reduce((total, verb) => total + (byVerb[verb] ?? 0), 0);
+  return { get: sum(['GET']), list: sum(['LIST']), writes: sum(WRITES), watch: sum(['WATCH']) };
+}
+
+interface ScaleReport {
+  setup: { policies: number; releasing: number } & Record<string, unknown>;
+  readyMs: number;
+  adoptedMs: number;
+  quietMs: number;
+  idle: {
+    process: { rssMiBMean: number | null; rssMiBMax: number | null; cpuPercent: number | null };
+    reconciles: number;
+    requests: RequestWindow;
+    perMinute: { otherThanWatchesAndLeases: number | null; leaseRenewals: number | null; watchesOpened: number | null };
+    footprint: Footprint;
+  };
+  load?: {
+    underLoad: { rssMiBMean: number | null; rssMiBMax: number | null; cpuPercent: number | null; seconds: number };
+    peakFootprint: Footprint;
+    releaseSeconds: number | null;
+    outcomes: Record<string, number>;
+    requests: RequestWindow;
+    stepsTotal: number;
+    latency: StepLatency;
+  };
+}
+
+/** { "VERB resource": n } → { VERB: n } */
+const verbsOf = (byVerbResource: Record<string, number>) => {
+  const out: Record<string, number> = {};
+  for (const [key, n] of Object.entries(byVerbResource)) {
+    const verb = key.split(' ')[0] ?? '';
+    out[verb] = (out[verb] ?? 0) + n;
+  }
+  return out;
+};
+
+const rw = (counts: ReturnType<typeof readsAndWrites>, by: number) =>
+  `${round(counts.get / by, 2)} GET, ${round(counts.list / by, 2)} LIST, ${round(counts.writes / by, 2)} writes`;
+
+const heap = (f: Footprint) =>
+  `heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB, external ${f.externalMiB} MiB; RSS anon ${f.rssAnonMiB} + file ${f.rssFileMiB} MiB`;
+
+export function reportScale(r: ScaleReport): void {
+  const { policies: n, releasing: m } = r.setup;
+  const idleAudit = r.idle.requests.audited;
+  const rows: Array<[string, string | number | null]> = [
+    ['policies / releasing', `${n} / ${m}`],
+    ['spawn → /readyz', `${r.readyMs} ms`],
+    ['spawn → all adopted', `${r.adoptedMs} ms`],
+    ['spawn → queue drained', `${r.quietMs} ms`],
+    [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
+    [
+      'idle: requests per minute apart from watches and Lease (apiserver audit)',
+      `${r.idle.perMinute.otherThanWatchesAndLeases} ${JSON.stringify(idleAudit?.otherByVerbResource ?? {})}`,
+    ],
+    [
+      'idle: Lease requests / watches opened per minute',
+      `${r.idle.perMinute.leaseRenewals} / ${r.idle.perMinute.watchesOpened}`,
+    ],
+    ['idle: canaryd counter (its KubeApi)', JSON.stringify(r.idle.requests.canaryd.byVerbResource)],
+    ['idle RSS mean / max', `${r.idle.process.rssMiBMean} / ${r.idle.process.rssMiBMax} MiB`],
+    ['idle memory', heap(r.idle.footprint)],
+    ['idle CPU', `${r.idle.process.cpuPercent} % of a core`],
+    ['cached objects (idle)', describeCaches(r.idle.footprint.cachedObjects)],
+  ];
+  const load = r.load;
+  if (load) {
+    const by = load.stepsTotal;
+    // Lease renewals and watches apart: the issue's "0 GET and 0 LIST per step" is about reconciles.
+    const audited = readsAndWrites(verbsOf(load.requests.audited?.otherByVerbResource ?? {}));
+    const leases = (load.requests.audited?.leases ?? 0) / by;
+    const own = readsAndWrites(load.requests.canaryd.byVerb);
+    const all = readsAndWrites(load.requests.apiserverAllClients.byVerb);
+    const w = load.latency.weightWritten;
+    const s = load.latency.statusWritten;
+    rows.push(
+      ['load RSS mean / max', `${load.underLoad.rssMiBMean} / ${load.underLoad.rssMiBMax} MiB`],
+      ['load memory (largest RSS seen)', heap(load.peakFootprint)],
+      ['load CPU', `${load.underLoad.cpuPercent} % of a core over ${load.underLoad.seconds} s`],
+      ['cached objects (load)', describeCaches(load.peakFootprint.cachedObjects)],
+      ['releases ended in', `${load.releaseSeconds} s (${JSON.stringify(load.outcomes)})`],
+      ['step due → weight written p50 / p99 / max', `${w.p50} / ${w.p99} / ${w.max} ms (n ${w.n})`],
+      ['step due → status written p50 / p99', `${s.p50} / ${s.p99} ms`],
+      [`per step (${by} steps): canaryd, apiserver audit, without Lease and watches`, rw(audited, by)],
+      [
+        'per step: canaryd Lease requests / watches opened',
+        `${round(leases, 2)} / ${round((load.requests.audited?.watches ?? 0) / by, 2)}`,
+      ],
+      ['per step: canaryd, its own counter', rw(own, by)],
+      ['per step: canaryd, cache live reads', JSON.stringify(per(load.requests.canaryd.liveReads, by))],
+      ['per step: all clients, apiserver_request_total', rw(all, by)],
+    );
+  }
+  table(['measure', 'value'], rows);
+  if (load) {
+    console.log(`\nrequests per step of the release phase (${load.stepsTotal} steps), by verb and resource:`);
+    table(
+      ['verb resource', 'canaryd (audit)', 'canaryd (own counter)', 'all clients (apiserver_request_total)'],
+      requestRows(load.requests, load.stepsTotal),
+    );
+  }
+  writeResults(`scale-${n}x${m}`, {
+    setup: r.setup,
+    readyMs: r.readyMs,
+    adoptedMs: r.adoptedMs,
+    quietMs: r.quietMs,
+    idle: r.idle,
+    ...(load
+      ? {
+          underLoad: load.underLoad,
+          peakFootprint: load.peakFootprint,
+          releaseSeconds: load.releaseSeconds,
+          outcomes: load.outcomes,
+          stepLatencyMs: load.latency.weightWritten,
+          stepLatencyToStatusMs: load.latency.statusWritten,
+          stepsTotal: load.stepsTotal,
+          apiRequests: {
+            note: "audited: canaryd's identity in the apiserver's audit log (every request, watches and informer lists included); canaryd: its own canaryd_kubernetes_requests_total (its KubeApi: reconciles, Events, Lease; not the informers); apiserverAllClients: apiserver_request_total deltas over the release phase, every client together (kube-controller-manager, scheduler, kwok, this benchmark's watch)",
+            window: load.requests,
+            perStep: {
+              audited: per(load.requests.audited?.byVerbResource ?? {}, load.stepsTotal),
+              canaryd: per(load.requests.canaryd.byVerbResource, load.stepsTotal),
+              apiserverAllClients: per(load.requests.apiserverAllClients.byVerb, load.stepsTotal),
+            },
+          },
+        }
+      : {}),
+  });
+}
