@@ -16,5 +16,5 @@ bash "$repo/e2e/cluster/install-prometheus.sh"
 bash "$repo/scripts/ensure-chromium.sh"
 echo "[setup] dashboard bundle (dist/ui)" >&2
 (cd "$repo" && node scripts/build-ui.ts)
-echo "[setup] control plane binaries, Traefik and helm (first build on a new machine: 30-60 min on 2 idle cores, longer when shared; then cached)" >&2
+echo "[setup] control plane binaries, Traefik and helm (first build on a new machine: about 30 min on 2 idle cores, longer when shared; then cached)" >&2
 bash "$repo/e2e/cluster/build.sh" >/dev/null
