@@ -256,7 +256,9 @@ async function main(kubeconfigPath: string, targetsFile: string | undefined, net
     );
   };
   const graceMs = Number(process.env.CANARYD_POD_GRACE_MS ?? DEFAULT_GRACE_MS);
-  const runner = new PodRunner({ host, markReady, targetsFile, graceMs });
+  // Timestamped, so a failed request seen through the proxy can be matched with what the pods did.
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const runner = new PodRunner({ host, markReady, targetsFile, graceMs, log });
   const informer = k8s.makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
   // Serialise reconciles per process: a pod's events must apply in order.
   let queue = Promise.resolve();

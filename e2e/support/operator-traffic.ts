@@ -41,6 +41,8 @@ export interface TrafficWorld {
   env: TestEnv;
   proxyUrl: string;
   traefikApiUrl: string;
+  /** The local cluster's state directory (its logs/), when the suite started it. */
+  stateDir: string | undefined;
   host(): string;
   operator(): Operator;
   canaryd(): CanarydProcess | undefined;
@@ -104,6 +106,7 @@ export function givenIngressAppBehindTraefik(prefix: string, steps: StepSpec[]):
     env,
     proxyUrl,
     traefikApiUrl,
+    stateDir: cluster.stateDir,
     host,
     operator: () => operator!,
     canaryd: () => canaryd,
