@@ -107,5 +107,16 @@ describe('Given a release holding step 1, and no admission policy keeping the De
     const settled = await waitForSettled(env, 'canaryd-demo:v2');
     expect(settled.spec?.replicas).toBe(8);
     expect(settled.spec?.paused).toBe(true);
+
+    // Then `kubectl canary history` is the record to read (and the numbers undo takes): the
+    // adoption, then this release promoted; it says how `kubectl rollout history` differs.
+    const history = await world.operator.run('history', APP);
+    expect(history.code, history.stderr).toBe(0);
+    const rows = history.stdout.split('\n');
+    expect(rows[1]).toMatch(/^1 +adopted /);
+    expect(rows[2]).toMatch(/^2 +succeeded .*canaryd-demo:v1 → canaryd-demo:v2/);
+    expect(history.stdout).toContain("`kubectl rollout history` numbers the Deployment's ReplicaSets and differs");
+    const rollout = await kubectl(env, 'rollout', 'history', `deployment/${APP}`);
+    expect(rollout.code, rollout.stderr).toBe(0);
   });
 });
