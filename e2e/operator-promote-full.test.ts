@@ -50,10 +50,16 @@ function countRound(version: string, seen: StreamReport): Round {
 }
 
 describe('Given an ingress-nginx app behind Traefik and an operator', { timeout: 600_000 }, () => {
-  const world = givenIngressAppBehindTraefik('oppromote', [
-    { weight: 5, hold: '1h' },
-    { weight: 50, hold: '1h' },
-  ]);
+  // The app takes 20 ms per answer, as real ones take some: at any moment requests are in
+  // flight on every pod, so a pod stopped while it still has them cannot go unnoticed.
+  const world = givenIngressAppBehindTraefik(
+    'oppromote',
+    [
+      { weight: 5, hold: '1h' },
+      { weight: 50, hold: '1h' },
+    ],
+    { latencyMs: 20 },
+  );
   const { env } = world;
   const operator = () => world.operator();
 

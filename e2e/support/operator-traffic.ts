@@ -70,10 +70,15 @@ export interface TrafficWorld {
 }
 
 /**
- * Given `web` (3 pods of v1, the version is the image tag) behind an Ingress served by Traefik,
- * an ingress-nginx CanaryPolicy with `steps`, canaryd, and operator alice. Call inside a describe.
+ * Given `web` (3 pods of v1, the version is the image tag; answering after `app.latencyMs`)
+ * behind an Ingress served by Traefik, an ingress-nginx CanaryPolicy with `steps`, canaryd, and
+ * operator alice. Call inside a describe.
  */
-export function givenIngressAppBehindTraefik(prefix: string, steps: StepSpec[]): TrafficWorld {
+export function givenIngressAppBehindTraefik(
+  prefix: string,
+  steps: StepSpec[],
+  app: { latencyMs?: number } = {},
+): TrafficWorld {
   const env = useTestEnv(prefix);
   const cluster = inject('cluster');
   const proxyUrl = cluster.proxyUrl ?? '';
@@ -166,7 +171,14 @@ export function givenIngressAppBehindTraefik(prefix: string, steps: StepSpec[]):
     const { kc, namespace } = env;
     await installCrd(kc);
     // The version each pod reports is its image tag, so plain `kubectl set image` releases it.
-    await deployBehindIngress(env, { name: APP, host: host(), replicas: 3, version: 'v1', versionFromImage: true });
+    await deployBehindIngress(env, {
+      name: APP,
+      host: host(),
+      replicas: 3,
+      version: 'v1',
+      versionFromImage: true,
+      latencyMs: app.latencyMs,
+    });
     await waitFor(async () => (await through(5)).byVersion.v1 === 5, {
       timeoutMs: 60_000,
       intervalMs: 250,

@@ -118,7 +118,14 @@ export function waitForTraefikWeight(
  */
 export async function deployBehindIngress(
   env: TestEnv,
-  options: { name: string; host: string; replicas: number; version: string; versionFromImage?: boolean },
+  options: {
+    name: string;
+    host: string;
+    replicas: number;
+    version: string;
+    versionFromImage?: boolean;
+    latencyMs?: number;
+  },
 ): Promise<void> {
   const { kc, apps, core, namespace } = env;
   const deployment = demoDeployment(namespace, options);
