@@ -6,7 +6,8 @@
 //     listens, the runner sets Ready=True in the pod's status, so a Service never lists an
 //     endpoint nobody answers on;
 //   - termination: a pod marked for deletion keeps serving for a grace period (like a preStop
-//     sleep) while its endpoint disappears and proxies stop sending to it, then stops;
+//     sleep) while its endpoint disappears and proxies stop sending to it, then stops; if kwok
+//     gives its address to a new pod meanwhile, the server passes to the new pod without a gap;
 //   - Prometheus: the pods being served are written as file_sd targets (see prometheus.ts).
 // Run as its own process: `node e2e/cluster/pod-runner.ts KUBECONFIG [TARGETS_FILE] [NETNS]`.
 import { renameSync, writeFileSync } from 'node:fs';
@@ -171,23 +172,28 @@ export class PodRunner {
       if (current.listening && !isReady(pod)) await this.#ready(pod);
       return;
     }
-    // A new pod may get the address of one still draining: the address is the new pod's now.
+    // A new pod may get the address of one still draining: kwok frees a deleted pod's IP at once,
+    // while a kubelet keeps it until the old pod's sandbox is gone, after its grace period. A
+    // proxy may still send to that address (the old endpoint), so the listening socket passes
+    // to the new pod as it is: stopping it and serving anew cut the requests in flight and
+    // refused new ones for a moment, which Traefik answered with 502 (a promotion reuses the
+    // addresses of the pods it just replaced).
     const address = `${want.ip}:${want.port}`;
     const previous = this.#draining.get(address);
     if (previous) {
       clearTimeout(previous.timer);
       this.#draining.delete(address);
-      await this.#stop(previous.served, 'stopped early (its address went to a new pod)');
     }
     const entry: Served = { id: `${key}#${++this.#counter}`, serving: want, listening: false };
     this.#pods.set(key, entry);
+    const spec = { ip: want.ip, port: want.port, pod: pod.metadata?.name ?? key, behaviour: want.behaviour };
     try {
-      await this.#host.serve(entry.id, {
-        ip: want.ip,
-        port: want.port,
-        pod: pod.metadata?.name ?? key,
-        behaviour: want.behaviour,
-      });
+      if (previous) {
+        await this.#host.handOver(previous.served.id, entry.id, spec);
+        this.#log(`handed ${address} over from ${previous.served.serving.key} (draining) to ${key}`);
+      } else {
+        await this.#host.serve(entry.id, spec);
+      }
     } catch (error) {
       this.#pods.delete(key);
       this.#log(`could not serve ${key} on ${address}: ${(error as Error).message}`);
