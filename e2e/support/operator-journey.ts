@@ -16,6 +16,10 @@ import { type CanarydProcess, installCrd, startCanaryd } from './canaryd.ts';
 import { createOperator, type Operator } from './cli.ts';
 import { type TestEnv, useTestEnv } from './env.ts';
 import { APP, CANARY, deployManaged, type StepSpec, waitForPolicy } from './journeys.ts';
+import { canarydAddress } from './service.ts';
+
+/** How long canaryd may take to listen (it loads its TypeScript sources; minutes on a loaded machine). */
+export const CANARYD_START_MS = 180_000;
 
 export interface OperatorWorld {
   env: TestEnv;
@@ -42,6 +46,9 @@ export function givenManagedApp(
       ['--namespace', env.namespace, ...(options.canarydArgs ?? [])],
       `canaryd-${prefix}`,
     );
+    // Given canaryd *running*: on a loaded machine it took 35 s to start, longer than the
+    // adoption wait below.
+    await canarydAddress(world.canaryd, CANARYD_START_MS);
     world.operator = await createOperator(env, 'alice');
     await deployManaged(env, { replicas: options.replicas ?? 4, steps: options.steps });
   });

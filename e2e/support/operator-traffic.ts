@@ -10,8 +10,9 @@ import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd
 import { createOperator, type Operator } from './cli.ts';
 import { type TestEnv, useTestEnv } from './env.ts';
 import { APP, CANARY, type StepSpec } from './journeys.ts';
-import { kubectl } from './operator-journey.ts';
+import { CANARYD_START_MS, kubectl } from './operator-journey.ts';
 import { binomialInterval } from './routers.ts';
+import { canarydAddress } from './service.ts';
 import { deployBehindIngress, pct, type StreamReport, waitForTraefikWeight, Z_95 } from './traffic.ts';
 
 export interface Current {
@@ -185,6 +186,7 @@ export function givenIngressAppBehindTraefik(
       description: `web v1 answering ${host()} through the proxy`,
     });
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace, '--resync', '1s'], `canaryd-${prefix}`);
+    await canarydAddress(canaryd, CANARYD_START_MS);
     operator = await createOperator(env, 'alice');
     await createPolicy(kc, namespace, {
       apiVersion: 'canaryd.dev/v1alpha1',
