@@ -6,71 +6,41 @@
 // refusing the unpause). What is asserted is what the person notices: kubectl's answers, the
 // Events on the Deployment (reason, and the field manager where Kubernetes records one),
 // `kubectl canary status`, the Deployment's state, and the release going on.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
-import { useTestEnv } from './support/env.ts';
+import { APP, CANARY, imageOf, readRelease, setTemplate, waitForPolicy, waitForSettled } from './support/journeys.ts';
 import {
-  APP,
-  CANARY,
-  canarydEvents,
-  deployManaged,
-  imageOf,
+  givenManagedApp,
   kubectl,
-  kubectlCanary,
-  measuredShare,
-  readRelease,
-  setTemplate,
-  waitForPolicy,
-  waitForSettled,
-} from './support/journeys.ts';
+  thenEvent,
+  thenStatusShowsMeasuredShare,
+  whenStepHolds,
+} from './support/operator-journey.ts';
 
-describe('plain kubectl on the managed Deployment during a release', () => {
-  const env = useTestEnv('operator');
-  let canaryd: CanarydProcess | undefined;
-  beforeAll(async () => {
-    await installCrd(env.kc);
-    canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace, '--resync', '1s']);
+/** The admission policy of deploy/admission-policy.yaml (e2e/install-deploy.test.ts installs and removes it). */
+const KEEP_PAUSED_POLICY = 'canaryd-keep-managed-deployments-paused';
+
+describe('Given a release holding step 1, and no admission policy keeping the Deployment paused', () => {
+  const world = givenManagedApp('operator', {
+    replicas: 4,
+    steps: [
+      { weight: 25, hold: '10m' },
+      { weight: 50, hold: '2s' },
+    ],
   });
-  afterAll(async () => {
-    await canaryd?.stop();
-  });
+  const readWeb = () => world.env.apps.readNamespacedDeployment({ name: APP, namespace: world.env.namespace });
 
-  const readWeb = () => env.apps.readNamespacedDeployment({ name: APP, namespace: env.namespace });
-
-  /** `kubectl canary status` shows the share a person would count from the ready pods. */
-  async function statusShowsMeasuredShare(): Promise<string> {
-    return waitFor(
-      async () => {
-        const before = await measuredShare(env);
-        const status = await kubectlCanary(env, 'status', APP);
-        const after = await measuredShare(env);
-        if (status.code !== 0 || before.share !== after.share) return undefined;
-        const shown = /Weight: +([\d.]+)% of traffic to the canary/.exec(status.stdout)?.[1];
-        return shown !== undefined && Number(shown) === after.share ? status.stdout : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500, description: '`kubectl canary status` showing the measured share' },
-    );
-  }
-
-  it('resume, undo, restart and scale: each is refused, put back or kept, and said; the release goes on', async () => {
-    // Given a managed Deployment (4 pods of v1) and a release of v2 holding step 1.
-    await deployManaged(env, {
-      replicas: 4,
-      steps: [
-        { weight: 25, hold: '10m' },
-        { weight: 50, hold: '2s' },
-      ],
-    });
+  it('When they run resume, undo, restart and scale, Then each is refused, put back or kept, and said; the release goes on', async () => {
+    const { env } = world;
+    // canaryd holds on its own here: the API server would refuse the unpause otherwise.
+    const admission = env.kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+    expect(await admission.readValidatingAdmissionPolicy({ name: KEEP_PAUSED_POLICY }).catch(() => null)).toBeNull();
     await setTemplate(env, 'v2');
-    await waitForPolicy(
-      env,
-      'step 1 of v2 carries its weight',
-      (s) => s.phase === 'progressing' && s.release?.current?.stepStartedAt !== undefined,
-    );
+    await whenStepHolds(env, 1);
     const revision = (await readRelease(env))?.current?.revision;
     expect(imageOf(await readWeb())).toBe('canaryd-demo:v2');
-    await statusShowsMeasuredShare();
+    await thenStatusShowsMeasuredShare(world);
 
     // When the person tries `kubectl rollout undo`, kubectl itself refuses: the Deployment is
     // paused (kubectl then suggests `rollout resume`), and while paused it never made a
@@ -88,13 +58,7 @@ describe('plain kubectl on the managed Deployment during a release', () => {
       intervalMs: 50,
       description: 'web paused again after `kubectl rollout resume`',
     });
-    const [unpaused] = await waitFor(
-      async () => {
-        const found = await canarydEvents(env, 'Deployment', APP, 'DriftCorrected');
-        return found.length > 0 ? found : undefined;
-      },
-      { timeoutMs: 10_000, description: 'a DriftCorrected Event on the Deployment' },
-    );
+    const unpaused = await thenEvent(env, { kind: 'Deployment', name: APP, reason: 'DriftCorrected' });
     expect(unpaused?.type).toBe('Warning');
     expect(unpaused?.message).toContain('unpaused during the release');
     expect(unpaused?.message).toContain('kubectl rollout resume');
@@ -106,7 +70,7 @@ describe('plain kubectl on the managed Deployment during a release', () => {
     expect(release?.current?.revision).toBe(revision);
     expect(release?.current?.stepIndex).toBe(0);
     // Any pod of v2 the Deployment controller started meanwhile counts in the share shown.
-    await statusShowsMeasuredShare();
+    await thenStatusShowsMeasuredShare(world);
 
     // `kubectl rollout undo` and `kubectl rollout restart` are refused again: the Deployment is paused.
     expect((await kubectl(env, 'rollout', 'undo', `deployment/${APP}`)).code).not.toBe(0);
@@ -121,13 +85,7 @@ describe('plain kubectl on the managed Deployment during a release', () => {
     // manager that wrote it, and the canary follows to keep the step's share.
     const scale = await kubectl(env, 'scale', `deployment/${APP}`, '--replicas=8');
     expect(scale.code, scale.stderr).toBe(0);
-    const [scaled] = await waitFor(
-      async () => {
-        const found = await canarydEvents(env, 'Deployment', APP, 'StableScaled');
-        return found.length > 0 ? found : undefined;
-      },
-      { timeoutMs: 10_000, description: 'a StableScaled Event on the Deployment' },
-    );
+    const scaled = await thenEvent(env, { kind: 'Deployment', name: APP, reason: 'StableScaled' });
     const writer = (await readWeb()).metadata?.managedFields?.find((entry) =>
       Object.hasOwn((entry.fieldsV1 as { 'f:spec'?: object } | undefined)?.['f:spec'] ?? {}, 'f:replicas'),
     );
@@ -139,15 +97,26 @@ describe('plain kubectl on the managed Deployment during a release', () => {
         ((await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace })).spec?.replicas ?? 0) > 1,
       { timeoutMs: 15_000, description: 'the canary resized for 8 stable pods' },
     );
-    const screen = await statusShowsMeasuredShare();
+    const screen = await thenStatusShowsMeasuredShare(world);
     expect(screen).toContain('Phase:         progressing');
 
     // And the release goes on as canaryd's own: promoted on request, every pod at v2, paused again.
-    const promote = await kubectlCanary(env, 'promote', APP, '--full');
+    const promote = await world.operator.run('promote', APP, '--full');
     expect(promote.code, promote.stderr).toBe(0);
     await waitForPolicy(env, 'v2 promoted', (s) => s.phase === 'succeeded', 120_000);
     const settled = await waitForSettled(env, 'canaryd-demo:v2');
     expect(settled.spec?.replicas).toBe(8);
     expect(settled.spec?.paused).toBe(true);
+
+    // Then `kubectl canary history` is the record to read (and the numbers undo takes): the
+    // adoption, then this release promoted; it says how `kubectl rollout history` differs.
+    const history = await world.operator.run('history', APP);
+    expect(history.code, history.stderr).toBe(0);
+    const rows = history.stdout.split('\n');
+    expect(rows[1]).toMatch(/^1 +adopted /);
+    expect(rows[2]).toMatch(/^2 +succeeded .*canaryd-demo:v1 → canaryd-demo:v2/);
+    expect(history.stdout).toContain("`kubectl rollout history` numbers the Deployment's ReplicaSets and differs");
+    const rollout = await kubectl(env, 'rollout', 'history', `deployment/${APP}`);
+    expect(rollout.code, rollout.stderr).toBe(0);
   });
 });

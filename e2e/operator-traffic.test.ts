@@ -11,39 +11,12 @@
 // - promote --full sends everything to the new version and abort everything back to stable, with
 //   no request failed by the switch; afterwards status, `kubectl canary status` and the CR all say
 //   no canary carries anything.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
-import { createOperator, type Operator } from './support/cli.ts';
-import { useTestEnv } from './support/env.ts';
-import { APP, CANARY, canarydEvents, kubectl } from './support/journeys.ts';
-import { binomialInterval } from './support/routers.ts';
-import {
-  deployBehindIngress,
-  pct,
-  type StreamReport,
-  streamThroughProxy,
-  waitForTraefikWeight,
-  Z_95,
-} from './support/traffic.ts';
-
-interface Current {
-  revision: number;
-  templateHash: string;
-  stepIndex: number;
-  stepStartedAt?: string;
-  weight: number;
-}
-
-interface StatusView {
-  phase?: string;
-  weight?: number;
-  intendedWeight?: number;
-  step?: string;
-  message?: string;
-  release?: { current?: Current; history: Array<{ revision: number; outcome: string; reason: string }> };
-}
+import { APP } from './support/journeys.ts';
+import { canarydEvents, kubectl } from './support/operator-journey.ts';
+import { expectNoFailedSwitch, givenIngressAppBehindTraefik } from './support/operator-traffic.ts';
+import { streamThroughProxy } from './support/traffic.ts';
 
 // Each journey step measures up to 12,000 requests through the proxy and waits for the data plane
 // to follow: the default 180 s was exceeded on a machine shared by eight jobs (load ~30).
@@ -52,134 +25,15 @@ const JOURNEY_TIMEOUT_MS = 300_000;
 describe('Given an ingress-nginx release driven by an operator, measured through Traefik', {
   timeout: JOURNEY_TIMEOUT_MS,
 }, () => {
-  const env = useTestEnv('optraffic');
-  const cluster = inject('cluster');
-  const proxyUrl = cluster.proxyUrl ?? '';
-  const host = () => `web.${env.namespace}.test`;
-  let canaryd: CanarydProcess | undefined;
-  let operator: Operator;
-
-  const status = async () => (await readPolicy(env.kc, env.namespace, APP))?.status as StatusView | undefined;
-  const waitForStatus = (description: string, test: (s: StatusView) => boolean, timeoutMs = 90_000) =>
-    waitFor(
-      async () => {
-        const s = await status();
-        return s !== undefined && test(s) ? s : undefined;
-      },
-      { timeoutMs, intervalMs: 200, description },
-    );
-  /** Step `index` (0-based) of the release of `image` holds its weight. */
-  const stepHolds = (index: number, weight: number, phase = 'progressing') =>
-    waitForStatus(
-      `step ${index + 1} at ${weight} % (${phase})`,
-      (s) =>
-        s.phase === phase &&
-        s.release?.current?.stepIndex === index &&
-        s.release.current.stepStartedAt !== undefined &&
-        s.weight === weight,
-    );
-  const through = (requests: number) =>
-    sendThroughProxy({ proxyUrl, host: host(), requests, concurrency: 8, maxDurationMs: 120_000 });
-  const dataPlaneCarries = (weight: number) =>
-    waitForTraefikWeight(cluster.traefikApiUrl ?? '', env.namespace, weight, 30_000);
-  /** Plain `kubectl set image`: the demo app reports its image tag as its version. */
-  const setImage = async (version: string) => {
-    const set = await kubectl(env, 'set', 'image', `deployment/${APP}`, `app=canaryd-demo:${version}`);
-    expect(set.code, set.stderr).toBe(0);
-  };
-  const canaryRemoved = () =>
-    waitFor(
-      async () =>
-        (await env.apps.readNamespacedDeployment({ name: CANARY, namespace: env.namespace }).catch(() => null)) ===
-        null,
-      { timeoutMs: 60_000, description: 'the canary Deployment removed after the drain delay' },
-    );
-
-  /**
-   * What `kubectl canary status` prints (the share on its Weight line), and its exit code as
-   * docs/operations.md gives it: 0 running or promoted, 3 paused for a person, 1 rolled back.
-   */
-  async function printed(exitCode = 0): Promise<{ stdout: string; share: number }> {
-    const run = await operator.run('status', APP);
-    expect(run.code, `${run.stdout}${run.stderr}`).toBe(exitCode);
-    const share = /^Weight: +([\d.]+)% of traffic to the canary/m.exec(run.stdout)?.[1];
-    expect(share, run.stdout).toBeDefined();
-    return { stdout: run.stdout, share: Number(share) };
-  }
-
-  /**
-   * Then the share `kubectl canary status` prints agrees with the share of `requests` measured
-   * through Traefik (answers from `canaryVersion`), inside the 95 % interval; no proxy answer.
-   */
-  async function statusAgreesWithProxy(canaryVersion: string, requests: number, exitCode = 0) {
-    const shown = await printed(exitCode);
-    const report: ProxyLoadReport = await through(requests);
-    const canary = report.byVersion[canaryVersion] ?? 0;
-    const { low, high } = binomialInterval(shown.share / 100, report.sent, Z_95);
-    const why = `kubectl canary status prints ${shown.share} %; measured ${canary}/${report.sent} = ${pct(canary, report.sent)} on ${canaryVersion} (${JSON.stringify(report.byVersion)}); 95 % interval [${(low * 100).toFixed(3)}, ${(high * 100).toFixed(3)}] %`;
-    expect(report.bySource.proxy, `${why}; proxy answers ${JSON.stringify(report.proxyCodes)}`).toBe(0);
-    expect(report.failures, why).toBe(0);
-    expect(canary / report.sent >= low - 1e-12 && canary / report.sent <= high + 1e-12, why).toBe(true);
-    // Double check after measuring: the share did not move while we counted.
-    expect((await printed(exitCode)).share, why).toBe(shown.share);
-    return { ...shown, report };
-  }
-
-  /** No request of the stream failed because of a switch: no proxy answer, no reset. */
-  const expectNoFailedSwitch = (seen: StreamReport, what: string) => {
-    expect(seen.sent, `${what}: the stream sent requests`).toBeGreaterThan(100);
-    expect(seen.proxyAnswers, `${what}: answers from the proxy itself`).toEqual([]);
-    expect(seen.failedAt, `${what}: requests without an answer`).toEqual([]);
-  };
-
-  /** Then nothing is left to the canary: the CR, `kubectl canary status` and the proxy agree. */
-  async function noCanaryCarriesAnything(stableVersion: string, exitCode: number) {
-    const s = await status();
-    expect({ weight: s?.weight, intendedWeight: s?.intendedWeight, step: s?.step }).toEqual({
-      weight: 0,
-      intendedWeight: 0,
-      step: '',
-    });
-    const shown = await printed(exitCode);
-    expect(shown.stdout).toMatch(/^Weight: +0% of traffic to the canary \(no release running\)$/m);
-    expect((await through(1000)).byVersion).toEqual({ [stableVersion]: 1000 });
-  }
-
-  beforeAll(async () => {
-    expect(proxyUrl, 'the cluster reports no proxy URL').not.toBe('');
-    const { kc, namespace } = env;
-    await installCrd(kc);
-    // The version each pod reports is its image tag, so plain `kubectl set image` releases it.
-    await deployBehindIngress(env, { name: APP, host: host(), replicas: 3, version: 'v1', versionFromImage: true });
-    await waitFor(async () => (await through(5)).byVersion.v1 === 5, {
-      timeoutMs: 60_000,
-      intervalMs: 250,
-      description: `web v1 answering ${host()} through the proxy`,
-    });
-    canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace, '--resync', '1s'], 'canaryd-optraffic');
-    operator = await createOperator(env, 'alice');
-    await createPolicy(kc, namespace, {
-      apiVersion: 'canaryd.dev/v1alpha1',
-      kind: 'CanaryPolicy',
-      metadata: { name: APP, namespace },
-      spec: {
-        target: { deployment: APP, service: APP, router: 'ingress-nginx' },
-        strategy: {
-          steps: [
-            { weight: 5, hold: '1h' },
-            { weight: 20, hold: '1h' },
-            { weight: 50, hold: '1h' },
-          ],
-        },
-        timeouts: { canaryReady: '60s', promotion: '90s' },
-      },
-    });
-    await waitForStatus('policy adopted web', (s) => s.phase === 'idle');
-  });
-
-  afterAll(async () => {
-    await canaryd?.stop();
-  });
+  const world = givenIngressAppBehindTraefik('optraffic', [
+    { weight: 5, hold: '1h' },
+    { weight: 20, hold: '1h' },
+    { weight: 50, hold: '1h' },
+  ]);
+  const { env, setImage, stepHolds, dataPlaneCarries, statusAgreesWithProxy, waitForStatus, through } = world;
+  const operator = () => world.operator();
+  const steadyStream = () =>
+    streamThroughProxy({ proxyUrl: world.proxyUrl, host: world.host(), maxDurationMs: 5 * 60_000 });
 
   it('When a new image is set with plain kubectl, Then step 1 carries 5 % as status prints it', async () => {
     await setImage('v2');
@@ -191,14 +45,14 @@ describe('Given an ingress-nginx release driven by an operator, measured through
   });
 
   it('When the operator pauses, Then the share holds; When they resume, Then the step goes on at the same share', async () => {
-    const paused = await operator.run('pause', APP);
+    const paused = await operator().run('pause', APP);
     expect(paused.code, paused.stderr).toBe(0);
     await waitForStatus('paused by the operator', (s) => s.phase === 'paused');
     const whilePaused = await statusAgreesWithProxy('v2', 4000, 3);
     expect(whilePaused.share).toBe(5);
     expect(whilePaused.stdout).toMatch(/^Phase: +paused/m);
 
-    const resumed = await operator.run('resume', APP);
+    const resumed = await operator().run('resume', APP);
     expect(resumed.code, resumed.stderr).toBe(0);
     await stepHolds(0, 5);
     const afterResume = await statusAgreesWithProxy('v2', 4000);
@@ -207,7 +61,7 @@ describe('Given an ingress-nginx release driven by an operator, measured through
   });
 
   it('When the operator promotes (one step), Then the measured share moves to step 2’s 20 %', async () => {
-    const promoted = await operator.run('promote', APP);
+    const promoted = await operator().run('promote', APP);
     expect(promoted.code, promoted.stderr).toBe(0);
     await stepHolds(1, 20);
     await dataPlaneCarries(20);
@@ -280,7 +134,7 @@ describe('Given an ingress-nginx release driven by an operator, measured through
   });
 
   it('When someone runs plain `kubectl set image` mid-release, Then the new image is the canary from step 1, as status says', async () => {
-    const before = (await status())?.release?.current;
+    const before = (await world.status())?.release?.current;
     await setImage('v3');
     const restarted = await waitForStatus(
       'the release of v3 holding step 1',
@@ -306,16 +160,16 @@ describe('Given an ingress-nginx release driven by an operator, measured through
   });
 
   it('When the operator promotes with --full, Then all traffic goes to the new version, no request failed, and status says the canary carries 0', async () => {
-    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 5 * 60_000 });
+    const steady = steadyStream();
     try {
-      const promoted = await operator.run('promote', APP, '--full');
+      const promoted = await operator().run('promote', APP, '--full');
       expect(promoted.code, promoted.stderr).toBe(0);
       await waitForStatus('v3 promoted', (s) => s.phase === 'succeeded', 120_000);
-      await canaryRemoved();
+      await world.canaryRemoved();
     } finally {
       expectNoFailedSwitch(await steady.stop(), 'promote --full of v3');
     }
-    await noCanaryCarriesAnything('v3', 0);
+    await world.noCanaryCarriesAnything('v3', 0);
   });
 
   it('When the operator aborts a release, Then all traffic goes back to stable, no request failed, and status says the canary carries 0', async () => {
@@ -323,15 +177,15 @@ describe('Given an ingress-nginx release driven by an operator, measured through
     await stepHolds(0, 5);
     await dataPlaneCarries(5);
     expect((await statusAgreesWithProxy('v4', 4000)).share).toBe(5);
-    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 5 * 60_000 });
+    const steady = steadyStream();
     try {
-      const aborted = await operator.run('abort', APP);
+      const aborted = await operator().run('abort', APP);
       expect(aborted.code, aborted.stderr).toBe(0);
       await waitForStatus('v4 aborted', (s) => s.phase === 'failed' || s.phase === 'cancelled');
-      await canaryRemoved();
+      await world.canaryRemoved();
     } finally {
       expectNoFailedSwitch(await steady.stop(), 'abort of v4');
     }
-    await noCanaryCarriesAnything('v3', 1);
+    await world.noCanaryCarriesAnything('v3', 1);
   });
 });

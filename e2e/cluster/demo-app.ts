@@ -16,17 +16,24 @@ export interface DemoServer {
   readonly address: string;
   readonly port: number;
   setBehaviour(behaviour: DemoBehaviour): void;
+  /**
+   * From now on this server is pod `pod` with `behaviour`, its metrics started afresh: a new pod
+   * given the address of one still in its grace period (pod-runner.ts). Requests in flight
+   * finish as the old pod's.
+   */
+  handOver(pod: string, behaviour: DemoBehaviour): void;
   close(): Promise<void>;
 }
 
 export async function startDemoServer(
   address: string,
   port: number,
-  pod: string,
+  initialPod: string,
   initial: DemoBehaviour,
   random: () => number = Math.random,
 ): Promise<DemoServer> {
   let behaviour = initial;
+  let pod = initialPod;
   const registry = new Registry();
   const requests = new Counter({
     name: 'http_requests_total',
@@ -50,7 +57,10 @@ export async function startDemoServer(
   versionInfo.set({ version: behaviour.version }, 1);
   // Both codes exist from the start (at 0), as instrumented apps usually do, so an error-ratio
   // query has a numerator before the first error instead of returning no data.
-  for (const code of ['200', '500']) requests.inc({ code }, 0);
+  const zeroCodes = () => {
+    for (const code of ['200', '500']) requests.inc({ code }, 0);
+  };
+  zeroCodes();
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
@@ -66,10 +76,15 @@ export async function startDemoServer(
     }
     const started = performance.now();
     const { version, errorRate, latencyMs } = behaviour;
+    const answeringPod = pod;
     const answer = () => {
       const code = random() < errorRate ? 500 : 200;
-      res.writeHead(code, { 'content-type': 'application/json', 'x-demo-version': version, 'x-demo-pod': pod });
-      res.end(JSON.stringify({ version, pod, code }));
+      res.writeHead(code, {
+        'content-type': 'application/json',
+        'x-demo-version': version,
+        'x-demo-pod': answeringPod,
+      });
+      res.end(JSON.stringify({ version, pod: answeringPod, code }));
       requests.inc({ code: String(code) });
       duration.observe({ code: String(code) }, (performance.now() - started) / 1000);
     };
@@ -82,15 +97,23 @@ export async function startDemoServer(
     server.listen(port, address, () => resolve());
   });
   const bound = server.address();
+  const setBehaviour = (next: DemoBehaviour) => {
+    if (next.version !== behaviour.version) {
+      versionInfo.reset();
+      versionInfo.set({ version: next.version }, 1);
+    }
+    behaviour = next;
+  };
   return {
     address,
     port: typeof bound === 'object' && bound !== null ? bound.port : port,
-    setBehaviour(next) {
-      if (next.version !== behaviour.version) {
-        versionInfo.reset();
-        versionInfo.set({ version: next.version }, 1);
-      }
-      behaviour = next;
+    setBehaviour,
+    handOver(nextPod, next) {
+      pod = nextPod;
+      requests.reset();
+      duration.reset();
+      zeroCodes();
+      setBehaviour(next);
     },
     close: () =>
       new Promise<void>((resolve) => {

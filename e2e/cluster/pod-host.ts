@@ -2,7 +2,8 @@
 // namespace, because it watches the apiserver on 127.0.0.1 — inside the pods' namespace
 // 127.0.0.1 is that namespace's own loopback. It starts this file as one child process inside
 // the pods' namespace (`ip netns exec <ns> node pod-host.ts`) and drives it over stdin/stdout,
-// one JSON object per line: `serve` a pod on its pod IP, change its `behaviour`, `stop` it.
+// one JSON object per line: `serve` a pod on its pod IP, `handover` a draining pod's server to a
+// new pod given the same IP, change its `behaviour`, `stop` it.
 // The host answers `listening`, `failed` or `stopped` per id. When its stdin closes (the runner
 // exited or was killed) it stops every server and exits, so no pod outlives its runner.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -21,6 +22,7 @@ export interface ServeSpec {
 
 export type HostCommand =
   | ({ op: 'serve'; id: string } & ServeSpec)
+  | ({ op: 'handover'; id: string; from: string } & ServeSpec)
   | { op: 'behave'; id: string; behaviour: DemoBehaviour }
   | { op: 'stop'; id: string };
 
@@ -30,6 +32,11 @@ export type HostEvent = { id: string; event: 'listening' | 'stopped' } | { id: s
 export interface PodHost {
   /** Resolves once the server listens; rejects when it cannot (address in use, say). */
   serve(id: string, spec: ServeSpec): Promise<void>;
+  /**
+   * The server `from` (on the same address) answers as `id` from now on, without closing its
+   * socket: no request in flight is cut and none is refused. Serves afresh when `from` is gone.
+   */
+  handOver(from: string, id: string, spec: ServeSpec): Promise<void>;
   behave(id: string, behaviour: DemoBehaviour): void;
   /** Resolves once the server is closed. */
   stop(id: string): Promise<void>;
@@ -42,6 +49,14 @@ export class InProcessPodHost implements PodHost {
 
   async serve(id: string, spec: ServeSpec): Promise<void> {
     this.#servers.set(id, await startDemoServer(spec.ip, spec.port, spec.pod, spec.behaviour));
+  }
+
+  async handOver(from: string, id: string, spec: ServeSpec): Promise<void> {
+    const server = this.#servers.get(from);
+    if (server === undefined) return this.serve(id, spec);
+    this.#servers.delete(from);
+    this.#servers.set(id, server);
+    server.handOver(spec.pod, spec.behaviour);
   }
 
   behave(id: string, behaviour: DemoBehaviour): void {
@@ -103,6 +118,10 @@ export class ChildPodHost implements PodHost {
     return this.#await(id, { op: 'serve', id, ...spec });
   }
 
+  handOver(from: string, id: string, spec: ServeSpec): Promise<void> {
+    return this.#await(id, { op: 'handover', id, from, ...spec });
+  }
+
   behave(id: string, behaviour: DemoBehaviour): void {
     this.#send({ op: 'behave', id, behaviour });
   }
@@ -138,6 +157,15 @@ async function main(): Promise<void> {
       case 'serve':
         run(command.id, () =>
           host.serve(command.id, command).then(
+            () => emit({ id: command.id, event: 'listening' }),
+            (error: Error) => emit({ id: command.id, event: 'failed', error: error.message }),
+          ),
+        );
+        break;
+      case 'handover':
+        // After whatever the old server still has queued; the answer is for the new id.
+        run(command.from, () =>
+          host.handOver(command.from, command.id, command).then(
             () => emit({ id: command.id, event: 'listening' }),
             (error: Error) => emit({ id: command.id, event: 'failed', error: error.message }),
           ),

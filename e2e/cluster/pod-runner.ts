@@ -8,7 +8,8 @@
 //     demo.canaryd.dev/ready-after-ms) delays that, like an app that warms up before its
 //     readiness probe passes;
 //   - termination: a pod marked for deletion keeps serving for a grace period (like a preStop
-//     sleep) while its endpoint disappears and proxies stop sending to it, then stops;
+//     sleep) while its endpoint disappears and proxies stop sending to it, then stops; if kwok
+//     gives its address to a new pod meanwhile, the server passes to the new pod without a gap;
 //   - Prometheus: the pods being served are written as file_sd targets (see prometheus.ts).
 // Run as its own process: `node e2e/cluster/pod-runner.ts KUBECONFIG [TARGETS_FILE] [NETNS]`.
 import { renameSync, writeFileSync } from 'node:fs';
@@ -178,23 +179,28 @@ export class PodRunner {
       if (current.listening && !isReady(pod) && Date.now() >= (current.readyAt ?? 0)) await this.#ready(pod);
       return;
     }
-    // A new pod may get the address of one still draining: the address is the new pod's now.
+    // A new pod may get the address of one still draining: kwok frees a deleted pod's IP at once,
+    // while a kubelet keeps it until the old pod's sandbox is gone, after its grace period. A
+    // proxy may still send to that address (the old endpoint), so the listening socket passes
+    // to the new pod as it is: stopping it and serving anew cut the requests in flight and
+    // refused new ones for a moment, which Traefik answered with 502 (a promotion reuses the
+    // addresses of the pods it just replaced).
     const address = `${want.ip}:${want.port}`;
     const previous = this.#draining.get(address);
     if (previous) {
       clearTimeout(previous.timer);
       this.#draining.delete(address);
-      await this.#stop(previous.served, 'stopped early (its address went to a new pod)');
     }
     const entry: Served = { id: `${key}#${++this.#counter}`, serving: want, listening: false };
     this.#pods.set(key, entry);
+    const spec = { ip: want.ip, port: want.port, pod: pod.metadata?.name ?? key, behaviour: want.behaviour };
     try {
-      await this.#host.serve(entry.id, {
-        ip: want.ip,
-        port: want.port,
-        pod: pod.metadata?.name ?? key,
-        behaviour: want.behaviour,
-      });
+      if (previous) {
+        await this.#host.handOver(previous.served.id, entry.id, spec);
+        this.#log(`handed ${address} over from ${previous.served.serving.key} (draining) to ${key}`);
+      } else {
+        await this.#host.serve(entry.id, spec);
+      }
     } catch (error) {
       this.#pods.delete(key);
       this.#log(`could not serve ${key} on ${address}: ${(error as Error).message}`);
@@ -272,7 +278,9 @@ async function main(kubeconfigPath: string, targetsFile: string | undefined, net
     );
   };
   const graceMs = Number(process.env.CANARYD_POD_GRACE_MS ?? DEFAULT_GRACE_MS);
-  const runner = new PodRunner({ host, markReady, targetsFile, graceMs });
+  // Timestamped, so a failed request seen through the proxy can be matched with what the pods did.
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const runner = new PodRunner({ host, markReady, targetsFile, graceMs, log });
   const informer = k8s.makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
   // Serialise reconciles per process: a pod's events must apply in order.
   let queue = Promise.resolve();

@@ -3,7 +3,6 @@
 // precise records of what happened: every persisted CanaryPolicy status and every Deployment and
 // ReplicaSet change, in the API server's order (watches, not polling), plus a watch of the
 // Service's EndpointSlices that notes any moment with zero ready endpoints (invariant 1).
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -468,100 +467,3 @@ export function waitForCanaryGone(env: TestEnv): Promise<true> {
     { timeoutMs: 30_000, description: 'the canary Deployment to be removed' },
   );
 }
-
-// --- An operator's hands: plain `kubectl` and `kubectl canary` as subprocesses -------------------
-
-export const KUBECTL = '/usr/bin/kubectl';
-
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-/** `kubectl ARGS -n <test namespace>` as a person types it, against the test cluster. */
-export function kubectl(env: TestEnv, ...args: string[]): Promise<CommandResult> {
-  return run(KUBECTL, [...args, '-n', env.namespace, '--kubeconfig', env.kubeconfig], process.env);
-}
-
-/** `kubectl canary ARGS -n <test namespace>`: the plugin (bin/kubectl-canary.js) as kubectl would run it. */
-export function kubectlCanary(env: TestEnv, ...args: string[]): Promise<CommandResult> {
-  return run(process.execPath, [join(REPO_ROOT, 'bin', 'kubectl-canary.js'), ...args, '-n', env.namespace], {
-    ...process.env,
-    KUBECONFIG: env.kubeconfig,
-  });
-}
-
-/** The Events canaryd recorded about `kind`/`name` with `reason`, oldest first. */
-export async function canarydEvents(env: TestEnv, kind: string, name: string, reason: string) {
-  const events = await env.core.listNamespacedEvent({ namespace: env.namespace });
-  return events.items
-    .filter(
-      (e) =>
-        e.source?.component === 'canaryd' &&
-        e.reason === reason &&
-        e.involvedObject.kind === kind &&
-        e.involvedObject.name === name,
-    )
-    .sort((a, b) => String(a.firstTimestamp).localeCompare(String(b.firstTimestamp)));
-}
-
-/**
- * The canary's share as a person would count it: ready pods behind the Service that run the
- * canary template (the canary Deployment's, or the stable Deployment's ReplicaSets of that
- * template after an unpause) over all ready pods behind it, in percent, two decimals.
- */
-export async function measuredShare(env: TestEnv): Promise<{ share: number; canaryPods: number; readyPods: number }> {
-  const { apps, core, namespace } = env;
-  const canary = await apps.readNamespacedDeployment({ name: CANARY, namespace }).catch(() => null);
-  const sets = await apps.listNamespacedReplicaSet({ namespace, labelSelector: `app=${APP}` });
-  const withoutLabel = (template: k8s.V1PodTemplateSpec | undefined, key: string) => {
-    const copy = structuredClone(template ?? {});
-    if (copy.metadata?.labels) delete copy.metadata.labels[key];
-    return canonical(copy);
-  };
-  const canaryTemplate = canary ? withoutLabel(canary.spec?.template, 'canaryd.dev/track') : undefined;
-  const strayHashes = new Set(
-    sets.items
-      .filter(
-        (rs) =>
-          rs.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === APP) &&
-          canaryTemplate !== undefined &&
-          withoutLabel(rs.spec?.template, 'pod-template-hash') === canaryTemplate,
-      )
-      .map((rs) => rs.metadata?.labels?.['pod-template-hash']),
-  );
-  const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${APP}` });
-  const ready = pods.items.filter(
-    (p) =>
-      p.metadata?.deletionTimestamp === undefined &&
-      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-  );
-  const canaryPods = ready.filter(
-    (p) =>
-      p.metadata?.labels?.['canaryd.dev/track'] === 'canary' ||
-      strayHashes.has(p.metadata?.labels?.['pod-template-hash']),
-  ).length;
-  const share = ready.length === 0 ? 0 : Math.round((canaryPods * 10_000) / ready.length) / 100;
-  return { share, canaryPods, readyPods: ready.length };
-}
-
-const canonical = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-};

@@ -32,14 +32,17 @@ export interface StreamReport {
 
 /**
  * Sends requests through the proxy in small batches until stopped, bounded by `maxDurationMs`
- * (and so in count: about 100 per second).
+ * (and so in count: about 100 per second, or what `load` asks for).
  */
 export function streamThroughProxy(options: {
   proxyUrl: string;
   host: string;
   maxDurationMs: number;
   headers?: Record<string, string>;
+  /** Heavier load: requests per batch (default 10), senders (default 2), pause between batches (default 100 ms). */
+  load?: { batch: number; concurrency: number; paceMs: number };
 }): Stream {
+  const load = options.load ?? { batch: 10, concurrency: 2, paceMs: PACE_MS };
   const seen: StreamReport = { sent: 0, failures: 0, byVersion: {}, byCode: {}, proxyAnswers: [], failedAt: [] };
   const started = Date.now();
   let running = true;
@@ -49,12 +52,12 @@ export function streamThroughProxy(options: {
         proxyUrl: options.proxyUrl,
         host: options.host,
         headers: options.headers,
-        requests: 10,
-        concurrency: 2,
+        requests: load.batch,
+        concurrency: load.concurrency,
         maxDurationMs: 10_000,
       });
       merge(seen, batch);
-      await new Promise((resolve) => setTimeout(resolve, PACE_MS));
+      await new Promise((resolve) => setTimeout(resolve, load.paceMs));
     }
   })();
   return {
@@ -115,7 +118,14 @@ export function waitForTraefikWeight(
  */
 export async function deployBehindIngress(
   env: TestEnv,
-  options: { name: string; host: string; replicas: number; version: string; versionFromImage?: boolean },
+  options: {
+    name: string;
+    host: string;
+    replicas: number;
+    version: string;
+    versionFromImage?: boolean;
+    latencyMs?: number;
+  },
 ): Promise<void> {
   const { kc, apps, core, namespace } = env;
   const deployment = demoDeployment(namespace, options);
@@ -176,4 +186,20 @@ export async function setVersion(
     },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
   );
+}
+
+/**
+ * The pod addresses Traefik sends a namespace's traffic to (its API: every load-balanced service
+ * of the namespace, both providers), and whether any of them is a canary service. What the data
+ * plane really does, which lags the EndpointSlices by the moments Traefik takes to see them.
+ */
+export async function traefikBackends(apiUrl: string, namespace: string): Promise<{ ips: string[]; canary: boolean }> {
+  const res = await fetch(`${apiUrl}/api/http/services`, { signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`traefik API ${apiUrl}/api/http/services answered ${res.status}`);
+  const services = (await res.json()) as Array<{ name: string; loadBalancer?: { servers?: Array<{ url?: string }> } }>;
+  const ours = services.filter(
+    (s) => (s.name.startsWith(`${namespace}-`) || s.name.includes(`-${namespace}-`)) && s.loadBalancer !== undefined,
+  );
+  const ips = ours.flatMap((s) => (s.loadBalancer?.servers ?? []).map((server) => new URL(server.url ?? '').hostname));
+  return { ips: [...new Set(ips)].sort(), canary: ours.some((s) => /-canary(-|@|$)/.test(s.name)) };
 }

@@ -114,6 +114,37 @@ describe('pod runner', () => {
     expect(runner.draining).toBe(0);
   });
 
+  it('hands the address over without a gap: a request in flight finishes on the old pod, none is refused', async () => {
+    // kwok frees a deleted pod's IP at once and gives it to the next pod, while that pod is still
+    // within its grace period and proxies may still send to it. A kubelet would not reuse the
+    // address before the old sandbox is gone; stopping the old server to start the new one cut
+    // the requests in flight and refused new ones for a moment (a 502 through Traefik).
+    host = new InProcessPodHost();
+    const port = await freePort();
+    runner = new PodRunner({ host, log: () => {}, markReady: async () => {}, graceMs: 60_000 });
+    const slow = { 'demo.canaryd.dev/latency-ms': '300' };
+    const withAnnotations = (pod: k8s.V1Pod, annotations: Record<string, string>) => ({
+      ...pod,
+      metadata: { ...pod.metadata, annotations },
+    });
+    await runner.reconcile(withAnnotations(demoPod('web-1', port, { ready: true }), slow));
+    const inFlight = answers(port);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let stop = false;
+    const during: Array<string | null> = [];
+    const hammer = (async () => {
+      while (!stop) during.push(await answers(port));
+    })();
+    await runner.reconcile(demoPod('web-1', port, { deleting: true }), true);
+    await runner.reconcile(demoPod('web-2', port));
+    expect(await answers(port)).toBe('web-2');
+    stop = true;
+    await hammer;
+    expect(await inFlight).toBe('web-1');
+    expect(during.filter((pod) => pod === null)).toEqual([]);
+    expect(runner.draining).toBe(0);
+  });
+
   it('builds a status patch that sets Ready and ContainersReady and every container ready', () => {
     const patch = readyStatusPatch(demoPod('web-1', 8080), new Date('2026-12-01T00:00:00Z')) as {
       status: { conditions: Array<{ type: string; status: string }>; containerStatuses: Array<{ ready: boolean }> };
