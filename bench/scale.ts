@@ -11,6 +11,7 @@ import { createPolicy, type PolicyStatus, policyBody, release, watchPolicies } f
 import { httpBase, sampleProcess, spawnCanaryd, waitReady } from './lib/canaryd.ts';
 import { type BenchCluster, benchCluster, createNamespace, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, round, say, sleep, summarise, table, writeResults } from './lib/common.ts';
+import { controllerWork, describeWork } from './lib/controller-work.ts';
 import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, sumCounter, toRecord } from './lib/metrics.ts';
 
 const STEPS = [
@@ -106,6 +107,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   try {
     const readyMs = await waitReady(canaryd, 300_000);
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
+    const base = httpBase(canaryd.address() ?? '');
+    const atReady = await canarydMetrics(base);
     const adopted = () =>
       [...statuses.values()].filter((l) => l.some((s) => s.seenAt >= canaryd.startedAt && s.status.phase === 'idle'))
         .length;
@@ -118,7 +121,6 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
     // Adoption leaves follow-up reconciles queued (each write comes back as a watch event);
     // idle starts when the reconcile count has not moved for 5 s.
-    const base = httpBase(canaryd.address() ?? '');
     const reconcileCount = async () =>
       sumCounter(await canarydMetrics(base), 'canaryd_reconcile_duration_seconds_count');
     let lastCount = -1;
@@ -138,6 +140,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     say(`canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`);
     say(`idle: sampling canaryd for ${idleSeconds} s`);
     const idleOwnBefore = await canarydMetrics(base);
+    const adoptionWork = controllerWork(atReady, idleOwnBefore);
+    say(`adoption (ready → drained): ${describeWork(adoptionWork)}`);
     const idleSampler = sampleProcess(canaryd.pid);
     await sleep(idleSeconds * 1000);
     const idle = idleSampler.stop();
@@ -157,6 +161,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       ),
     };
     say(`idle: ${JSON.stringify({ ...idle, ...idleWork })}`);
+    say(`idle: ${describeWork(controllerWork(idleOwnBefore, idleOwnAfter))}`);
 
     const apiBefore = await apiserverMetrics(cluster.info);
     const ownBefore = await canarydMetrics(base);
@@ -193,6 +198,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     await sleep(6000); // the apiserver's counters and the last re-pauses settle
     const apiAfter = await apiserverMetrics(cluster.info);
     const ownAfter = await canarydMetrics(base);
+    const releaseWork = controllerWork(ownBefore, ownAfter);
+    say(`releases: ${describeWork(releaseWork)}`);
 
     // Step-transition latency.
     const lines = canaryd.lines().filter((l) => l.msg === 'weight set');
@@ -272,8 +279,10 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       readyMs,
       adoptedMs,
       quietMs,
-      idle: { ...idle, ...idleWork },
+      idle: { ...idle, ...idleWork, work: controllerWork(idleOwnBefore, idleOwnAfter) },
+      adoptionWork,
       underLoad,
+      releaseWork,
       releaseSeconds: round(releaseSeconds, 1),
       outcomes,
       stepLatencyMs: stepLatency,

@@ -40,6 +40,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     onLiveRead: (verb, kind, reason) => metrics.countLiveRead(verb, kind, reason),
   });
   metrics.cacheSizes(() => store.counts());
+  metrics.queueDepth(() => controller.queueDepth);
   const events = new KubeEventRecorder(kube);
   const secrets = new KubeSecretSource(kube);
   const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
@@ -88,6 +89,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     {
       concurrency: settings.concurrency,
       onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error),
+      onDequeue: (seconds) => metrics.observeQueueWait(seconds),
       started: false,
     },
   );
@@ -111,6 +113,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       },
       log.warn,
       settings.namespace,
+      (kind, effect) => metrics.countWatchEvent(kind, effect),
     );
     informers.synced.then(() => {
       log.info('caches synced; reconciling', { cached: store.counts() });

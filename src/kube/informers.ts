@@ -69,6 +69,8 @@ export function startInformers(
   onEvent: (event: WatchEvent, object: KubeObject) => void,
   log: (message: string, fields?: Record<string, unknown>) => void = () => {},
   namespace?: string,
+  /** Told every watch event's effect (metrics): reconcile, unread, known or delete. */
+  onEffect?: (kind: string, effect: 'reconcile' | 'unread' | 'known' | 'delete') => void,
 ): Informers {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let stopped = false;
@@ -118,6 +120,7 @@ export function startInformers(
       // The informer keeps this very object: trimming it here trims its cache too.
       const kept = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
       const result = store.put(kept);
+      onEffect?.(resource.kind, result === 'added' || result === 'changed' ? 'reconcile' : result);
       if (result === 'added') onEvent('add', kept);
       else if (result === 'changed') onEvent('update', kept);
     };
@@ -131,6 +134,7 @@ export function startInformers(
         gone.metadata.name,
         gone.metadata.resourceVersion ?? '',
       );
+      onEffect?.(resource.kind, 'delete');
       onEvent('delete', gone);
     });
     // Exponential backoff while the apiserver stays away. client-node emits 'connect' before
