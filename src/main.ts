@@ -113,7 +113,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       },
       log.warn,
       settings.namespace,
-      (kind, effect) => metrics.countWatchEvent(kind, effect),
+      {
+        onEffect: (kind, effect) => metrics.countWatchEvent(kind, effect),
+        onList: (kind) => metrics.countWatchList(kind),
+      },
     );
     informers.synced.then(() => {
       log.info('caches synced; reconciling', { cached: store.counts() });

@@ -13,6 +13,8 @@ export interface ControllerWork {
   gcSeconds: number;
   /** Watch events by kind|effect (reconcile, unread, known, delete). */
   watchEvents: Record<string, number>;
+  /** Full lists by kind (a watch that could not resume lists again). */
+  watchLists: Record<string, number>;
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -51,6 +53,12 @@ export function controllerWork(before: string, after: string): ControllerWork {
         parseCounter(after, 'canaryd_watch_events_total', ['kind', 'effect']),
       ),
     ),
+    watchLists: toRecord(
+      delta(
+        parseCounter(before, 'canaryd_watch_lists_total', ['kind']),
+        parseCounter(after, 'canaryd_watch_lists_total', ['kind']),
+      ),
+    ),
   };
 }
 
@@ -63,5 +71,6 @@ export function describeWork(work: ControllerWork): string {
     `API request mean ms ${JSON.stringify(work.kubeRequestMeanMs)}`,
     `GC ${work.gcSeconds} s`,
     `watch events ${JSON.stringify(work.watchEvents)}`,
+    `lists ${JSON.stringify(work.watchLists)}`,
   ].join('; ');
 }

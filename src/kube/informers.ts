@@ -69,9 +69,14 @@ export function startInformers(
   onEvent: (event: WatchEvent, object: KubeObject) => void,
   log: (message: string, fields?: Record<string, unknown>) => void = () => {},
   namespace?: string,
-  /** Told every watch event's effect (metrics): reconcile, unread, known or delete. */
-  onEffect?: (kind: string, effect: 'reconcile' | 'unread' | 'known' | 'delete') => void,
+  observe: {
+    /** Told every watch event's effect (metrics): reconcile, unread, known or delete. */
+    onEffect?: (kind: string, effect: 'reconcile' | 'unread' | 'known' | 'delete') => void;
+    /** Told every full list of a kind (metrics): once at start, then after a watch could not resume. */
+    onList?: (kind: string) => void;
+  } = {},
 ): Informers {
+  const { onEffect, onList } = observe;
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let stopped = false;
   const syncedKinds = new Set<string>();
@@ -94,6 +99,7 @@ export function startInformers(
       path,
       new k8s.Watch(kc),
       async () => {
+        onList?.(resource.kind);
         const list = await objects.list(
           resource.apiVersion,
           resource.kind,

@@ -28,6 +28,8 @@ export interface CanarydMetrics {
   queueDepth(depth: () => number): void;
   /** One watch event and what it did (informers.ts). */
   countWatchEvent(kind: string, effect: string): void;
+  /** One full list of a kind by its watch (informers.ts). */
+  countWatchList(kind: string): void;
   /** A read the watch caches could not answer (kube/cached-api.ts). */
   countLiveRead(verb: string, kind: string, reason: string): void;
   /** Reports the watch caches' sizes by kind when /metrics is scraped. */
@@ -60,6 +62,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
     },
     countWatchEvent(kind, effect) {
       m.watchEvents.inc({ kind, effect });
+    },
+    countWatchList(kind) {
+      m.watchLists.inc({ kind });
     },
     countLiveRead(verb, kind, reason) {
       m.liveReads.inc({ verb, kind, reason });

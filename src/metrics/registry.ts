@@ -107,6 +107,12 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'effect'],
       registers,
     }),
+    watchLists: new Counter({
+      name: 'canaryd_watch_lists_total',
+      help: 'Full lists of a kind by its watch: one at start, then one each time a watch could not resume from where it was (its resourceVersion expired).',
+      labelNames: ['kind'],
+      registers,
+    }),
     kubeRequestDuration: new Histogram({
       name: 'canaryd_kubernetes_request_duration_seconds',
       help: 'Time of one request to the Kubernetes API, by verb.',

@@ -235,6 +235,7 @@ describe('controller health', () => {
     metrics.countWatchEvent('Pod', 'unread');
     metrics.countWatchEvent('Pod', 'unread');
     metrics.countWatchEvent('Deployment', 'reconcile');
+    metrics.countWatchList('Pod');
     depth = 3;
     const out = await text(metrics);
     expect(value(out, 'canaryd_kubernetes_request_duration_seconds_count{verb="list"}')).toBe(1);
@@ -243,6 +244,7 @@ describe('controller health', () => {
     expect(value(out, 'canaryd_workqueue_depth')).toBe(3);
     expect(value(out, 'canaryd_watch_events_total{kind="Pod",effect="unread"}')).toBe(2);
     expect(value(out, 'canaryd_watch_events_total{kind="Deployment",effect="reconcile"}')).toBe(1);
+    expect(value(out, 'canaryd_watch_lists_total{kind="Pod"}')).toBe(1);
   });
 
   it('instrumentKubeApi keeps replaceStatus when the port has it', async () => {
