@@ -8,6 +8,7 @@ import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
 import { HookRunner } from './hooks/index.ts';
+import { BackgroundEventRecorder } from './kube/background-events.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
@@ -41,7 +42,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   });
   metrics.cacheSizes(() => store.counts());
   metrics.queueDepth(() => controller.queueDepth);
-  const events = new KubeEventRecorder(kube);
+  // Written in the background (a reconcile does not wait for its Events), like client-go's recorder.
+  const events = new BackgroundEventRecorder(new KubeEventRecorder(kube), {
+    onError: (error, reason) => log.warn('could not record event', { reason, error: error.message }),
+    onDrop: (reason) => log.warn('event dropped: too many Events waiting to be written', { reason }),
+  });
   const secrets = new KubeSecretSource(kube);
   const notifier = new Notifier(await loadNotificationSettings(settings.notifications), {
     secrets,
@@ -176,6 +181,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await informers?.stop();
     // Finish the reconcile in progress (no half-applied step), then give the lease up.
     await controller.stop();
+    // The Events of the last reconciles, unless the API server is gone.
+    await Promise.race([events.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     notifier.stop(); // queued notifications live in memory only (docs/notifications.md)
     await elector?.release();
     await app.close();
