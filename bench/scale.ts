@@ -5,14 +5,17 @@
 // due time, status.nextStepAt while at the previous step → canaryd's 'weight set' log line for
 // the step's weight), and Kubernetes API requests per step by verb (canaryd's own counter, and the
 // apiserver's apiserver_request_total for all clients, read from its /metrics with the admin token).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor } from '../e2e/cluster/wait.ts';
 import { demoDeployment, demoService } from '../e2e/support/env.ts';
-import { createPolicy, type PolicyStatus, policyBody, release, watchPolicies } from './lib/app.ts';
+import { createPolicy, policyBody, release, watchPolicies } from './lib/app.ts';
 import { httpBase, sampleProcess, spawnCanaryd, waitReady } from './lib/canaryd.ts';
 import { type BenchCluster, benchCluster, createNamespace, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, round, say, sleep, summarise, table, writeResults } from './lib/common.ts';
 import { controllerWork, describeWork } from './lib/controller-work.ts';
 import { apiserverMetrics, byFirst, canarydMetrics, delta, parseCounter, sumCounter, toRecord } from './lib/metrics.ts';
+import { type Seen, statusSamples, stepLatencies } from './lib/step-latency.ts';
 
 const STEPS = [
   { weight: 10, hold: '5s' },
@@ -66,11 +69,6 @@ async function createObjects(cluster: BenchCluster, n: number): Promise<void> {
     },
     { timeoutMs: 15 * 60_000, intervalMs: 2000, description: `${n} Deployments Available` },
   );
-}
-
-interface Seen {
-  seenAt: number;
-  status: PolicyStatus;
 }
 
 export async function scale(flags: Flags): Promise<{ ok: boolean }> {
@@ -202,26 +200,20 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     say(`releases: ${describeWork(releaseWork)}`);
 
     // Step-transition latency.
-    const lines = canaryd.lines().filter((l) => l.msg === 'weight set');
-    const latencies: number[] = [];
-    const statusLatencies: number[] = [];
-    for (const line of lines) {
-      const key = String(line.policy);
-      const k = STEPS.findIndex((s) => s.weight === line.weight);
-      if (k < 1) continue;
-      const t = Date.parse(line.time);
-      const history = statuses.get(key) ?? [];
-      const atPrev = history.filter(
-        (s) => s.seenAt <= t && s.status.release?.current?.stepIndex === k - 1 && s.status.nextStepAt,
-      );
-      const due = atPrev.at(-1)?.status.nextStepAt;
-      if (!due) continue;
-      latencies.push(t - Date.parse(due));
-      const written = history.find((s) => s.status.release?.current?.stepIndex === k && s.seenAt >= Date.parse(due));
-      if (written) statusLatencies.push(written.seenAt - Date.parse(due));
-    }
-    const stepLatency = summarise(latencies);
-    const statusStepLatency = summarise(statusLatencies);
+    const steps = stepLatencies(
+      canaryd.lines(),
+      statuses,
+      STEPS.map((s) => s.weight),
+    );
+    const samples = statusSamples(
+      releasing.slice(0, 3).map((i) => `${nsOf(i)}/${appOf(i)}`),
+      statuses,
+      releaseStarted,
+    );
+    writeFileSync(join(logsDir(cluster), 'status-samples.json'), JSON.stringify(samples, null, 1));
+    const stepLatency = summarise(steps.toWeight);
+    const statusStepLatency = summarise(steps.toStarted);
+    const enteredLatency = summarise(steps.toEntered);
 
     const outcomes: Record<string, number> = {};
     for (const i of releasing) {
@@ -241,7 +233,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / stepsTotal, 2)]));
     const apiByVerb = byFirst(apiDelta);
     const ownByVerb = byFirst(ownDelta);
-    say(`step transitions: ${latencies.length} measured (of ${m * (STEPS.length - 1)} expected)`);
+    say(`step transitions: ${steps.toWeight.length} measured (of ${m * (STEPS.length - 1)} expected)`);
     table(
       ['measure', 'value'],
       [
@@ -259,7 +251,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
           'step latency due → weight set p50 / p99 / max',
           `${stepLatency.p50} / ${stepLatency.p99} / ${stepLatency.max} ms`,
         ],
-        ['step latency due → status written p50 / p99', `${statusStepLatency.p50} / ${statusStepLatency.p99} ms`],
+        ['step latency due → next step entered p50 / p99', `${enteredLatency.p50} / ${enteredLatency.p99} ms`],
+        ['step latency due → next step started p50 / p99', `${statusStepLatency.p50} / ${statusStepLatency.p99} ms`],
       ],
     );
     table(
@@ -287,6 +280,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       outcomes,
       stepLatencyMs: stepLatency,
       stepLatencyToStatusMs: statusStepLatency,
+      stepLatencyToEnteredMs: enteredLatency,
       stepsTotal,
       apiRequests: {
         note: "canaryd: its own canaryd_kubernetes_requests_total; apiserver: apiserver_request_total deltas over the release phase, all clients (kube-controller-manager, scheduler, kwok, this benchmark's watch included)",
