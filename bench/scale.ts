@@ -75,7 +75,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const n = intFlag(flags, 'policies', 1000);
   const m = Math.min(n, intFlag(flags, 'releasing', 100));
   const idleSeconds = intFlag(flags, 'idle-seconds', 20);
-  const concurrency = intFlag(flags, 'concurrency', 4);
+  // canaryd's own default unless --concurrency is given (measured as installed).
+  const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
   const cluster = await benchCluster('scale');
   const setup = {
     policies: n,
@@ -83,7 +84,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     namespaces: Math.ceil(n / PER_NAMESPACE),
     steps: STEPS,
     router: 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)',
-    canarydFlags: { resync: '5s (default)', concurrency },
+    canarydFlags: { resync: '5s (default)', concurrency: concurrency ?? '16 (default)' },
     pods: 'image bench/pause:<n>, not run by the pod runner (no traffic, no analysis)',
     nodes: 'three kwok fake nodes',
   };
@@ -101,7 +102,11 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     `${n} Deployments Available, ${n} Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
   );
 
-  const canaryd = spawnCanaryd(cluster.info.kubeconfig, logsDir(cluster), ['--concurrency', String(concurrency)]);
+  const canaryd = spawnCanaryd(
+    cluster.info.kubeconfig,
+    logsDir(cluster),
+    concurrency === undefined ? [] : ['--concurrency', String(concurrency)],
+  );
   try {
     const readyMs = await waitReady(canaryd, 300_000);
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);

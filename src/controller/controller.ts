@@ -79,7 +79,7 @@ export class Controller {
     this.#backoff = new KeyBackoff(options.backoff);
     this.#waiting = options.started === false ? new Set() : null;
     this.#queue = new WorkQueue((key, waitedMs) => this.#reconcile(key, waitedMs), {
-      concurrency: options.concurrency ?? 4,
+      concurrency: options.concurrency ?? 16,
       ...options.queue,
     });
   }

@@ -30,7 +30,7 @@ export class WorkQueue {
   /** `work` returns ms until the key should run again (0 at once), or null. */
   constructor(work: (key: string, waitedMs: number) => Promise<number | null>, options: WorkQueueOptions = {}) {
     this.#work = work;
-    this.#concurrency = options.concurrency ?? 4;
+    this.#concurrency = options.concurrency ?? 16;
     this.#now = options.now ?? (() => performance.now());
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));

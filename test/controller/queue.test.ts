@@ -53,6 +53,21 @@ describe('WorkQueue', () => {
     expect(runs).toEqual(['a', 'b', 'a']);
   });
 
+  it('reconciles 16 policies at once by default: a reconcile mostly waits for the API server', () => {
+    const time = manualTime();
+    let running = 0;
+    const queue = new WorkQueue(
+      () =>
+        new Promise<null>(() => {
+          running++;
+        }),
+      time,
+    );
+    for (let i = 0; i < 20; i++) queue.add(`shop/web-${i}`);
+    expect(running).toBe(16);
+    expect(queue.size).toBe(20);
+  });
+
   it('keeps only the earliest delayed requeue of a key', () => {
     const time = manualTime();
     const queue = new WorkQueue(async () => null, time);
