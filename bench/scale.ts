@@ -122,10 +122,16 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     });
     const adoptedMs = Date.now() - canaryd.startedAt;
     say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
-    // Adoption leaves follow-up reconciles queued (each write comes back as a watch event);
-    // idle starts when the reconcile count has not moved for 5 s.
-    const reconcileCount = async () =>
-      sumCounter(await canarydMetrics(base), 'canaryd_reconcile_duration_seconds_count');
+    // Adoption leaves follow-up reconciles queued (each write comes back as a watch event) and
+    // Events still to be written (in the background): idle starts when neither the reconcile
+    // count nor the API request count has moved for 5 s.
+    const reconcileCount = async () => {
+      const text = await canarydMetrics(base);
+      return (
+        sumCounter(text, 'canaryd_reconcile_duration_seconds_count') +
+        sumCounter(text, 'canaryd_kubernetes_requests_total')
+      );
+    };
     let lastCount = -1;
     let stableSince = Date.now();
     await waitFor(
@@ -137,10 +143,11 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
         }
         return Date.now() - stableSince >= 5000;
       },
-      { timeoutMs: 10 * 60_000, intervalMs: 500, description: 'the reconcile queue to drain after adoption' },
+      // Not more often: rendering /metrics with every policy's series is work canaryd does too.
+      { timeoutMs: 10 * 60_000, intervalMs: 1000, description: 'the reconcile queue to drain after adoption' },
     );
     const quietMs = Date.now() - canaryd.startedAt;
-    say(`canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`);
+    say(`canaryd spawn → queue drained (no reconcile and no API request for 5 s): ${quietMs} ms`);
     say(`idle: sampling canaryd for ${idleSeconds} s`);
     const idleOwnBefore = await canarydMetrics(base);
     const adoptionWork = controllerWork(atReady, idleOwnBefore);
