@@ -8,6 +8,7 @@ import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
 import { HookRunner, hookMetrics } from './hooks/index.ts';
+import { BackgroundEventRecorder } from './kube/background-events.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
@@ -42,7 +43,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     onLiveRead: (verb, kind, reason) => metrics.countLiveRead(verb, kind, reason),
   });
   metrics.cacheSizes(() => store.counts());
-  const events = new KubeEventRecorder(kube);
+  metrics.queueDepth(() => controller.queueDepth);
+  // Written in the background (a reconcile does not wait for its Events), like client-go's recorder.
+  const events = new BackgroundEventRecorder(new KubeEventRecorder(kube), {
+    onError: (error, reason) => log.warn('could not record event', { reason, error: error.message }),
+    onDrop: (reason) => log.warn('event dropped: too many Events waiting to be written', { reason }),
+  });
   // Every Secret read of the controller goes through this one reader, over the watch caches
   // (which answer from the API server while they hold no Secrets).
   const secrets = new KubeSecretSource(cached, { watched: () => informers?.kindSynced('Secret') ?? false });
@@ -104,6 +110,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     {
       concurrency: settings.concurrency,
       onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error),
+      onDequeue: (seconds) => metrics.observeQueueWait(seconds),
       started: false,
     },
   );
@@ -127,6 +134,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       },
       log.warn,
       settings.namespace,
+      {
+        onEffect: (kind, effect) => metrics.countWatchEvent(kind, effect),
+        onList: (kind) => metrics.countWatchList(kind),
+      },
     );
     informers.synced.then(async () => {
       // Before any reconcile: what the previous canaryd still owed is queued first, in order.
@@ -191,6 +202,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     // What is still owed stays in the outbox for the next leader; one that lost its lease writes
     // nothing more (the new leader owns the outbox now).
     await notifier.stop({ keepOutbox: reason !== 'lost leadership' });
+    // The Events of the last reconciles, unless the API server is gone.
+    await Promise.race([events.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await elector?.release();
     await app.close();
     process.exit(code);

@@ -91,3 +91,37 @@ export function sumCounter(text: string, metric: string): number {
   }
   return sum;
 }
+
+/** Cumulative bucket counts of a histogram ({le: count}), summed over its other labels. */
+export function histogramBuckets(text: string, metric: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [key, count] of parseCounter(text, `${metric}_bucket`, ['le'])) {
+    const le = key === '+Inf' ? Number.POSITIVE_INFINITY : Number(key);
+    out.set(le, (out.get(le) ?? 0) + count);
+  }
+  return out;
+}
+
+/**
+ * The q-quantile of the observations between two scrapes of a histogram, as Prometheus'
+ * histogram_quantile computes it (linear within the bucket); Infinity past the last bound.
+ */
+export function histogramQuantileDelta(before: string, after: string, metric: string, q: number): number {
+  const a = histogramBuckets(after, metric);
+  const b = histogramBuckets(before, metric);
+  const bounds = [...a.keys()].sort((x, y) => x - y);
+  const counts = bounds.map((le) => (a.get(le) ?? 0) - (b.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if ((counts[i] ?? 0) < rank) continue;
+    const upper = bounds[i] ?? Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(upper)) return bounds[i - 1] ?? Number.POSITIVE_INFINITY;
+    const lower = i === 0 ? 0 : (bounds[i - 1] ?? 0);
+    const below = i === 0 ? 0 : (counts[i - 1] ?? 0);
+    const inBucket = (counts[i] ?? 0) - below;
+    return inBucket === 0 ? upper : lower + ((upper - lower) * (rank - below)) / inBucket;
+  }
+  return Number.POSITIVE_INFINITY;
+}

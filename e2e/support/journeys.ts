@@ -331,7 +331,9 @@ export function watchServiceEndpoints(env: TestEnv, service = APP) {
 
 export const imageOf = (d: k8s.V1Deployment | undefined): string | undefined =>
   d?.spec?.template.spec?.containers[0]?.image;
-export const intendedWeightOf = (d: k8s.V1Deployment): string | undefined => d.metadata?.annotations?.[INTENDED_WEIGHT];
+/** The weight canaryd recorded on a canary Deployment (a label; an annotation on canaries made before). */
+export const intendedWeightOf = (d: k8s.V1Deployment): string | undefined =>
+  d.metadata?.labels?.[INTENDED_WEIGHT] ?? d.metadata?.annotations?.[INTENDED_WEIGHT];
 
 /** The persisted release states, in order, for the release of template `hash` (from a policy watch). */
 export function releaseStates(events: Array<WatchedEvent<PolicyView>>, hash?: string): CurrentRelease[] {

@@ -51,6 +51,7 @@ export class Controller {
   readonly #index = new Map<string, PolicyTargets>();
   #reconciles = 0;
   readonly #onReconcile: ((seconds: number, error?: string) => void) | undefined;
+  readonly #onDequeue: ((waitedSeconds: number) => void) | undefined;
   readonly #backoff: KeyBackoff;
   /** Keys seen before start() (caches still filling); null once started. */
   #waiting: Set<string> | null;
@@ -60,18 +61,25 @@ export class Controller {
     options: {
       concurrency?: number;
       onReconcile?: (seconds: number, error?: string) => void;
+      /** How long each reconcile waited in the queue after it was due (metrics). */
+      onDequeue?: (waitedSeconds: number) => void;
       /** false: events only collect keys until start() (the caches are still syncing). */
       started?: boolean;
       backoff?: { baseMs?: number; capMs?: number };
-      queue?: { setTimer?: (fn: () => void, ms: number) => unknown; clearTimer?: (handle: unknown) => void };
+      queue?: {
+        setTimer?: (fn: () => void, ms: number) => unknown;
+        clearTimer?: (handle: unknown) => void;
+        now?: () => number;
+      };
     } = {},
   ) {
     this.#deps = deps;
     this.#onReconcile = options.onReconcile;
+    this.#onDequeue = options.onDequeue;
     this.#backoff = new KeyBackoff(options.backoff);
     this.#waiting = options.started === false ? new Set() : null;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), {
-      concurrency: options.concurrency ?? 4,
+    this.#queue = new WorkQueue((key, waitedMs) => this.#reconcile(key, waitedMs), {
+      concurrency: options.concurrency ?? 16,
       ...options.queue,
     });
   }
@@ -85,6 +93,11 @@ export class Controller {
 
   get reconciles(): number {
     return this.#reconciles;
+  }
+
+  /** Keys waiting or running (metrics). */
+  get queueDepth(): number {
+    return this.#queue.size;
   }
 
   /** Feed every watch event here. */
@@ -112,9 +125,10 @@ export class Controller {
     await this.#queue.stop();
   }
 
-  async #reconcile(key: string): Promise<number | null> {
+  async #reconcile(key: string, waitedMs = 0): Promise<number | null> {
     const { namespace, name } = splitKey(key);
-    this.#deps.log.debug?.('reconcile', { policy: key });
+    this.#onDequeue?.(waitedMs / 1000);
+    this.#deps.log.debug?.('reconcile', { policy: key, waitedMs: Math.round(waitedMs) });
     const started = performance.now();
     try {
       const result = await reconcile(this.#deps, namespace, name);
@@ -122,6 +136,7 @@ export class Controller {
       this.#deps.log.debug?.('reconciled', {
         policy: key,
         requeueAfterMs: result.requeueAfterMs,
+        tookMs: Math.round(performance.now() - started),
       });
       this.#onReconcile?.((performance.now() - started) / 1000);
       this.#backoff.succeeded(key);

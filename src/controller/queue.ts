@@ -1,14 +1,21 @@
 // A work queue of policy keys: each key is reconciled by one worker at a time, a key added while
 // it runs is run again afterwards (nothing is lost), and delayed requeues keep only the earliest.
+// The time a key waits between being due (added, or its requeue timer fired) and starting is
+// handed to the work: under load it is most of a step's latency.
 export interface WorkQueueOptions {
   concurrency?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** Milliseconds, monotonic (test seam). */
+  now?: () => number;
 }
 
 export class WorkQueue {
-  readonly #work: (key: string) => Promise<number | null>;
+  readonly #work: (key: string, waitedMs: number) => Promise<number | null>;
   readonly #concurrency: number;
+  readonly #now: () => number;
+  /** When each key in #ready became due. */
+  readonly #dueAt = new Map<string, number>();
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #clearTimer: (handle: unknown) => void;
   readonly #ready: string[] = [];
@@ -21,9 +28,10 @@ export class WorkQueue {
   #idle: Array<() => void> = [];
 
   /** `work` returns ms until the key should run again (0 at once), or null. */
-  constructor(work: (key: string) => Promise<number | null>, options: WorkQueueOptions = {}) {
+  constructor(work: (key: string, waitedMs: number) => Promise<number | null>, options: WorkQueueOptions = {}) {
     this.#work = work;
-    this.#concurrency = options.concurrency ?? 4;
+    this.#concurrency = options.concurrency ?? 16;
+    this.#now = options.now ?? (() => performance.now());
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
   }
@@ -36,6 +44,7 @@ export class WorkQueue {
     }
     if (this.#queued.has(key)) return;
     this.#queued.add(key);
+    this.#dueAt.set(key, this.#now());
     this.#ready.push(key);
     this.#pump();
   }
@@ -68,6 +77,7 @@ export class WorkQueue {
     this.#timers.clear();
     this.#ready.length = 0;
     this.#queued.clear();
+    this.#dueAt.clear();
     if (this.#active === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
@@ -76,16 +86,18 @@ export class WorkQueue {
     while (!this.#stopped && this.#active < this.#concurrency && this.#ready.length > 0) {
       const key = this.#ready.shift()!;
       this.#queued.delete(key);
+      const waitedMs = this.#now() - (this.#dueAt.get(key) ?? this.#now());
+      this.#dueAt.delete(key);
       this.#running.add(key);
       this.#active++;
-      void this.#run(key);
+      void this.#run(key, waitedMs);
     }
   }
 
-  async #run(key: string): Promise<void> {
+  async #run(key: string, waitedMs: number): Promise<void> {
     let again: number | null = null;
     try {
-      again = await this.#work(key);
+      again = await this.#work(key, waitedMs);
     } catch {
       // The worker reports its own errors; a failed key is retried with a delay.
       again = 2000;

@@ -69,7 +69,14 @@ export function startInformers(
   onEvent: (event: WatchEvent, object: KubeObject) => void,
   log: (message: string, fields?: Record<string, unknown>) => void = () => {},
   namespace?: string,
+  observe: {
+    /** Told every watch event's effect (metrics): reconcile, unread, known or delete. */
+    onEffect?: (kind: string, effect: 'reconcile' | 'unread' | 'known' | 'delete') => void;
+    /** Told every full list of a kind (metrics): once at start, then after a watch could not resume. */
+    onList?: (kind: string) => void;
+  } = {},
 ): Informers {
+  const { onEffect, onList } = observe;
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let stopped = false;
   const syncedKinds = new Set<string>();
@@ -92,6 +99,7 @@ export function startInformers(
       path,
       new k8s.Watch(kc),
       async () => {
+        onList?.(resource.kind);
         const list = await objects.list(
           resource.apiVersion,
           resource.kind,
@@ -118,6 +126,7 @@ export function startInformers(
       // The informer keeps this very object: trimming it here trims its cache too.
       const kept = trimForCache(object as unknown as KubeObject, resource.apiVersion, resource.kind);
       const result = store.put(kept);
+      onEffect?.(resource.kind, result === 'added' || result === 'changed' ? 'reconcile' : result);
       if (result === 'added') onEvent('add', kept);
       else if (result === 'changed') onEvent('update', kept);
     };
@@ -131,6 +140,7 @@ export function startInformers(
         gone.metadata.name,
         gone.metadata.resourceVersion ?? '',
       );
+      onEffect?.(resource.kind, 'delete');
       onEvent('delete', gone);
     });
     // Exponential backoff while the apiserver stays away. client-node emits 'connect' before

@@ -71,13 +71,30 @@ export function trimForCache<T extends KubeObject>(object: T, apiVersion: string
 }
 
 /**
+ * The status fields canaryd reads, by kind (controller/observe.ts, traffic/replica-ratio.ts,
+ * traffic/canary-template.ts, traffic/selector.ts); a kind not named here is compared whole.
+ * Conditions' timestamps and the ready/available counts of ReplicaSets change all the time
+ * during a roll, and none of it decides anything.
+ */
+const READ_STATUS: Record<string, readonly string[]> = {
+  Deployment: ['observedGeneration', 'replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'],
+  ReplicaSet: ['replicas'],
+  // Only canaryd writes it, and its own writes must not wake it.
+  CanaryPolicy: [],
+};
+
+/**
  * What canaryd reads of an object, to tell a watch event that changes something from one that
- * does not: everything but the resourceVersion and field ownership; of a CanaryPolicy, also not
- * its status (only canaryd writes it, and its own writes must not wake it).
+ * does not: everything but the resourceVersion, field ownership and the status fields it never
+ * reads (READ_STATUS).
  */
 export function readProjection(object: KubeObject): string {
   const { resourceVersion: _rv, managedFields: _mf, ...metadata } = object.metadata;
   const { status, ...rest } = object;
-  const kept = object.kind === 'CanaryPolicy' ? rest : { ...rest, status };
-  return JSON.stringify({ ...kept, metadata });
+  const fields = READ_STATUS[object.kind];
+  const read =
+    fields === undefined || status === null || typeof status !== 'object'
+      ? status
+      : Object.fromEntries(fields.map((field) => [field, (status as Record<string, unknown>)[field]]));
+  return JSON.stringify({ ...rest, status: read, metadata });
 }

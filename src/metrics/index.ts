@@ -21,7 +21,16 @@ export interface CanarydMetrics {
   forgetPolicy(namespace: string, policy: string): void;
   /** One reconcile of one policy; `errorReason` when it failed (e.g. a KubeError code). */
   observeReconcile(seconds: number, errorReason?: string): void;
-  countKubeRequest(verb: string, resource: string, code: number | string): void;
+  /** One Kubernetes API request; `seconds` it took, when timed. */
+  countKubeRequest(verb: string, resource: string, code: number | string, seconds?: number): void;
+  /** A reconcile started after waiting this long in the work queue. */
+  observeQueueWait(seconds: number): void;
+  /** Reports the work queue's depth when /metrics is scraped. */
+  queueDepth(depth: () => number): void;
+  /** One watch event and what it did (informers.ts). */
+  countWatchEvent(kind: string, effect: string): void;
+  /** One full list of a kind by its watch (informers.ts). */
+  countWatchList(kind: string): void;
   /** A read the watch caches could not answer (kube/cached-api.ts). */
   countLiveRead(verb: string, kind: string, reason: string): void;
   /** Reports the watch caches' sizes by kind when /metrics is scraped. */
@@ -58,8 +67,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
       m.reconcileDuration.observe({ result: errorReason === undefined ? 'success' : 'error' }, seconds);
       if (errorReason !== undefined) m.reconcileErrors.inc({ reason: errorReason });
     },
-    countKubeRequest(verb, resource, code) {
+    countKubeRequest(verb, resource, code, seconds) {
       m.kubeRequests.inc({ verb, resource, code: String(code) });
+      if (seconds !== undefined) m.kubeRequestDuration.observe({ verb }, seconds);
+    },
+    observeQueueWait(seconds) {
+      m.workqueueWait.observe(seconds);
+    },
+    queueDepth(depth) {
+      (m.workqueueDepth as unknown as { collect?: () => void }).collect = () => m.workqueueDepth.set(depth());
+    },
+    countWatchEvent(kind, effect) {
+      m.watchEvents.inc({ kind, effect });
+    },
+    countWatchList(kind) {
+      m.watchLists.inc({ kind });
     },
     countLiveRead(verb, kind, reason) {
       m.liveReads.inc({ verb, kind, reason });

@@ -5,7 +5,7 @@ import { type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from '
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 
 export interface KubeRequestCounter {
-  countKubeRequest(verb: string, resource: string, code: number | string): void;
+  countKubeRequest(verb: string, resource: string, code: number | string, seconds?: number): void;
 }
 
 export interface PrometheusQueryObserver {
@@ -41,13 +41,15 @@ export function instrumentKubeApi<T extends KubeApi & Partial<StatusWriter>>(
   counter: KubeRequestCounter,
 ): KubeApi & (T extends StatusWriter ? StatusWriter : unknown) {
   const counted = async <R>(verb: string, resource: string, success: number, call: () => Promise<R>): Promise<R> => {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       const result = await call();
       // get answers null for 404: count it as the 404 the API server sent.
-      counter.countKubeRequest(verb, resource, verb === 'get' && result === null ? 404 : success);
+      counter.countKubeRequest(verb, resource, verb === 'get' && result === null ? 404 : success, seconds());
       return result;
     } catch (error) {
-      counter.countKubeRequest(verb, resource, codeOf(error));
+      counter.countKubeRequest(verb, resource, codeOf(error), seconds());
       throw error;
     }
   };

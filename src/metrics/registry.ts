@@ -90,6 +90,36 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'],
       registers,
     }),
+    workqueueWait: new Histogram({
+      name: 'canaryd_workqueue_wait_seconds',
+      help: 'Time a policy waited in the work queue between being due (a watch event, a requeue timer firing) and its reconcile starting.',
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
+    workqueueDepth: new Gauge({
+      name: 'canaryd_workqueue_depth',
+      help: 'Policies waiting in the work queue or being reconciled.',
+      registers,
+    }),
+    watchEvents: new Counter({
+      name: 'canaryd_watch_events_total',
+      help: 'Watch events by kind and effect: reconcile (a change canaryd reads), unread (a change it does not read), known (its own write, seen before), delete.',
+      labelNames: ['kind', 'effect'],
+      registers,
+    }),
+    watchLists: new Counter({
+      name: 'canaryd_watch_lists_total',
+      help: 'Full lists of a kind by its watch: one at start, then one each time a watch could not resume from where it was (its resourceVersion expired).',
+      labelNames: ['kind'],
+      registers,
+    }),
+    kubeRequestDuration: new Histogram({
+      name: 'canaryd_kubernetes_request_duration_seconds',
+      help: 'Time of one request to the Kubernetes API, by verb.',
+      labelNames: ['verb'],
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
     kubeRequests: new Counter({
       name: 'canaryd_kubernetes_requests_total',
       help: 'Requests to the Kubernetes API by verb, resource and HTTP status code.',

@@ -35,7 +35,15 @@ export const settingsSchema = z.strictObject({
   leaseDuration: duration.default('15s'),
   identity: z.string().default(process.env.HOSTNAME ?? `canaryd-${process.pid}`),
   resync: duration.default('5s').meta({ description: 'How often a running release is looked at even without events.' }),
-  concurrency: z.number().int().min(1).max(64).default(4),
+  // A reconcile mostly waits for the API server (its reads come from the caches): workers are
+  // cheap, and with 4 a few slow writes held up every policy behind them (docs/scale.md).
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(16)
+    .meta({ description: 'Policies reconciled at once (each one by one worker at a time).' }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

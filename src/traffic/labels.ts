@@ -30,7 +30,10 @@ export const TRACK_CANARY = 'canary';
 export const OWNER_POLICY = 'canaryd.dev/policy';
 /** On a canary Ingress: the stable Ingress it was copied from. */
 export const CANARY_OF = 'canaryd.dev/canary-of';
-/** On canary objects: the weight (percent) canaryd last wrote, to tell drift from intent. */
+/**
+ * On canary objects: the weight (percent) canaryd last wrote, to tell drift from intent. An
+ * annotation on canary Ingresses; a label on replica-ratio's canary Deployment (replica-ratio.ts).
+ */
 export const INTENDED_WEIGHT = 'canaryd.dev/weight';
 /** On the user's stable Service while pinned: its selector as found, JSON. */
 export const ORIGINAL_SELECTOR = 'canaryd.dev/original-selector';

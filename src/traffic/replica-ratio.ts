@@ -77,6 +77,21 @@ const splitFor = (target: RouteTarget, weight: number, baseline = target.stableR
   }
 };
 
+/**
+ * The weight canaryd last wrote for this canary, recorded as a label of the canary Deployment:
+ * an annotation change bumps a Deployment's generation (the Deployment controller copies
+ * annotations to its ReplicaSets), and until that controller caught up the canary's pods did not
+ * count as ready, so every step's weight write held up the next step. Canaries made before
+ * carry it as an annotation.
+ */
+export const recordedWeight = (canary: Deployment | null): string | undefined =>
+  canary?.metadata.labels?.[INTENDED_WEIGHT] ?? canary?.metadata.annotations?.[INTENDED_WEIGHT];
+
+/** Records `weight` as the label (and drops an older canary's annotation; a no-op when absent). */
+const weightRecord = (weight: number) => ({
+  metadata: { labels: { [INTENDED_WEIGHT]: String(weight) }, annotations: { [INTENDED_WEIGHT]: null } },
+});
+
 export const recordedBaseline = (stable: Deployment): number | undefined => {
   const recorded = stable.metadata.annotations?.[ORIGINAL_REPLICAS];
   const value = recorded === undefined ? Number.NaN : Number(recorded);
@@ -121,7 +136,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
   async setWeight(target: RouteTarget, weight: number, _options: SetWeightOptions = {}): Promise<RouteStatus> {
     splitFor(target, weight); // validates before any call
     const canaryRef = deploymentRef(target.namespace, target.canaryDeployment);
-    const intent = { metadata: { annotations: { [INTENDED_WEIGHT]: String(weight) } } };
+    const intent = weightRecord(weight);
     if (weight === 0) {
       // Rollback path: one write, no read. The stable side keeps any surge until cleanup.
       await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: 0 } }).catch((error: unknown) => {
@@ -149,7 +164,8 @@ export class ReplicaRatioRouter implements TrafficRouter {
     }
     if (
       (canary.spec.replicas ?? 1) !== split.canaryReplicas ||
-      canary.metadata.annotations?.[INTENDED_WEIGHT] !== String(weight)
+      canary.metadata.labels?.[INTENDED_WEIGHT] !== String(weight) ||
+      canary.metadata.annotations?.[INTENDED_WEIGHT] !== undefined
     ) {
       await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: split.canaryReplicas } });
     }
@@ -193,7 +209,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
         ((ref.uid !== undefined && uids.has(ref.uid)) || (ref.name !== undefined && names.has(ref.name)))
       );
     });
-    const requested = Number(canary?.metadata.annotations?.[INTENDED_WEIGHT] ?? '0');
+    const requested = Number(recordedWeight(canary) ?? '0');
     const drift: string[] = [];
     if (isPinned(service)) {
       drift.push(`Service ${target.service} is pinned to the stable pods, so canary pods receive no traffic`);

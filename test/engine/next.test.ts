@@ -6,6 +6,16 @@ import { at, CHECKS, HOUR, iso, MIN, policy, releaseState, SEC } from './fixture
 
 const analysed = policy({ analysis: CHECKS }); // 30s rounds, 5m holds
 // Steps may advance only 12:00–13:00 UTC; it is 10:00 at T0.
+// Holds of 10 s, rounds every 30 s: a step can leave only on its first round.
+const shortHolds = policy({
+  analysis: CHECKS,
+  strategy: {
+    steps: [
+      { weight: 1, hold: '10s' },
+      { weight: 5, hold: '10s' },
+    ],
+  },
+});
 const windowed = policy({ analysis: CHECKS, schedule: { advanceWindows: [{ cron: '0 12 * * *', duration: '1h' }] } });
 
 describe('next step', () => {
@@ -25,6 +35,20 @@ describe('next step', () => {
       releaseState('progressing', { promote: { full: false, by: 'a', at: iso(30 * SEC) } }),
       at(MIN),
       iso(30 * SEC),
+    ],
+    [
+      "a hold shorter than the analysis interval: the step's first round",
+      shortHolds,
+      releaseState('progressing'),
+      at(5 * SEC),
+      iso(30 * SEC),
+    ],
+    [
+      'a hold shorter than the analysis interval, its first round asked for: the hold',
+      shortHolds,
+      releaseState('progressing', { analysis: { requestedAt: iso(30 * SEC) } }),
+      at(31 * SEC),
+      iso(10 * SEC),
     ],
     ['none while paused', analysed, releaseState('paused'), at(MIN), undefined],
     [

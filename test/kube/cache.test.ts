@@ -135,6 +135,35 @@ describe('ObjectStore', () => {
     expect(store.put(policy('3', { phase: 'progressing' }, { target: { deployment: 'api' } }))).toBe('changed');
   });
 
+  it('a Deployment or ReplicaSet status change of nothing canaryd reads (conditions, ready counts of a ReplicaSet) wakes nothing', () => {
+    const store = new ObjectStore();
+    const deployment = (rv: string, status: object): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: rv, generation: 2 },
+      spec: { replicas: 2 },
+      status,
+    });
+    const progressing = (at: string) => [{ type: 'Progressing', status: 'Unknown', lastUpdateTime: at }];
+    store.put(deployment('1', { observedGeneration: 2, readyReplicas: 1, conditions: progressing('10:00') }));
+    expect(
+      store.put(deployment('2', { observedGeneration: 2, readyReplicas: 1, conditions: progressing('10:01') })),
+    ).toBe('unread');
+    expect(
+      store.put(deployment('3', { observedGeneration: 2, readyReplicas: 2, conditions: progressing('10:01') })),
+    ).toBe('changed');
+    const replicaSet = (rv: string, status: object): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web-abc', namespace: 'shop', resourceVersion: rv },
+      spec: { replicas: 1 },
+      status,
+    });
+    store.put(replicaSet('1', { replicas: 1, readyReplicas: 0 }));
+    expect(store.put(replicaSet('2', { replicas: 1, readyReplicas: 1, availableReplicas: 1 }))).toBe('unread');
+    expect(store.put(replicaSet('3', { replicas: 0, readyReplicas: 0 }))).toBe('changed');
+  });
+
   it('evaluates the label selectors canaryd writes, and leaves set-based ones to the API server', () => {
     const match = parseLabelSelector('app=web,tier!=db,canaryd.dev/managed,!legacy');
     expect(match?.({ app: 'web', tier: 'front', 'canaryd.dev/managed': 'true' })).toBe(true);

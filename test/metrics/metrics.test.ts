@@ -225,6 +225,28 @@ describe('controller health', () => {
     expect(value(out, 'canaryd_kubernetes_requests_total{verb="list",resource="ingresses",code="200"}')).toBe(1);
   });
 
+  it('times Kubernetes requests by verb, queue waits, queue depth and watch events by effect', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const kube = instrumentKubeApi(new FakeKube(), metrics);
+    await kube.list('apps/v1', 'Deployment', 'shop');
+    metrics.observeQueueWait(0.3);
+    let depth = 7;
+    metrics.queueDepth(() => depth);
+    metrics.countWatchEvent('Pod', 'unread');
+    metrics.countWatchEvent('Pod', 'unread');
+    metrics.countWatchEvent('Deployment', 'reconcile');
+    metrics.countWatchList('Pod');
+    depth = 3;
+    const out = await text(metrics);
+    expect(value(out, 'canaryd_kubernetes_request_duration_seconds_count{verb="list"}')).toBe(1);
+    expect(value(out, 'canaryd_workqueue_wait_seconds_count')).toBe(1);
+    expect(value(out, 'canaryd_workqueue_wait_seconds_sum')).toBe(0.3);
+    expect(value(out, 'canaryd_workqueue_depth')).toBe(3);
+    expect(value(out, 'canaryd_watch_events_total{kind="Pod",effect="unread"}')).toBe(2);
+    expect(value(out, 'canaryd_watch_events_total{kind="Deployment",effect="reconcile"}')).toBe(1);
+    expect(value(out, 'canaryd_watch_lists_total{kind="Pod"}')).toBe(1);
+  });
+
   it('instrumentKubeApi keeps replaceStatus when the port has it', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const fake = Object.assign(new FakeKube(), {

@@ -44,6 +44,22 @@ describe('replica-ratio router', () => {
     expect(await router.observe(world.target)).toMatchObject({ achievedWeight: 0, canaryReplicas: 0 });
   });
 
+  it('records the weight as a label of the canary Deployment, not an annotation (which bumps its generation)', async () => {
+    const { world, router } = await started(1, 0);
+    // A canary made by an older canaryd carries the weight as an annotation.
+    world.kube.mutate<Deployment>(deployment('web-canary'), (canary) => {
+      canary.metadata.annotations = { ...canary.metadata.annotations, 'canaryd.dev/weight': '10' };
+    });
+    world.settle();
+    expect(await router.observe(world.target)).toMatchObject({ requestedWeight: 10 });
+    await router.setWeight(world.target, 30);
+    const canary = world.kube.peek<Deployment>(deployment('web-canary'));
+    expect(canary?.metadata.labels?.['canaryd.dev/weight']).toBe('30');
+    expect(canary?.metadata.annotations?.['canaryd.dev/weight']).toBeUndefined();
+    world.settle();
+    expect(await router.observe(world.target)).toMatchObject({ requestedWeight: 30 });
+  });
+
   it('sizes a later step from the baseline, not the surged replicas, so the controller and setWeight agree', async () => {
     const { world, router } = await started(4, 15);
     await router.setWeight(world.target, 5);

@@ -1,0 +1,103 @@
+// The work queue: one reconcile per key at a time, nothing lost, the earliest requeue kept, and
+// the time a key waited after it was due handed to the work (a step's latency under load).
+import { describe, expect, it } from 'vitest';
+import { WorkQueue } from '../../src/controller/queue.ts';
+
+/** Timers and a clock the test moves by hand. */
+function manualTime() {
+  let nowMs = 0;
+  const timers: Array<{ at: number; fn: () => void; cleared: boolean }> = [];
+  return {
+    now: () => nowMs,
+    setTimer: (fn: () => void, ms: number) => {
+      const timer = { at: nowMs + ms, fn, cleared: false };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimer: (handle: unknown) => {
+      (handle as { cleared: boolean }).cleared = true;
+    },
+    advance(ms: number) {
+      nowMs += ms;
+      for (const timer of timers.filter((t) => !t.cleared && t.at <= nowMs)) {
+        timer.cleared = true;
+        timer.fn();
+      }
+    },
+    pending: () => timers.filter((t) => !t.cleared).map((t) => t.at),
+  };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('WorkQueue', () => {
+  it('runs a key once at a time; an add while it runs runs it again afterwards', async () => {
+    const time = manualTime();
+    const release: Array<() => void> = [];
+    const runs: string[] = [];
+    const queue = new WorkQueue(
+      (key) =>
+        new Promise((resolve) => {
+          runs.push(key);
+          release.push(() => resolve(null));
+        }),
+      { concurrency: 2, ...time },
+    );
+    queue.add('a');
+    queue.add('a');
+    queue.add('b');
+    expect(runs).toEqual(['a', 'b']);
+    queue.add('a'); // while running: dirty
+    release.shift()?.();
+    await settle();
+    expect(runs).toEqual(['a', 'b', 'a']);
+  });
+
+  it('reconciles 16 policies at once by default: a reconcile mostly waits for the API server', () => {
+    const time = manualTime();
+    let running = 0;
+    const queue = new WorkQueue(
+      () =>
+        new Promise<null>(() => {
+          running++;
+        }),
+      time,
+    );
+    for (let i = 0; i < 20; i++) queue.add(`shop/web-${i}`);
+    expect(running).toBe(16);
+    expect(queue.size).toBe(20);
+  });
+
+  it('keeps only the earliest delayed requeue of a key', () => {
+    const time = manualTime();
+    const queue = new WorkQueue(async () => null, time);
+    queue.addAfter('a', 5000);
+    queue.addAfter('a', 250);
+    queue.addAfter('a', 3000);
+    expect(time.pending()).toEqual([250]);
+  });
+
+  it('hands the work how long the key waited after it was due', async () => {
+    const time = manualTime();
+    const waits = new Map<string, number>();
+    const release: Array<() => void> = [];
+    const queue = new WorkQueue(
+      (key, waitedMs) =>
+        new Promise((resolve) => {
+          waits.set(key, waitedMs);
+          release.push(() => resolve(null));
+        }),
+      { concurrency: 1, ...time },
+    );
+    queue.add('busy');
+    queue.addAfter('due', 1000);
+    time.advance(1000); // due now, but the only worker is busy
+    time.advance(400);
+    expect(waits.has('due')).toBe(false);
+    release.shift()?.();
+    await settle();
+    expect(waits.get('busy')).toBe(0);
+    expect(waits.get('due')).toBe(400); // from when its timer fired, not from when it was asked for
+    expect(queue.size).toBe(1);
+  });
+});
