@@ -148,7 +148,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const n = intFlag(flags, 'policies', 1000);
   const m = Math.min(n, intFlag(flags, 'releasing', 100));
   const idleSeconds = intFlag(flags, 'idle-seconds', 60);
-  const concurrency = intFlag(flags, 'concurrency', 4);
+  // canaryd's own default (16) unless --concurrency is given.
+  const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
   const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
   const cluster = await benchCluster('scale', { audit: true });
   const setup = {
@@ -157,7 +158,11 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     namespaces: namespacesFor(n),
     steps: FLEET_STEPS,
     router: 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)',
-    canarydFlags: { resync: '5s (default)', concurrency, leaderElection: LEADER_ARGS.join(' ') },
+    canarydFlags: {
+      resync: '5s (default)',
+      concurrency: concurrency ?? '16 (default)',
+      leaderElection: LEADER_ARGS.join(' '),
+    },
     identity: `${cluster.info.audit?.user} (its requests in the apiserver's audit log)`,
     pods: 'image bench/pause:<n>, not run by the pod runner (no traffic, no analysis)',
     nodes: 'three kwok fake nodes',
@@ -172,8 +177,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
     );
     const started = spawnCanaryd(canarydKubeconfig(cluster), logsDir(cluster), [
-      '--concurrency',
-      String(concurrency),
+      ...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]),
       ...LEADER_ARGS,
     ]);
     canaryd = started;
