@@ -391,7 +391,10 @@ async function correctDrift(
     // gateway-api: prepare put the route back as canaryd recorded it (the weight the Gateway
     // accepted before the edit); the Gateway has not reported on that write yet. It is
     // corrected; a Gateway that now refuses it pauses the release on the next look.
-    if (!isTrafficError(error, 'RouteNotAccepted')) {
+    // OlderCanaryPods: prepare put the canary Service's selector back, and its endpoints still
+    // list the pods the edited selector chose until the endpoint controller catches up. The
+    // objects are corrected; the next look sees the endpoints as they are.
+    if (!isTrafficError(error, 'RouteNotAccepted') && !isTrafficError(error, 'OlderCanaryPods')) {
       deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
       return false;
     }
