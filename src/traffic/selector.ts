@@ -14,6 +14,7 @@
 // be removed before the stable Deployment is unpaused for promotion: the roll creates pods with a
 // new hash that a pinned selector would not see.
 import { z } from 'zod';
+import { canonicalJson } from '../controller/template.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH } from './labels.ts';
@@ -36,21 +37,11 @@ const ownedBy = (replicaSet: ReplicaSet, deployment: Deployment): boolean =>
       (deployment.metadata.uid === undefined || owner.uid === deployment.metadata.uid),
   );
 
-/** A pod template as JSON with sorted keys, without the pod-template-hash label a ReplicaSet adds. */
+/** A pod template as canonical JSON, without the pod-template-hash label a ReplicaSet adds. */
 function templateKey(template: unknown): string {
   const copy = structuredClone(template ?? {}) as { metadata?: { labels?: Record<string, string> } };
   if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH];
-  const sorted = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(sorted)
-      : value !== null && typeof value === 'object'
-        ? Object.fromEntries(
-            Object.keys(value)
-              .sort()
-              .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
-          )
-        : value;
-  return JSON.stringify(sorted(copy));
+  return canonicalJson(copy);
 }
 
 /**
