@@ -133,9 +133,14 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       await kube.mergePatch(stableRef, { spec: { paused: false } });
       return;
     }
-    case 'deleteCanary':
-      await kube.delete(canaryRef);
+    case 'deleteCanary': {
+      // Dependents first: the Deployment stays until its pods are gone, and the route is cleaned
+      // up only then. One delete: the engine asks again while it is going (see drain.ts).
+      const existing = await kube.get<Deployment>(canaryRef);
+      if (existing === null || existing.metadata.deletionTimestamp) return;
+      await kube.delete(canaryRef, { dependentsFirst: true });
       return;
+    }
     case 'cleanupRoute':
       await router.cleanup(target);
       return;

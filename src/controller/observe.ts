@@ -83,8 +83,17 @@ export function observeCanary(
   canary: Deployment | null,
   route?: Pick<RouteStatus, 'olderCanaryEndpoints'>,
 ): ObservedCanary | undefined {
-  if (canary === null || canary.metadata.deletionTimestamp) return undefined;
+  if (canary === null) return undefined;
   const status = canary.status ?? {};
+  if (canary.metadata.deletionTimestamp) {
+    return {
+      templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
+      replicas: canary.spec.replicas ?? 1,
+      readyReplicas: 0,
+      servingReplicas: status.readyReplicas ?? 0,
+      removing: true,
+    };
+  }
   const generationSeen = (status.observedGeneration ?? 0) >= (canary.metadata.generation ?? 0);
   // Only ready pods of this template count. The status counts the ready pods of every
   // ReplicaSet, so while pods of an older template remain (a template replaced in place between

@@ -717,17 +717,6 @@ async function observeRouteOf(
   canaryExists: boolean,
   stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  // Nothing to look at between releases, except routing objects a release left behind: a canary
-  // still being removed (release.drain) has its route cleaned up once it is gone (drain.ts).
-  if (
-    router.kind === 'replica-ratio' &&
-    !canaryExists &&
-    release.current === undefined &&
-    release.drain === undefined &&
-    !IN_FLIGHT.has(release.phase)
-  ) {
-    return { observed: observeRoute(undefined, false, false) };
-  }
   const { kube } = deps;
   const service = await kube.get<Service>({
     apiVersion: 'v1',

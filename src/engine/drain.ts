@@ -5,25 +5,37 @@
 // the drain is persisted (state.drain), so a controller restarted during it neither removes the
 // canary early nor starts the drain again. Rollback still begins at once: only the removal waits.
 //
-// Then the canary Deployment is deleted, and only once it is gone are the route objects removed:
+// Then the canary Deployment is deleted (dependents first: it stays until its pods are gone), and
+// only once it is gone are the route objects removed:
 // in ingress mode cleanupRoute restores the stable Service's selector, which selects the canary
 // pods too (they carry the user's labels), so restoring it earlier would hand stable traffic to
 // pods about to go.
 import { formatDuration } from '../schedule/duration.ts';
 import { type Context, event, plusMs, reached } from './context.ts';
-import type { Action, ReleaseState } from './types.ts';
+import type { Action, Observed, ReleaseState } from './types.ts';
 
 /** What removes the canary now: tester routing off, deleteCanary once drained, cleanupRoute once it is gone. */
 export function canaryRemoval(state: ReleaseState, context: Context): Action[] {
   const { canary, route } = context.observed;
   if (canary === undefined) {
     state.drain = undefined;
-    return route.prepared ? [{ type: 'cleanupRoute' }] : [];
+    return canaryObjectsRemoval(context.observed);
   }
   const actions: Action[] = [];
   if (route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: false });
-  if (drained(state, context)) actions.push({ type: 'deleteCanary' });
+  if (canary.removing || drained(state, context)) actions.push(...canaryObjectsRemoval(context.observed));
   return actions;
+}
+
+/**
+ * The canary's objects removed without a drain (a deleted policy or Deployment, leftovers at
+ * adoption): the canary Deployment first, and the route only once it is gone, pods included
+ * (deleteCanary deletes dependents first). deleteCanary comes back while it is going, so the
+ * policy's finalizer stays until the route is cleaned up; the execution sends no second delete.
+ */
+export function canaryObjectsRemoval(observed: Observed): Action[] {
+  if (observed.canary !== undefined) return [{ type: 'deleteCanary' }];
+  return observed.route.prepared ? [{ type: 'cleanupRoute' }] : [];
 }
 
 /** When the drain ends (null: not draining); for nextWakeAt. */

@@ -239,6 +239,12 @@ export interface ObservedCanary {
    * (a scale, an outage): readiness of the new generation is unknown then, not zero.
    */
   servingReplicas: number;
+  /**
+   * Being deleted (deletionTimestamp; canaryd deletes it dependents first, so it stays until its
+   * pods are gone). Nothing is routed to it, and the route is cleaned up only once it is gone:
+   * the stable Service's own selector would pick its pods up.
+   */
+  removing?: boolean;
 }
 
 export interface ObservedRoute {

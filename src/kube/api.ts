@@ -18,8 +18,16 @@ export interface KubeApi {
   apply<T extends KubeObject>(object: T): Promise<T>;
   /** Full update; with metadata.resourceVersion set, fails with code "Conflict" when it is stale. */
   replace<T extends KubeObject>(object: T): Promise<T>;
-  /** Deletes; an object that is already gone is not an error. */
-  delete(ref: ObjectRef): Promise<void>;
+  /**
+   * Deletes; an object that is already gone is not an error. `dependentsFirst`: foreground
+   * deletion, the object stays (with deletionTimestamp) until what it owns is gone: a canary
+   * Deployment until its ReplicaSets and pods are, so "gone" means no canary pod is left.
+   */
+  delete(ref: ObjectRef, options?: DeleteOptions): Promise<void>;
+}
+
+export interface DeleteOptions {
+  dependentsFirst?: boolean;
 }
 
 export type KubeErrorCode =

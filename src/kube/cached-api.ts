@@ -6,7 +6,7 @@
 // - once, for an object a write found changed or already existing (Conflict, AlreadyExists): the
 //   cache is behind, and the caller's next read of it recovers from the API server: "recover".
 // Every such read is counted (onLiveRead), so a benchmark can show reconciles read from the caches.
-import { isKubeError, type KubeApi, type StatusWriter } from './api.ts';
+import { type DeleteOptions, isKubeError, type KubeApi, type StatusWriter } from './api.ts';
 import { type ObjectStore, parseLabelSelector } from './object-store.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 import { trimForCache } from './trim.ts';
@@ -94,10 +94,17 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     return this.#write(refOf(object), () => this.#live.replaceStatus(object));
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
-    await this.#live.delete(ref);
-    // Gone, or going (finalizers): the watch says which; until then, do not act on it again.
-    if (this.#options.synced(ref.kind)) this.#store.remove(ref.kind, ref.namespace ?? '', ref.name);
+  async delete(ref: ObjectRef, options?: DeleteOptions): Promise<void> {
+    await this.#live.delete(ref, options);
+    // Gone, or going (finalizers, dependents first): the watch says which. Until it does, the
+    // cache shows the object as going (deletionTimestamp), not as gone: a canary Deployment
+    // deleted a moment ago may still have pods, and what waits for it to be gone must wait.
+    if (!this.#options.synced(ref.kind)) return;
+    const held = this.#store.get(ref.kind, ref.namespace ?? '', ref.name);
+    if (held === undefined || held.metadata.deletionTimestamp) return;
+    const going = structuredClone(held);
+    going.metadata.deletionTimestamp = new Date().toISOString();
+    this.#store.put(going); // the same resourceVersion: replaces the held copy
   }
 
   async #write<T extends KubeObject>(ref: ObjectRef, call: () => Promise<T>): Promise<T> {

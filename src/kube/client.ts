@@ -1,7 +1,7 @@
 // KubeApi over @kubernetes/client-node's generic object API. kube/ is the only place that
 // imports the client library; everything else sees plain objects and KubeError codes.
 import * as k8s from '@kubernetes/client-node';
-import { type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
+import { type DeleteOptions, type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 import { PooledKubeConfig } from './pooled-config.ts';
 
@@ -193,9 +193,10 @@ export class ClientKubeApi implements KubeApi, StatusWriter {
     }
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
+  async delete(ref: ObjectRef, options?: DeleteOptions): Promise<void> {
+    const propagation = options?.dependentsFirst ? 'Foreground' : 'Background';
     try {
-      await this.#objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+      await this.#objects.delete(header(ref), undefined, undefined, undefined, undefined, propagation);
     } catch (error) {
       const mapped = toKubeError(error, 'delete', ref);
       if (mapped.code !== 'NotFound') throw mapped;

@@ -47,10 +47,10 @@ describe('observeCanary', () => {
     expect(observeCanary(canary(6, status), { olderCanaryEndpoints: 0 })).toMatchObject({ readyReplicas: 3 });
   });
 
-  it('a canary being deleted is no canary', () => {
-    const gone = canary(6, {});
-    gone.metadata.deletionTimestamp = '2026-11-23T10:00:00Z';
-    expect(observeCanary(gone)).toBeUndefined();
+  it('a canary being deleted is going: none of its pods counts as ready, and it is not gone yet', () => {
+    const going = canary(6, {});
+    going.metadata.deletionTimestamp = '2026-11-23T10:00:00Z';
+    expect(observeCanary(going)).toMatchObject({ removing: true, readyReplicas: 0 });
     expect(observeCanary(null)).toBeUndefined();
   });
 });

@@ -30,12 +30,21 @@ describe('policy deleted', () => {
         'setWeight',
         'restoreStableTemplate',
         'deleteCanary',
-        'cleanupRoute',
         'releaseDeployment',
       ]);
       expect(next.phase).toBe(phase); // not finished until the cluster shows it
     },
   );
+
+  it('cleans the route up only once the canary is gone with its pods (the stable selector would pick them up)', () => {
+    const going = canaryObserved(0, { policyDeleted: true });
+    going.canary = { ...going.canary!, removing: true };
+    const whileGoing = decide(policy(), releaseState('progressing'), going, at(MIN));
+    // deleteCanary comes back (the execution sends no second delete): the finalizer stays.
+    expect(types(effects(whileGoing.actions))).toEqual(['restoreStableTemplate', 'deleteCanary', 'releaseDeployment']);
+    const gone = { ...going, canary: undefined };
+    expect(types(effects(decide(policy(), whileGoing.next, gone, at(MIN)).actions))).toContain('cleanupRoute');
+  });
 
   it('during promotion the roll to the new template is let finish', () => {
     const state = releaseState('promoting', { weight: 25, deadlines: { promotion: iso(15 * MIN) } });
@@ -43,11 +52,7 @@ describe('policy deleted', () => {
       policyDeleted: true,
       deployment: deployment('v2', { paused: false, rolloutComplete: false }),
     });
-    expect(types(effects(decide(policy(), state, o, at(MIN)).actions))).toEqual([
-      'setWeight',
-      'deleteCanary',
-      'cleanupRoute',
-    ]);
+    expect(types(effects(decide(policy(), state, o, at(MIN)).actions))).toEqual(['setWeight', 'deleteCanary']);
   });
 
   it('idle: only unpauses', () => {
@@ -70,7 +75,7 @@ describe('Deployment missing', () => {
   it('removes canary objects and forgets the stable revision; adopts again when it returns', () => {
     const gone = canaryObserved(5, { deployment: undefined });
     const { next, actions } = decide(policy(), releaseState('progressing', { weight: 5 }), gone, at(MIN));
-    expect(types(effects(actions))).toEqual(['setWeight', 'deleteCanary', 'cleanupRoute']);
+    expect(types(effects(actions))).toEqual(['setWeight', 'deleteCanary']);
     expect(next.stable).toBeUndefined();
     expect(next.current).toBeUndefined();
     const back = decide(

@@ -30,12 +30,11 @@ describe('adoption', () => {
       canary: { templateHash: 'x', replicas: 1, readyReplicas: 1, servingReplicas: 1 },
       route: { prepared: true, weight: 5, achievedWeight: 5, testersRouting: false },
     });
-    expect(types(decide(policy(), initialState(), o, T0).actions)).toEqual([
-      'setWeight',
-      'adoptDeployment',
-      'deleteCanary',
-      'cleanupRoute',
-    ]);
+    const first = decide(policy(), initialState(), o, T0);
+    // The route is cleaned up once the canary is gone (pods included), not in the same batch.
+    expect(types(first.actions)).toEqual(['setWeight', 'adoptDeployment', 'deleteCanary']);
+    const gone = observed({ route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: false } });
+    expect(types(decide(policy(), first.next, gone, T0).actions)).toEqual(['cleanupRoute']);
   });
 });
 

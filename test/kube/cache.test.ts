@@ -275,6 +275,16 @@ describe('CachedKubeApi', () => {
     expect(await api.get(ref)).toBeNull();
   });
 
+  it('shows an object canaryd deleted as going until the watch says it is gone (its pods may still run)', async () => {
+    const live = new StatusKube(deployment('5'));
+    const { store, api } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(deployment('5'), 'apps/v1', 'Deployment'));
+    await api.delete(ref, { dependentsFirst: true });
+    expect((await api.get<KubeObject>(ref))?.metadata.deletionTimestamp).toBeDefined();
+    store.remove('Deployment', 'shop', 'web', '6'); // the watch's delete
+    expect(await api.get(ref)).toBeNull();
+  });
+
   it('reads an object from the API server once after a write found the cache behind (Conflict)', async () => {
     const live = new StatusKube(deployment('8', { spec: { replicas: 2 } }));
     const { store, api, liveReads } = cachedOver(live, ['Deployment']);

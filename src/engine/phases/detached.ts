@@ -2,6 +2,7 @@
 // same actions come back until the cluster shows them done; an empty action list means the
 // controller may drop its finalizer.
 import { type Context, event } from '../context.ts';
+import { canaryObjectsRemoval } from '../drain.ts';
 import { finishRelease, setPhase } from '../transitions.ts';
 import type { Action, ReleaseState } from '../types.ts';
 
@@ -25,8 +26,7 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
       });
     }
   }
-  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
-  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  actions.push(...canaryObjectsRemoval(context.observed));
   if (deployment?.paused || deployment?.marked) actions.push({ type: 'releaseDeployment' });
   if (actions.length > 0) {
     state.reason = 'policy deleted: handing the Deployment back';
@@ -50,8 +50,7 @@ export function deploymentMissing(state: ReleaseState, context: Context): { next
   const { canary, route } = context.observed;
   const actions: Action[] = [];
   if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
-  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
-  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  actions.push(...canaryObjectsRemoval(context.observed));
   if (state.current !== undefined) finishRelease(state, context, 'cancelled', 'the Deployment was deleted', 'idle');
   if (state.stable !== undefined) {
     event(

@@ -2,7 +2,7 @@
 // revision and leftovers of the last release are removed (weight 0 first). A template that
 // differs from the stable one, and has not failed before, starts a release.
 import { type Context, event, type HandlerResult } from '../context.ts';
-import { canaryRemoval } from '../drain.ts';
+import { canaryObjectsRemoval, canaryRemoval } from '../drain.ts';
 import { appendHistory } from '../history.ts';
 import { beginRelease, setPhase } from '../transitions.ts';
 import type { Action, ObservedDeployment, ReleaseState } from '../types.ts';
@@ -77,7 +77,6 @@ export function adopt(state: ReleaseState, context: Context): { next: ReleaseSta
   const actions: Action[] = [{ type: 'adoptDeployment', templateHash: deployment.templateHash }];
   const { canary, route } = context.observed;
   if (route.weight > 0) actions.unshift({ type: 'setWeight', weight: 0 });
-  if (canary !== undefined) actions.push({ type: 'deleteCanary' });
-  if (route.prepared) actions.push({ type: 'cleanupRoute' });
+  actions.push(...canaryObjectsRemoval(context.observed));
   return { next: state, actions };
 }

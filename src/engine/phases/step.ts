@@ -40,7 +40,7 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const { canary, route } = context.observed;
   current.achievedWeight = route.achievedWeight;
 
-  const canaryOk = canary !== undefined && canary.templateHash === current.templateHash;
+  const canaryOk = canary !== undefined && !canary.removing && canary.templateHash === current.templateHash;
   const wanted = canarySize(current, context, step);
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
   const undecided = undecidedAtTimeout(state, context);
@@ -351,7 +351,9 @@ function stepActions(
   if (templatePending) {
     actions.push({ type: 'applyTemplate', templateHash: current.templateHash, template: current.template });
   }
-  if (canary === undefined || canary.templateHash !== current.templateHash) {
+  if (canary?.removing) {
+    // Deleted (by a person, or a previous canary still going): created again once it is gone.
+  } else if (canary === undefined || canary.templateHash !== current.templateHash) {
     actions.push({
       type: 'createCanary',
       templateHash: current.templateHash,
