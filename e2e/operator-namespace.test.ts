@@ -1,13 +1,14 @@
 // An operator deletes a whole namespace that still holds a CanaryPolicy (issue 12): the
 // namespace controller deletes the user's Ingress, Service and Deployment in any order, the API
 // refuses every create in the terminating namespace, and canaryd's finalizer must still hand
-// back what exists and complete, so the namespace goes. Once per router (ingress-nginx and
-// replica-ratio; gateway-api: see SCENARIOS), after a rollback and in the middle of a release.
-// Unlike every other e2e file, this one does not drop the finalizers before deleting the
-// namespace (e2e/support/env.ts does): deleting it is what is under test.
+// back what exists and complete, so the namespace goes. Once per router (ingress-nginx,
+// gateway-api, replica-ratio), after a rollback and in the middle of a release. Unlike every
+// other e2e file, this one does not drop the finalizers before deleting the namespace
+// (e2e/support/env.ts does): deleting it is what is under test.
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GATEWAY } from './cluster/traefik.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
   type CanarydProcess,
@@ -24,7 +25,7 @@ import { operate } from './support/routers.ts';
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 
 interface Scenario {
-  router: 'ingress-nginx' | 'replica-ratio';
+  router: 'ingress-nginx' | 'replica-ratio' | 'gateway-api';
   /** Where the release is when the namespace is deleted. */
   at: 'rolled back' | 'mid-release';
   /** The user's routing objects besides the Deployment and Service. */
@@ -58,12 +59,33 @@ async function nginxIngress(kc: k8s.KubeConfig, namespace: string): Promise<void
   });
 }
 
-// gateway-api is not here yet: with its HTTPRoute deleted by the namespace controller, canaryd's
-// observe fails ("the gateway-api router needs at least one HTTPRoute that sends to Service web")
-// every 250 ms and the finalizer never completes (found by this file, 2026-12-02; to be fixed).
+/** An HTTPRoute to Service web on the cluster's Gateway (Traefik serves it and reports Accepted). */
+async function httpRoute(kc: k8s.KubeConfig, namespace: string): Promise<void> {
+  await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    plural: 'httproutes',
+    namespace,
+    body: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace },
+      spec: {
+        parentRefs: [{ name: GATEWAY.name, namespace: GATEWAY.namespace, sectionName: GATEWAY.listener }],
+        hostnames: [`web.${namespace}.test`],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web', port: 80 }] }],
+      },
+    },
+  });
+}
+
+// gateway-api: the namespace controller may delete the HTTPRoute first; the finalizer must still
+// complete (it did not before 2026-12-02: observe refused a target with no HTTPRoute).
 const SCENARIOS: Scenario[] = [
   { router: 'ingress-nginx', at: 'rolled back', route: nginxIngress },
   { router: 'ingress-nginx', at: 'mid-release', route: nginxIngress },
+  { router: 'gateway-api', at: 'rolled back', route: httpRoute },
+  { router: 'gateway-api', at: 'mid-release', route: httpRoute },
   { router: 'replica-ratio', at: 'rolled back', route: async () => {} },
   { router: 'replica-ratio', at: 'mid-release', route: async () => {} },
 ];

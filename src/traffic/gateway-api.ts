@@ -103,14 +103,16 @@ export class GatewayApiRouter implements TrafficRouter {
     if (weight > 0) await this.#assertRoutable(target, `weight ${weight} %`);
     // Weight 0 reads each route once (the rules are one atomic list) and writes it once.
     const routing: Routing = options.dropTesterRouting === true ? undefined : 'keep';
-    for (const name of this.#routes(target)) await this.#write(target, name, () => weight, routing, weight === 0);
+    // Weight 0 also with no route left (its namespace being deleted): nothing routes then.
+    const names = weight === 0 ? (target.httpRoutes ?? []) : this.#routes(target);
+    for (const name of names) await this.#write(target, name, () => weight, routing, weight === 0);
     return this.observe(target);
   }
 
   async setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void> {
     const enabling = testerHeaderMatches(routing).length > 0; // validates before any call
     if (enabling) await this.#assertRoutable(target, 'header/cookie routing');
-    for (const name of this.#routes(target)) {
+    for (const name of enabling ? this.#routes(target) : (target.httpRoutes ?? [])) {
       await this.#write(target, name, (route) => readRecord(route)?.weight ?? 0, routing, !enabling);
     }
   }
@@ -164,7 +166,10 @@ export class GatewayApiRouter implements TrafficRouter {
       complete: true,
       anyRecorded: false,
     };
-    for (const name of this.#routes(target)) {
+    // No route at all (the HTTPRoute deleted, its namespace going): nothing to route, and not complete.
+    const names = target.httpRoutes ?? [];
+    if (names.length === 0) seen.complete = false;
+    for (const name of names) {
       const route = await this.#kube.get<HTTPRoute>(httpRouteRef(target.namespace, name));
       if (route === null) {
         seen.drift.push(`HTTPRoute ${name} is missing`);

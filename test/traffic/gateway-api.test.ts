@@ -194,6 +194,23 @@ describe('gateway-api router: safety', () => {
     expect(routeOf(world).spec.rules![0]!.backendRefs![1]!.weight).toBe(0);
   });
 
+  it('with its HTTPRoute gone (a namespace being deleted) it still observes, takes weight 0 and cleans up', async () => {
+    const { world, router } = await prepared();
+    await router.setWeight(world.target, 5);
+    world.kube.remove(httpRouteRef(NS, 'web'));
+    const target = { ...world.target, httpRoutes: [] };
+    const observed = await router.observe(target);
+    expect(observed.requestedWeight).toBe(0);
+    expect(observed.pieces).toEqual({ complete: false, any: true });
+    await router.setWeight(target, 0, { dropTesterRouting: true });
+    await router.setTesterRouting(target, undefined);
+    await router.cleanup(target);
+    expect(world.kube.peek(service('web-canary'))).toBeUndefined();
+    expect((await router.observe(target)).pieces).toEqual({ complete: false, any: false });
+    // A release still needs a route.
+    await rejects(router.prepare(target), 'NoRoute', /needs at least one HTTPRoute/);
+  });
+
   it('a status of an older generation is not acceptance of the last write', async () => {
     const { world, router } = await prepared();
     await router.setWeight(world.target, 1);
