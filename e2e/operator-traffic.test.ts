@@ -10,7 +10,8 @@
 //   the new version is the canary, back at step 1;
 // - promote --full sends everything to the new version and abort everything back to stable, with
 //   no request failed by the switch; afterwards status, `kubectl canary status` and the CR all say
-//   no canary carries anything.
+//   no canary carries anything;
+// - the image set back to the stable version by hand mid-release cancels the release, the same way.
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import { APP } from './support/journeys.ts';
@@ -186,6 +187,28 @@ describe('Given an ingress-nginx release driven by an operator, measured through
     } finally {
       expectNoFailedSwitch(await steady.stop(), 'abort of v4');
     }
+    await world.noCanaryCarriesAnything('v3', 1);
+  });
+
+  it('When someone sets the image back to the stable version mid-release, Then the release is cancelled: all traffic to stable, no request failed, and canaryd says so', async () => {
+    await setImage('v5');
+    await stepHolds(0, 5);
+    await dataPlaneCarries(5);
+    expect((await statusAgreesWithProxy('v5', 4000)).share).toBe(5);
+    const steady = steadyStream();
+    try {
+      // v3 is the stable version (the abort above put it back): its template, not a new release.
+      await setImage('v3');
+      await waitForStatus(
+        'the release of v5 cancelled',
+        (s) => s.phase === 'idle' && s.release?.history.at(-1)?.outcome === 'cancelled',
+      );
+      await world.canaryRemoved();
+    } finally {
+      expectNoFailedSwitch(await steady.stop(), 'v5 set back to v3 by hand');
+    }
+    const said = await canarydEvents(env, 'CanaryPolicy', APP, 'Cancelling');
+    expect(said.at(-1)?.message).toMatch(/revision \d+: /);
     await world.noCanaryCarriesAnything('v3', 1);
   });
 });
