@@ -10,6 +10,12 @@
 //   from where it was (same start, counts only grow, the two-sample test's looks go on from the
 //   stored state instead of starting over), and "no regression" proven with advanceOnEvidence
 //   promotes it long before its 10-minute hold.
+// - metric: latency, on Traefik's duration histogram (bucket le="0.25"), each release started on
+//   a settled data plane: a canary that answers 300 ms later than stable (the demo app's
+//   LATENCY_MS) is rolled back by the sequential latency check, on its first few requests; the
+//   p99 threshold beside it (max 1 s, which this canary meets) never fails and is not what
+//   decided. A canary as fast as stable is proven no slower (default delta: 1 point) and promoted
+//   long before its 10-minute hold.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sendThroughProxy } from './cluster/proxy-load.ts';
@@ -17,7 +23,7 @@ import { waitFor } from './cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
-import { setVersion, streamThroughProxy } from './support/traffic.ts';
+import { setVersion, streamThroughProxy, traefikBackends } from './support/traffic.ts';
 
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -55,8 +61,8 @@ describe('sequential analysis on Traefik’s metrics', () => {
       },
       { timeoutMs, intervalMs: 250, description },
     );
-  const release = (version: string, errorRate: number) =>
-    setVersion(env.apps, env.namespace, 'web', version, errorRate);
+  const release = (version: string, errorRate: number, latencyMs = 0) =>
+    setVersion(env.apps, env.namespace, 'web', version, errorRate, { LATENCY_MS: String(latencyMs) });
   const setSpec = (spec: object) =>
     env.kc
       .makeApiClient(k8s.CustomObjectsApi)
@@ -209,6 +215,122 @@ describe('sequential analysis on Traefik’s metrics', () => {
       expect(Date.now() - startedAt).toBeLessThan(5 * 60_000);
     } finally {
       await steady.stop();
+    }
+  });
+
+  // Traefik's histogram has a bucket at 0.25 s (e2e/cluster/traefik.ts LATENCY_BUCKETS); the demo
+  // app delays every answer of the canary by LATENCY_MS, so its requests land above that bound.
+  const templateVersion = async () =>
+    (
+      await env.apps.readNamespacedDeployment({ name: 'web', namespace: env.namespace })
+    ).spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'VERSION')?.value;
+  // Right after a release ends, Traefik may still send a few requests to pods that are going away
+  // (the previous canary's, or an old stable pod's, whose address the pod emulation hands to a new
+  // pod at once). A release started then counts those answers too (docs/analysis.md, "Releases
+  // back to back"). These scenarios start from a settled app, as most releases do.
+  const readyStablePodIps = async () =>
+    (
+      await env.core.listNamespacedPod({ namespace: env.namespace, labelSelector: 'app=web,canaryd.dev/track!=canary' })
+    ).items
+      .filter(
+        (p) =>
+          p.metadata?.deletionTimestamp === undefined &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      )
+      .map((p) => p.status?.podIP ?? '')
+      .sort();
+  const dataPlaneOnlyOnStable = () => {
+    expect(cluster.traefikApiUrl, 'the cluster reports no Traefik API URL').toBeDefined();
+    return waitFor(
+      async () => {
+        const backends = await traefikBackends(cluster.traefikApiUrl ?? '', env.namespace);
+        const ips = await readyStablePodIps();
+        return !backends.canary && ips.length === 2 && JSON.stringify(backends.ips) === JSON.stringify(ips);
+      },
+      { timeoutMs: 60_000, intervalMs: 250, description: 'Traefik sending only to the 2 ready stable pods of web' },
+    );
+  };
+  const slow = { name: 'slow', type: 'sequential', metric: 'latency', slowerThan: 0.25 };
+
+  it('rolls back a canary 300 ms slower than stable on the share of requests slower than 0.25 s', {
+    timeout: 240_000,
+  }, async () => {
+    // The SLO threshold beside it (p99 under 1 s) holds for this canary: only the comparison with
+    // stable shows the regression. It also waits for 20 requests in its window; the sequential
+    // check needs no minimum sample.
+    const p99 = { name: 'p99', type: 'latency', quantile: 0.99, max: 1, minSample: 20 };
+    await setSpec({ analysis: analysis([p99, slow]) });
+    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
+    try {
+      const before = await lastRevision();
+      const stableVersion = await templateVersion();
+      await dataPlaneOnlyOnStable();
+      await release('v4', 0, 300);
+      const done = await waitForStatus('the release of v4 to end', releaseAfter(before), 200_000);
+      expect(done.phase, done.message).toBe('failed');
+      const reason = done.release?.history.at(-1)?.reason ?? '';
+      expect(reason).toContain('sequential check slow proved a regression');
+      expect(reason).toContain('slower than 0.25s');
+      const evidence = done.analysis?.counters?.sequential?.slow;
+      expect(evidence?.outcome, reason).toBe('regression');
+      // Counted from Traefik's buckets: the canary's requests are slow, stable's are not.
+      expect(evidence?.canary.total).toBeGreaterThan(0);
+      expect(evidence!.canary.failed / evidence!.canary.total, reason).toBeGreaterThan(0.9);
+      expect(evidence!.stable.total, reason).toBeGreaterThan(0);
+      expect(evidence!.stable.failed / evidence!.stable.total, reason).toBeLessThan(0.05);
+      expect(evidence?.ratio.lower).toBeGreaterThan(1);
+      // The threshold check never failed the canary: the sequential check decided.
+      const p99Rounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'p99');
+      expect(p99Rounds.filter((m) => m.verdict === 'fail')).toEqual([]);
+      const rollingBack = await waitFor(
+        async () =>
+          (await env.core.listNamespacedEvent({ namespace: env.namespace })).items.find(
+            (e) =>
+              e.reason === 'RollingBack' &&
+              e.involvedObject.name === 'web' &&
+              /sequential check slow/.test(e.message ?? ''),
+          ),
+        { timeoutMs: 30_000, intervalMs: 250, description: 'a RollingBack Event naming the latency check' },
+      );
+      expect(rollingBack.message).not.toContain('p99');
+      // The user's Deployment is back on the stable template.
+      const restored = await waitFor(
+        async () => {
+          const version = await templateVersion();
+          return version === stableVersion ? version : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, description: `web's template back on ${stableVersion}` },
+      );
+      expect(restored).toBe(stableVersion);
+    } finally {
+      const seen = await steady.stop();
+      // The slow canary answered real requests through Traefik before it was rolled back.
+      expect(seen.byVersion.v4 ?? 0).toBeGreaterThan(0);
+    }
+  });
+
+  it('promotes a canary as fast as stable once the latency check proves it no slower, before the hold ends', {
+    timeout: 240_000,
+  }, async () => {
+    await setSpec({ analysis: analysis([{ ...slow, advanceOnEvidence: true }]) });
+    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 4 * 60_000 });
+    try {
+      const before = await lastRevision();
+      await dataPlaneOnlyOnStable();
+      const startedAt = Date.now();
+      await release('v5', 0, 0);
+      const done = await waitForStatus('the release of v5 to end', releaseAfter(before), 200_000);
+      expect(done.phase, done.message).toBe('succeeded');
+      const evidence = done.analysis?.counters?.sequential?.slow;
+      expect(evidence?.outcome, done.release?.history.at(-1)?.reason).toBe('no-regression');
+      // Default delta for latency is 1 point: the canary's slow share is shown below stable's + 1 point.
+      expect(evidence?.canary.total).toBeGreaterThan(500);
+      expect(evidence!.canary.failed / evidence!.canary.total).toBeLessThan(0.01);
+      // The step's hold is 10 minutes; the evidence ended it.
+      expect(Date.now() - startedAt).toBeLessThan(5 * 60_000);
+    } finally {
+      const seen = await steady.stop();
+      expect(seen.byVersion.v5 ?? 0).toBeGreaterThan(0);
     }
   });
 });
