@@ -31,7 +31,7 @@ export interface OutboxLog {
 export const OUTBOX_MAX_BYTES = 512 * 1024;
 /** How long a handed notification stays recorded: longer than any status keeps it (recovery.ts). */
 export const RECORDED_MAX_AGE_MS = 60 * 60_000;
-/** At most this many (receiver, id) pairs recorded (about 70 bytes each), the newest kept. */
+/** At most this many (receiver, id) pairs recorded (53 bytes each: about 104 KiB), the newest kept. */
 export const RECORDED_MAX = 2000;
 
 /** What every stored notification has at least (the outbox's and the policy status's copies). */
