@@ -7,6 +7,7 @@ import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
 import { policyKeyOf } from './controller/names.ts';
+import { policyOnRecord } from './controller/status.ts';
 import { HookRunner, hookMetrics } from './hooks/index.ts';
 import { BackgroundEventRecorder } from './kube/background-events.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
@@ -104,6 +105,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
         onError: (error) => log.warn('cannot read the operation-actor admission policy', { error: error.message }),
       }),
       notify: (transition) => notifier.notify(transition),
+      // Only an outbox makes use of them: it tells, after a restart, which ones were never handed over.
+      notificationsInStatus: outbox !== undefined,
       // Per-policy gauges and counters follow every status the controller writes.
       onStatus: (namespace, name, status) => metrics.observeRelease(namespace, name, status),
     },
@@ -140,8 +143,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       },
     );
     informers.synced.then(async () => {
-      // Before any reconcile: what the previous canaryd still owed is queued first, in order.
-      await notifier.restore();
+      // Before any reconcile: what the previous canaryd still owed is queued first, in order,
+      // then what the policies' latest decisions hold that its outbox never got (a crash).
+      await notifier.restore(store.list('CanaryPolicy', '').map(policyOnRecord));
       log.info('caches synced; reconciling', { cached: store.counts() });
       controller.start();
     });

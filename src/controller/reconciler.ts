@@ -19,7 +19,9 @@ import { type HookAnswers, type HookCall, mergeHookAnswers } from '../hooks/inde
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
-import type { Transition } from '../notify/derive.ts';
+import { deriveNotifications, type Transition } from '../notify/derive.ts';
+import type { Notification } from '../notify/events.ts';
+import { afterDecision } from '../notify/recovery.ts';
 import { formatPolicyError } from '../policy/errors.ts';
 import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
 import { validatePolicyObject } from '../policy/validate.ts';
@@ -75,6 +77,12 @@ export interface ReconcilerDeps {
   resyncMs?: number;
   /** Told every persisted decision; must return at once (src/notify/: notifications). */
   notify?(transition: Transition): void;
+  /**
+   * Also write each decision's notifications into the status, with the decision: a canaryd killed
+   * before its outbox had them sends them after its restart (notify/recovery.ts). Where receivers
+   * are configured.
+   */
+  notificationsInStatus?: boolean;
   /** Is the operation-actor admission policy enforced (controller/actor.ts)? Absent: never. */
   admission?: () => Promise<AdmissionVerdict>;
   /** Calls hooks in the background (src/hooks/runner.ts). Absent: no call is made (each is inconclusive). */
@@ -280,8 +288,10 @@ async function decideAndAct(
     status.analysis.counters = resumeCounters(status.analysis.counters);
   }
   const wake = nextWakeAt(next, policy, now);
+  const decision = { policy, before: release, after: next, actions, at: now.toISOString() };
   const written = await writeStatus(deps, object, {
     ...status,
+    notifications: notificationsOnRecord(deps, key, status, { ...decision, analysis: status.analysis }, now),
     ...summarise(policy, next, pass.route.status?.achievedWeight ?? 0),
     release: next,
     nextStepAt: nextStepTime(next, policy, now)?.toISOString(),
@@ -298,13 +308,9 @@ async function decideAndAct(
   // when one failed: the decision is persisted, so its notifications are due either way.
   const notify = () =>
     deps.notify?.({
-      policy,
-      before: release,
-      after: next,
-      actions,
+      ...decision,
       analysis: readStatus(latest.status, now).analysis,
       ...(measuredShare === undefined ? {} : { measuredShare }),
-      at: now.toISOString(),
     });
   const ctx = {
     onWeightSet: (achieved: number) => {
@@ -367,6 +373,28 @@ async function decideAndAct(
   }
   notify();
   return { kind: 'done', next, actions, latest, analysed, wake };
+}
+
+/**
+ * The status's notifications with this decision's, derived before its actions and written with
+ * it: a canaryd killed before its outbox has them sends them after its restart (issue 15,
+ * notify/recovery.ts). Only where receivers are configured; a derivation that fails is logged
+ * and never holds the decision up (notify() logs it again after the actions).
+ */
+function notificationsOnRecord(
+  deps: ReconcilerDeps,
+  key: string,
+  status: PolicyStatus,
+  transition: Transition,
+  now: Date,
+): Notification[] | undefined {
+  if (deps.notificationsInStatus !== true) return status.notifications;
+  try {
+    return afterDecision(status.notifications, deriveNotifications(transition), now);
+  } catch (error) {
+    deps.log.warn('could not derive notifications', { policy: key, error: (error as Error).message });
+    return status.notifications;
+  }
 }
 
 /**

@@ -5,6 +5,8 @@ import type { AnalysisCounters, Measurement } from '../analysis/index.ts';
 import { INITIAL_COUNTERS } from '../analysis/index.ts';
 import { initialState, planSteps, type ReleaseState } from '../engine/index.ts';
 import type { HookAnswers } from '../hooks/index.ts';
+import type { Notification } from '../notify/events.ts';
+import type { PolicyOnRecord } from '../notify/recovery.ts';
 import type { CanaryPolicy, CanaryPolicySpec } from '../policy/schema.ts';
 
 export interface Condition {
@@ -50,6 +52,12 @@ export interface PolicyStatus {
   nextAnalysisAt?: string;
   /** The latest answer of each hook (spec.hooks): when, what, why, how long it took. */
   hooks?: HookAnswers;
+  /**
+   * The notifications of the latest decisions, written with the decision itself (without a
+   * measured share): a canaryd killed before its outbox had them sends them after its restart
+   * (notify/recovery.ts). Bounded: the last few, of the last minutes.
+   */
+  notifications?: Notification[];
   updatedAt: string;
 }
 
@@ -85,6 +93,19 @@ export function readStatus(raw: unknown, now: Date): PolicyStatus {
       counters: status.analysis?.counters ?? fresh.analysis.counters,
       measurements: Array.isArray(status.analysis?.measurements) ? status.analysis.measurements : [],
     },
+  };
+}
+
+/** What a restarted canaryd checks against its outbox (notify/recovery.ts). */
+export function policyOnRecord(object: {
+  metadata: { namespace?: string; name: string };
+  status?: unknown;
+}): PolicyOnRecord {
+  const status = readStatus(object.status, new Date());
+  return {
+    policy: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+    notifications: status.activeSpec?.notifications,
+    recent: Array.isArray(status.notifications) ? status.notifications : [],
   };
 }
 

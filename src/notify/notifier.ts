@@ -4,7 +4,7 @@
 // decision is never delayed or undone by delivery.
 import type { EventRecorder } from '../kube/events.ts';
 import type { SecretSource } from '../kube/secrets.ts';
-import { API_VERSION, KIND } from '../policy/schema.ts';
+import { API_VERSION, KIND, type NotificationsSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { NotificationSettings, ReceiverSettings } from '../settings/notifications.ts';
 import { deriveNotifications, type Transition } from './derive.ts';
@@ -12,6 +12,7 @@ import type { Notification, NotificationType } from './events.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import type { Outbox } from './outbox.ts';
 import { type Backoff, type Clock, ReceiverQueue, systemClock } from './queue.ts';
+import { missedNotifications, type PolicyOnRecord } from './recovery.ts';
 import { sendOnce } from './send.ts';
 
 export interface NotifierLog {
@@ -38,7 +39,10 @@ export interface Selection {
 
 /** The receivers and events a policy asks for: its spec.notifications, else the settings' defaults. */
 export function selectionFor(transition: Pick<Transition, 'policy'>, settings: NotificationSettings): Selection {
-  const spec = transition.policy.spec.notifications;
+  return selectionOf(transition.policy.spec.notifications, settings);
+}
+
+function selectionOf(spec: NotificationsSpec | undefined, settings: NotificationSettings): Selection {
   return {
     receivers: spec?.receivers ?? settings.defaults.receivers,
     events: spec?.events ?? settings.defaults.events,
@@ -99,54 +103,91 @@ export class Notifier {
 
   /**
    * Queues again what the previous canaryd still owed (its outbox), before any reconcile: each
-   * keeps its id (the receivers' idempotency key) and its deadline. Returns how many; a failure
-   * to read the outbox is logged and delivery goes on from memory.
+   * keeps its id (the receivers' idempotency key) and its deadline. Then what the policies'
+   * latest decisions (`policies`, from the synced cache) persisted and no outbox was ever handed:
+   * a canaryd killed between a decision and its outbox write (recovery.ts). Returns how many; a
+   * failure to read the outbox is logged and delivery goes on from memory.
    */
-  async restore(): Promise<number> {
+  async restore(policies: readonly PolicyOnRecord[] = []): Promise<number> {
     const outbox = this.#deps.outbox;
     if (outbox === undefined) return 0;
     let entries: Awaited<ReturnType<Outbox['load']>>;
     try {
       entries = await outbox.load();
     } catch (error) {
-      this.#deps.log.warn('could not read the notification outbox; what the previous canaryd owed is not sent', {
-        error: (error as Error).message,
-      });
+      this.#deps.log.warn(
+        'could not read the notification outbox; what the previous canaryd owed, or lost in a crash, is not sent',
+        { error: (error as Error).message },
+      );
       return 0;
     }
     const now = (this.#deps.clock ?? systemClock).now();
+    const owed = entries.flatMap(({ notification, owed }) =>
+      Object.entries(owed).map(([receiver, at]) => ({ notification, receiver, at })),
+    );
+    const recovered = this.#missed(policies, outbox, now);
     let restored = 0;
-    for (const { notification, owed } of entries) {
-      for (const [name, at] of Object.entries(owed)) {
-        const queue = this.#queues.get(name);
-        const receiver = this.#receivers.get(name);
-        if (queue === undefined || receiver === undefined) {
-          this.#deps.log.warn('notification owed to a receiver that is no longer configured; dropped', {
-            receiver: name,
-            id: notification.id,
-          });
-          outbox.settle(notification.id, name);
-          continue;
-        }
-        if (now - at > parseDuration(receiver.deadline)) {
-          outbox.settle(notification.id, name);
-          this.#deps.metrics?.dropped(name, 'deadline');
-          this.#deps.log.warn('notification dropped', {
-            receiver: name,
-            type: notification.type,
-            id: notification.id,
-            reason: 'deadline',
-            detail: `owed since ${new Date(at).toISOString()}, longer than the deadline (${receiver.deadline}) when canaryd started`,
-          });
-          continue;
-        }
-        queue.enqueue(notification, at);
-        restored += 1;
+    for (const { notification, receiver: name, at } of [...owed, ...recovered]) {
+      const queue = this.#queues.get(name);
+      const receiver = this.#receivers.get(name);
+      if (queue === undefined || receiver === undefined) {
+        this.#deps.log.warn('notification owed to a receiver that is no longer configured; dropped', {
+          receiver: name,
+          id: notification.id,
+        });
+        outbox.settle(notification.id, name);
+        continue;
       }
+      if (now - at > parseDuration(receiver.deadline)) {
+        outbox.settle(notification.id, name);
+        this.#deps.metrics?.dropped(name, 'deadline');
+        this.#deps.log.warn('notification dropped', {
+          receiver: name,
+          type: notification.type,
+          id: notification.id,
+          reason: 'deadline',
+          detail: `owed since ${new Date(at).toISOString()}, longer than the deadline (${receiver.deadline}) when canaryd started`,
+        });
+        continue;
+      }
+      queue.enqueue(notification, at);
+      restored += 1;
     }
     for (const [name, queue] of this.#queues) this.#deps.metrics?.queued(name, queue.size);
-    if (restored > 0) this.#deps.log.info('notifications restored from the outbox', { restored });
+    if (restored > 0) {
+      this.#deps.log.info('notifications restored from the outbox', {
+        restored,
+        recoveredFromStatus: recovered.length,
+      });
+    }
     return restored;
+  }
+
+  /** What policies' statuses hold that the outbox never had; owed from now on (and saved). */
+  #missed(policies: readonly PolicyOnRecord[], outbox: Outbox, now: number) {
+    const { missed, unreadable } = missedNotifications(
+      policies,
+      (spec, type) => {
+        const selection = selectionOf(spec, this.#settings);
+        return selection.events.includes(type) ? selection.receivers.filter((name) => this.#queues.has(name)) : [];
+      },
+      (id, receiver) => outbox.owes(id, receiver) || outbox.recorded(id, receiver),
+      now,
+    );
+    for (const policy of new Set(unreadable)) {
+      this.#deps.log.warn('a notification in the policy status is unreadable; not checked after the restart', {
+        policy,
+      });
+    }
+    for (const { notification, receiver, at } of missed) {
+      outbox.owe(notification, receiver, at);
+      this.#deps.log.info('notification recovered from the policy status (lost before the outbox was written)', {
+        receiver,
+        type: notification.type,
+        id: notification.id,
+      });
+    }
+    return missed;
   }
 
   /** Resolves when every queue is empty (tests). */

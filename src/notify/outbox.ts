@@ -3,15 +3,21 @@
 // when each got it (its deadline counts from then, across restarts). Writes are coalesced (at
 // most one in flight, the latest state wins) and bounded in size; the notification's id, its
 // idempotency key, is kept, so a notification sent again after a restart is one receivers can
-// deduplicate. A write that fails is retried; delivery never waits for one.
-import { z } from 'zod';
+// deduplicate. A write that fails is retried; delivery never waits for one. It also records
+// which receiver was handed which notification lately (sent or given up since, or not): at
+// start, a notification a policy's status holds that the outbox never recorded is one a crash
+// lost before its write (recovery.ts). The saved format is outbox-format.ts.
 import type { Notification } from './events.ts';
-
-export interface OutboxEntry {
-  notification: Notification;
-  /** Receiver name → when it was queued for that receiver (epoch ms). */
-  owed: Record<string, number>;
-}
+import {
+  boundedOutbox,
+  keptRecords,
+  type OutboxEntry,
+  type OutboxLog,
+  parseOutbox,
+  RECORDED_MAX,
+  type Recorded,
+  recordKey,
+} from './outbox-format.ts';
 
 /** Where the outbox lives (a ConfigMap: outbox-store.ts). */
 export interface OutboxStore {
@@ -28,56 +34,6 @@ export class OutboxTaken extends Error {
   override name = 'OutboxTaken';
 }
 
-export interface OutboxLog {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
-
-/** A ConfigMap holds 1 MiB; the outbox keeps to half of it. */
-export const OUTBOX_MAX_BYTES = 512 * 1024;
-
-const entrySchema = z.object({
-  notification: z.looseObject({ id: z.string(), type: z.string(), policy: z.object({}).loose() }),
-  owed: z.record(z.string(), z.number()),
-});
-
-/** Parses a saved outbox; what cannot be read is reported and left out (never blocks a start). */
-export function parseOutbox(text: string, where: string, log?: OutboxLog): OutboxEntry[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    log?.warn('notification outbox is not JSON; starting without it', { where, error: (error as Error).message });
-    return [];
-  }
-  if (!Array.isArray(raw)) {
-    log?.warn('notification outbox is not a list; starting without it', { where });
-    return [];
-  }
-  const entries: OutboxEntry[] = [];
-  for (const [index, item] of raw.entries()) {
-    const parsed = entrySchema.safeParse(item);
-    if (parsed.success) entries.push(parsed.data as unknown as OutboxEntry);
-    else log?.warn('notification outbox entry unreadable; left out', { where, index, error: parsed.error.message });
-  }
-  return entries;
-}
-
-/**
- * The entries to save, oldest first, within `maxBytes` of JSON: when they do not fit, the oldest
- * are left out (they are still queued in memory; only their survival of a restart is lost).
- */
-export function boundedOutbox(
-  entries: readonly OutboxEntry[],
-  maxBytes = OUTBOX_MAX_BYTES,
-): { text: string; left: OutboxEntry[] } {
-  const sizes = entries.map((entry) => Buffer.byteLength(JSON.stringify(entry)) + 1);
-  let total = 2;
-  let first = entries.length;
-  while (first > 0 && total + sizes[first - 1]! <= maxBytes) total += sizes[--first]!;
-  const kept = entries.slice(first);
-  return { text: JSON.stringify(kept), left: entries.slice(0, first) };
-}
-
 export interface OutboxOptions {
   store: OutboxStore;
   log: OutboxLog;
@@ -87,12 +43,16 @@ export interface OutboxOptions {
   retryMs?: number;
   maxBytes?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock records are aged by (epoch ms). Default Date.now. */
+  now?: () => number;
 }
 
 export class Outbox {
   readonly #options: OutboxOptions;
   /** Insertion order = age. */
   readonly #entries = new Map<string, OutboxEntry>();
+  /** Every (receiver, notification) handed over lately, owed or done: what recovery must not resend. */
+  #recorded: Recorded = new Map();
   #dirty = false;
   #writer: Promise<void> | undefined;
   #stopped = false;
@@ -105,17 +65,23 @@ export class Outbox {
   /** What the last canaryd left; the caller queues it again. Entries added meanwhile are kept. */
   async load(): Promise<OutboxEntry[]> {
     const text = await this.#options.store.load();
-    const loaded = text === undefined ? [] : parseOutbox(text, this.#options.store.where, this.#options.log);
-    for (const entry of loaded) {
+    if (text === undefined) return [];
+    const { entries, recorded } = parseOutbox(text, this.#options.store.where, this.#options.log);
+    for (const [key, at] of recorded) this.#record(key, at);
+    for (const entry of entries) {
+      // An outbox saved before records existed: what it owes was handed over, too.
+      for (const [receiver, at] of Object.entries(entry.owed))
+        this.#record(recordKey(receiver, entry.notification.id), at);
       const known = this.#entries.get(entry.notification.id);
       if (known === undefined) this.#entries.set(entry.notification.id, structuredClone(entry));
       else for (const [receiver, at] of Object.entries(entry.owed)) known.owed[receiver] ??= at;
     }
-    return loaded;
+    return entries;
   }
 
-  /** `receiver` owes `notification` (queued at `at`). Idempotent. */
+  /** `receiver` owes `notification` (queued at `at`), and it is recorded as handed over. Idempotent. */
   owe(notification: Notification, receiver: string, at: number): void {
+    this.#record(recordKey(receiver, notification.id), at);
     let entry = this.#entries.get(notification.id);
     if (entry === undefined) {
       entry = { notification, owed: {} };
@@ -138,6 +104,11 @@ export class Outbox {
   /** Is `receiver` still owed notification `id`? */
   owes(id: string, receiver: string): boolean {
     return this.#entries.get(id)?.owed[receiver] !== undefined;
+  }
+
+  /** Was `receiver` handed notification `id` lately (owed now, or sent, or given up)? */
+  recorded(id: string, receiver: string): boolean {
+    return this.#recorded.has(recordKey(receiver, id));
   }
 
   get size(): number {
@@ -183,7 +154,8 @@ export class Outbox {
     let retryMs = this.#options.retryMs ?? 2000;
     while (this.#dirty && !this.#stopped) {
       this.#dirty = false;
-      const { text, left } = boundedOutbox([...this.#entries.values()], this.#options.maxBytes);
+      this.#recorded = keptRecords(this.#recorded, (this.#options.now ?? Date.now)());
+      const { text, left } = boundedOutbox([...this.#entries.values()], this.#recorded, this.#options.maxBytes);
       this.#reportFull(left.length);
       try {
         await this.#options.store.save(text);
@@ -206,6 +178,13 @@ export class Outbox {
         retryMs = Math.min(60_000, retryMs * 2);
       }
     }
+  }
+
+  #record(key: string, at: number): void {
+    if (this.#recorded.has(key)) return;
+    this.#recorded.set(key, at);
+    // Bounded between writes too: the oldest (first in) goes.
+    if (this.#recorded.size > RECORDED_MAX) this.#recorded.delete(this.#recorded.keys().next().value!);
   }
 
   #reportFull(left: number): void {

@@ -8,9 +8,11 @@ import { decide } from '../../src/engine/index.ts';
 import type { Transition } from '../../src/notify/derive.ts';
 import type { Notification } from '../../src/notify/events.ts';
 import { Notifier } from '../../src/notify/notifier.ts';
-import { boundedOutbox, Outbox, type OutboxStore, OutboxTaken, parseOutbox } from '../../src/notify/outbox.ts';
+import { Outbox, type OutboxStore } from '../../src/notify/outbox.ts';
+import { boundedOutbox, parseOutbox } from '../../src/notify/outbox-format.ts';
 import { notificationSettings } from '../../src/settings/notifications.ts';
 import { adoptedState, deployment, iso, observed, policy } from '../engine/fixtures.ts';
+import { memoryStore, quiet, until } from './fakes.ts';
 
 let server: Server;
 let base = '';
@@ -37,31 +39,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** A store in memory that counts its writes and can be told to fail or to be taken over. */
-function memoryStore() {
-  const store = {
-    text: undefined as string | undefined,
-    writes: 0,
-    fail: 0,
-    taken: false,
-    where: 'memory',
-    async load() {
-      return store.text;
-    },
-    async save(text: string) {
-      if (store.taken) throw new OutboxTaken('someone else wrote it');
-      if (store.fail > 0) {
-        store.fail--;
-        throw new Error('apiserver unavailable');
-      }
-      store.writes++;
-      store.text = text;
-    },
-  };
-  return store satisfies OutboxStore;
-}
-
-const quiet = { info: () => undefined, warn: () => undefined };
 const ref = { secretKeyRef: { namespace: 'canaryd-system', name: 'notify', key: 'audit' } };
 const settings = notificationSettings.parse({
   receivers: [{ name: 'audit', type: 'webhook', url: ref, deadline: '10m', initialBackoff: '50ms' }],
@@ -87,15 +64,7 @@ const started = (): Transition => {
   return { policy: thePolicy, before, after: next, actions, at: iso(1000) };
 };
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const owedIn = (store: { text: string | undefined }) => parseOutbox(store.text ?? '[]', 'memory');
+const owedIn = (store: { text: string | undefined }) => parseOutbox(store.text ?? '[]', 'memory').entries;
 
 describe('the notification outbox', () => {
   it('a notification owed when canaryd stops is sent by the next one, once by its idempotency key', async () => {
@@ -143,29 +112,28 @@ describe('the notification outbox', () => {
     expect(store.writes).toBe(0);
   });
 
-  it('keeps within its size: the oldest entries are left out first', () => {
+  it('keeps within its size: the oldest entries are left out first, the records are kept', () => {
     const entry = (id: string) => ({
-      notification: { id, type: 'started', summary: 'x'.repeat(100) } as unknown as Notification,
+      notification: { id, type: 'started', policy: {}, summary: 'x'.repeat(100) } as unknown as Notification,
       owed: { audit: 1 },
     });
     const entries = Array.from({ length: 10 }, (_, i) => entry(`n${i}`));
+    const recorded = new Map([['audit/n0', 1]]);
+    const empty = Buffer.byteLength(boundedOutbox([], recorded).text);
     const one = Buffer.byteLength(JSON.stringify(entries[0])) + 1;
-    const { text, left } = boundedOutbox(entries, 2 + 4 * one);
+    const { text, left } = boundedOutbox(entries, recorded, empty + 4 * one);
     expect(left.map((e) => e.notification.id)).toEqual(['n0', 'n1', 'n2', 'n3', 'n4', 'n5']);
-    expect((JSON.parse(text) as Array<{ notification: { id: string } }>).map((e) => e.notification.id)).toEqual([
-      'n6',
-      'n7',
-      'n8',
-      'n9',
-    ]);
-    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(2 + 4 * one);
+    const saved = parseOutbox(text, 'memory');
+    expect(saved.entries.map((e) => e.notification.id)).toEqual(['n6', 'n7', 'n8', 'n9']);
+    expect([...saved.recorded]).toEqual([['audit/n0', 1]]);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(empty + 4 * one);
   });
 
   it('an unreadable outbox is reported and left out; canaryd starts anyway', () => {
     const warned: string[] = [];
     const log = { warn: (message: string) => warned.push(message) };
-    expect(parseOutbox('{not json', 'ConfigMap x/y', log)).toEqual([]);
-    expect(parseOutbox('[{"owed": {}}]', 'ConfigMap x/y', log)).toEqual([]);
+    expect(parseOutbox('{not json', 'ConfigMap x/y', log).entries).toEqual([]);
+    expect(parseOutbox('[{"owed": {}}]', 'ConfigMap x/y', log).entries).toEqual([]);
     expect(warned).toEqual([
       'notification outbox is not JSON; starting without it',
       'notification outbox entry unreadable; left out',
