@@ -11,7 +11,7 @@ import type { Action, ReleaseState } from '../types.ts';
  * promoted: that roll is let finish), canary objects removed, the Deployment unpaused.
  */
 export function policyDeleted(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
-  const { deployment, canary, route } = context.observed;
+  const { deployment, route } = context.observed;
   const current = state.current;
   const promoting =
     state.phase === 'promoting' && current !== undefined && deployment?.templateHash === current.templateHash;
@@ -47,7 +47,7 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
 
 /** The Deployment is gone: remove the canary objects and forget the stable revision (re-adopt if it returns). */
 export function deploymentMissing(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
-  const { canary, route } = context.observed;
+  const { route } = context.observed;
   const actions: Action[] = [];
   if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
   actions.push(...canaryObjectsRemoval(context.observed));

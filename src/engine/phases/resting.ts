@@ -75,7 +75,7 @@ export function adopt(state: ReleaseState, context: Context): { next: ReleaseSta
   event(context, 'Normal', 'Adopted', `revision ${revision} (${deployment.templateHash}) adopted as stable`);
   setPhase(state, 'idle', `stable at revision ${revision}`);
   const actions: Action[] = [{ type: 'adoptDeployment', templateHash: deployment.templateHash }];
-  const { canary, route } = context.observed;
+  const { route } = context.observed;
   if (route.weight > 0) actions.unshift({ type: 'setWeight', weight: 0 });
   actions.push(...canaryObjectsRemoval(context.observed));
   return { next: state, actions };
