@@ -39,13 +39,20 @@ export async function killAllCanaryd(): Promise<void> {
 
 /**
  * The V8 flags the install manifests give canaryd (deploy/deployment.yaml NODE_OPTIONS, a heap
- * cap inside the container's memory limit): benchmarks and drills measure canaryd as installed.
+ * cap inside the container's memory limit, a small young generation): benchmarks and drills
+ * measure canaryd as installed.
  */
 const INSTALL_MANIFEST = readFileSync(join(REPO_ROOT, 'deploy', 'deployment.yaml'), 'utf8');
 
 export const INSTALL_NODE_OPTIONS: string[] = (() => {
   const value = /name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(INSTALL_MANIFEST)?.[1]?.trim();
   return value === undefined ? [] : value.split(/\s+/);
+})();
+
+/** Environment the install manifests set for the process itself (glibc's malloc arenas). */
+export const INSTALL_PROCESS_ENV: Record<string, string> = (() => {
+  const value = /name: MALLOC_ARENA_MAX\s*\n\s*value: "?(\d+)"?/.exec(INSTALL_MANIFEST)?.[1];
+  return value === undefined ? {} : { MALLOC_ARENA_MAX: value };
 })();
 
 /** The container memory limit of the install manifests, MiB: what canaryd must stay under. */
@@ -79,7 +86,7 @@ export function spawnCanaryd(
       '127.0.0.1:0',
       ...args,
     ],
-    { stdio: ['ignore', fd, fd] },
+    { stdio: ['ignore', fd, fd], env: { ...process.env, ...INSTALL_PROCESS_ENV } },
   );
   closeSync(fd);
   if (child.pid === undefined) throw new Error('could not start canaryd');
