@@ -214,6 +214,11 @@ export interface ObservedDeployment {
   readyReplicas: number;
   /** Every pod runs templateHash, all available, status observed for the latest generation. */
   rolloutComplete: boolean;
+  /**
+   * false while the Deployment controller has not observed the latest spec (right after a
+   * write, canaryd's own included): rolloutComplete is unknown then, not false. Absent: observed.
+   */
+  statusObserved?: boolean;
   /** Carries canaryd's managed label (canaryd.dev/managed): to be removed when handed back. */
   marked?: boolean;
   /** Who last wrote these fields (metadata.managedFields, canaryd's own writes excluded). */

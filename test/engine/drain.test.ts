@@ -59,11 +59,11 @@ describe('drain after weight 0', () => {
       drainSince: null,
     },
     {
-      name: 'weight 0 seen: the drain starts now, the canary stays',
+      name: 'weight 0 seen: the drain starts now, the canary stays (weight 0 is not written again)',
       state: rollingBack(),
       observed: idleCanary(),
       nowMs: MIN,
-      actions: ['setWeight'],
+      actions: [],
       drainSince: iso(MIN),
     },
     {
@@ -71,7 +71,7 @@ describe('drain after weight 0', () => {
       state: rollingBack({ drain: { since: iso(MIN) } }),
       observed: idleCanary(),
       nowMs: MIN + 5 * SEC - 1,
-      actions: ['setWeight'],
+      actions: [],
       drainSince: iso(MIN),
     },
     {
@@ -79,7 +79,7 @@ describe('drain after weight 0', () => {
       state: rollingBack({ drain: { since: iso(MIN) } }),
       observed: idleCanary(),
       nowMs: MIN + 5 * SEC,
-      actions: ['setWeight', 'deleteCanary'],
+      actions: ['deleteCanary'],
       drainSince: iso(MIN),
     },
     {
@@ -88,7 +88,7 @@ describe('drain after weight 0', () => {
       observed: idleCanary(),
       nowMs: MIN + 10 * SEC,
       drainDelay: '30s',
-      actions: ['setWeight'],
+      actions: [],
       drainSince: iso(MIN),
     },
     {
@@ -99,7 +99,7 @@ describe('drain after weight 0', () => {
         route: { prepared: true, weight: 0, achievedWeight: 0, testersRouting: false },
       }),
       nowMs: MIN + 6 * SEC,
-      actions: ['setWeight', 'cleanupRoute'],
+      actions: ['cleanupRoute'],
       drainSince: null,
     },
     {
@@ -107,7 +107,7 @@ describe('drain after weight 0', () => {
       state: rollingBack(),
       observed: idleCanary({ testersRouting: true }),
       nowMs: MIN,
-      actions: ['setWeight', 'setTesterRouting'],
+      actions: ['setTesterRouting'],
       drainSince: null,
     },
     {

@@ -136,10 +136,18 @@ describe('rollback', () => {
     });
     const draining = rollingBack();
     draining.drain = { since: iso(MIN) };
-    expect(types(effects(decide(policy(), draining, half, at(MIN + 5_000)).actions))).toEqual([
-      'setWeight',
-      'deleteCanary',
-    ]);
+    // Weight 0 is on the route already: not written again.
+    expect(types(effects(decide(policy(), draining, half, at(MIN + 5_000)).actions))).toEqual(['deleteCanary']);
+  });
+
+  it('does not unpause (nor unpin the Service) before the Deployment controller has seen the stable template written back', () => {
+    const written = canaryObserved(0, { deployment: deployment('v1', { rolloutComplete: false }) });
+    written.deployment = { ...written.deployment!, statusObserved: false };
+    const waiting = decide(policy(), rollingBack(), written, at(MIN));
+    expect(types(effects(waiting.actions))).not.toContain('promoteStable');
+    // Seen, and really incomplete (a rollback during promotion): the roll back goes on.
+    written.deployment = { ...written.deployment!, statusObserved: true };
+    expect(types(effects(decide(policy(), rollingBack(), written, at(MIN)).actions))).toContain('promoteStable');
   });
 
   it('ends in failed with a history entry once the cluster is clean', () => {

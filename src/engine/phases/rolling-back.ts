@@ -16,13 +16,21 @@ export function rollingBackPhase(state: ReleaseState, context: Context): Handler
   const { deployment, canary, route } = context.observed;
   const dep = deployment!;
   const actions: Action[] = [];
-  if (route.prepared || route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
+  // Weight 0 once: not again on every pass while the canary drains (it is level-triggered on
+  // what the router reports: a weight or a share still routed brings it back).
+  if (route.weight > 0 || route.achievedWeight > 0) actions.push({ type: 'setWeight', weight: 0 });
   const atFailed = dep.templateHash === current.templateHash;
   const atStable = dep.templateHash === stable.templateHash;
   if (atFailed) {
     actions.push({ type: 'restoreStableTemplate', templateHash: stable.templateHash, template: stable.template });
   } else if (atStable && !dep.rolloutComplete) {
-    if (dep.paused) actions.push({ type: 'promoteStable', templateHash: stable.templateHash });
+    // Unpausing unpins the stable Service (promoteStable), which then also selects the canary's
+    // pods. Only for a real roll back (a rollback during promotion): right after canaryd wrote
+    // the stable template back, the Deployment controller has not yet observed it, and the
+    // roll looks incomplete although every pod already runs the stable template. Wait for it.
+    if (dep.paused && dep.statusObserved !== false) {
+      actions.push({ type: 'promoteStable', templateHash: stable.templateHash });
+    }
   } else if (!dep.paused) {
     actions.push({ type: 'repauseStable' });
   }
