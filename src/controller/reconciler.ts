@@ -26,31 +26,14 @@ import { validatePolicyObject } from '../policy/validate.ts';
 import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
 import { isTrafficError } from '../traffic/errors.ts';
 import { GATEWAY_API_VERSION, HTTPROUTE_KIND, type HTTPRoute } from '../traffic/httproute.ts';
-import {
-  CANARY_OF,
-  NGINX_CANARY_BY_COOKIE,
-  NGINX_CANARY_BY_HEADER,
-  ORIGINAL_REPLICAS,
-  ORIGINAL_SELECTOR,
-  OWNER_POLICY,
-  POD_TEMPLATE_HASH,
-  RELEASE_SELECTOR,
-} from '../traffic/labels.ts';
+import { CANARY_OF, OWNER_POLICY, POD_TEMPLATE_HASH } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
 import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { type AdmissionVerdict, approvalWrittenPlainly, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction, managedMark } from './execute.ts';
 import { CANARY_SUFFIX, FINALIZER, OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
-import {
-  nginxRoutePrepared,
-  observeAnalysis,
-  observeCanary,
-  observeDeployment,
-  observeRoute,
-  parseOperation,
-  replicaRatioRoutePrepared,
-} from './observe.ts';
+import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
 import { reconciledCondition } from './reconcile-error.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
@@ -148,7 +131,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     name: target.canaryDeployment,
   });
   const stepNeedsRoute = !deleting && STEP_PHASES.has(release.phase);
-  const observeRouteNow = () => observeRouteOf(deps, router, target, release, canary !== null, stepNeedsRoute);
+  const observeRouteNow = () => observeRouteOf(deps, router, target, canary !== null, stepNeedsRoute);
   let route = await observeRouteNow();
   // Drift is corrected only once canaryd's own intent is on the cluster: a controller restarted
   // between saving a step and writing its weight is not drift (the engine writes it next).
@@ -713,82 +696,18 @@ async function observeRouteOf(
   deps: ReconcilerDeps,
   router: TrafficRouter,
   target: RouteTarget,
-  release: ReleaseState,
   canaryExists: boolean,
   stepNeedsRoute: boolean,
 ): Promise<{ observed: Observed['route']; status?: RouteStatus }> {
-  const { kube } = deps;
-  const service = await kube.get<Service>({
-    apiVersion: 'v1',
-    kind: 'Service',
-    namespace: target.namespace,
-    name: target.service,
-  });
-  let prepared: boolean;
-  let testersRouting = false;
-  if (router.kind === 'ingress-nginx') {
-    const canaryService = await kube.get<Service>({
-      apiVersion: 'v1',
-      kind: 'Service',
-      namespace: target.namespace,
-      name: target.canaryService,
-    });
-    const canaryIngresses = await Promise.all(
-      target.ingresses.map((ingress) =>
-        kube.get<Ingress>({
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'Ingress',
-          namespace: target.namespace,
-          name: `${ingress}${CANARY_SUFFIX}`,
-        }),
-      ),
-    );
-    const pieces = {
-      canaryService: canaryService !== null,
-      canaryIngresses: canaryIngresses.map((i) => i !== null),
-      pinned: service?.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined,
-    };
-    prepared = nginxRoutePrepared(pieces, stepNeedsRoute);
-    testersRouting = canaryIngresses.some(
-      (i) =>
-        i?.metadata.annotations?.[NGINX_CANARY_BY_HEADER] !== undefined ||
-        i?.metadata.annotations?.[NGINX_CANARY_BY_COOKIE] !== undefined,
-    );
-  } else if (router.kind === 'replica-ratio') {
-    // replica-ratio has no routing objects: its "route" is the canary pods in the stable Service
-    // (not pinned) plus any surge of the stable side, which cleanup must undo.
-    const stable = await kube.get<Deployment>({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      namespace: target.namespace,
-      name: target.deployment,
-    });
-    const annotations = service?.metadata.annotations ?? {};
-    const pieces = {
-      canaryDeployment: canaryExists,
-      pinned: service === null || annotations[ORIGINAL_SELECTOR] !== undefined,
-      selectorRecorded: annotations[RELEASE_SELECTOR] !== undefined,
-      surged: stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined,
-    };
-    prepared = replicaRatioRoutePrepared(pieces, stepNeedsRoute);
-  } else {
-    // A router that reports its own pieces (gateway-api); until it answers, assume something is
-    // left for cleanup (cleanup is idempotent) and nothing is ready for a step.
-    prepared = !stepNeedsRoute;
-  }
   try {
-    const status = await router.observe(target);
-    if (status.pieces !== undefined) {
-      prepared = stepNeedsRoute ? status.pieces.complete : status.pieces.any;
-      testersRouting = status.testersRouting ?? false;
-    }
-    return { observed: observeRoute(status, prepared, testersRouting), status };
+    const status = await router.observe(target, { canaryExists });
+    return { observed: observeRoute(status, stepNeedsRoute), status };
   } catch (error) {
     deps.log.warn('could not observe the route', {
       policy: `${target.namespace}/${target.policy}`,
       error: (error as Error).message,
     });
-    return { observed: { prepared, weight: 0, achievedWeight: 0, testersRouting } };
+    return { observed: observeRoute(undefined, stepNeedsRoute) };
   }
 }
 

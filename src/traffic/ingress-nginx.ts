@@ -32,6 +32,8 @@ import {
   MANAGED_BY,
   MANAGED_BY_CANARYD,
   NGINX_CANARY,
+  NGINX_CANARY_BY_COOKIE,
+  NGINX_CANARY_BY_HEADER,
   NGINX_CANARY_WEIGHT,
   NGINX_CANARY_WEIGHT_TOTAL,
   NGINX_TESTER_ANNOTATIONS,
@@ -39,6 +41,7 @@ import {
   POD_TEMPLATE_HASH,
 } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
+import { nginxRoutePieces } from './route-pieces.ts';
 import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
 import {
   isPinned,
@@ -59,6 +62,30 @@ const ownedBy = (
   object: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
   target: RouteTarget,
 ) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
+
+/** The stable Service's pin and the canary Service's selector, as they differ from canaryd's. */
+const servicesDrift = (target: RouteTarget, service: Service | null, canaryService: Service | null): string[] => {
+  const drift: string[] = [];
+  // The pin is the selector key, not only the annotation that records the original selector.
+  if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
+    drift.push(
+      `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
+    );
+  } else if (service !== null) {
+    const edited = pinnedSelectorDrift(service);
+    if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
+  }
+  if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
+    const wanted = canarySelector(service);
+    const selector = canaryService.spec.selector ?? {};
+    if (!sameSelector(selector, wanted)) {
+      drift.push(
+        `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
+      );
+    }
+  }
+  return drift;
+};
 
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
@@ -127,56 +154,11 @@ export class IngressNginxRouter implements TrafficRouter {
   }
 
   async observe(target: RouteTarget): Promise<RouteStatus> {
-    const drift: string[] = [];
-    let requested = 0;
-    let achieved = 0;
-    const shown: string[] = [];
-    for (const name of canaryIngressNames(target)) {
-      const ingress = await getIngress(this.#kube, target.namespace, name);
-      if (ingress === null) {
-        drift.push(`canary Ingress ${name} is missing`);
-        continue;
-      }
-      const annotations = ingress.metadata.annotations ?? {};
-      const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
-      requested = Math.max(requested, Number.isFinite(intended) ? intended : 0);
-      if (annotations[NGINX_CANARY] !== 'true') {
-        drift.push(
-          `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
-        );
-        continue;
-      }
-      const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
-      const effective = fromNginxWeight(pair);
-      achieved = Math.max(achieved, effective);
-      shown.push(`${name} ${pair.weight}/${pair.total}`);
-      if (pair.problem !== undefined) drift.push(`canary Ingress ${name}: ${pair.problem}`);
-      else if (Math.abs(effective - intended) > 1e-9) {
-        drift.push(
-          `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
-        );
-      }
-    }
+    const ingresses = await this.#observeCanaryIngresses(target);
+    const { achieved } = ingresses;
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
-    // The pin is the selector key, not only the annotation that records the original selector.
-    if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
-      drift.push(
-        `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
-      );
-    } else if (service !== null) {
-      const edited = pinnedSelectorDrift(service);
-      if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
-    }
     const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
-      const wanted = canarySelector(service);
-      const selector = canaryService.spec.selector ?? {};
-      if (!sameSelector(selector, wanted)) {
-        drift.push(
-          `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
-        );
-      }
-    }
+    const drift = [...ingresses.drift, ...servicesDrift(target, service, canaryService)];
     const backend = await observeCanaryBackend(this.#kube, target);
     const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
     if (achieved > 0 && backend.current + backend.others.length === 0) {
@@ -185,16 +167,65 @@ export class IngressNginxRouter implements TrafficRouter {
     const status: RouteStatus = withCanaryBackend(
       {
         router: this.kind,
-        requestedWeight: requested,
+        requestedWeight: ingresses.requested,
         achievedWeight: achieved,
         canaryReplicas: backend.current,
         stableReplicas: stableReady,
-        detail: `canary Ingress ${shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
+        detail: `canary Ingress ${ingresses.shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
+        pieces: nginxRoutePieces({
+          canaryService: canaryService !== null,
+          canaryIngresses: ingresses.found,
+          pinned: service !== null && isPinned(service),
+        }),
+        testersRouting: ingresses.testers,
       },
       backend,
     );
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
+  }
+
+  /** The canary Ingresses as written: the weight they carry, tester routing, and what differs. */
+  async #observeCanaryIngresses(target: RouteTarget) {
+    const seen = {
+      drift: [] as string[],
+      shown: [] as string[],
+      /** One entry per stable Ingress: does its canary Ingress exist? */
+      found: [] as boolean[],
+      requested: 0,
+      achieved: 0,
+      testers: false,
+    };
+    for (const name of canaryIngressNames(target)) {
+      const ingress = await getIngress(this.#kube, target.namespace, name);
+      seen.found.push(ingress !== null);
+      if (ingress === null) {
+        seen.drift.push(`canary Ingress ${name} is missing`);
+        continue;
+      }
+      const annotations = ingress.metadata.annotations ?? {};
+      seen.testers ||=
+        annotations[NGINX_CANARY_BY_HEADER] !== undefined || annotations[NGINX_CANARY_BY_COOKIE] !== undefined;
+      const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
+      seen.requested = Math.max(seen.requested, Number.isFinite(intended) ? intended : 0);
+      if (annotations[NGINX_CANARY] !== 'true') {
+        seen.drift.push(
+          `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
+        );
+        continue;
+      }
+      const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
+      const effective = fromNginxWeight(pair);
+      seen.achieved = Math.max(seen.achieved, effective);
+      seen.shown.push(`${name} ${pair.weight}/${pair.total}`);
+      if (pair.problem !== undefined) seen.drift.push(`canary Ingress ${name}: ${pair.problem}`);
+      else if (Math.abs(effective - intended) > 1e-9) {
+        seen.drift.push(
+          `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
+        );
+      }
+    }
+    return seen;
   }
 
   async cleanup(target: RouteTarget): Promise<void> {

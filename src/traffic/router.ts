@@ -58,15 +58,29 @@ export interface RouteStatus {
   detail: string;
   /** Set when the cluster differs from what canaryd wrote (someone edited it): what differs. */
   drift?: string;
-  /**
-   * Routers that know what of their route exists say so here (gateway-api): `complete` when a
-   * step may carry weight, `any` when something is left for cleanup. Else the controller looks.
-   */
-  pieces?: { complete: boolean; any: boolean };
-  /** Header/cookie routing for testers is in place (with `pieces`). */
-  testersRouting?: boolean;
+  /** What of the route exists (the engine's `prepared`: `complete` in a step, `any` elsewhere). */
+  pieces: RoutePieces;
+  /** Header/cookie routing for testers is in place. */
+  testersRouting: boolean;
   /** The data plane refused the route (a Gateway's Accepted/ResolvedRefs False): its reason. */
   rejected?: string;
+}
+
+/**
+ * What of a route exists in the cluster. A step may only start (or skip prepareRoute) when it is
+ * `complete`. Everywhere else — promotion, rollback, resting, a deleted policy — `prepared` is
+ * what asks for cleanupRoute, so `any` piece left counts: promotion unpins the Service before the
+ * canary objects are removed, and a half-prepared route must not stay behind.
+ */
+export interface RoutePieces {
+  complete: boolean;
+  any: boolean;
+}
+
+/** What the controller already read this pass, so the router need not read it again. */
+export interface ObserveOptions {
+  /** The canary Deployment exists (replica-ratio: its pods are the route). */
+  canaryExists?: boolean;
 }
 
 export interface SetWeightOptions {
@@ -93,8 +107,12 @@ export interface TrafficRouter {
   setWeight(target: RouteTarget, weight: number, options?: SetWeightOptions): Promise<RouteStatus>;
   /** Header/cookie routing for testers; undefined removes it. */
   setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void>;
-  /** Reads the weight back from the cluster and reports drift. */
-  observe(target: RouteTarget): Promise<RouteStatus>;
+  /**
+   * Reads the route back from the cluster: the weight it carries, what of it exists, tester
+   * routing and drift. Everything a reconcile needs about the route; missing objects are a
+   * report, not an error.
+   */
+  observe(target: RouteTarget, options?: ObserveOptions): Promise<RouteStatus>;
   /** Removes the canary routing objects and restores the user's objects exactly. Idempotent. */
   cleanup(target: RouteTarget): Promise<void>;
 }

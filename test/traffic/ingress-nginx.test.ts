@@ -109,6 +109,24 @@ describe('ingress-nginx router: a release from prepare to cleanup', () => {
     expect(restored.metadata.labels?.tier).toBe('frontend');
   });
 
+  it('reports what of its route exists and whether testers are routed (the controller asks nothing else)', async () => {
+    const { world, router } = await prepared();
+    expect(await router.observe(world.target)).toMatchObject({
+      pieces: { complete: true, any: true },
+      testersRouting: false,
+    });
+    await router.setTesterRouting(world.target, { header: { name: 'X-Canary', value: 'always' } });
+    expect((await router.observe(world.target)).testersRouting).toBe(true);
+    // A piece gone (the canary Service deleted): no step may start, and what is left asks for cleanup.
+    world.kube.remove(service('web-canary'));
+    expect((await router.observe(world.target)).pieces).toEqual({ complete: false, any: true });
+    await router.cleanup(world.target);
+    expect(await router.observe(world.target)).toMatchObject({
+      pieces: { complete: false, any: false },
+      testersRouting: false,
+    });
+  });
+
   it('is idempotent: prepare and cleanup again change nothing', async () => {
     const { world, router } = await prepared();
     await router.setWeight(world.target, 2);
