@@ -18,17 +18,17 @@ import { routesTesters } from '../engine/plan.ts';
 import { type HookAnswers, type HookCall, mergeHookAnswers } from '../hooks/index.ts';
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import type { Deployment, Ingress, KubeObject, Service } from '../kube/objects.ts';
+import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { Transition } from '../notify/derive.ts';
 import { formatPolicyError } from '../policy/errors.ts';
 import { API_VERSION, type CanaryPolicy, canaryPolicy, KIND } from '../policy/schema.ts';
 import { validatePolicyObject } from '../policy/validate.ts';
-import { chooseRouter, type IngressClass } from '../traffic/choose.ts';
+import { AUTO_FALLBACK } from '../traffic/choose.ts';
 import { isTrafficError } from '../traffic/errors.ts';
-import { GATEWAY_API_VERSION, HTTPROUTE_KIND, type HTTPRoute } from '../traffic/httproute.ts';
-import { CANARY_OF, OWNER_POLICY, POD_TEMPLATE_HASH } from '../traffic/labels.ts';
+import { findRoutes } from '../traffic/find-routes.ts';
+import { POD_TEMPLATE_HASH } from '../traffic/labels.ts';
 import { stableBaseline } from '../traffic/replica-ratio.ts';
-import type { RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import type { RouteNames, RouterName, RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { type AdmissionVerdict, approvalWrittenPlainly, recordedActor } from './actor.ts';
 import type { AnalysisRunner } from './analysis-runner.ts';
 import { executeAction, managedMark } from './execute.ts';
@@ -123,7 +123,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // The canary Service and Ingress are the policy's, like the canary Deployment: a force-deleted
   // policy (finalizer removed by hand) leaves nothing behind.
   if (object.metadata.uid) target.owner = { apiVersion: API_VERSION, kind: KIND, name, uid: object.metadata.uid };
-  const policy = policyForRouter(valid, router.kind, status);
+  const policy = policyForRouter(valid, router, status);
   const canary = await kube.get<Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -571,36 +571,6 @@ async function refuseRouter(
   });
 }
 
-/** The router's choice over the namespace's Ingresses (canary copies excluded) and HTTPRoutes. */
-async function chooseFor(
-  deps: ReconcilerDeps,
-  policy: CanaryPolicy,
-  requested: CanaryPolicy['spec']['target']['router'],
-) {
-  const { target: spec } = policy.spec;
-  const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', policy.metadata.namespace);
-  const classes = await deps.kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', '').catch(() => []);
-  const httpRoutes =
-    requested === 'ingress-nginx' || requested === 'replica-ratio'
-      ? []
-      : await deps.kube
-          .list<HTTPRoute>(GATEWAY_API_VERSION, HTTPROUTE_KIND, policy.metadata.namespace)
-          .catch((error: unknown) => {
-            // The Gateway API CRDs are not installed: no HTTPRoute can route to the Service.
-            if (isKubeError(error, 'NotFound') && requested === 'auto') return [];
-            throw error;
-          });
-  return chooseRouter({
-    requested,
-    service: spec.service,
-    namedIngresses: spec.ingresses,
-    ingresses: all.filter((i) => !i.metadata.name.endsWith(CANARY_SUFFIX)),
-    classes,
-    namedHttpRoutes: spec.httpRoutes,
-    httpRoutes,
-  });
-}
-
 async function routeTargetFor(
   deps: ReconcilerDeps,
   policy: CanaryPolicy,
@@ -611,43 +581,37 @@ async function routeTargetFor(
 ): Promise<{ router: TrafficRouter; target: RouteTarget }> {
   const { namespace, name } = policy.metadata;
   const { target: spec } = policy.spec;
+  const query = { namespace, service: spec.service, ingresses: spec.ingresses, httpRoutes: spec.httpRoutes };
+  const named: RouteNames = { ingresses: spec.ingresses ?? [], httpRoutes: spec.httpRoutes ?? [] };
   let kind = status.router as RouterName | undefined;
-  let ingresses = spec.ingresses ?? [];
-  let httpRoutes = spec.httpRoutes ?? [];
+  let routes = named;
+  /** The routes of the router already chosen, found again (RouteTarget's lists). */
+  const routesOfRelease = (chosen: RouterName) =>
+    deps.router(chosen).routesOfRelease({
+      namespace,
+      policy: name,
+      named,
+      choose: () => findRoutes(deps.kube, query, chosen),
+      deleting,
+    });
   if (deleting) {
     // A deleted policy hands back what its router left: the router it had, and the canary
     // Ingresses (or routes) it finds, never a new choice. The user's Ingress may be gone already
     // (a namespace being deleted removes everything at once), and choosing again would fail, or
     // pick another router whose cleanup leaves the first one's objects behind (issue 12).
-    kind ??= spec.router === 'auto' ? 'replica-ratio' : spec.router;
-    if (kind === 'ingress-nginx') ingresses = await canaryIngressesLeft(deps, namespace, name, ingresses);
-    if (kind === 'gateway-api' && httpRoutes.length === 0) {
-      httpRoutes = await chooseFor(deps, policy, 'gateway-api').then(
-        (choice) => choice.httpRoutes,
-        () => [],
-      );
-    }
+    kind ??= spec.router === 'auto' ? AUTO_FALLBACK : spec.router;
+    routes = await routesOfRelease(kind);
   } else if (kind === undefined || !IN_FLIGHT.has(release.phase)) {
     // The router is chosen when no release runs and kept for the whole release.
     const service = await deps.kube.get<Service>({ apiVersion: 'v1', kind: 'Service', namespace, name: spec.service });
-    const choice = await chooseFor(deps, policy, spec.router);
+    const choice = await findRoutes(deps.kube, query, spec.router);
     kind = choice.kind;
-    ingresses = choice.ingresses;
-    httpRoutes = choice.httpRoutes;
+    routes = { ingresses: choice.ingresses, httpRoutes: choice.httpRoutes };
     status.router = kind;
     status.routerReason = choice.reason + (service === null ? ` (Service ${spec.service} not found)` : '');
-  } else if (kind === 'ingress-nginx' && ingresses.length === 0) {
-    // The release keeps the Ingresses it made canaries of, even if a user's Ingress went meanwhile
-    // (its namespace being deleted, say): cleanup must still find the canary copies.
-    const chosen = await chooseFor(deps, policy, 'ingress-nginx').then(
-      (choice) => choice.ingresses,
-      (error: unknown) => ({ error }),
-    );
-    const left = await canaryIngressesLeft(deps, namespace, name, Array.isArray(chosen) ? chosen : []);
-    if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
-    ingresses = left;
-  } else if (kind === 'gateway-api' && httpRoutes.length === 0) {
-    httpRoutes = (await chooseFor(deps, policy, 'gateway-api')).httpRoutes;
+  } else {
+    // The release keeps the routes it made canaries of, even if a user's route went meanwhile.
+    routes = await routesOfRelease(kind);
   }
   const stableReplicas = release.stable && deployment !== null ? stableBaseline(deployment) : 1;
   const target: RouteTarget = {
@@ -655,8 +619,8 @@ async function routeTargetFor(
     policy: name,
     deployment: spec.deployment,
     service: spec.service,
-    ingresses,
-    httpRoutes,
+    ingresses: routes.ingresses,
+    httpRoutes: routes.httpRoutes,
     canaryDeployment: `${spec.deployment}${CANARY_SUFFIX}`,
     canaryService: `${spec.service}${CANARY_SUFFIX}`,
     stableReplicas,
@@ -670,26 +634,16 @@ async function routeTargetFor(
  * `router: auto` found none (replica-ratio), the release runs by weight alone and the status
  * says that spec.routing is not applied, instead of failing every step or dropping it silently.
  */
-export function policyForRouter(policy: CanaryPolicy, kind: RouterName, status: PolicyStatus): CanaryPolicy {
-  if (kind !== 'replica-ratio' || !routesTesters(policy)) return policy;
-  const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${kind} cannot route by header or cookie`;
+export function policyForRouter(
+  policy: CanaryPolicy,
+  router: Pick<TrafficRouter, 'kind' | 'canRouteTesters'>,
+  status: PolicyStatus,
+): CanaryPolicy {
+  if (router.canRouteTesters || !routesTesters(policy)) return policy;
+  const note = `; spec.routing (header/cookie${policy.spec.routing?.testersFirst ? ', testersFirst' : ''}) is not applied: ${router.kind} cannot route by header or cookie`;
   if (status.routerReason !== undefined && !status.routerReason.endsWith(note)) status.routerReason += note;
   const { routing: _unused, ...spec } = policy.spec;
   return { ...policy, spec };
-}
-
-/** The stable Ingresses named in `known` or recorded (canary-of) on this policy's canary Ingresses. */
-async function canaryIngressesLeft(
-  deps: ReconcilerDeps,
-  namespace: string,
-  name: string,
-  known: string[],
-): Promise<string[]> {
-  const all = await deps.kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', namespace);
-  const recorded = all
-    .filter((i) => i.metadata.annotations?.[OWNER_POLICY] === policyKeyOf(namespace, name))
-    .flatMap((i) => i.metadata.annotations?.[CANARY_OF] ?? []);
-  return [...new Set([...known, ...recorded])].sort();
 }
 
 async function observeRouteOf(

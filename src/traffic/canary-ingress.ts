@@ -22,7 +22,14 @@ import {
 import { controllerRef, type PolicyOwner } from './router.ts';
 import { nginxWeightAnnotations } from './weights.ts';
 
-export const canaryName = (name: string): string => `${name}-canary`;
+export const CANARY_SUFFIX = '-canary';
+export const canaryName = (name: string): string => `${name}${CANARY_SUFFIX}`;
+
+/** The stable Ingresses recorded (canary-of) on the canary Ingresses of `policy` (namespace/name). */
+export const stableIngressesRecorded = (all: Ingress[], policy: string): string[] =>
+  all
+    .filter((ingress) => ingress.metadata.annotations?.[OWNER_POLICY] === policy)
+    .flatMap((ingress) => ingress.metadata.annotations?.[CANARY_OF] ?? []);
 
 /** One place a request can be routed: ingress-nginx merges canaries on host + path. */
 export interface Route {

@@ -12,6 +12,7 @@ import {
   buildCanaryIngress,
   canaryName,
   isManagedByCanaryd,
+  stableIngressesRecorded,
   testerAnnotations,
   weightAnnotations,
 } from './canary-ingress.ts';
@@ -42,7 +43,15 @@ import {
 } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import { nginxRoutePieces } from './route-pieces.ts';
-import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
+import {
+  policyKey,
+  type RouteLookup,
+  type RouteNames,
+  type RouteStatus,
+  type RouteTarget,
+  type SetWeightOptions,
+  type TrafficRouter,
+} from './router.ts';
 import {
   isPinned,
   pinnedSelectorDrift,
@@ -90,10 +99,36 @@ const servicesDrift = (target: RouteTarget, service: Service | null, canaryServi
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
   readonly canaryPodsCarryTraffic = false;
+  readonly pinsStableService = true;
+  readonly canRouteTesters = true;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
     this.#kube = kube;
+  }
+
+  async routesOfRelease(lookup: RouteLookup): Promise<RouteNames> {
+    const { named } = lookup;
+    // A deleted policy hands back every canary Ingress it finds: the user's Ingress may be gone
+    // already (a namespace being deleted removes everything at once).
+    if (lookup.deleting) return { ...named, ingresses: await this.#canaryIngressesLeft(lookup, named.ingresses) };
+    if (named.ingresses.length > 0) return named;
+    // The release keeps the Ingresses it made canaries of, even if a user's Ingress went meanwhile
+    // (its namespace being deleted, say): cleanup must still find the canary copies.
+    const chosen = await lookup.choose().then(
+      (choice) => choice.ingresses,
+      (error: unknown) => ({ error }),
+    );
+    const left = await this.#canaryIngressesLeft(lookup, Array.isArray(chosen) ? chosen : []);
+    if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
+    return { ...named, ingresses: left };
+  }
+
+  /** The stable Ingresses in `known` or recorded (canary-of) on this policy's canary Ingresses. */
+  async #canaryIngressesLeft(lookup: RouteLookup, known: string[]): Promise<string[]> {
+    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', lookup.namespace);
+    const recorded = stableIngressesRecorded(all, `${lookup.namespace}/${lookup.policy}`);
+    return [...new Set([...known, ...recorded])].sort();
   }
 
   async prepare(target: RouteTarget): Promise<void> {

@@ -31,6 +31,8 @@ import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-sol
 import { replicaRatioRoutePieces } from './route-pieces.ts';
 import type {
   ObserveOptions,
+  RouteLookup,
+  RouteNames,
   RoutePieces,
   RouteStatus,
   RouteTarget,
@@ -118,10 +120,18 @@ export class ReplicaRatioRouter implements TrafficRouter {
   readonly kind = 'replica-ratio' as const;
   /** The canary's ready pods are its share: they join the stable Service. */
   readonly canaryPodsCarryTraffic = true;
+  readonly pinsStableService = false;
+  /** No proxy picks requests: header and cookie routing cannot be carried out. */
+  readonly canRouteTesters = false;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
     this.#kube = kube;
+  }
+
+  /** No routing objects: the routes the policy names are all there is. */
+  async routesOfRelease(lookup: RouteLookup): Promise<RouteNames> {
+    return lookup.named;
   }
 
   async prepare(target: RouteTarget): Promise<void> {

@@ -28,6 +28,25 @@ export interface RouteTarget {
   owner?: PolicyOwner;
 }
 
+/** The routing objects of a target, by name: the stable Ingresses and the HTTPRoutes. */
+export interface RouteNames {
+  ingresses: string[];
+  httpRoutes: string[];
+}
+
+/** How a router finds the routes of a release it was chosen for (RouteTarget.ingresses, .httpRoutes). */
+export interface RouteLookup {
+  namespace: string;
+  /** The owning CanaryPolicy's name. */
+  policy: string;
+  /** The routes the policy names (target.ingresses, target.httpRoutes); empty lists where it names none. */
+  named: RouteNames;
+  /** This router's choice over the namespace's routes now (choose.ts); throws a TrafficError when none fits. */
+  choose(): Promise<RouteNames>;
+  /** The policy is being deleted: hand back what is left, and never fail on what is gone. */
+  deleting: boolean;
+}
+
 export interface PolicyOwner {
   apiVersion: string;
   kind: string;
@@ -96,6 +115,19 @@ export interface TrafficRouter {
    * in force until a step's gates open (docs/hooks.md).
    */
   readonly canaryPodsCarryTraffic: boolean;
+  /**
+   * The stable Service is pinned to the stable pods while a release runs (ingress-nginx,
+   * gateway-api): prepare runs before any canary pod exists, so the stable route never reaches one.
+   */
+  readonly pinsStableService: boolean;
+  /** Header and cookie routing for testers (spec.routing) can be carried out. */
+  readonly canRouteTesters: boolean;
+  /**
+   * The routes of a release that already runs, or of a deleted policy: the router was chosen
+   * before and is kept, and what it made canaries of must still be found (to weigh, or to clean
+   * up) even when a user's route went meanwhile. A new choice is choose.ts's, not this.
+   */
+  routesOfRelease(lookup: RouteLookup): Promise<RouteNames>;
   /** Creates the routing objects at weight 0 (before the canary has pods). Idempotent. */
   prepare(target: RouteTarget): Promise<void>;
   /** How many canary pods `weight` percent needs. */

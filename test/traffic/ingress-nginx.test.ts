@@ -373,3 +373,32 @@ describe('ingress-nginx router: refusals before any write', () => {
     ]);
   });
 });
+
+describe('ingress-nginx router: the routes of a running release', () => {
+  const lookup = (choose: () => Promise<{ ingresses: string[]; httpRoutes: string[] }>, deleting = false) => ({
+    namespace: NS,
+    policy: 'web',
+    named: { ingresses: [], httpRoutes: [] },
+    choose,
+    deleting,
+  });
+  const noIngress = () =>
+    Promise.reject(new Error('router ingress-nginx was requested, but no Ingress routes to Service web'));
+
+  it('keeps the Ingress it made a canary of after the user’s Ingress is gone, and finds it again when deleted', async () => {
+    const { world, router } = await prepared();
+    world.kube.remove(ingress('web'));
+    expect(await router.routesOfRelease(lookup(noIngress))).toEqual({ ingresses: ['web'], httpRoutes: [] });
+    expect(await router.routesOfRelease(lookup(noIngress, true))).toEqual({
+      ingresses: ['web'],
+      httpRoutes: [],
+    });
+  });
+
+  it('fails with the choice’s error when no Ingress and no canary copy is left, except for a deleted policy', async () => {
+    const world = new World({ ingresses: [] });
+    const router = new IngressNginxRouter(world.kube);
+    await expect(router.routesOfRelease(lookup(noIngress))).rejects.toThrow(/no Ingress routes to Service web/);
+    expect(await router.routesOfRelease(lookup(noIngress, true))).toEqual({ ingresses: [], httpRoutes: [] });
+  });
+});
