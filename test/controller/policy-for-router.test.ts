@@ -1,7 +1,7 @@
 // Header and cookie routing needs an Ingress: a policy whose `router: auto` picked replica-ratio
 // runs by weight alone, and its status says spec.routing is not applied (never silently).
 import { describe, expect, it } from 'vitest';
-import { policyForRouter } from '../../src/controller/reconciler.ts';
+import { policyForRouter } from '../../src/controller/route-target.ts';
 import { emptyStatus } from '../../src/controller/status.ts';
 import { planSteps } from '../../src/engine/plan.ts';
 import { canaryPolicy } from '../../src/policy/schema.ts';
