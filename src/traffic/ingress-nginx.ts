@@ -12,6 +12,7 @@ import {
   buildCanaryIngress,
   canaryName,
   isManagedByCanaryd,
+  readCanaryIngresses,
   stableIngressesRecorded,
   testerAnnotations,
   weightAnnotations,
@@ -28,19 +29,7 @@ import {
   serviceRef,
 } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import {
-  INTENDED_WEIGHT,
-  MANAGED_BY,
-  MANAGED_BY_CANARYD,
-  NGINX_CANARY,
-  NGINX_CANARY_BY_COOKIE,
-  NGINX_CANARY_BY_HEADER,
-  NGINX_CANARY_WEIGHT,
-  NGINX_CANARY_WEIGHT_TOTAL,
-  NGINX_TESTER_ANNOTATIONS,
-  OWNER_POLICY,
-  POD_TEMPLATE_HASH,
-} from './labels.ts';
+import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import { nginxRoutePieces } from './route-pieces.ts';
 import {
@@ -63,7 +52,6 @@ import {
   stableTemplateHash,
 } from './selector.ts';
 import { readyEndpoints } from './share.ts';
-import { fromNginxWeight, readNginxWeight } from './weights.ts';
 
 const canaryIngressNames = (target: RouteTarget): string[] => target.ingresses.map(canaryName);
 
@@ -220,47 +208,13 @@ export class IngressNginxRouter implements TrafficRouter {
     return status;
   }
 
-  /** The canary Ingresses as written: the weight they carry, tester routing, and what differs. */
+  /** The canary Ingresses as written (readCanaryIngresses), one per stable Ingress. */
   async #observeCanaryIngresses(target: RouteTarget) {
-    const seen = {
-      drift: [] as string[],
-      shown: [] as string[],
-      /** One entry per stable Ingress: does its canary Ingress exist? */
-      found: [] as boolean[],
-      requested: 0,
-      achieved: 0,
-      testers: false,
-    };
+    const found: { name: string; ingress: Ingress | null }[] = [];
     for (const name of canaryIngressNames(target)) {
-      const ingress = await getIngress(this.#kube, target.namespace, name);
-      seen.found.push(ingress !== null);
-      if (ingress === null) {
-        seen.drift.push(`canary Ingress ${name} is missing`);
-        continue;
-      }
-      const annotations = ingress.metadata.annotations ?? {};
-      seen.testers ||=
-        annotations[NGINX_CANARY_BY_HEADER] !== undefined || annotations[NGINX_CANARY_BY_COOKIE] !== undefined;
-      const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
-      seen.requested = Math.max(seen.requested, Number.isFinite(intended) ? intended : 0);
-      if (annotations[NGINX_CANARY] !== 'true') {
-        seen.drift.push(
-          `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
-        );
-        continue;
-      }
-      const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
-      const effective = fromNginxWeight(pair);
-      seen.achieved = Math.max(seen.achieved, effective);
-      seen.shown.push(`${name} ${pair.weight}/${pair.total}`);
-      if (pair.problem !== undefined) seen.drift.push(`canary Ingress ${name}: ${pair.problem}`);
-      else if (Math.abs(effective - intended) > 1e-9) {
-        seen.drift.push(
-          `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
-        );
-      }
+      found.push({ name, ingress: await getIngress(this.#kube, target.namespace, name) });
     }
-    return seen;
+    return readCanaryIngresses(found);
   }
 
   async cleanup(target: RouteTarget): Promise<void> {
