@@ -28,7 +28,7 @@ import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
 import { loadNotificationSettings, NotificationSettingsError } from './settings/notifications.ts';
 import { loadSettings, SettingsError } from './settings/settings.ts';
-import { createRouter } from './traffic/routers.ts';
+import { routersOver } from './traffic/routers.ts';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const settings = loadSettings(argv, env);
@@ -69,11 +69,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     log,
     ...(outbox === undefined ? {} : { outbox }),
   });
-  const routers = {
-    'ingress-nginx': createRouter('ingress-nginx', cached),
-    'replica-ratio': createRouter('replica-ratio', cached),
-    'gateway-api': createRouter('gateway-api', cached),
-  };
+  const routers = routersOver(cached);
   const defaultPrometheus = settings.prometheusUrl
     ? { address: settings.prometheusUrl, timeout: '5s', insecureSkipVerify: false }
     : undefined;
@@ -95,7 +91,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       hooks,
       kube: cached,
       events,
-      router: (kind) => routers[kind],
+      router: routers,
       analysis,
       now: () => new Date(),
       log,

@@ -52,7 +52,9 @@ export const INSTALL_NODE_OPTIONS: string[] = (() => {
 /** Environment the install manifests set for the process itself (glibc's malloc arenas). */
 export const INSTALL_PROCESS_ENV: Record<string, string> = (() => {
   const value = /name: MALLOC_ARENA_MAX\s*\n\s*value: "?(\d+)"?/.exec(INSTALL_MANIFEST)?.[1];
-  return value === undefined ? {} : { MALLOC_ARENA_MAX: value };
+  const env: Record<string, string> = {};
+  if (value !== undefined) env.MALLOC_ARENA_MAX = value;
+  return env;
 })();
 
 /** The container memory limit of the install manifests, MiB: what canaryd must stay under. */

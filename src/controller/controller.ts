@@ -7,10 +7,11 @@ import { isKubeError } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { OWNER_POLICY, SERVICE_NAME } from '../traffic/labels.ts';
 import { KeyBackoff } from './backoff.ts';
+import type { ReconcilerDeps } from './deps.ts';
 import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
 import { WorkQueue } from './queue.ts';
 import { errorReason, reportReconcileError } from './reconcile-error.ts';
-import { type ReconcilerDeps, reconcile } from './reconciler.ts';
+import { reconcile } from './reconciler.ts';
 
 /** Conflicts in a row retried at once before they count as an error (backoff, condition). */
 const CONFLICT_RETRIES = 3;

@@ -69,9 +69,9 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       await writeTemplate(kube, stableRef, action.template, true);
       return;
     case 'createCanary': {
-      // ingress-nginx and gateway-api: pin the stable Service to the stable pods before any
+      // A router that pins the stable Service (ingress-nginx, gateway-api) pins it before any
       // canary pod exists, so the stable route never reaches a canary pod (prepare is idempotent).
-      if (router.kind === 'ingress-nginx' || router.kind === 'gateway-api') await router.prepare(target);
+      if (router.pinsStableService) await router.prepare(target);
       const stable = await kube.get<Deployment>(stableRef);
       if (stable === null) throw new Error(`Deployment ${target.namespace}/${target.deployment} is gone`);
       const desired = buildCanaryDeployment({

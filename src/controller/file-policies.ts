@@ -6,7 +6,7 @@ import type { KubeObject } from '../kube/objects.ts';
 import { formatPolicyError } from '../policy/errors.ts';
 import type { PolicyLoad } from '../policy/load.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
-import type { Logger } from './reconciler.ts';
+import type { Logger } from './deps.ts';
 
 export const SOURCE_LABEL = 'canaryd.dev/source';
 export const SOURCE_FILE = 'file';

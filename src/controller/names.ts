@@ -1,4 +1,6 @@
 // Names and keys the controller itself writes (the routers' keys are in traffic/labels.ts).
+import { API_VERSION, KIND } from '../policy/schema.ts';
+
 export const OPERATION_ANNOTATION = 'canaryd.dev/operation';
 /**
  * Who asked for the operation, in an annotation of its own so that an admission policy (CEL,
@@ -27,6 +29,12 @@ export const CANARY_SUFFIX = '-canary';
 export const MANAGED_LABEL = 'canaryd.dev/managed';
 
 export const policyKeyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
+export const policyRef = (namespace: string, name: string) => ({
+  apiVersion: API_VERSION,
+  kind: KIND,
+  namespace,
+  name,
+});
 
 export function splitKey(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');

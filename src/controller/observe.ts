@@ -112,61 +112,22 @@ export function observeCanary(
   };
 }
 
-export function observeRoute(
-  status: RouteStatus | undefined,
-  prepared: boolean,
-  testersRouting: boolean,
-): ObservedRoute {
-  if (status === undefined) return { prepared: false, weight: 0, achievedWeight: 0, testersRouting: false };
+/**
+ * The route as the engine sees it. `prepared` is what of it exists (RoutePieces): all of it when a
+ * step needs the route, any of it elsewhere (then it asks for cleanup). Without the router's
+ * answer, assume something is left for cleanup (cleanup is idempotent) and nothing is ready for
+ * a step.
+ */
+export function observeRoute(status: RouteStatus | undefined, stepNeedsRoute: boolean): ObservedRoute {
+  if (status === undefined) return { prepared: !stepNeedsRoute, weight: 0, achievedWeight: 0, testersRouting: false };
   const observed: ObservedRoute = {
-    prepared,
+    prepared: stepNeedsRoute ? status.pieces.complete : status.pieces.any,
     weight: status.requestedWeight,
     achievedWeight: status.achievedWeight,
-    testersRouting,
+    testersRouting: status.testersRouting,
   };
   if (status.rejected !== undefined) observed.rejected = status.rejected;
   return observed;
-}
-
-/** What of an ingress-nginx route exists in the cluster. */
-export interface NginxRoutePieces {
-  canaryService: boolean;
-  /** One entry per stable Ingress: does its canary Ingress exist? */
-  canaryIngresses: boolean[];
-  /** The stable Service carries the pin (canaryd.dev/original-selector). */
-  pinned: boolean;
-}
-
-/**
- * `prepared` for the engine. A step may only start (or skip prepareRoute) when every piece is
- * there. Everywhere else — promotion, rollback, resting, a deleted policy — `prepared` is what
- * asks for cleanupRoute, so any piece left counts: promotion unpins the Service before the
- * canary Ingress and Service are removed, and a half-prepared route must not stay behind.
- */
-export function nginxRoutePrepared(pieces: NginxRoutePieces, stepNeedsRoute: boolean): boolean {
-  const ingresses = pieces.canaryIngresses;
-  if (stepNeedsRoute) return pieces.canaryService && pieces.pinned && ingresses.every(Boolean);
-  return pieces.canaryService || pieces.pinned || ingresses.some(Boolean);
-}
-
-/** What of a replica-ratio route exists in the cluster. */
-export interface ReplicaRatioRoutePieces {
-  canaryDeployment: boolean;
-  /** The stable Service carries an ingress-nginx pin, which keeps canary pods out. */
-  pinned: boolean;
-  /** The stable Service carries the selector recorded at the release's start. */
-  selectorRecorded: boolean;
-  /** The stable Deployment is surged (canaryd.dev/original-replicas). */
-  surged: boolean;
-}
-
-/**
- * `prepared` for replica-ratio, with nginxRoutePrepared's two meanings: in a step, canary pods
- * join the unpinned Service whose selector is recorded; elsewhere, anything left for cleanup.
- */
-export function replicaRatioRoutePrepared(pieces: ReplicaRatioRoutePieces, stepNeedsRoute: boolean): boolean {
-  if (stepNeedsRoute) return pieces.canaryDeployment && !pieces.pinned && pieces.selectorRecorded;
-  return (pieces.canaryDeployment && !pieces.pinned) || pieces.selectorRecorded || pieces.surged;
 }
 
 /** The latest analysis round as the engine wants it, judged now by the analysis module. */

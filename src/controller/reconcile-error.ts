@@ -3,7 +3,7 @@
 // The next successful reconcile turns it back to True (reconciler.ts, reconciledCondition).
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
-import type { PolicyObject } from './reconciler.ts';
+import type { PolicyObject } from './deps.ts';
 import { type Condition, readStatus, setCondition } from './status.ts';
 
 export const RECONCILED = 'Reconciled';

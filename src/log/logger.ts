@@ -1,5 +1,5 @@
 // Structured JSON logs, one object per line, for log pipelines; levels filter at the source.
-import type { Logger } from '../controller/reconciler.ts';
+import type { Logger } from '../controller/deps.ts';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;

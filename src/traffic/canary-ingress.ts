@@ -19,10 +19,18 @@ import {
   NGINX_CANARY_WEIGHT_TOTAL,
   OWNER_POLICY,
 } from './labels.ts';
+import { formatShare } from './replica-solver.ts';
 import { controllerRef, type PolicyOwner } from './router.ts';
-import { nginxWeightAnnotations } from './weights.ts';
+import { fromNginxWeight, nginxWeightAnnotations, readNginxWeight } from './weights.ts';
 
-export const canaryName = (name: string): string => `${name}-canary`;
+export const CANARY_SUFFIX = '-canary';
+export const canaryName = (name: string): string => `${name}${CANARY_SUFFIX}`;
+
+/** The stable Ingresses recorded (canary-of) on the canary Ingresses of `policy` (namespace/name). */
+export const stableIngressesRecorded = (all: Ingress[], policy: string): string[] =>
+  all
+    .filter((ingress) => ingress.metadata.annotations?.[OWNER_POLICY] === policy)
+    .flatMap((ingress) => ingress.metadata.annotations?.[CANARY_OF] ?? []);
 
 /** One place a request can be routed: ingress-nginx merges canaries on host + path. */
 export interface Route {
@@ -201,3 +209,48 @@ export const assertNoCanaryConflict = (candidate: Ingress, others: Ingress[]): v
     }
   }
 };
+
+/**
+ * What the canary Ingresses as written say, one entry per stable Ingress (null: missing): the
+ * weight canaryd intended and the one ingress-nginx applies, tester routing, and what differs.
+ */
+export function readCanaryIngresses(found: readonly { name: string; ingress: Ingress | null }[]) {
+  const seen = {
+    drift: [] as string[],
+    shown: [] as string[],
+    /** One entry per stable Ingress: does its canary Ingress exist? */
+    found: [] as boolean[],
+    requested: 0,
+    achieved: 0,
+    testers: false,
+  };
+  for (const { name, ingress } of found) {
+    seen.found.push(ingress !== null);
+    if (ingress === null) {
+      seen.drift.push(`canary Ingress ${name} is missing`);
+      continue;
+    }
+    const annotations = ingress.metadata.annotations ?? {};
+    seen.testers ||=
+      annotations[NGINX_CANARY_BY_HEADER] !== undefined || annotations[NGINX_CANARY_BY_COOKIE] !== undefined;
+    const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
+    seen.requested = Math.max(seen.requested, Number.isFinite(intended) ? intended : 0);
+    if (annotations[NGINX_CANARY] !== 'true') {
+      seen.drift.push(
+        `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
+      );
+      continue;
+    }
+    const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
+    const effective = fromNginxWeight(pair);
+    seen.achieved = Math.max(seen.achieved, effective);
+    seen.shown.push(`${name} ${pair.weight}/${pair.total}`);
+    if (pair.problem !== undefined) seen.drift.push(`canary Ingress ${name}: ${pair.problem}`);
+    else if (Math.abs(effective - intended) > 1e-9) {
+      seen.drift.push(
+        `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
+      );
+    }
+  }
+  return seen;
+}

@@ -11,6 +11,9 @@ import { TrafficError } from './errors.ts';
 import { type HTTPRoute, routeSendsTo } from './httproute.ts';
 import { DEFAULT_INGRESS_CLASS, LEGACY_INGRESS_CLASS, NGINX_CONTROLLER } from './labels.ts';
 
+/** What `auto` picks when no Ingress or HTTPRoute reaches the Service: it needs nothing else. */
+export const AUTO_FALLBACK = 'replica-ratio' as const;
+
 /** The fields of a networking.k8s.io/v1 IngressClass the choice needs. */
 export interface IngressClass extends KubeObject {
   apiVersion: 'networking.k8s.io/v1';
@@ -158,7 +161,7 @@ export const chooseRouter = (input: ChooseInput): RouterChoice => {
     };
   }
   return {
-    kind: 'replica-ratio',
+    kind: AUTO_FALLBACK,
     reason:
       others.length > 0
         ? `auto: Ingress ${others.join(', ')} route(s) to Service ${service} but not through ingress-nginx`

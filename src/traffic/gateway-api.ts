@@ -25,7 +25,15 @@ import {
 } from './httproute-rewrite.ts';
 import { HTTPROUTE_RECORD, MANAGED_BY, MANAGED_BY_CANARYD, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
-import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
+import {
+  policyKey,
+  type RouteLookup,
+  type RouteNames,
+  type RouteStatus,
+  type RouteTarget,
+  type SetWeightOptions,
+  type TrafficRouter,
+} from './router.ts';
 import {
   isPinned,
   pinnedSelectorDrift,
@@ -57,10 +65,21 @@ type Routing = RoutingSpec | undefined | 'keep';
 export class GatewayApiRouter implements TrafficRouter {
   readonly kind = 'gateway-api' as const;
   readonly canaryPodsCarryTraffic = false;
+  readonly pinsStableService = true;
+  readonly canRouteTesters = true;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
     this.#kube = kube;
+  }
+
+  async routesOfRelease(lookup: RouteLookup): Promise<RouteNames> {
+    const { named } = lookup;
+    if (named.httpRoutes.length > 0) return named;
+    const found = lookup.choose().then((choice) => choice.httpRoutes);
+    // A deleted policy hands back what it finds: no route left (its namespace being deleted) is
+    // nothing to restore, not an error.
+    return { ...named, httpRoutes: await (lookup.deleting ? found.catch(() => []) : found) };
   }
 
   async prepare(target: RouteTarget): Promise<void> {

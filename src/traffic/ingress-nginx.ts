@@ -12,6 +12,8 @@ import {
   buildCanaryIngress,
   canaryName,
   isManagedByCanaryd,
+  readCanaryIngresses,
+  stableIngressesRecorded,
   testerAnnotations,
   weightAnnotations,
 } from './canary-ingress.ts';
@@ -27,19 +29,18 @@ import {
   serviceRef,
 } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import {
-  INTENDED_WEIGHT,
-  MANAGED_BY,
-  MANAGED_BY_CANARYD,
-  NGINX_CANARY,
-  NGINX_CANARY_WEIGHT,
-  NGINX_CANARY_WEIGHT_TOTAL,
-  NGINX_TESTER_ANNOTATIONS,
-  OWNER_POLICY,
-  POD_TEMPLATE_HASH,
-} from './labels.ts';
+import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
-import { policyKey, type RouteStatus, type RouteTarget, type SetWeightOptions, type TrafficRouter } from './router.ts';
+import { nginxRoutePieces } from './route-pieces.ts';
+import {
+  policyKey,
+  type RouteLookup,
+  type RouteNames,
+  type RouteStatus,
+  type RouteTarget,
+  type SetWeightOptions,
+  type TrafficRouter,
+} from './router.ts';
 import {
   isPinned,
   pinnedSelectorDrift,
@@ -51,7 +52,6 @@ import {
   stableTemplateHash,
 } from './selector.ts';
 import { readyEndpoints } from './share.ts';
-import { fromNginxWeight, readNginxWeight } from './weights.ts';
 
 const canaryIngressNames = (target: RouteTarget): string[] => target.ingresses.map(canaryName);
 
@@ -60,13 +60,63 @@ const ownedBy = (
   target: RouteTarget,
 ) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
 
+/** The stable Service's pin and the canary Service's selector, as they differ from canaryd's. */
+const servicesDrift = (target: RouteTarget, service: Service | null, canaryService: Service | null): string[] => {
+  const drift: string[] = [];
+  // The pin is the selector key, not only the annotation that records the original selector.
+  if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
+    drift.push(
+      `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
+    );
+  } else if (service !== null) {
+    const edited = pinnedSelectorDrift(service);
+    if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
+  }
+  if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
+    const wanted = canarySelector(service);
+    const selector = canaryService.spec.selector ?? {};
+    if (!sameSelector(selector, wanted)) {
+      drift.push(
+        `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
+      );
+    }
+  }
+  return drift;
+};
+
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
   readonly canaryPodsCarryTraffic = false;
+  readonly pinsStableService = true;
+  readonly canRouteTesters = true;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
     this.#kube = kube;
+  }
+
+  async routesOfRelease(lookup: RouteLookup): Promise<RouteNames> {
+    const { named } = lookup;
+    // A deleted policy hands back every canary Ingress it finds: the user's Ingress may be gone
+    // already (a namespace being deleted removes everything at once).
+    if (lookup.deleting) return { ...named, ingresses: await this.#canaryIngressesLeft(lookup, named.ingresses) };
+    if (named.ingresses.length > 0) return named;
+    // The release keeps the Ingresses it made canaries of, even if a user's Ingress went meanwhile
+    // (its namespace being deleted, say): cleanup must still find the canary copies.
+    const chosen = await lookup.choose().then(
+      (choice) => choice.ingresses,
+      (error: unknown) => ({ error }),
+    );
+    const left = await this.#canaryIngressesLeft(lookup, Array.isArray(chosen) ? chosen : []);
+    if (left.length === 0 && !Array.isArray(chosen)) throw chosen.error;
+    return { ...named, ingresses: left };
+  }
+
+  /** The stable Ingresses in `known` or recorded (canary-of) on this policy's canary Ingresses. */
+  async #canaryIngressesLeft(lookup: RouteLookup, known: string[]): Promise<string[]> {
+    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', lookup.namespace);
+    const recorded = stableIngressesRecorded(all, `${lookup.namespace}/${lookup.policy}`);
+    return [...new Set([...known, ...recorded])].sort();
   }
 
   async prepare(target: RouteTarget): Promise<void> {
@@ -127,56 +177,11 @@ export class IngressNginxRouter implements TrafficRouter {
   }
 
   async observe(target: RouteTarget): Promise<RouteStatus> {
-    const drift: string[] = [];
-    let requested = 0;
-    let achieved = 0;
-    const shown: string[] = [];
-    for (const name of canaryIngressNames(target)) {
-      const ingress = await getIngress(this.#kube, target.namespace, name);
-      if (ingress === null) {
-        drift.push(`canary Ingress ${name} is missing`);
-        continue;
-      }
-      const annotations = ingress.metadata.annotations ?? {};
-      const intended = Number(annotations[INTENDED_WEIGHT] ?? '0');
-      requested = Math.max(requested, Number.isFinite(intended) ? intended : 0);
-      if (annotations[NGINX_CANARY] !== 'true') {
-        drift.push(
-          `canary Ingress ${name}: ${NGINX_CANARY} is not "true", so ingress-nginx does not treat it as a canary`,
-        );
-        continue;
-      }
-      const pair = readNginxWeight(annotations, NGINX_CANARY_WEIGHT, NGINX_CANARY_WEIGHT_TOTAL);
-      const effective = fromNginxWeight(pair);
-      achieved = Math.max(achieved, effective);
-      shown.push(`${name} ${pair.weight}/${pair.total}`);
-      if (pair.problem !== undefined) drift.push(`canary Ingress ${name}: ${pair.problem}`);
-      else if (Math.abs(effective - intended) > 1e-9) {
-        drift.push(
-          `canary Ingress ${name} sends ${formatShare(effective)} (canary-weight ${pair.weight}/${pair.total}) but canaryd set ${formatShare(intended)}`,
-        );
-      }
-    }
+    const ingresses = await this.#observeCanaryIngresses(target);
+    const { achieved } = ingresses;
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
-    // The pin is the selector key, not only the annotation that records the original selector.
-    if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
-      drift.push(
-        `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
-      );
-    } else if (service !== null) {
-      const edited = pinnedSelectorDrift(service);
-      if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
-    }
     const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
-      const wanted = canarySelector(service);
-      const selector = canaryService.spec.selector ?? {};
-      if (!sameSelector(selector, wanted)) {
-        drift.push(
-          `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
-        );
-      }
-    }
+    const drift = [...ingresses.drift, ...servicesDrift(target, service, canaryService)];
     const backend = await observeCanaryBackend(this.#kube, target);
     const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
     if (achieved > 0 && backend.current + backend.others.length === 0) {
@@ -185,16 +190,31 @@ export class IngressNginxRouter implements TrafficRouter {
     const status: RouteStatus = withCanaryBackend(
       {
         router: this.kind,
-        requestedWeight: requested,
+        requestedWeight: ingresses.requested,
         achievedWeight: achieved,
         canaryReplicas: backend.current,
         stableReplicas: stableReady,
-        detail: `canary Ingress ${shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
+        detail: `canary Ingress ${ingresses.shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
+        pieces: nginxRoutePieces({
+          canaryService: canaryService !== null,
+          canaryIngresses: ingresses.found,
+          pinned: service !== null && isPinned(service),
+        }),
+        testersRouting: ingresses.testers,
       },
       backend,
     );
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
+  }
+
+  /** The canary Ingresses as written (readCanaryIngresses), one per stable Ingress. */
+  async #observeCanaryIngresses(target: RouteTarget) {
+    const found: { name: string; ingress: Ingress | null }[] = [];
+    for (const name of canaryIngressNames(target)) {
+      found.push({ name, ingress: await getIngress(this.#kube, target.namespace, name) });
+    }
+    return readCanaryIngresses(found);
   }
 
   async cleanup(target: RouteTarget): Promise<void> {

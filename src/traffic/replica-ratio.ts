@@ -25,10 +25,20 @@ import {
   patchIfPresent,
   serviceRef,
 } from './cluster.ts';
-import { isTrafficError, TrafficError } from './errors.ts';
+import { TrafficError } from './errors.ts';
 import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR } from './labels.ts';
 import { formatShare, type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
-import type { RouteStatus, RouteTarget, SetWeightOptions, TrafficRouter } from './router.ts';
+import { replicaRatioRoutePieces } from './route-pieces.ts';
+import type {
+  ObserveOptions,
+  RouteLookup,
+  RouteNames,
+  RoutePieces,
+  RouteStatus,
+  RouteTarget,
+  SetWeightOptions,
+  TrafficRouter,
+} from './router.ts';
 import {
   isPinned,
   originalSelector,
@@ -110,10 +120,18 @@ export class ReplicaRatioRouter implements TrafficRouter {
   readonly kind = 'replica-ratio' as const;
   /** The canary's ready pods are its share: they join the stable Service. */
   readonly canaryPodsCarryTraffic = true;
+  readonly pinsStableService = false;
+  /** No proxy picks requests: header and cookie routing cannot be carried out. */
+  readonly canRouteTesters = false;
   readonly #kube: KubeApi;
 
   constructor(kube: KubeApi) {
     this.#kube = kube;
+  }
+
+  /** No routing objects: the routes the policy names are all there is. */
+  async routesOfRelease(lookup: RouteLookup): Promise<RouteNames> {
+    return lookup.named;
   }
 
   async prepare(target: RouteTarget): Promise<void> {
@@ -142,11 +160,8 @@ export class ReplicaRatioRouter implements TrafficRouter {
       await this.#kube.mergePatch(canaryRef, { ...intent, spec: { replicas: 0 } }).catch((error: unknown) => {
         if (!isKubeError(error, 'NotFound')) throw error; // no canary Deployment: nothing to route
       });
-      return this.observe(target).catch((error: unknown) => {
-        // The Service is gone (its namespace is being deleted): nothing routes to the canary.
-        if (!isTrafficError(error, 'NotFound')) throw error;
-        return this.#nothingRouted(target, (error as Error).message);
-      });
+      // The Service may be gone (its namespace is being deleted): observe says nothing routes.
+      return this.observe(target);
     }
     const stableRef = deploymentRef(target.namespace, target.deployment);
     const stable = await getDeployment(this.#kube, target.namespace, target.deployment);
@@ -182,6 +197,9 @@ export class ReplicaRatioRouter implements TrafficRouter {
         waiting = `waiting for ${split.canaryReplicas} ready canary pods before scaling stable from ${stableNow} to ${split.stableReplicas}`;
       }
     }
+    // A weight needs the Service: one gone meanwhile fails the write (observe alone would only
+    // report that nothing is routed).
+    await getService(this.#kube, target.namespace, target.service);
     const status = await this.observe(target);
     if (waiting !== undefined) status.detail = `${status.detail}; ${waiting}`;
     return status;
@@ -196,10 +214,22 @@ export class ReplicaRatioRouter implements TrafficRouter {
     }
   }
 
-  async observe(target: RouteTarget): Promise<RouteStatus> {
-    const service = await getService(this.#kube, target.namespace, target.service);
+  async observe(target: RouteTarget, options: ObserveOptions = {}): Promise<RouteStatus> {
+    const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     const canary = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.canaryDeployment));
     const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));
+    const pieces = replicaRatioRoutePieces({
+      canaryDeployment: options.canaryExists ?? canary !== null,
+      pinned: service === null || isPinned(service),
+      selectorRecorded: service?.metadata.annotations?.[RELEASE_SELECTOR] !== undefined,
+      surged: stable?.metadata.annotations?.[ORIGINAL_REPLICAS] !== undefined,
+    });
+    // The Service is gone (its namespace is being deleted): nothing routes to the canary, and
+    // a surge may still be left for cleanup.
+    if (service === null) {
+      const missing = `Service ${target.namespace}/${target.service} does not exist; check target.service of the policy`;
+      return this.#nothingRouted(target, missing, pieces);
+    }
     const { names, uids, strays } = await this.#canaryTemplatePods(target, service, canary, stable);
     const slices = await endpointSlicesOf(this.#kube, target.namespace, target.service);
     const share = endpointShare(slices, (endpoint) => {
@@ -247,6 +277,9 @@ export class ReplicaRatioRouter implements TrafficRouter {
       detail:
         `${share.canaryReady} canary of ${share.canaryReady + share.stableReady} ready endpoints: ${formatShare(share.share)} (requested ${formatShare(requested)})` +
         (strays ? '; the stable Deployment runs pods of the canary template too (unpaused during the release)' : ''),
+      pieces,
+      // No header or cookie routing: it cannot pick requests.
+      testersRouting: false,
     };
     if (drift.length > 0) status.drift = drift.join('; ');
     return status;
@@ -304,7 +337,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     });
   }
 
-  #nothingRouted(target: RouteTarget, why: string): RouteStatus {
+  #nothingRouted(target: RouteTarget, why: string, pieces: RoutePieces): RouteStatus {
     return {
       router: this.kind,
       requestedWeight: 0,
@@ -312,6 +345,8 @@ export class ReplicaRatioRouter implements TrafficRouter {
       canaryReplicas: 0,
       stableReplicas: 0,
       detail: `nothing routed to ${target.canaryDeployment}: ${why}`,
+      pieces,
+      testersRouting: false,
     };
   }
 

@@ -28,6 +28,25 @@ export interface RouteTarget {
   owner?: PolicyOwner;
 }
 
+/** The routing objects of a target, by name: the stable Ingresses and the HTTPRoutes. */
+export interface RouteNames {
+  ingresses: string[];
+  httpRoutes: string[];
+}
+
+/** How a router finds the routes of a release it was chosen for (RouteTarget.ingresses, .httpRoutes). */
+export interface RouteLookup {
+  namespace: string;
+  /** The owning CanaryPolicy's name. */
+  policy: string;
+  /** The routes the policy names (target.ingresses, target.httpRoutes); empty lists where it names none. */
+  named: RouteNames;
+  /** This router's choice over the namespace's routes now (choose.ts); throws a TrafficError when none fits. */
+  choose(): Promise<RouteNames>;
+  /** The policy is being deleted: hand back what is left, and never fail on what is gone. */
+  deleting: boolean;
+}
+
 export interface PolicyOwner {
   apiVersion: string;
   kind: string;
@@ -58,15 +77,29 @@ export interface RouteStatus {
   detail: string;
   /** Set when the cluster differs from what canaryd wrote (someone edited it): what differs. */
   drift?: string;
-  /**
-   * Routers that know what of their route exists say so here (gateway-api): `complete` when a
-   * step may carry weight, `any` when something is left for cleanup. Else the controller looks.
-   */
-  pieces?: { complete: boolean; any: boolean };
-  /** Header/cookie routing for testers is in place (with `pieces`). */
-  testersRouting?: boolean;
+  /** What of the route exists (the engine's `prepared`: `complete` in a step, `any` elsewhere). */
+  pieces: RoutePieces;
+  /** Header/cookie routing for testers is in place. */
+  testersRouting: boolean;
   /** The data plane refused the route (a Gateway's Accepted/ResolvedRefs False): its reason. */
   rejected?: string;
+}
+
+/**
+ * What of a route exists in the cluster. A step may only start (or skip prepareRoute) when it is
+ * `complete`. Everywhere else — promotion, rollback, resting, a deleted policy — `prepared` is
+ * what asks for cleanupRoute, so `any` piece left counts: promotion unpins the Service before the
+ * canary objects are removed, and a half-prepared route must not stay behind.
+ */
+export interface RoutePieces {
+  complete: boolean;
+  any: boolean;
+}
+
+/** What the controller already read this pass, so the router need not read it again. */
+export interface ObserveOptions {
+  /** The canary Deployment exists (replica-ratio: its pods are the route). */
+  canaryExists?: boolean;
 }
 
 export interface SetWeightOptions {
@@ -82,6 +115,19 @@ export interface TrafficRouter {
    * in force until a step's gates open (docs/hooks.md).
    */
   readonly canaryPodsCarryTraffic: boolean;
+  /**
+   * The stable Service is pinned to the stable pods while a release runs (ingress-nginx,
+   * gateway-api): prepare runs before any canary pod exists, so the stable route never reaches one.
+   */
+  readonly pinsStableService: boolean;
+  /** Header and cookie routing for testers (spec.routing) can be carried out. */
+  readonly canRouteTesters: boolean;
+  /**
+   * The routes of a release that already runs, or of a deleted policy: the router was chosen
+   * before and is kept, and what it made canaries of must still be found (to weigh, or to clean
+   * up) even when a user's route went meanwhile. A new choice is choose.ts's, not this.
+   */
+  routesOfRelease(lookup: RouteLookup): Promise<RouteNames>;
   /** Creates the routing objects at weight 0 (before the canary has pods). Idempotent. */
   prepare(target: RouteTarget): Promise<void>;
   /** How many canary pods `weight` percent needs. */
@@ -93,8 +139,12 @@ export interface TrafficRouter {
   setWeight(target: RouteTarget, weight: number, options?: SetWeightOptions): Promise<RouteStatus>;
   /** Header/cookie routing for testers; undefined removes it. */
   setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void>;
-  /** Reads the weight back from the cluster and reports drift. */
-  observe(target: RouteTarget): Promise<RouteStatus>;
+  /**
+   * Reads the route back from the cluster: the weight it carries, what of it exists, tester
+   * routing and drift. Everything a reconcile needs about the route; missing objects are a
+   * report, not an error.
+   */
+  observe(target: RouteTarget, options?: ObserveOptions): Promise<RouteStatus>;
   /** Removes the canary routing objects and restores the user's objects exactly. Idempotent. */
   cleanup(target: RouteTarget): Promise<void>;
 }

@@ -15,3 +15,13 @@ export const createRouter = (kind: RouterName, kube: KubeApi): TrafficRouter => 
       return new GatewayApiRouter(kube);
   }
 };
+
+/** One router of each kind over `kube`, made when first asked for: the controller's `router(kind)`. */
+export const routersOver = (kube: KubeApi): ((kind: RouterName) => TrafficRouter) => {
+  const made = new Map<RouterName, TrafficRouter>();
+  return (kind) => {
+    const router = made.get(kind) ?? createRouter(kind, kube);
+    made.set(kind, router);
+    return router;
+  };
+};

@@ -3,8 +3,9 @@
 // once each waited for all the others twice).
 import { describe, expect, it } from 'vitest';
 import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
+import type { PolicyObject } from '../../src/controller/deps.ts';
 import { FINALIZER } from '../../src/controller/names.ts';
-import { type PolicyObject, reconcile } from '../../src/controller/reconciler.ts';
+import { reconcile } from '../../src/controller/reconciler.ts';
 import type { StatusWriter } from '../../src/kube/api.ts';
 import { KubeEventRecorder } from '../../src/kube/events.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';

@@ -4,8 +4,9 @@
 // completes once the rest is gone, whichever router the policy had (issue 12).
 import { describe, expect, it } from 'vitest';
 import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
+import type { PolicyObject } from '../../src/controller/deps.ts';
 import { FINALIZER } from '../../src/controller/names.ts';
-import { type PolicyObject, reconcile } from '../../src/controller/reconciler.ts';
+import { reconcile } from '../../src/controller/reconciler.ts';
 import { KubeError, type StatusWriter } from '../../src/kube/api.ts';
 import { KubeEventRecorder } from '../../src/kube/events.ts';
 import type { Deployment, Ingress, KubeObject, Service } from '../../src/kube/objects.ts';

@@ -5,7 +5,8 @@
 // A real reconciler runs a release on the fake cluster; the receiver is a webhook on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
-import { type PolicyObject, reconcile } from '../../src/controller/reconciler.ts';
+import type { PolicyObject } from '../../src/controller/deps.ts';
+import { reconcile } from '../../src/controller/reconciler.ts';
 import { policyOnRecord } from '../../src/controller/status.ts';
 import { KubeEventRecorder } from '../../src/kube/events.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';

@@ -358,3 +358,28 @@ describe('gateway-api router: the API server’s key order', () => {
     expect(world.kube.writes().length).toBe(before);
   });
 });
+
+describe('gateway-api router: the routes of a running release', () => {
+  const lookup = (
+    httpRoutes: string[],
+    choose: () => Promise<{ ingresses: string[]; httpRoutes: string[] }>,
+    deleting = false,
+  ) => ({
+    namespace: NS,
+    policy: 'web',
+    named: { ingresses: [], httpRoutes },
+    choose,
+    deleting,
+  });
+  const none = () =>
+    Promise.reject(new Error('router gateway-api was requested, but no HTTPRoute sends to Service web'));
+
+  it('keeps the routes the policy names, finds them again when it names none, and tolerates none left only when deleted', async () => {
+    const router = new GatewayApiRouter(new World().kube);
+    const found = () => Promise.resolve({ ingresses: [], httpRoutes: ['web'] });
+    expect(await router.routesOfRelease(lookup(['named'], none))).toEqual({ ingresses: [], httpRoutes: ['named'] });
+    expect(await router.routesOfRelease(lookup([], found))).toEqual({ ingresses: [], httpRoutes: ['web'] });
+    await expect(router.routesOfRelease(lookup([], none))).rejects.toThrow(/no HTTPRoute sends to Service web/);
+    expect(await router.routesOfRelease(lookup([], none, true))).toEqual({ ingresses: [], httpRoutes: [] });
+  });
+});

@@ -109,6 +109,24 @@ describe('ingress-nginx router: a release from prepare to cleanup', () => {
     expect(restored.metadata.labels?.tier).toBe('frontend');
   });
 
+  it('reports what of its route exists and whether testers are routed (the controller asks nothing else)', async () => {
+    const { world, router } = await prepared();
+    expect(await router.observe(world.target)).toMatchObject({
+      pieces: { complete: true, any: true },
+      testersRouting: false,
+    });
+    await router.setTesterRouting(world.target, { header: { name: 'X-Canary', value: 'always' } });
+    expect((await router.observe(world.target)).testersRouting).toBe(true);
+    // A piece gone (the canary Service deleted): no step may start, and what is left asks for cleanup.
+    world.kube.remove(service('web-canary'));
+    expect((await router.observe(world.target)).pieces).toEqual({ complete: false, any: true });
+    await router.cleanup(world.target);
+    expect(await router.observe(world.target)).toMatchObject({
+      pieces: { complete: false, any: false },
+      testersRouting: false,
+    });
+  });
+
   it('is idempotent: prepare and cleanup again change nothing', async () => {
     const { world, router } = await prepared();
     await router.setWeight(world.target, 2);
@@ -353,5 +371,34 @@ describe('ingress-nginx router: refusals before any write', () => {
     expect([0, 0.1, 5, 25, 50, 100].map((w) => router.desiredCanaryReplicas(world.target, w))).toEqual([
       1, 1, 1, 3, 5, 10,
     ]);
+  });
+});
+
+describe('ingress-nginx router: the routes of a running release', () => {
+  const lookup = (choose: () => Promise<{ ingresses: string[]; httpRoutes: string[] }>, deleting = false) => ({
+    namespace: NS,
+    policy: 'web',
+    named: { ingresses: [], httpRoutes: [] },
+    choose,
+    deleting,
+  });
+  const noIngress = () =>
+    Promise.reject(new Error('router ingress-nginx was requested, but no Ingress routes to Service web'));
+
+  it('keeps the Ingress it made a canary of after the user’s Ingress is gone, and finds it again when deleted', async () => {
+    const { world, router } = await prepared();
+    world.kube.remove(ingress('web'));
+    expect(await router.routesOfRelease(lookup(noIngress))).toEqual({ ingresses: ['web'], httpRoutes: [] });
+    expect(await router.routesOfRelease(lookup(noIngress, true))).toEqual({
+      ingresses: ['web'],
+      httpRoutes: [],
+    });
+  });
+
+  it('fails with the choice’s error when no Ingress and no canary copy is left, except for a deleted policy', async () => {
+    const world = new World({ ingresses: [] });
+    const router = new IngressNginxRouter(world.kube);
+    await expect(router.routesOfRelease(lookup(noIngress))).rejects.toThrow(/no Ingress routes to Service web/);
+    expect(await router.routesOfRelease(lookup(noIngress, true))).toEqual({ ingresses: [], httpRoutes: [] });
   });
 });

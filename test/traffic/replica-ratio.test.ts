@@ -120,6 +120,27 @@ describe('replica-ratio router', () => {
     expect(replicasOf(world, 'web')).toBe(19);
   });
 
+  it('reports what of its route exists: the canary in the recorded Service in a step, a surge left for cleanup', async () => {
+    const world = new World({ stableReplicas: 10, surgeBudget: 9, ingresses: [] });
+    const router = new ReplicaRatioRouter(world.kube);
+    await router.prepare(world.target);
+    // The selector is recorded, but no canary Deployment (as the controller saw it) yet.
+    expect(await router.observe(world.target, { canaryExists: false })).toMatchObject({
+      pieces: { complete: false, any: true },
+      testersRouting: false,
+    });
+    world.addCanaryDeployment();
+    await router.setWeight(world.target, 5);
+    expect((await router.observe(world.target)).pieces).toEqual({ complete: true, any: true });
+    // The Service is gone (its namespace being deleted): nothing routed, not an error, and the
+    // surge still asks for cleanup.
+    world.kube.remove({ apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'web' });
+    const gone = await router.observe(world.target);
+    expect(gone).toMatchObject({ requestedWeight: 0, achievedWeight: 0, pieces: { complete: false, any: true } });
+    await router.cleanup(world.target);
+    expect((await router.observe(world.target)).pieces).toEqual({ complete: false, any: false });
+  });
+
   it('cleanup returns the stable Deployment exactly as found, also from a restarted controller', async () => {
     const { world, router } = await started(10, 9);
     const before = userView(world.kube.peek<Deployment>(deployment('web')));

@@ -1,0 +1,96 @@
+// Drift: someone else changed what canaryd manages while a step carries its weight. A route is
+// put back (the router's prepare and setWeight) and the pass decides on the route as it is then;
+// a resized canary is reported (the engine scales it back). Both say so in a DriftCorrected Event.
+import type { Observed, ReleaseState } from '../engine/index.ts';
+import { isTrafficError } from '../traffic/errors.ts';
+import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import type { ReconcilerDeps } from './deps.ts';
+import { policyRef } from './names.ts';
+import { observeRouteAgain, type Snapshot } from './snapshot.ts';
+
+/**
+ * Corrects the route's drift and observes the route again into `snapshot`; else reports a canary
+ * Deployment someone else resized.
+ */
+export async function putBackDrift(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
+  const { router, target, release, route } = snapshot;
+  // Drift is corrected only once canaryd's own intent is on the cluster: a controller restarted
+  // between saving a step and writing its weight is not drift (the engine writes it next).
+  const ownIntentWritten = route.status?.requestedWeight === release.current?.weight;
+  const driftCorrected =
+    route.status?.drift !== undefined &&
+    ownIntentWritten &&
+    !snapshot.deleting &&
+    (await correctDrift(deps, router, target, release, route.status.drift));
+  if (driftCorrected) await observeRouteAgain(deps, snapshot);
+  else await reportCanaryResized(deps, target, release, snapshot.observed);
+}
+
+/**
+ * Someone else changed what canaryd routes (edited the canary weight, the Service selector,
+ * deleted a canary Ingress): write canaryd's intent back and say so in an Event. Only while a
+ * step carries its weight; elsewhere the engine's own actions converge. Returns true if it wrote.
+ */
+async function correctDrift(
+  deps: ReconcilerDeps,
+  router: TrafficRouter,
+  target: RouteTarget,
+  release: ReleaseState,
+  drift: string,
+): Promise<boolean> {
+  const current = release.current;
+  if (current === undefined || !carryingStep(release)) return false;
+  const key = `${target.namespace}/${target.policy}`;
+  try {
+    await router.prepare(target);
+    await router.setWeight(target, current.weight);
+  } catch (error) {
+    // gateway-api: prepare put the route back as canaryd recorded it (the weight the Gateway
+    // accepted before the edit); the Gateway has not reported on that write yet. It is
+    // corrected; a Gateway that now refuses it pauses the release on the next look.
+    // OlderCanaryPods: prepare put the canary Service's selector back, and its endpoints still
+    // list the pods the edited selector chose until the endpoint controller catches up. The
+    // objects are corrected; the next look sees the endpoints as they are.
+    if (!isTrafficError(error, 'RouteNotAccepted') && !isTrafficError(error, 'OlderCanaryPods')) {
+      deps.log.warn('could not correct route drift', { policy: key, drift, error: (error as Error).message });
+      return false;
+    }
+  }
+  deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
+  await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${current.weight} %)`);
+  return true;
+}
+
+/** A step carries its weight: the only time drift is corrected (elsewhere the engine converges). */
+const carryingStep = (release: ReleaseState): boolean =>
+  release.current?.stepStartedAt !== undefined && (release.phase === 'progressing' || release.phase === 'paused');
+
+async function recordDriftCorrected(deps: ReconcilerDeps, target: RouteTarget, message: string): Promise<void> {
+  await deps.events
+    .record({ ...policyRef(target.namespace, target.policy) }, 'Warning', 'DriftCorrected', message)
+    .catch(() => {
+      // Logged by the caller; the Event is only a report.
+    });
+}
+
+/**
+ * Someone else resized the canary Deployment while a step carries its weight (the engine scales
+ * it back with its next action): say so in an Event, as for route drift. A router that counts
+ * the canary's replicas as part of the route (replica-ratio) has reported and corrected it already.
+ */
+async function reportCanaryResized(
+  deps: ReconcilerDeps,
+  target: RouteTarget,
+  release: ReleaseState,
+  observed: Observed,
+): Promise<void> {
+  const current = release.current;
+  const canary = observed.canary;
+  if (current === undefined || !carryingStep(release)) return;
+  const wanted = observed.canaryReplicasPerStep?.[current.stepIndex];
+  if (canary === undefined || wanted === undefined || canary.templateHash !== current.templateHash) return;
+  if (canary.replicas === wanted) return;
+  const drift = `canary Deployment ${target.canaryDeployment} has ${canary.replicas} replicas but step ${current.stepIndex + 1} needs ${wanted}`;
+  deps.log.warn('canary resized by someone else', { policy: `${target.namespace}/${target.policy}`, drift });
+  await recordDriftCorrected(deps, target, `${drift}; canaryd resizes it to ${wanted}`);
+}

@@ -1,0 +1,79 @@
+// Persist: the policy's status, written only when it changed; a write that lost a race (Conflict)
+// or found the policy gone answers null, and the caller observes again.
+
+import type { ReleaseState } from '../engine/index.ts';
+import { isKubeError } from '../kube/api.ts';
+import type { PolicyObject, ReconcilerDeps } from './deps.ts';
+import { policyKeyOf, policyRef } from './names.ts';
+import { type PolicyStatus, setCondition } from './status.ts';
+import { canonicalJson } from './template.ts';
+
+export function readyCondition(next: ReleaseState) {
+  const failed = next.phase === 'failed' || next.phase === 'rollingBack';
+  return {
+    type: 'Ready' as const,
+    status: failed ? ('False' as const) : ('True' as const),
+    reason: next.phase.charAt(0).toUpperCase() + next.phase.slice(1),
+    message: next.reason,
+  };
+}
+
+/**
+ * Writes the status; null when the object changed meanwhile (conflict) or is gone. An unchanged
+ * status (ignoring updatedAt) is not written: every write is a watch event, and writing on every
+ * reconcile would make the controller wake itself forever.
+ */
+export async function writeStatus(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+): Promise<PolicyObject | null> {
+  const { updatedAt: _before, ...previous } = (object.status ?? {}) as Partial<PolicyStatus>;
+  const { updatedAt: _after, ...next } = status;
+  if (canonicalJson(previous) === canonicalJson(JSON.parse(JSON.stringify(next)))) return object;
+  try {
+    const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status });
+    deps.onStatus?.(object.metadata.namespace ?? '', object.metadata.name, status);
+    return written;
+  } catch (error) {
+    if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) {
+      deps.log.debug?.('status not written', { error: (error as Error).message });
+      return null;
+    }
+    throw error;
+  }
+}
+
+/**
+ * No router can be chosen (auto sees an Ingress and an HTTPRoute, a named route is missing):
+ * nothing starts; the reason goes to the status and, once per new reason, to an Event.
+ */
+export async function refuseRouter(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  const { namespace = '', name } = object.metadata;
+  const routerReason = `refused: ${reason}`;
+  if (status.routerReason !== routerReason) {
+    deps.log.warn('no traffic router', { policy: policyKeyOf(namespace, name), reason });
+    await deps.events
+      .record({ ...policyRef(namespace, name), uid: object.metadata.uid }, 'Warning', 'RouterRefused', reason)
+      .catch(() => {
+        // Reported in the status as well.
+      });
+  }
+  await writeStatus(deps, object, {
+    ...status,
+    routerReason,
+    message: reason,
+    conditions: setCondition(
+      status.conditions,
+      { type: 'Ready', status: 'False', reason: 'RouterRefused', message: reason },
+      now,
+    ),
+    updatedAt: now.toISOString(),
+  });
+}
