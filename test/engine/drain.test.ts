@@ -59,11 +59,11 @@ describe('drain after weight 0', () => {
       drainSince: null,
     },
     {
-      name: 'weight 0 seen: the drain starts now, the canary stays (weight 0 is not written again)',
+      name: 'weight 0 seen: the drain starts now, the canary stays (weight 0 not written again during it)',
       state: rollingBack(),
       observed: idleCanary(),
       nowMs: MIN,
-      actions: [],
+      actions: ['setWeight'],
       drainSince: iso(MIN),
     },
     {
@@ -107,7 +107,7 @@ describe('drain after weight 0', () => {
       state: rollingBack(),
       observed: idleCanary({ testersRouting: true }),
       nowMs: MIN,
-      actions: ['setTesterRouting'],
+      actions: ['setWeight', 'setTesterRouting'],
       drainSince: null,
     },
     {

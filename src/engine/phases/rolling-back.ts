@@ -16,9 +16,13 @@ export function rollingBackPhase(state: ReleaseState, context: Context): Handler
   const { deployment, canary, route } = context.observed;
   const dep = deployment!;
   const actions: Action[] = [];
-  // Weight 0 once: not again on every pass while the canary drains (it is level-triggered on
-  // what the router reports: a weight or a share still routed brings it back).
-  if (route.weight > 0 || route.achievedWeight > 0) actions.push({ type: 'setWeight', weight: 0 });
+  // Weight 0 first, also when the route already says 0 (replica-ratio scales the canary to 0
+  // with it); once the drain has started (weight 0 seen), not again on every pass: only if a
+  // weight or a share comes back.
+  const weightZeroSeen = state.drain !== undefined;
+  if (route.weight > 0 || route.achievedWeight > 0 || (route.prepared && !weightZeroSeen)) {
+    actions.push({ type: 'setWeight', weight: 0 });
+  }
   const atFailed = dep.templateHash === current.templateHash;
   const atStable = dep.templateHash === stable.templateHash;
   if (atFailed) {
