@@ -81,7 +81,10 @@ describe('sequential analysis on Traefik’s metrics', () => {
     failureLimit: 0,
     checks,
   });
-  const threshold = { name: 'success-rate', type: 'successRate', min: 95, minSample: 20 };
+  // minSample 100: with 20, two 500s among the canary's first 25 requests (1 % errors: 2.6 % of
+  // runs; CI saw 3 of 25) failed the threshold check on its first round, the small-sample false
+  // alarm of issue 17, before the comparison this test is about could be made.
+  const threshold = { name: 'success-rate', type: 'successRate', min: 95, minSample: 100 };
 
   beforeAll(async () => {
     expect(proxyUrl, 'the cluster reports no proxy URL').not.toBe('');
