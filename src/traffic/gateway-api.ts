@@ -9,7 +9,7 @@ import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { assertCanaryBackend, observeCanaryBackend, withCanaryBackend } from './canary-backend.ts';
-import { buildCanaryService, canarySelector } from './canary-service.ts';
+import { buildCanaryService, canarySelector, ownedByPolicy, servicesDrift } from './canary-service.ts';
 import { endpointSlicesOf, getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
 import { type HTTPRoute, httpRouteRef, routeAcceptance } from './httproute.ts';
@@ -23,7 +23,7 @@ import {
   routeWeights,
   testerHeaderMatches,
 } from './httproute-rewrite.ts';
-import { HTTPROUTE_RECORD, MANAGED_BY, MANAGED_BY_CANARYD, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
+import { HTTPROUTE_RECORD, POD_TEMPLATE_HASH } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import {
   policyKey,
@@ -36,7 +36,6 @@ import {
 } from './router.ts';
 import {
   isPinned,
-  pinnedSelectorDrift,
   pinSelectorPatch,
   type ReplicaSet,
   restoreSelectorPatch,
@@ -48,10 +47,6 @@ import { readyEndpoints } from './share.ts';
 
 /** Writes retried after a resourceVersion conflict (someone wrote the route in between). */
 const CONFLICT_RETRIES = 3;
-
-const ownedBy = (object: Service, target: RouteTarget) =>
-  object.metadata.labels?.[MANAGED_BY] === MANAGED_BY_CANARYD &&
-  object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
 
 const paramsOf = (target: RouteTarget): RouteParams => ({
   namespace: target.namespace,
@@ -212,28 +207,12 @@ export class GatewayApiRouter implements TrafficRouter {
 
   /** The stable Service's pin and the canary Service's selector. */
   async #observeServices(target: RouteTarget, routesRecorded: boolean) {
-    const drift: string[] = [];
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     const pinned = service !== null && isPinned(service) && service.spec.selector?.[POD_TEMPLATE_HASH] !== undefined;
-    if (service !== null && !pinned) {
-      drift.push(
-        `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
-      );
-    } else if (service !== null) {
-      const edited = pinnedSelectorDrift(service);
-      if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
-    }
     const found = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    const canaryService = found !== null && ownedBy(found, target) ? found : null;
-    if (service !== null && canaryService !== null) {
-      const wanted = canarySelector(service);
-      const selector = canaryService.spec.selector ?? {};
-      if (!sameSelector(selector, wanted)) {
-        drift.push(
-          `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
-        );
-      }
-    } else if (routesRecorded) {
+    const canaryService = found !== null && ownedByPolicy(found, target) ? found : null;
+    const drift = servicesDrift(target, service, canaryService);
+    if ((service === null || canaryService === null) && routesRecorded) {
       drift.push(`canary Service ${target.canaryService} is missing`);
     }
     return {
@@ -257,7 +236,7 @@ export class GatewayApiRouter implements TrafficRouter {
       .map((route) => route.metadata.name);
     for (const name of new Set([...(target.httpRoutes ?? []), ...ours])) await this.#restore(target, name);
     const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (canaryService !== null && ownedBy(canaryService, target)) {
+    if (canaryService !== null && ownedByPolicy(canaryService, target)) {
       await this.#kube.delete(serviceRef(target.namespace, target.canaryService));
     }
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
@@ -359,7 +338,7 @@ export class GatewayApiRouter implements TrafficRouter {
   /** The canary Service when it is already ours, null when absent; refuses someone else's. */
   async #ownCanaryService(target: RouteTarget): Promise<Service | null> {
     const existing = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (existing === null || ownedBy(existing, target)) return existing;
+    if (existing === null || ownedByPolicy(existing, target)) return existing;
     throw new TrafficError(
       'NotManaged',
       `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,

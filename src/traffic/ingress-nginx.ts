@@ -17,7 +17,7 @@ import {
   testerAnnotations,
   weightAnnotations,
 } from './canary-ingress.ts';
-import { buildCanaryService, canarySelector } from './canary-service.ts';
+import { buildCanaryService, canarySelector, servicesDrift } from './canary-service.ts';
 import {
   endpointSlicesOf,
   getDeployment,
@@ -29,7 +29,7 @@ import {
   serviceRef,
 } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
+import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS, OWNER_POLICY } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
 import { nginxRoutePieces } from './route-pieces.ts';
 import {
@@ -43,7 +43,6 @@ import {
 } from './router.ts';
 import {
   isPinned,
-  pinnedSelectorDrift,
   pinSelectorPatch,
   type ReplicaSet,
   restoreSelectorPatch,
@@ -59,30 +58,6 @@ const ownedBy = (
   object: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
   target: RouteTarget,
 ) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
-
-/** The stable Service's pin and the canary Service's selector, as they differ from canaryd's. */
-const servicesDrift = (target: RouteTarget, service: Service | null, canaryService: Service | null): string[] => {
-  const drift: string[] = [];
-  // The pin is the selector key, not only the annotation that records the original selector.
-  if (service !== null && (!isPinned(service) || service.spec.selector?.[POD_TEMPLATE_HASH] === undefined)) {
-    drift.push(
-      `Service ${target.service} is no longer pinned to the stable pods, so it also sends traffic to canary pods`,
-    );
-  } else if (service !== null) {
-    const edited = pinnedSelectorDrift(service);
-    if (edited !== undefined) drift.push(`Service ${target.service} ${edited}`);
-  }
-  if (service !== null && canaryService !== null && ownedBy(canaryService, target)) {
-    const wanted = canarySelector(service);
-    const selector = canaryService.spec.selector ?? {};
-    if (!sameSelector(selector, wanted)) {
-      drift.push(
-        `canary Service ${target.canaryService} selects ${JSON.stringify(selector)} instead of the canary pods (${JSON.stringify(wanted)})`,
-      );
-    }
-  }
-  return drift;
-};
 
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
