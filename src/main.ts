@@ -13,7 +13,7 @@ import { BackgroundEventRecorder } from './kube/background-events.ts';
 import { CachedKubeApi } from './kube/cached-api.ts';
 import { ClientKubeApi, loadKubeConfig } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
-import { type Informers, startInformers, WATCHED } from './kube/informers.ts';
+import { type Informers, startInformers, watchedBy } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
 import { KubeSecretSource } from './kube/secrets.ts';
@@ -23,6 +23,7 @@ import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Outbox } from './notify/outbox.ts';
 import { ConfigMapOutboxStore } from './notify/outbox-store.ts';
+import { inShard, shardLeaseName, shardOutbox } from './policy/shard.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
@@ -42,6 +43,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const cached = new CachedKubeApi(kube, store, {
     synced: (kind) => informers?.kindSynced(kind) ?? false,
     onLiveRead: (verb, kind, reason) => metrics.countLiveRead(verb, kind, reason),
+    // A policy of another shard (one that just moved) is not this replica's to reconcile.
+    inScope: (object) => object.kind !== 'CanaryPolicy' || inShard(object, settings.shard),
   });
   metrics.cacheSizes(() => store.counts());
   metrics.queueDepth(() => controller.queueDepth);
@@ -56,7 +59,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const notificationSettings = await loadNotificationSettings(settings.notifications);
   // What the receivers are still owed survives a restart or a new leader (docs/notifications.md).
   const [outboxNamespace, outboxName] = (
-    settings.notificationsOutbox ?? `${settings.leaseNamespace}/canaryd-notifications`
+    settings.notificationsOutbox ?? shardOutbox(settings.leaseNamespace, settings.shard)
   ).split('/') as [string, string];
   const outbox =
     notificationSettings.receivers.length === 0
@@ -118,7 +121,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     if (informers) return;
     informers = startInformers(
       kc,
-      WATCHED,
+      watchedBy(settings.shard),
       store,
       (event, object) => {
         if (event === 'delete' && object.kind === 'CanaryPolicy') {
@@ -150,7 +153,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   if (settings.leaderElect) {
     elector = new LeaderElector(kube, {
       namespace: settings.leaseNamespace,
-      name: settings.leaseName,
+      name: shardLeaseName(settings.leaseName, settings.shard),
       identity: settings.identity,
       leaseDurationMs: parseDuration(settings.leaseDuration),
       onStartedLeading: startReconciling,
@@ -213,6 +216,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   log.info('canaryd started', {
     identity: settings.identity,
     namespace: settings.namespace ?? '(all)',
+    shard: settings.shard ?? '(policies without canaryd.dev/shard)',
     leaderElect: settings.leaderElect,
   });
 }

@@ -17,6 +17,12 @@ export interface CachedKubeOptions {
   /** Is the cache of this kind filled (its informer listed)? false for a kind not watched. */
   synced(kind: string): boolean;
   onLiveRead?(verb: 'get' | 'list', kind: string, reason: LiveReadReason): void;
+  /**
+   * Is this object one the watches select (a CanaryPolicy of this replica's shard)? One that is
+   * not, read live or answered by a write (it just moved to another shard), is not this
+   * replica's: get answers null and the store forgets it. Default: every object.
+   */
+  inScope?(object: KubeObject): boolean;
 }
 
 const keyOf = (ref: ObjectRef) => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
@@ -57,7 +63,7 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     const object = await this.#live.get<T>(ref);
     this.#stale.delete(keyOf(ref));
     if (object !== null && this.#options.synced(ref.kind)) this.#remember(object, ref);
-    return object;
+    return object === null || this.#inScope(object) ? object : null;
   }
 
   async list<T extends KubeObject>(
@@ -123,7 +129,15 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     }
   }
 
+  #inScope(object: KubeObject): boolean {
+    return this.#options.inScope?.(object) ?? true;
+  }
+
   #remember(object: KubeObject, ref: ObjectRef): void {
+    if (!this.#inScope(object)) {
+      this.#store.remove(ref.kind, ref.namespace ?? '', ref.name);
+      return;
+    }
     // Deleting with no finalizer left: the apiserver has removed it (this answer is its last version).
     const { deletionTimestamp, finalizers } = object.metadata as { deletionTimestamp?: unknown; finalizers?: string[] };
     if (deletionTimestamp && (finalizers ?? []).length === 0) {

@@ -4,6 +4,7 @@
 // event of canaryd's own write (already in the store) or of a field it ignores wakes nothing.
 // A broken watch restarts with backoff. `synced` resolves once every required resource is listed.
 import * as k8s from '@kubernetes/client-node';
+import { policySelector } from '../policy/shard.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { KubeObject } from './objects.ts';
 import { trimForCache } from './trim.ts';
@@ -19,6 +20,8 @@ export interface WatchedResource {
   optional?: boolean;
   /** Only the objects canaryd can act on (the API server filters, the watch says when one leaves). */
   fieldSelector?: string;
+  /** Only the objects of this replica's shard (controller/shard.ts): one that leaves is a delete. */
+  labelSelector?: string;
 }
 
 export const WATCHED: WatchedResource[] = [
@@ -48,6 +51,12 @@ export const WATCHED: WatchedResource[] = [
     fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
   },
 ];
+
+/** What a replica of `shard` watches: every kind, and of the CanaryPolicies only its shard's. */
+export const watchedBy = (shard: string | undefined): WatchedResource[] =>
+  WATCHED.map((resource) =>
+    resource.kind === 'CanaryPolicy' ? { ...resource, labelSelector: policySelector(shard) } : resource,
+  );
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 
@@ -108,6 +117,7 @@ export function startInformers(
           undefined,
           undefined,
           resource.fieldSelector,
+          resource.labelSelector,
         );
         // Plain JSON like the watch's events (the client's list carries Dates), trimmed.
         const items = (JSON.parse(JSON.stringify(list.items)) as KubeObject[]).map((item) =>
@@ -119,7 +129,7 @@ export function startInformers(
         return { metadata: list.metadata, items } as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
       },
       false,
-      undefined,
+      resource.labelSelector,
       resource.fieldSelector,
     );
     const changed = (object: k8s.KubernetesObject) => {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { duration } from '../policy/schema.ts';
+import { SHARD_NAME } from '../policy/shard.ts';
 
 export const settingsSchema = z.strictObject({
   kubeconfig: z.string().optional().meta({ description: 'Kubeconfig file; default: in-cluster, then ~/.kube/config.' }),
@@ -11,6 +12,14 @@ export const settingsSchema = z.strictObject({
     .regex(/^[^:]+:\d+$/, { message: 'expected HOST:PORT, e.g. 0.0.0.0:8080' })
     .default('0.0.0.0:8080'),
   namespace: z.string().optional().meta({ description: 'Watch only this namespace (default: all).' }),
+  shard: z
+    .string()
+    .regex(SHARD_NAME, { message: 'expected a shard name: lowercase letters, digits and -, at most 40, e.g. a' })
+    .optional()
+    .meta({
+      description:
+        'Reconcile only the CanaryPolicies labelled canaryd.dev/shard=SHARD, electing a leader on the Lease <lease-name>-SHARD (default: the policies without the label).',
+    }),
   policyDir: z
     .string()
     .optional()
@@ -53,6 +62,7 @@ const ENV: Record<string, keyof Settings> = {
   KUBECONFIG: 'kubeconfig',
   CANARYD_LISTEN: 'listen',
   CANARYD_NAMESPACE: 'namespace',
+  CANARYD_SHARD: 'shard',
   CANARYD_POLICY_DIR: 'policyDir',
   CANARYD_PROMETHEUS_URL: 'prometheusUrl',
   CANARYD_NOTIFICATIONS: 'notifications',
