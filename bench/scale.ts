@@ -11,10 +11,13 @@
 // - per step of the release phase: GET, LIST and writes by verb and resource, from the audit
 //   log, from canaryd's own counter, and apiserver_request_total of all clients.
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
+// `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
+// the policies split round-robin; memory is reported per replica (the largest in the tables),
+// CPU and requests summed over the replicas, step latency over all of them.
 
 import { waitFor } from '../e2e/cluster/wait.ts';
 import { release } from './lib/app.ts';
-import { type Canaryd, httpBase, sampleProcess, spawnCanaryd, waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
+import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, round, say, sleep } from './lib/common.ts';
 import {
@@ -28,14 +31,16 @@ import {
   waitAdoptedFleet,
   watchFleet,
 } from './lib/fleet.ts';
-import { describeCaches, describeFootprint, type Footprint, footprint } from './lib/footprint.ts';
-import { canarydMetrics } from './lib/metrics.ts';
+import { describeCaches, describeFootprint, type Footprint } from './lib/footprint.ts';
+import { footprints, largest, type Replicas, sampleReplicas, shardOfPolicy, spawnReplicas } from './lib/replicas.ts';
 import { requestWindow } from './lib/requests.ts';
 import { reportScale } from './lib/scale-report.ts';
 import { stepLatency } from './lib/step-latency.ts';
 
 /** As installed: leader election on, so Lease renewals are part of what is measured (and told apart). */
 export const LEADER_ARGS = ['--leader-elect', '--lease-namespace', 'default', '--identity', 'canaryd-bench'];
+const leaderArgs = (shard?: string) =>
+  shard === undefined ? LEADER_ARGS : [...LEADER_ARGS.slice(0, -1), `canaryd-bench-${shard}`];
 
 /** Default time bound of the scale task, minutes: grows with the fleet. */
 export const scaleTimeoutMinutes = (flags: Flags): number => {
@@ -44,21 +49,21 @@ export const scaleTimeoutMinutes = (flags: Flags): number => {
   return Math.max(40, Math.ceil(n / 1000) * 20 + Math.ceil(m / 100) * 5);
 };
 
-async function idlePhase(cluster: Awaited<ReturnType<typeof benchCluster>>, canaryd: Canaryd, seconds: number) {
-  const base = httpBase(canaryd.address() ?? '');
+async function idlePhase(cluster: Awaited<ReturnType<typeof benchCluster>>, canaryd: Replicas, seconds: number) {
   say(`idle: measuring a quiet ${seconds} s`);
-  const window = await requestWindow(cluster, base);
-  const sampler = sampleProcess(canaryd.pid);
-  const reconcilesBefore = await canarydMetrics(base);
+  const window = await requestWindow(cluster, canaryd.bases());
+  const sampler = sampleReplicas(canaryd);
+  const reconcilesBefore = await canaryd.metrics();
   await sleep(seconds * 1000);
   const process = sampler.stop();
-  const reconcilesAfter = await canarydMetrics(base);
+  const reconcilesAfter = await canaryd.metrics();
   const requests = await window.end();
   const count = (text: string) =>
     text
       .split('\n')
       .filter((l) => l.startsWith('canaryd_reconcile_duration_seconds_count'))
       .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const each = await footprints(canaryd);
   const minutes = requests.seconds / 60;
   const perMinute = (n: number | undefined) => round((n ?? 0) / minutes, 2);
   const idle = {
@@ -70,37 +75,39 @@ async function idlePhase(cluster: Awaited<ReturnType<typeof benchCluster>>, cana
       leaseRenewals: perMinute(requests.audited?.leases),
       watchesOpened: perMinute(requests.audited?.watches),
     },
-    footprint: footprint(canaryd.pid, reconcilesAfter),
+    footprints: each,
+    footprint: largest(each),
   };
   say(
     `idle: ${idle.reconciles} reconciles; per minute ${JSON.stringify(idle.perMinute)}; other requests ${JSON.stringify(requests.audited?.otherByVerbResource ?? {})}`,
   );
-  say(`idle: ${describeFootprint(idle.footprint)}; caches: ${describeCaches(idle.footprint.cachedObjects)}`);
+  for (const [j, f] of idle.footprints.entries())
+    say(`idle${shardName(canaryd, j)}: ${describeFootprint(f)}; caches: ${describeCaches(f.cachedObjects)}`);
   return idle;
 }
 
 async function releasePhase(
   cluster: Awaited<ReturnType<typeof benchCluster>>,
-  canaryd: Canaryd,
+  canaryd: Replicas,
   fleet: Awaited<ReturnType<typeof watchFleet>>,
   n: number,
   m: number,
   timeoutSeconds: number,
 ) {
-  const base = httpBase(canaryd.address() ?? '');
-  const window = await requestWindow(cluster, base);
+  const window = await requestWindow(cluster, canaryd.bases());
   const releasing = Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
   const keys = releasing.map((i) => `${nsOf(i)}/${appOf(i)}`);
   const startedAt = Date.now();
-  const sampler = sampleProcess(canaryd.pid);
-  // The largest footprint seen while releases run (every 10 s).
-  let peak: Footprint | undefined;
+  const sampler = sampleReplicas(canaryd);
+  // The largest footprint of each replica seen while releases run (every 10 s).
+  const peaks: Array<Footprint | undefined> = canaryd.all.map(() => undefined);
+  const keepPeaks = (all: Footprint[]) =>
+    all.forEach((f, j) => {
+      if ((f.rssMiB ?? 0) >= (peaks[j]?.rssMiB ?? 0)) peaks[j] = f;
+    });
   const peakTimer = setInterval(() => {
-    void canarydMetrics(base)
-      .then((text) => {
-        const f = footprint(canaryd.pid, text);
-        if ((f.rssMiB ?? 0) >= (peak?.rssMiB ?? 0)) peak = f;
-      })
+    void footprints(canaryd)
+      .then(keepPeaks)
       .catch(() => {});
   }, 10_000);
   try {
@@ -130,12 +137,16 @@ async function releasePhase(
     const last = (fleet.statuses.get(key) ?? []).at(-1)?.status.phase ?? '?';
     outcomes[last] = (outcomes[last] ?? 0) + 1;
   }
-  const after = footprint(canaryd.pid, await canarydMetrics(base));
-  if (!peak || (after.rssMiB ?? 0) > (peak.rssMiB ?? 0)) peak = after;
-  say(`under load (largest RSS seen): ${describeFootprint(peak)}; caches: ${describeCaches(peak.cachedObjects)}`);
+  keepPeaks(await footprints(canaryd));
+  const peakFootprints = peaks.filter((f): f is Footprint => f !== undefined);
+  for (const [j, f] of peakFootprints.entries())
+    say(
+      `under load${shardName(canaryd, j)} (largest RSS seen): ${describeFootprint(f)}; caches: ${describeCaches(f.cachedObjects)}`,
+    );
   return {
     underLoad,
-    peakFootprint: peak,
+    peakFootprint: largest(peakFootprints),
+    peakFootprints,
     releaseSeconds: round(releaseSeconds, 1),
     outcomes,
     requests,
@@ -144,6 +155,8 @@ async function releasePhase(
   };
 }
 
+const shardName = (canaryd: Replicas, j: number) => (canaryd.shards.length ? ` (shard ${canaryd.shards[j]})` : '');
+
 export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const n = intFlag(flags, 'policies', 1000);
   const m = Math.min(n, intFlag(flags, 'releasing', 100));
@@ -151,6 +164,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   // canaryd's own default (16) unless --concurrency is given.
   const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
   const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
+  const shards = intFlag(flags, 'shards', 1);
   const cluster = await benchCluster('scale', { audit: true });
   const setup = {
     policies: n,
@@ -162,6 +176,11 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       resync: '5s (default)',
       concurrency: concurrency ?? '16 (default)',
       leaderElection: LEADER_ARGS.join(' '),
+      ...(shards > 1
+        ? {
+            shards: `${shards} replicas, --shard s0…s${shards - 1}, identity canaryd-bench-sJ, policy i in shard i mod ${shards}`,
+          }
+        : {}),
     },
     identity: `${cluster.info.audit?.user} (its requests in the apiserver's audit log)`,
     pods: 'image bench/pause:<n>, not run by the pod runner (no traffic, no analysis)',
@@ -169,28 +188,28 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   };
   say(`setup: ${JSON.stringify(setup)}`);
   const fleet = await watchFleet(cluster);
-  let canaryd: Canaryd | undefined;
+  let canaryd: Replicas | undefined;
   try {
     const createdAt = Date.now();
-    await createFleet(cluster, n);
+    await createFleet(cluster, n, shardOfPolicy(shards));
     say(
       `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
     );
-    const started = spawnCanaryd(canarydKubeconfig(cluster), logsDir(cluster), [
+    const started = spawnReplicas(canarydKubeconfig(cluster), logsDir(cluster), shards, (shard) => [
       ...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]),
-      ...LEADER_ARGS,
+      ...leaderArgs(shard),
     ]);
     canaryd = started;
-    const readyMs = await waitReady(started, 600_000);
+    const readyMs = Math.max(...(await Promise.all(started.all.map((c) => waitReady(c, 600_000)))));
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
     const adoptedMs = await waitAdoptedFleet(fleet, n, started.startedAt, started.alive);
     say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
-    await waitReconcilesSettle(httpBase(started.address() ?? ''));
+    for (const base of started.bases()) await waitReconcilesSettle(base);
     const quietMs = Date.now() - started.startedAt;
     say(`canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`);
     const idle = await idlePhase(cluster, started, idleSeconds);
     const load = m > 0 ? await releasePhase(cluster, started, fleet, n, m, releaseTimeout) : undefined;
-    reportScale({ setup, readyMs, adoptedMs, quietMs, idle, load });
+    reportScale({ setup, shards: started.shards, readyMs, adoptedMs, quietMs, idle, load });
     return { ok: (load === undefined || (load.outcomes.succeeded ?? 0) === m) && started.alive() };
   } finally {
     fleet.stop();

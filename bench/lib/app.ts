@@ -99,6 +99,8 @@ export interface PolicyOptions {
   surgeBudget?: number;
   analysis?: object;
   name?: string;
+  /** canaryd.dev/shard: reconciled by the canaryd started with --shard of this name. */
+  shard?: string;
 }
 
 export function policyBody(namespace: string, app: string, options: PolicyOptions): object {
@@ -112,7 +114,11 @@ export function policyBody(namespace: string, app: string, options: PolicyOption
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'CanaryPolicy',
-    metadata: { name: options.name ?? app, namespace },
+    metadata: {
+      name: options.name ?? app,
+      namespace,
+      ...(options.shard === undefined ? {} : { labels: { 'canaryd.dev/shard': options.shard } }),
+    },
     spec,
   };
 }

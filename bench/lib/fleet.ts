@@ -60,8 +60,15 @@ async function retried(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** Creates apps 0..n-1 (namespaces included) and waits until their Deployments are Available. */
-export async function createFleet(cluster: BenchCluster, n: number): Promise<void> {
+/**
+ * Creates apps 0..n-1 (namespaces included) and waits until their Deployments are Available.
+ * `shardOf(i)`: the canaryd.dev/shard label of app i's policy (none when undefined).
+ */
+export async function createFleet(
+  cluster: BenchCluster,
+  n: number,
+  shardOf: (i: number) => string | undefined = () => undefined,
+): Promise<void> {
   if (n <= 0) return;
   const indexes = Array.from({ length: n }, (_, i) => i);
   const namespaces = [...new Set(indexes.map(nsOf))];
@@ -76,7 +83,10 @@ export async function createFleet(cluster: BenchCluster, n: number): Promise<voi
     if (container) container.image = 'bench/pause:1';
     await retried(() => cluster.apps.createNamespacedDeployment({ namespace: ns, body: deployment }));
     await retried(() => cluster.core.createNamespacedService({ namespace: ns, body: demoService(ns, app) }));
-    await retried(() => createPolicy(cluster, ns, policyBody(ns, app, { steps: FLEET_STEPS })));
+    const shard = shardOf(i);
+    await retried(() =>
+      createPolicy(cluster, ns, policyBody(ns, app, { steps: FLEET_STEPS, ...(shard === undefined ? {} : { shard }) })),
+    );
     done++;
     tell(`created ${done}/${indexes.length} Deployments, Services and CanaryPolicies`, done === indexes.length);
   });

@@ -30,11 +30,18 @@ interface Mark {
   canaryd: string;
 }
 
-/** Starts a window now; `end()` closes it (after the audit log's 1 s batches are written). */
-export async function requestWindow(cluster: BenchCluster, canarydBase: string) {
+/**
+ * Starts a window now; `end()` closes it (after the audit log's 1 s batches are written). Several
+ * bases (one canaryd per shard): their counters are summed.
+ */
+export async function requestWindow(cluster: BenchCluster, canarydBase: string | string[]) {
+  const bases = typeof canarydBase === 'string' ? [canarydBase] : canarydBase;
   const mark = async (): Promise<Mark> => {
-    const [apiserver, canaryd] = await Promise.all([apiserverMetrics(cluster.info), canarydMetrics(canarydBase)]);
-    return { at: Date.now(), apiserver, canaryd };
+    const [apiserver, ...canaryd] = await Promise.all([
+      apiserverMetrics(cluster.info),
+      ...bases.map((base) => canarydMetrics(base)),
+    ]);
+    return { at: Date.now(), apiserver, canaryd: canaryd.join('\n') };
   };
   const start = await mark();
   return {

@@ -14,6 +14,8 @@ export function readsAndWrites(byVerb: Record<string, number>) {
 
 interface ScaleReport {
   setup: { policies: number; releasing: number } & Record<string, unknown>;
+  /** The shard of each replica ([] for one unsharded replica). */
+  shards: string[];
   readyMs: number;
   adoptedMs: number;
   quietMs: number;
@@ -22,11 +24,14 @@ interface ScaleReport {
     reconciles: number;
     requests: RequestWindow;
     perMinute: { otherThanWatchesAndLeases: number | null; leaseRenewals: number | null; watchesOpened: number | null };
+    /** The replica with the largest RSS (the only one without shards). */
     footprint: Footprint;
+    footprints: Footprint[];
   };
   load?: {
     underLoad: { rssMiBMean: number | null; rssMiBMax: number | null; cpuPercent: number | null; seconds: number };
     peakFootprint: Footprint;
+    peakFootprints: Footprint[];
     releaseSeconds: number | null;
     outcomes: Record<string, number>;
     requests: RequestWindow;
@@ -54,8 +59,13 @@ const heap = (f: Footprint) =>
 export function reportScale(r: ScaleReport): void {
   const { policies: n, releasing: m } = r.setup;
   const idleAudit = r.idle.requests.audited;
+  const k = r.shards.length;
+  const perReplica = (all: Footprint[]) => all.map((f, j) => `${r.shards[j]} ${f.rssMiB} MiB`).join(', ');
   const rows: Array<[string, string | number | null]> = [
     ['policies / releasing', `${n} / ${m}`],
+    ...(k
+      ? [['replicas', `${k} shards (${r.shards.join(', ')}), the policies split round-robin`] as [string, string]]
+      : []),
     ['spawn → /readyz', `${r.readyMs} ms`],
     ['spawn → all adopted', `${r.adoptedMs} ms`],
     ['spawn → queue drained', `${r.quietMs} ms`],
@@ -69,9 +79,13 @@ export function reportScale(r: ScaleReport): void {
       `${r.idle.perMinute.leaseRenewals} / ${r.idle.perMinute.watchesOpened}`,
     ],
     ['idle: canaryd counter (its KubeApi)', JSON.stringify(r.idle.requests.canaryd.byVerbResource)],
-    ['idle RSS mean / max', `${r.idle.process.rssMiBMean} / ${r.idle.process.rssMiBMax} MiB`],
+    [
+      `idle RSS mean / max${k ? ' (largest replica)' : ''}`,
+      `${r.idle.process.rssMiBMean} / ${r.idle.process.rssMiBMax} MiB`,
+    ],
+    ...(k ? [['idle RSS per replica', perReplica(r.idle.footprints)] as [string, string]] : []),
     ['idle memory', heap(r.idle.footprint)],
-    ['idle CPU', `${r.idle.process.cpuPercent} % of a core`],
+    [`idle CPU${k ? ' (all replicas)' : ''}`, `${r.idle.process.cpuPercent} % of a core`],
     ['cached objects (idle)', describeCaches(r.idle.footprint.cachedObjects)],
   ];
   const load = r.load;
@@ -85,9 +99,16 @@ export function reportScale(r: ScaleReport): void {
     const w = load.latency.weightWritten;
     const s = load.latency.statusWritten;
     rows.push(
-      ['load RSS mean / max', `${load.underLoad.rssMiBMean} / ${load.underLoad.rssMiBMax} MiB`],
+      [
+        `load RSS mean / max${k ? ' (largest replica)' : ''}`,
+        `${load.underLoad.rssMiBMean} / ${load.underLoad.rssMiBMax} MiB`,
+      ],
+      ...(k ? [['load RSS per replica (largest seen)', perReplica(load.peakFootprints)] as [string, string]] : []),
       ['load memory (largest RSS seen)', heap(load.peakFootprint)],
-      ['load CPU', `${load.underLoad.cpuPercent} % of a core over ${load.underLoad.seconds} s`],
+      [
+        `load CPU${k ? ' (all replicas)' : ''}`,
+        `${load.underLoad.cpuPercent} % of a core over ${load.underLoad.seconds} s`,
+      ],
       ['cached objects (load)', describeCaches(load.peakFootprint.cachedObjects)],
       ['releases ended in', `${load.releaseSeconds} s (${JSON.stringify(load.outcomes)})`],
       ['step due → weight written p50 / p99 / max', `${w.p50} / ${w.p99} / ${w.max} ms (n ${w.n})`],
@@ -110,8 +131,9 @@ export function reportScale(r: ScaleReport): void {
       requestRows(load.requests, load.stepsTotal),
     );
   }
-  writeResults(`scale-${n}x${m}`, {
+  writeResults(`scale-${n}x${m}${k ? `-shards${k}` : ''}`, {
     setup: r.setup,
+    shards: r.shards,
     readyMs: r.readyMs,
     adoptedMs: r.adoptedMs,
     quietMs: r.quietMs,
@@ -120,6 +142,7 @@ export function reportScale(r: ScaleReport): void {
       ? {
           underLoad: load.underLoad,
           peakFootprint: load.peakFootprint,
+          peakFootprints: load.peakFootprints,
           releaseSeconds: load.releaseSeconds,
           outcomes: load.outcomes,
           stepLatencyMs: load.latency.weightWritten,
