@@ -219,6 +219,43 @@ describe('the chart with other values', { timeout: 120_000 }, () => {
     );
   });
 
+  it('shards: one more Deployment, Service and outbox name per shard, selecting only its own pods', async () => {
+    const { objects, error } = await helmTemplate({ set: ['shards={a,b}'] });
+    expect(error).toBe('');
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    expect(deployments.map((d) => d.metadata.name)).toEqual(['canaryd', 'canaryd-shard-a', 'canaryd-shard-b']);
+    const shardEnv = (d: K8sObject) =>
+      (d.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).find(
+        (e) => e.name === 'CANARYD_SHARD',
+      )?.value;
+    expect(deployments.map(shardEnv)).toEqual([undefined, 'a', 'b']);
+    // No Deployment's or Service's selector matches another Deployment's pods.
+    const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+      Object.entries(selector).every(([k, v]) => labels[k] === v);
+    const services = objects.filter((o) => o.kind === 'Service');
+    expect(services.map((s) => s.metadata.name)).toEqual(['canaryd', 'canaryd-shard-a', 'canaryd-shard-b']);
+    deployments.forEach((d, i) => {
+      deployments.forEach((other, j) => {
+        const labels = other.spec.template.metadata.labels;
+        expect(matches(d.spec.selector.matchLabels, labels), `${d.metadata.name} selects ${other.metadata.name}`).toBe(
+          i === j,
+        );
+        expect(matches(services[i]?.spec.selector, labels), `Service ${i} selects ${other.metadata.name}`).toBe(i === j);
+      });
+    });
+    // A ServiceMonitor selecting the chart's Services scrapes every shard.
+    for (const service of services) expect(service.metadata.labels).toMatchObject(CHART_LABELS);
+    const outbox = objects.find((o) => o.kind === 'Role' && o.metadata.name === 'canaryd-notification-outbox');
+    expect(outbox?.rules.flatMap((r: { resourceNames?: string[] }) => r.resourceNames ?? [])).toEqual([
+      'canaryd-notifications',
+      'canaryd-notifications-a',
+      'canaryd-notifications-b',
+    ]);
+    const bad = await helmTemplate({ set: ['shards={Eu_1}'] });
+    expect(bad.ok).toBe(false);
+    expect(bad.error).toMatch(/shards/);
+  });
+
   it('refuses values that would break canaryd, naming the value', async () => {
     const [twoLeaders, single, typo, level, duration] = await Promise.all([
       helmTemplate({ set: ['leaderElection.enabled=false'] }),

@@ -35,6 +35,34 @@ app.kubernetes.io/name: {{ include "canaryd.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+The pods of one Deployment: the unsharded one keeps the chart's selector; a shard's pods carry
+NAME-shard instead (no Deployment or Service selects another's pods) and canaryd.dev/shard.
+Called with (dict "root" . "shard" NAME), NAME "" for the unsharded Deployment.
+*/}}
+{{- define "canaryd.podSelectorLabels" -}}
+{{- if .shard -}}
+app.kubernetes.io/name: {{ include "canaryd.name" .root }}-shard
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+canaryd.dev/shard: {{ .shard | quote }}
+{{- else -}}
+{{ include "canaryd.selectorLabels" .root }}
+{{- end -}}
+{{- end -}}
+
+{{- define "canaryd.podLabels" -}}
+{{- if .shard -}}
+{{ include "canaryd.podSelectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | default .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- else -}}
+{{ include "canaryd.labels" .root }}
+{{- end -}}
+{{- end -}}
+
 {{- define "canaryd.labels" -}}
 {{ include "canaryd.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
