@@ -1,7 +1,9 @@
-// Drift: someone else changed what canaryd manages while a step carries its weight. A route is
-// put back (the router's prepare and setWeight) and the pass decides on the route as it is then;
-// a resized canary is reported (the engine scales it back). Both say so in a DriftCorrected Event.
+// Drift: someone else changed what canaryd manages while a step carries its weight. When to act
+// is the engine's decision (engine/upkeep.ts); here it is carried out: a route is put back (the
+// router's prepare and setWeight) and the pass decides on the route as it is then; a resized
+// canary is reported (the engine scales it back). Both say so in a DriftCorrected Event.
 import type { Observed, ReleaseState } from '../engine/index.ts';
+import { canaryResized, driftToPutBack } from '../engine/index.ts';
 import { isTrafficError } from '../traffic/errors.ts';
 import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import type { ReconcilerDeps } from './deps.ts';
@@ -14,36 +16,27 @@ import { observeRouteAgain, type Snapshot } from './snapshot.ts';
  */
 export async function putBackDrift(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
   const { router, target, release, route } = snapshot;
-  // Drift is corrected only once canaryd's own intent is on the cluster: a controller restarted
-  // between saving a step and writing its weight is not drift (the engine writes it next).
-  const ownIntentWritten = route.status?.requestedWeight === release.current?.weight;
-  const driftCorrected =
-    route.status?.drift !== undefined &&
-    ownIntentWritten &&
-    !snapshot.deleting &&
-    (await correctDrift(deps, router, target, release, route.status.drift));
+  const putBack = driftToPutBack(release, route.status, snapshot.deleting);
+  const driftCorrected = putBack !== undefined && (await correctDrift(deps, router, target, putBack));
   if (driftCorrected) await observeRouteAgain(deps, snapshot);
   else await reportCanaryResized(deps, target, release, snapshot.observed);
 }
 
 /**
  * Someone else changed what canaryd routes (edited the canary weight, the Service selector,
- * deleted a canary Ingress): write canaryd's intent back and say so in an Event. Only while a
- * step carries its weight; elsewhere the engine's own actions converge. Returns true if it wrote.
+ * deleted a canary Ingress): write canaryd's intent back and say so in an Event (when: the
+ * engine's driftToPutBack). Returns true if it wrote.
  */
 async function correctDrift(
   deps: ReconcilerDeps,
   router: TrafficRouter,
   target: RouteTarget,
-  release: ReleaseState,
-  drift: string,
+  { drift, weight }: { drift: string; weight: number },
 ): Promise<boolean> {
-  const current = release.current;
-  if (current === undefined || !carryingStep(release)) return false;
   const key = `${target.namespace}/${target.policy}`;
   try {
     await router.prepare(target);
-    await router.setWeight(target, current.weight);
+    await router.setWeight(target, weight);
   } catch (error) {
     // gateway-api: prepare put the route back as canaryd recorded it (the weight the Gateway
     // accepted before the edit); the Gateway has not reported on that write yet. It is
@@ -56,14 +49,10 @@ async function correctDrift(
       return false;
     }
   }
-  deps.log.warn('route drift corrected', { policy: key, drift, weight: current.weight });
-  await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${current.weight} %)`);
+  deps.log.warn('route drift corrected', { policy: key, drift, weight });
+  await recordDriftCorrected(deps, target, `${drift}; canaryd put its route back (weight ${weight} %)`);
   return true;
 }
-
-/** A step carries its weight: the only time drift is corrected (elsewhere the engine converges). */
-const carryingStep = (release: ReleaseState): boolean =>
-  release.current?.stepStartedAt !== undefined && (release.phase === 'progressing' || release.phase === 'paused');
 
 async function recordDriftCorrected(deps: ReconcilerDeps, target: RouteTarget, message: string): Promise<void> {
   await deps.events
@@ -73,24 +62,17 @@ async function recordDriftCorrected(deps: ReconcilerDeps, target: RouteTarget, m
     });
 }
 
-/**
- * Someone else resized the canary Deployment while a step carries its weight (the engine scales
- * it back with its next action): say so in an Event, as for route drift. A router that counts
- * the canary's replicas as part of the route (replica-ratio) has reported and corrected it already.
- */
+/** Someone else resized the canary Deployment (engine: canaryResized): say so in an Event. */
 async function reportCanaryResized(
   deps: ReconcilerDeps,
   target: RouteTarget,
   release: ReleaseState,
   observed: Observed,
 ): Promise<void> {
-  const current = release.current;
-  const canary = observed.canary;
-  if (current === undefined || !carryingStep(release)) return;
-  const wanted = observed.canaryReplicasPerStep?.[current.stepIndex];
-  if (canary === undefined || wanted === undefined || canary.templateHash !== current.templateHash) return;
-  if (canary.replicas === wanted) return;
-  const drift = `canary Deployment ${target.canaryDeployment} has ${canary.replicas} replicas but step ${current.stepIndex + 1} needs ${wanted}`;
+  const resized = canaryResized(release, observed);
+  if (resized === undefined) return;
+  const { replicas, wanted, step } = resized;
+  const drift = `canary Deployment ${target.canaryDeployment} has ${replicas} replicas but step ${step} needs ${wanted}`;
   deps.log.warn('canary resized by someone else', { policy: `${target.namespace}/${target.policy}`, drift });
   await recordDriftCorrected(deps, target, `${drift}; canaryd resizes it to ${wanted}`);
 }

@@ -1,9 +1,9 @@
 // One pass: decide (the pure engine) → persist the next state → execute its actions in order →
 // notify. Persisting first means a crash between the two repeats actions (idempotent) but never
 // a step (engine/decide.ts).
-import { resumeCounters } from '../analysis/index.ts';
 import {
   type Action,
+  countersAfterDecision,
   decide,
   nextAnalysisTime,
   nextStepTime,
@@ -61,10 +61,8 @@ export async function decideAndAct(
     reason: next.reason,
     actions: actions.map((a) => a.type),
   });
-  if (observed.operation?.op === 'resume' && next.recentOperationIds?.includes(observed.operation.id)) {
-    // A person resumed: inconclusive analysis gets a fresh allowance.
-    status.analysis.counters = resumeCounters(status.analysis.counters);
-  }
+  // A person resumed: inconclusive analysis gets a fresh allowance.
+  status.analysis.counters = countersAfterDecision(status.analysis.counters, observed.operation, next);
   const wake = nextWakeAt(next, policy, now);
   const decision = { policy, before: release, after: next, actions, at: now.toISOString() };
   const written = await writeStatus(deps, object, {

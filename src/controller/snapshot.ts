@@ -2,8 +2,7 @@
 // informers) and put in the engine's terms (Observed), with what the later steps need: the
 // router, its target, the canary Deployment and the route as read. It writes nothing but the
 // status fields it derives (the router chosen, analysis counters reset, hook answers merged).
-import { INITIAL_COUNTERS } from '../analysis/index.ts';
-import { type HookName, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
+import { evidenceForRelease, type HookName, type Observed, planSteps, type ReleaseState } from '../engine/index.ts';
 import { mergeHookAnswers } from '../hooks/index.ts';
 import type { Deployment } from '../kube/objects.ts';
 import { API_VERSION, type CanaryPolicy, KIND } from '../policy/schema.ts';
@@ -85,14 +84,8 @@ export async function takeSnapshot(
   const stepNeedsRoute = !deleting && STEP_PHASES.has(release.phase);
   const route = await observeRouteOf(deps, router, target, canary !== null, stepNeedsRoute);
 
-  // Analysis counters belong to one release: a new template starts from zero.
-  if (release.current && status.analysis.templateHash !== release.current.templateHash) {
-    status.analysis = {
-      templateHash: release.current.templateHash,
-      counters: structuredClone(INITIAL_COUNTERS),
-      measurements: [],
-    };
-  }
+  // Analysis evidence belongs to one release: a new template starts from zero.
+  status.analysis = evidenceForRelease(status.analysis, release);
   const parsedOperation = parseOperation(object.metadata.annotations?.[OPERATION_ANNOTATION]);
   if (parsedOperation.error)
     log.warn('ignoring malformed operation', { policy: policyKeyOf(namespace, name), error: parsedOperation.error });

@@ -4,4 +4,11 @@ export { nextAnalysisTime, nextStepTime } from './next.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
 export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';
+export {
+  canaryResized,
+  countersAfterDecision,
+  driftToPutBack,
+  evidenceForRelease,
+  type ReleaseEvidence,
+} from './upkeep.ts';
 export { nextWakeAt } from './wake.ts';
