@@ -12,7 +12,7 @@
 //   log, from canaryd's own counter, and apiserver_request_total of all clients.
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
-// the policies split round-robin; memory is reported per replica (the largest in the tables),
+// the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
 
 import { waitFor } from '../e2e/cluster/wait.ts';
@@ -178,7 +178,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       leaderElection: LEADER_ARGS.join(' '),
       ...(shards > 1
         ? {
-            shards: `${shards} replicas, --shard s0…s${shards - 1}, identity canaryd-bench-sJ, policy i in shard i mod ${shards}`,
+            shards: `${shards} replicas, --shard s0…s${shards - 1}, identity canaryd-bench-sJ, policies round-robin in blocks of ${Math.max(1, Math.floor(n / Math.max(m, 1)))}, so the releasing ones alternate`,
           }
         : {}),
     },
@@ -191,7 +191,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   let canaryd: Replicas | undefined;
   try {
     const createdAt = Date.now();
-    await createFleet(cluster, n, shardOfPolicy(shards));
+    await createFleet(cluster, n, shardOfPolicy(shards, n, m));
     say(
       `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
     );

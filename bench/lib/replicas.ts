@@ -1,6 +1,6 @@
 // The canaryd replicas of a benchmark run: one, or one per shard (--shard s0, s1, …, each with its
-// own Lease, docs/scale.md "Beyond one replica"). The fleet's policies are split round-robin
-// (policy i to shard i mod K). What the benchmark reads of "canaryd" is then every replica's:
+// own Lease, docs/scale.md "Beyond one replica"). The fleet's policies are split round-robin in
+// blocks (shardOfPolicy), so the releasing ones are split evenly too. What the benchmark reads of "canaryd" is then every replica's:
 // their metrics summed (counters), their log lines together, each one's process sampled.
 import { type Canaryd, httpBase, type LogLine, sampleProcess, spawnCanaryd } from './canaryd.ts';
 import { type Footprint, footprint } from './footprint.ts';
@@ -19,8 +19,15 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
-/** The shard of policy i among `k` shards (undefined: no sharding). */
-export const shardOfPolicy = (k: number) => (i: number) => (k > 1 ? `s${i % k}` : undefined);
+/**
+ * The shard of policy i among `k` shards (undefined: no sharding). The benchmark releases every
+ * (n/m)-th policy, so policies go round-robin in blocks of n/m: the releasing ones alternate
+ * between the shards as the others do (plain i mod k would put every release in s0).
+ */
+export const shardOfPolicy = (k: number, n: number, m: number) => {
+  const block = m > 0 ? Math.max(1, Math.floor(n / m)) : 1;
+  return (i: number) => (k > 1 ? `s${Math.floor(i / block) % k}` : undefined);
+};
 
 export function spawnReplicas(
   kubeconfig: string,
