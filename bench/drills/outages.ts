@@ -24,7 +24,7 @@ import {
 import { httpBase, sampleProcess, spawnCanaryd, waitReady } from '../lib/canaryd.ts';
 import { benchCluster, createNamespace, logsDir } from '../lib/cluster.ts';
 import { type Flags, intFlag, say, sleep, writeResults } from '../lib/common.ts';
-import { checkRelease, orphans, verdict } from './release-check.ts';
+import { canaryRemoved, checkRelease, verdict } from './release-check.ts';
 
 const NS = 'outage';
 const APP = 'web';
@@ -93,9 +93,9 @@ export async function apiserverOutage(flags: Flags): Promise<{ ok: boolean }> {
     problems.push(...check.problems);
     if (!end) problems.push('the release did not end within 120 s of the apiserver coming back');
     if (!canaryd.alive()) problems.push('canaryd is not running at the end');
-    await sleep(3000);
-    const left = await orphans(cluster, NS);
-    if (left.length) problems.push(`left behind: ${left.join(', ')}`);
+    const removed = await canaryRemoved(cluster, NS);
+    notes.canaryRemovedAfterEndMs = removed.tookMs;
+    if (removed.left.length) problems.push(`left behind 30 s after the release ended: ${removed.left.join(', ')}`);
     const logs = canaryd.lines();
     notes.canarydWarningsAndErrors = logs.filter((l) => l.level === 'warn' || l.level === 'error').length;
     notes.sampleErrors = [
@@ -200,9 +200,9 @@ export async function prometheusOutage(flags: Flags): Promise<{ ok: boolean }> {
     problems.push(...check.problems);
     if (!end) problems.push('the release did not end within 120 s of Prometheus coming back');
     if (!canaryd.alive()) problems.push('canaryd is not running at the end');
-    await sleep(3000);
-    const left = await orphans(cluster, NS);
-    if (left.length) problems.push(`left behind: ${left.join(', ')}`);
+    const removed = await canaryRemoved(cluster, NS);
+    notes.canaryRemovedAfterEndMs = removed.tookMs;
+    if (removed.left.length) problems.push(`left behind 30 s after the release ended: ${removed.left.join(', ')}`);
     notes.steps = check.steps;
     notes.phase = check.phase;
     say(

@@ -1,5 +1,7 @@
 // What a drill checks about a release once it is over, from the statuses a watch saw: it ended as
 // expected, no step was repeated (a step's hold restarted) or skipped, and nothing is orphaned.
+
+import { waitFor } from '../../e2e/cluster/wait.ts';
 import type { PolicyStatus, StatusEvent } from '../lib/app.ts';
 import type { BenchCluster } from '../lib/cluster.ts';
 
@@ -78,6 +80,28 @@ export async function orphans(cluster: BenchCluster, namespace: string): Promise
   const ingresses = await cluster.networking.listNamespacedIngress({ namespace });
   for (const i of ingresses.items) if (i.metadata?.name?.endsWith('-canary')) found.push(`Ingress/${i.metadata.name}`);
   return found;
+}
+
+/**
+ * Waits (up to `timeoutMs`) until no canary object is left: the canary Deployment is deleted
+ * dependents first, so it stays, marked deleted, until its pods are gone. Returns what is still
+ * there at the deadline and how long the removal took (null: not within the deadline).
+ */
+export async function canaryRemoved(
+  cluster: BenchCluster,
+  namespace: string,
+  timeoutMs = 30_000,
+): Promise<{ left: string[]; tookMs: number | null }> {
+  const started = Date.now();
+  const gone = await waitFor(async () => (await orphans(cluster, namespace)).length === 0, {
+    timeoutMs,
+    intervalMs: 250,
+    description: 'canary objects removed',
+  }).then(
+    () => true,
+    () => false,
+  );
+  return gone ? { left: [], tookMs: Date.now() - started } : { left: await orphans(cluster, namespace), tookMs: null };
 }
 
 export function verdict(ok: boolean): string {

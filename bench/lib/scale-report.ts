@@ -64,7 +64,12 @@ export function reportScale(r: ScaleReport): void {
   const rows: Array<[string, string | number | null]> = [
     ['policies / releasing', `${n} / ${m}`],
     ...(k
-      ? [['replicas', `${k} shards (${r.shards.join(', ')}), the policies split evenly, the releasing ones too`] as [string, string]]
+      ? [
+          ['replicas', `${k} shards (${r.shards.join(', ')}), the policies split evenly, the releasing ones too`] as [
+            string,
+            string,
+          ],
+        ]
       : []),
     ['spawn → /readyz', `${r.readyMs} ms`],
     ['spawn → all adopted', `${r.adoptedMs} ms`],
