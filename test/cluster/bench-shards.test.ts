@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { shardOfPolicy } from '../../bench/lib/replicas.ts';
 
 const releasing = (n: number, m: number) => Array.from({ length: m }, (_, j) => Math.floor((j * n) / m));
-const count = (shards: Array<string | undefined>) =>
-  shards.reduce<Record<string, number>>((c, s) => ({ ...c, [s ?? '-']: (c[s ?? '-'] ?? 0) + 1 }), {});
+const count = (shards: Array<string | undefined>) => {
+  const counts: Record<string, number> = {};
+  for (const shard of shards) counts[shard ?? '-'] = (counts[shard ?? '-'] ?? 0) + 1;
+  return counts;
+};
 
 describe('shardOfPolicy', () => {
   it.each([

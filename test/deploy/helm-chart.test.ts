@@ -240,7 +240,9 @@ describe('the chart with other values', { timeout: 120_000 }, () => {
         expect(matches(d.spec.selector.matchLabels, labels), `${d.metadata.name} selects ${other.metadata.name}`).toBe(
           i === j,
         );
-        expect(matches(services[i]?.spec.selector, labels), `Service ${i} selects ${other.metadata.name}`).toBe(i === j);
+        expect(matches(services[i]?.spec.selector, labels), `Service ${i} selects ${other.metadata.name}`).toBe(
+          i === j,
+        );
       });
     });
     // A ServiceMonitor selecting the chart's Services scrapes every shard.
