@@ -18,7 +18,8 @@ interface ScaleReport {
   shards: string[];
   readyMs: number;
   adoptedMs: number;
-  quietMs: number;
+  /** null: reconciles had not stopped within --settle-minutes. */
+  quietMs: number | null;
   idle: {
     process: { rssMiBMean: number | null; rssMiBMax: number | null; cpuPercent: number | null };
     reconciles: number;
@@ -73,7 +74,7 @@ export function reportScale(r: ScaleReport): void {
       : []),
     ['spawn → /readyz', `${r.readyMs} ms`],
     ['spawn → all adopted', `${r.adoptedMs} ms`],
-    ['spawn → queue drained', `${r.quietMs} ms`],
+    ['spawn → queue drained', r.quietMs === null ? 'not within --settle-minutes' : `${r.quietMs} ms`],
     [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
     [
       'idle: requests per minute apart from watches and Lease (apiserver audit)',
