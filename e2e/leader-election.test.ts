@@ -5,7 +5,14 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import {
+  type CanarydProcess,
+  createPolicy,
+  installCrd,
+  readPolicy,
+  startCanaryd,
+  watchStepStarts,
+} from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http } from './support/service.ts';
 
@@ -19,11 +26,6 @@ interface Candidate {
   identity: string;
   process: CanarydProcess;
   address: string;
-}
-
-interface StepSeen {
-  stepIndex: number;
-  stepStartedAt: string;
 }
 
 describe('leader election between two canaryd processes', () => {
@@ -130,24 +132,12 @@ describe('leader election between two canaryd processes', () => {
     });
 
     // Watch the release from outside while it runs: every step start seen, every canary uid seen.
-    const steps: StepSeen[] = [];
     const canaryUids = new Set<string>();
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        const policy = await readPolicy(kc, namespace, 'web');
-        const current = (policy?.status?.release as { current?: StepSeen } | undefined)?.current;
-        if (current?.stepStartedAt) {
-          const last = steps.at(-1);
-          if (last?.stepIndex !== current.stepIndex || last.stepStartedAt !== current.stepStartedAt) {
-            steps.push({ stepIndex: current.stepIndex, stepStartedAt: current.stepStartedAt });
-          }
-        }
-        const canary = await apps.readNamespacedDeployment({ name: 'web-canary', namespace }).catch(() => null);
-        if (canary?.metadata?.uid) canaryUids.add(canary.metadata.uid);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    const watcher = watchStepStarts(kc, namespace, 'web', async () => {
+      const canary = await apps.readNamespacedDeployment({ name: 'web-canary', namespace }).catch(() => null);
+      if (canary?.metadata?.uid) canaryUids.add(canary.metadata.uid);
+    });
+    const steps = watcher.starts;
 
     await apps.patchNamespacedDeployment(
       {
@@ -201,8 +191,7 @@ describe('leader election between two canaryd processes', () => {
       intervalMs: 500,
       description: 'the release to be promoted by the new leader',
     });
-    watching = false;
-    await watcher;
+    await watcher.stop();
 
     // Each step started exactly once, in order: none repeated (a restarted step would have a new
     // start time), none skipped; one canary Deployment for the whole release.

@@ -5,9 +5,17 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import {
+  type CanarydProcess,
+  createPolicy,
+  installCrd,
+  readPolicy,
+  startCanaryd,
+  watchStepStarts,
+} from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http } from './support/service.ts';
+import { setVersion } from './support/traffic.ts';
 
 const SHARD_LABEL = 'canaryd.dev/shard';
 
@@ -58,25 +66,7 @@ describe('two shards of canaryd', () => {
     sample(await metrics(shard), 'canaryd_cached_objects', { kind: 'CanaryPolicy' });
   const succeeded = async (shard: Shard, policy: string) =>
     sample(await metrics(shard), 'canaryd_releases_succeeded_total', { namespace: env.namespace, policy });
-  const setImage = (name: string, version: string) =>
-    env.apps.patchNamespacedDeployment(
-      {
-        name,
-        namespace: env.namespace,
-        body: {
-          spec: {
-            template: {
-              spec: {
-                containers: [
-                  { name: 'app', image: `canaryd-demo:${version}`, env: [{ name: 'VERSION', value: version }] },
-                ],
-              },
-            },
-          },
-        },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
-    );
+  const setImage = (name: string, version: string) => setVersion(env.apps, env.namespace, name, version, 0);
   const phaseOf = async (name: string) => (await readPolicy(env.kc, env.namespace, name))?.status?.phase;
 
   beforeAll(async () => {
@@ -150,20 +140,7 @@ describe('two shards of canaryd', () => {
 
     // web-a moves from shard a to shard b in the middle of its next release. Every step start
     // is watched from outside: a step started again would show a new start time.
-    const starts: Array<{ stepIndex: number; stepStartedAt: string }> = [];
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        const current = (await readPolicy(kc, namespace, 'web-a'))?.status?.release?.current;
-        const last = starts.at(-1);
-        if (
-          current?.stepStartedAt &&
-          (last?.stepIndex !== current.stepIndex || last.stepStartedAt !== current.stepStartedAt)
-        )
-          starts.push({ stepIndex: current.stepIndex, stepStartedAt: current.stepStartedAt });
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    const watcher = watchStepStarts(kc, namespace, 'web-a');
     await setImage('web-a', 'v3');
     const first = await waitFor(
       async () => {
@@ -193,8 +170,7 @@ describe('two shards of canaryd', () => {
       intervalMs: 500,
       description: 'web-a v3 released by shard b',
     });
-    watching = false;
-    await watcher;
+    const starts = await watcher.stop();
     // Step 0 (started under shard a) was not started again by b; step 1 started once, under b.
     expect(starts.map((s) => s.stepIndex)).toEqual([0, 1]);
     expect(starts[0]?.stepStartedAt).toBe(first.stepStartedAt);

@@ -103,6 +103,47 @@ export async function createPolicy(kc: k8s.KubeConfig, namespace: string, body: 
   });
 }
 
+export interface StepStart {
+  stepIndex: number;
+  stepStartedAt: string;
+}
+
+/**
+ * Samples a policy's status every 100 ms while a test runs and records every step start seen, in
+ * order: a step started again shows as a new start time. `alsoEachSample` runs in the same loop
+ * (e.g. to record the canary Deployment's uid).
+ */
+export function watchStepStarts(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  alsoEachSample: () => Promise<void> = async () => {},
+) {
+  const starts: StepStart[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const current = (await readPolicy(kc, namespace, name))?.status?.release?.current;
+      const last = starts.at(-1);
+      if (
+        current?.stepStartedAt &&
+        (last?.stepIndex !== current.stepIndex || last.stepStartedAt !== current.stepStartedAt)
+      )
+        starts.push({ stepIndex: current.stepIndex, stepStartedAt: current.stepStartedAt });
+      await alsoEachSample();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    starts,
+    async stop(): Promise<StepStart[]> {
+      running = false;
+      await loop;
+      return starts;
+    },
+  };
+}
+
 /** Watches a Service's EndpointSlices while a test runs and records any moment with zero ready endpoints. */
 export function watchReadyEndpoints(kc: k8s.KubeConfig, namespace: string, service: string) {
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);

@@ -22,7 +22,7 @@ export const shardOutbox = (leaseNamespace: string, shard: string | undefined): 
   `${leaseNamespace}/canaryd-notifications${shard === undefined ? '' : `-${shard}`}`;
 
 /** Which shard a policy belongs to (undefined: the replica started without --shard). */
-export const shardOf = (policy: { metadata: { labels?: Record<string, string> } }): string | undefined =>
+const shardOf = (policy: { metadata: { labels?: Record<string, string> } }): string | undefined =>
   policy.metadata.labels?.[SHARD_LABEL];
 
 /** Does the replica of `shard` reconcile this policy (the same test as policySelector's)? */
