@@ -2,8 +2,7 @@
 // is the engine's decision (engine/upkeep.ts); here it is carried out: a route is put back (the
 // router's prepare and setWeight) and the pass decides on the route as it is then; a resized
 // canary is reported (the engine scales it back). Both say so in a DriftCorrected Event.
-import type { Observed, ReleaseState } from '../engine/index.ts';
-import { canaryResized, driftToPutBack } from '../engine/index.ts';
+import { canaryResized, driftToPutBack, type Observed, type ReleaseState } from '../engine/index.ts';
 import { isTrafficError } from '../traffic/errors.ts';
 import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import type { ReconcilerDeps } from './deps.ts';
