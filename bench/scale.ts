@@ -15,7 +15,7 @@
 // the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
 
-import { waitFor } from '../e2e/cluster/wait.ts';
+import { WaitAborted, waitFor } from '../e2e/cluster/wait.ts';
 import { release } from './lib/app.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
@@ -116,7 +116,7 @@ async function releasePhase(
     const tell = progress();
     await waitFor(
       async () => {
-        if (!canaryd.alive()) throw new Error('canaryd exited during the release phase');
+        if (!canaryd.alive()) throw new WaitAborted('canaryd exited during the release phase');
         const ended = fleet.countPhase(startedAt, ['succeeded', 'failed'], keys);
         const stepping = fleet.countPhase(startedAt, ['progressing'], keys);
         tell(`${ended}/${m} releases ended (${stepping} seen progressing)`, ended >= m);

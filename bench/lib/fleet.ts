@@ -1,7 +1,7 @@
 // A fleet of N apps for the scale and memory benchmarks: a Deployment (1 replica, a non-demo
 // image the pod runner leaves alone), a Service and a replica-ratio CanaryPolicy each, 100 per
 // namespace; a watch over every policy's status; and progress lines while canaryd adopts them.
-import { waitFor } from '../../e2e/cluster/wait.ts';
+import { WaitAborted, waitFor } from '../../e2e/cluster/wait.ts';
 import { demoDeployment, demoService } from '../../e2e/support/env.ts';
 import { createPolicy, type PolicyStatus, policyBody, type Step, watchPolicies } from './app.ts';
 import { type BenchCluster, createNamespace } from './cluster.ts';
@@ -141,7 +141,8 @@ export async function waitAdoptedFleet(
   const tell = progress();
   await waitFor(
     async () => {
-      if (!alive()) throw new Error('canaryd exited while adopting');
+      // WaitAborted: waitFor takes any other error for a probe to try again.
+      if (!alive()) throw new WaitAborted('canaryd exited while adopting');
       const adopted = fleet.countPhase(since, ['idle']);
       tell(`${adopted}/${n} policies adopted`, adopted >= n);
       return adopted >= n;
