@@ -147,4 +147,72 @@ describe('invalid policy in the cluster', () => {
       /^invalid policy: CanaryPolicy .*\/never-valid: spec\.strategy\.steps\[1\]\.weight: expected a weight above 5/,
     );
   });
+
+  it('refuses a second policy for a Deployment another one manages, says so, and lets it take over later', async () => {
+    const { apps, core, kc, namespace } = env;
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: demoDeployment(namespace, { name: 'shop', replicas: 1, version: 'v1' }),
+    });
+    await core.createNamespacedService({ namespace, body: demoService(namespace, 'shop') });
+    const shopPolicy = (name: string) => ({
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name, namespace },
+      spec: { target: { deployment: 'shop', service: 'shop', router: 'replica-ratio' } },
+    });
+    await createPolicy(kc, namespace, shopPolicy('shop'));
+    await waitFor(async () => (await readPolicy(kc, namespace, 'shop'))?.status?.phase === 'idle', {
+      timeoutMs: 30_000,
+      description: 'policy shop adopted (phase idle)',
+    });
+    await createPolicy(kc, namespace, shopPolicy('shop-copy'));
+    const listed = await waitFor(
+      async () => {
+        const found = await kubectlGetPolicies(env.kubeconfig, namespace, true);
+        return /already managed/.test(found.rows.get('shop-copy')?.MESSAGE ?? '') ? found : undefined;
+      },
+      { timeoutMs: 30_000, description: 'kubectl get showing shop-copy refused' },
+    );
+    expect(listed.rows.get('shop-copy')?.MESSAGE, listed.text).toContain(
+      `Deployment ${namespace}/shop is already managed by CanaryPolicy ${namespace}/shop`,
+    );
+    const copy = await readPolicy(kc, namespace, 'shop-copy');
+    expect(copy?.metadata?.finalizers ?? []).toEqual([]);
+    expect(copy?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TargetClaimed',
+    });
+    const events = await waitFor(
+      async () => {
+        const list = await core.listNamespacedEvent({ namespace });
+        const found = list.items.filter((e) => e.reason === 'TargetClaimed');
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 15_000, description: 'a TargetClaimed Event' },
+    );
+    expect(events.map((e) => [e.type, e.involvedObject.name])).toEqual([['Warning', 'shop-copy']]);
+    // The first one still manages the Deployment, alone.
+    expect((await readPolicy(kc, namespace, 'shop'))?.status?.phase).toBe('idle');
+
+    // Once the first policy is gone, the copy takes over (it looks again every 30 s).
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await custom.deleteNamespacedCustomObject({
+      group: 'canaryd.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'canarypolicies',
+      name: 'shop',
+    });
+    const took = await waitFor(
+      async () => {
+        const policy = await readPolicy(kc, namespace, 'shop-copy');
+        const ready = policy?.status?.conditions?.find((c) => c.type === 'Ready');
+        return ready?.status === 'True' ? policy : undefined;
+      },
+      { timeoutMs: 60_000, description: 'shop-copy managing shop after shop was deleted' },
+    );
+    expect(took.status?.phase).toBe('idle');
+    expect(took.metadata?.finalizers).toEqual(['canaryd.dev/cleanup']);
+  });
 });

@@ -4,11 +4,12 @@
 // persisted FIRST, then the actions run, so a crash between the two repeats actions (idempotent)
 // but never a step.
 //
-// The steps: active-policy.ts (the policy in force), finalizer.ts, snapshot.ts (everything read,
+// The steps: active-policy.ts (the policy in force), claim.ts (one policy per Deployment), finalizer.ts, snapshot.ts (everything read,
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →
 // execute.ts → notify), and finalizer.ts again once a deleted policy has handed everything back.
 
 import { activePolicy } from './active-policy.ts';
+import { otherClaimant, refuseClaimed } from './claim.ts';
 import type { PolicyObject, ReconcileResult, ReconcilerDeps } from './deps.ts';
 import { putBackDrift } from './drift.ts';
 import { managedMark } from './execute.ts';
@@ -21,7 +22,7 @@ import { IN_FLIGHT } from './phases.ts';
 import { takeSnapshot } from './snapshot.ts';
 import { readStatus } from './status.ts';
 
-/** How soon a policy whose router was refused (ambiguous, missing route) looks again. */
+/** How soon a refused policy (router ambiguous or missing, Deployment claimed) looks again. */
 const ROUTER_RETRY_MS = 30_000;
 /** How often a canary being removed is looked at until it is gone. */
 const CANARY_REMOVAL_POLL_MS = 1000;
@@ -36,6 +37,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (valid === undefined) {
     await writeStatus(deps, object, status);
     return { requeueAfterMs: null };
+  }
+  const holder = await otherClaimant(deps, object, valid.spec.target.deployment);
+  if (holder !== undefined) {
+    await refuseClaimed(deps, object, status, valid.spec.target.deployment, holder, now);
+    return { requeueAfterMs: object.metadata.deletionTimestamp === undefined ? ROUTER_RETRY_MS : null };
   }
   const deleting = object.metadata.deletionTimestamp !== undefined;
   if (!deleting) object = await ensureFinalizer(deps, namespace, name, object);
