@@ -83,10 +83,12 @@ export function startInformers(
     onEffect?: (kind: string, effect: 'reconcile' | 'unread' | 'known' | 'delete') => void;
     /** Told every full list of a kind (metrics): once at start, then after a watch could not resume. */
     onList?: (kind: string) => void;
+    /** Objects per page of a list (LIST_PAGE_SIZE). */
+    pageSize?: number;
   } = {},
 ): Informers {
-  const { onEffect, onList } = observe;
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const { onEffect, onList, pageSize = LIST_PAGE_SIZE } = observe;
+  const listPage = pageLister(kc);
   let stopped = false;
   const syncedKinds = new Set<string>();
   const required = resources.filter((r) => !r.optional).length;
@@ -109,24 +111,11 @@ export function startInformers(
       new k8s.Watch(kc),
       async () => {
         onList?.(resource.kind);
-        const list = await objects.list(
-          resource.apiVersion,
-          resource.kind,
-          scope,
-          undefined,
-          undefined,
-          undefined,
-          resource.fieldSelector,
-          resource.labelSelector,
-        );
-        // Plain JSON like the watch's events (the client's list carries Dates), trimmed.
-        const items = (JSON.parse(JSON.stringify(list.items)) as KubeObject[]).map((item) =>
-          trimForCache(item, resource.apiVersion, resource.kind),
-        );
+        const list = await listInPages(listPage, resource, scope, pageSize);
         // The informer stores the items right after this resolves (same tick); the kind's cache
         // answers reads from the next macrotask on.
         setImmediate(() => listed(resource));
-        return { metadata: list.metadata, items } as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
+        return list as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
       },
       false,
       resource.labelSelector,
@@ -184,6 +173,96 @@ export function startInformers(
       await Promise.all(informers.map(({ informer }) => informer.stop().catch(() => {})));
     },
   };
+}
+
+/** Objects per page of a first list, as client-go's pager: a page is trimmed before the next. */
+export const LIST_PAGE_SIZE = 500;
+
+interface Page {
+  items: KubeObject[];
+  resourceVersion?: string;
+  continueToken?: string;
+}
+
+type Lister = (resource: WatchedResource, scope: string | undefined, limit: number, token?: string) => Promise<Page>;
+
+/**
+ * One page of a collection as the server's JSON. Kinds of a named API group go through
+ * CustomObjectsApi, which hands the JSON on as it came (the typed client builds model objects
+ * with Dates, and its generic path drops a custom resource list's `continue`); the core group's
+ * (/api/v1: Services, Pods) through the typed client, made plain again.
+ */
+function pageLister(kc: k8s.KubeConfig): Lister {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  return async (resource, scope, limit, token) => {
+    const [, apis, group = '', version = '', plural = ''] = resource.path.split('/');
+    const selectors = {
+      ...(resource.fieldSelector === undefined ? {} : { fieldSelector: resource.fieldSelector }),
+      ...(resource.labelSelector === undefined ? {} : { labelSelector: resource.labelSelector }),
+      limit,
+      ...(token === undefined ? {} : { _continue: token }),
+    };
+    if (apis === 'apis') {
+      const list = (
+        scope === undefined
+          ? await custom.listClusterCustomObject({ group, version, plural, ...selectors })
+          : await custom.listNamespacedCustomObject({ group, version, plural, namespace: scope, ...selectors })
+      ) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      return {
+        items: list.items ?? [],
+        resourceVersion: list.metadata?.resourceVersion,
+        continueToken: list.metadata?.continue || undefined,
+      };
+    }
+    const list = await objects.list(
+      resource.apiVersion,
+      resource.kind,
+      scope,
+      undefined,
+      undefined,
+      undefined,
+      resource.fieldSelector,
+      resource.labelSelector,
+      limit,
+      token,
+    );
+    return {
+      // Plain JSON like the watch's events (the typed client's objects carry Dates).
+      items: JSON.parse(JSON.stringify(list.items)) as KubeObject[],
+      resourceVersion: list.metadata?.resourceVersion,
+      continueToken: list.metadata?._continue || undefined,
+    };
+  };
+}
+
+/**
+ * The whole collection, listed a page at a time and trimmed page by page, so the start-up peak is
+ * one page of full objects (not every Deployment of the cluster at once) plus the trimmed cache.
+ * A continue token that expired mid-way (410 Gone) lists again from the start.
+ */
+async function listInPages(
+  listPage: Lister,
+  resource: WatchedResource,
+  scope: string | undefined,
+  pageSize: number,
+): Promise<{ metadata: { resourceVersion?: string }; items: KubeObject[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    try {
+      for (;;) {
+        const page = await listPage(resource, scope, pageSize, token);
+        for (const item of page.items) items.push(trimForCache(item, resource.apiVersion, resource.kind));
+        token = page.continueToken;
+        // Every page carries the snapshot's resourceVersion; the watch goes on from it.
+        if (token === undefined) return { metadata: { resourceVersion: page.resourceVersion }, items };
+      }
+    } catch (error) {
+      if (attempt < 2 && token !== undefined && (error as { code?: number })?.code === 410) continue;
+      throw error;
+    }
+  }
 }
 
 /** A 404 on the list, or the client's discovery not knowing the kind (its CRD is not installed). */

@@ -6,6 +6,8 @@
 //   manager, operation, time and subresource, and of its fieldsV1 only those two paths.
 // - kubectl's last-applied-configuration annotation: a second copy of the object; dropped.
 // - Pods: only metadata (name, labels, uid, owners): replica-ratio counts pods by label.
+// - Deployments and ReplicaSets: of their status only the counts canaryd reads (READ_STATUS); their
+//   conditions (with messages) change through every roll and decide nothing here.
 import type { KubeObject } from './objects.ts';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -50,6 +52,12 @@ function keepMetadataOnly(object: KubeObject): void {
   object.metadata = { name, ...Object.fromEntries(Object.entries(kept).filter(([, value]) => value !== undefined)) };
 }
 
+function keepReadStatus(object: KubeObject, fields: readonly string[]): void {
+  const status = object.status as Record<string, unknown> | undefined | null;
+  if (status === undefined || status === null || typeof status !== 'object') return;
+  object.status = Object.fromEntries(fields.filter((field) => field in status).map((field) => [field, status[field]]));
+}
+
 /** Trims `object` in place to what the caches keep, stamps its apiVersion and kind, and returns it. */
 export function trimForCache<T extends KubeObject>(object: T, apiVersion: string, kind: string): T {
   object.apiVersion = apiVersion;
@@ -67,6 +75,7 @@ export function trimForCache<T extends KubeObject>(object: T, apiVersion: string
     if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
   }
   if (kind === 'Pod') keepMetadataOnly(object);
+  if (kind === 'Deployment' || kind === 'ReplicaSet') keepReadStatus(object, READ_STATUS[kind] ?? []);
   return object;
 }
 

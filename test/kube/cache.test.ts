@@ -101,6 +101,32 @@ describe('trimForCache', () => {
     );
     expect(service.metadata.managedFields).toBeUndefined();
   });
+
+  it("keeps of a Deployment's and a ReplicaSet's status only the counts canaryd reads, not their conditions", () => {
+    const conditions = [
+      { type: 'Progressing', status: 'True', message: 'ReplicaSet "web-7d9" has successfully progressed.' },
+    ];
+    const status = { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 };
+    const kept = trimForCache(
+      deployment('1', { status: { ...status, conditions, collisionCount: 1 } }),
+      'apps/v1',
+      'Deployment',
+    );
+    expect(kept.status).toEqual(status);
+    const replicaSet = trimForCache(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'web-7d9' },
+        spec: { replicas: 2 },
+        status: { replicas: 2, readyReplicas: 2, fullyLabeledReplicas: 2, conditions },
+      },
+      'apps/v1',
+      'ReplicaSet',
+    );
+    expect(replicaSet.status).toEqual({ replicas: 2 });
+    expect(replicaSet.spec).toEqual({ replicas: 2 });
+  });
 });
 
 describe('ObjectStore', () => {
