@@ -11,6 +11,7 @@
 // - per step of the release phase: GET, LIST and writes by verb and resource, from the audit
 //   log, from canaryd's own counter, and apiserver_request_total of all clients.
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
+// `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
 // `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
 // the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
@@ -165,6 +166,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
   const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
   const shards = intFlag(flags, 'shards', 1);
+  // --heap-mib N: V8's old-space cap instead of the install's (how much heap a fleet needs).
+  const heapMiB = flags['heap-mib'] === undefined ? undefined : intFlag(flags, 'heap-mib', 0);
   const cluster = await benchCluster('scale', { audit: true });
   const setup = {
     policies: n,
@@ -176,6 +179,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       resync: '5s (default)',
       concurrency: concurrency ?? '16 (default)',
       leaderElection: LEADER_ARGS.join(' '),
+      heapCap: heapMiB === undefined ? "the install's" : `--max-old-space-size=${heapMiB}`,
       ...(shards > 1
         ? {
             shards: `${shards} replicas, --shard s0…s${shards - 1}, identity canaryd-bench-sJ, policies round-robin in blocks of ${Math.max(1, Math.floor(n / Math.max(m, 1)))}, so the releasing ones alternate`,
@@ -195,10 +199,13 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     say(
       `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
     );
-    const started = spawnReplicas(canarydKubeconfig(cluster), logsDir(cluster), shards, (shard) => [
-      ...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]),
-      ...leaderArgs(shard),
-    ]);
+    const started = spawnReplicas(
+      canarydKubeconfig(cluster),
+      logsDir(cluster),
+      shards,
+      (shard) => [...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]), ...leaderArgs(shard)],
+      heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`],
+    );
     canaryd = started;
     const readyMs = Math.max(...(await Promise.all(started.all.map((c) => waitReady(c, 600_000)))));
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);

@@ -34,10 +34,11 @@ export function spawnReplicas(
   logDir: string,
   k: number,
   args: (shard?: string) => string[],
+  nodeOptions: string[] = [],
 ): Replicas {
   const shards = k > 1 ? Array.from({ length: k }, (_, j) => `s${j}`) : [];
   const all = (shards.length ? shards : [undefined]).map((shard) =>
-    spawnCanaryd(kubeconfig, logDir, [...args(shard), ...(shard === undefined ? [] : ['--shard', shard])]),
+    spawnCanaryd(kubeconfig, logDir, [...args(shard), ...(shard === undefined ? [] : ['--shard', shard])], nodeOptions),
   );
   const bases = () => all.map((c) => httpBase(c.address() ?? ''));
   return {
