@@ -21,6 +21,7 @@ import { release } from './lib/app.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, round, say, sleep } from './lib/common.ts';
+import { controllerWork, describeWork } from './lib/controller-work.ts';
 import {
   appOf,
   createFleet,
@@ -96,6 +97,7 @@ async function releasePhase(
   timeoutSeconds: number,
 ) {
   const window = await requestWindow(cluster, canaryd.bases());
+  const metricsBefore = await canaryd.metrics();
   const releasing = Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
   const keys = releasing.map((i) => `${nsOf(i)}/${appOf(i)}`);
   const startedAt = Date.now();
@@ -133,6 +135,9 @@ async function releasePhase(
   say(`all ${m} releases ended in ${releaseSeconds.toFixed(1)} s; canaryd under load: ${JSON.stringify(underLoad)}`);
   await sleep(6000); // the last re-pauses and the apiserver's counters settle
   const requests = await window.end();
+  // Where a step's latency goes: queue waits, the API server's answers, GC (summed over replicas).
+  const work = controllerWork(metricsBefore, await canaryd.metrics());
+  say(`canaryd while releasing: ${describeWork(work)}`);
   const outcomes: Record<string, number> = {};
   for (const key of keys) {
     const last = (fleet.statuses.get(key) ?? []).at(-1)?.status.phase ?? '?';
@@ -150,6 +155,7 @@ async function releasePhase(
     peakFootprints,
     releaseSeconds: round(releaseSeconds, 1),
     outcomes,
+    work,
     requests,
     stepsTotal: m * FLEET_STEPS.length,
     latency: stepLatency(canaryd.lines(), fleet.statuses, FLEET_STEPS),

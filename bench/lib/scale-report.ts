@@ -1,5 +1,7 @@
 // The scale benchmark's tables and results file (bench/scale.ts measures, this prints).
+
 import { round, table, writeResults } from './common.ts';
+import type { ControllerWork } from './controller-work.ts';
 import { describeCaches, type Footprint } from './footprint.ts';
 import { per, type RequestWindow, requestRows } from './requests.ts';
 import type { StepLatency } from './step-latency.ts';
@@ -35,6 +37,8 @@ interface ScaleReport {
     peakFootprints: Footprint[];
     releaseSeconds: number | null;
     outcomes: Record<string, number>;
+    /** Queue waits, reconcile and request times, GC over the release phase. */
+    work: ControllerWork;
     requests: RequestWindow;
     stepsTotal: number;
     latency: StepLatency;
@@ -151,6 +155,7 @@ export function reportScale(r: ScaleReport): void {
           peakFootprints: load.peakFootprints,
           releaseSeconds: load.releaseSeconds,
           outcomes: load.outcomes,
+          controllerWork: load.work,
           stepLatencyMs: load.latency.weightWritten,
           stepLatencyToStatusMs: load.latency.statusWritten,
           stepsTotal: load.stepsTotal,
