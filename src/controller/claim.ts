@@ -12,61 +12,64 @@ import { FINALIZER, policyKeyOf, policyRef } from './names.ts';
 import { writeStatus } from './persist.ts';
 import { type PolicyStatus, setCondition } from './status.ts';
 
-/** The Deployment a policy object targets (its spec as written; undefined when it names none). */
-const targetOf = (policy: PolicyObject): string | undefined => {
-  const deployment = (policy.spec as { target?: { deployment?: unknown } } | undefined)?.target?.deployment;
-  return typeof deployment === 'string' ? deployment : undefined;
+/** What deciding who manages a Deployment takes of a policy. */
+export interface Claim {
+  namespace: string;
+  name: string;
+  createdAt: string;
+  /** The Deployment its spec targets (as written; undefined when it names none). */
+  deployment: string | undefined;
+}
+
+export const claimOf = (policy: Readonly<KubeObject>): Claim => {
+  const deployment = (policy as PolicyObject).spec as { target?: { deployment?: unknown } } | undefined;
+  return {
+    namespace: policy.metadata.namespace ?? '',
+    name: policy.metadata.name,
+    createdAt: policy.metadata.creationTimestamp ?? '',
+    deployment: typeof deployment?.target?.deployment === 'string' ? deployment.target.deployment : undefined,
+  };
 };
 
-const comesFirst = (a: KubeObject, b: KubeObject): boolean => {
-  const at = a.metadata.creationTimestamp ?? '';
-  const bt = b.metadata.creationTimestamp ?? '';
-  return at !== bt ? at < bt : a.metadata.name < b.metadata.name;
-};
+const comesFirst = (a: Claim, b: Claim): boolean =>
+  a.createdAt !== b.createdAt ? a.createdAt < b.createdAt : a.name < b.name;
 
 /**
- * Pure: the policy that manages `deployment` among `policies` (the namespace's, `self` included):
+ * Pure: the policy that manages `deployment` among `claims` (the namespace's, `self` included):
  * the one `markedBy` names ("namespace/name") when it still targets it, else the first created.
  */
-export function claimant(
-  self: PolicyObject,
-  deployment: string,
-  policies: PolicyObject[],
-  markedBy: string | undefined,
-): PolicyObject {
-  const rivals = policies.filter(
-    (p) =>
-      p.metadata.name !== self.metadata.name &&
-      p.metadata.namespace === self.metadata.namespace &&
-      targetOf(p) === deployment,
+export function claimant(self: Claim, deployment: string, claims: Claim[], markedBy: string | undefined): Claim {
+  const rivals = claims.filter(
+    (c) => c.name !== self.name && c.namespace === self.namespace && c.deployment === deployment,
   );
-  const key = (p: PolicyObject) => policyKeyOf(p.metadata.namespace ?? '', p.metadata.name);
   const all = [self, ...rivals];
-  return all.find((p) => key(p) === markedBy) ?? all.reduce((first, p) => (comesFirst(p, first) ? p : first));
+  return (
+    all.find((c) => policyKeyOf(c.namespace, c.name) === markedBy) ??
+    all.reduce((first, c) => (comesFirst(c, first) ? c : first))
+  );
 }
 
 /**
  * The other policy that manages this one's Deployment, or undefined when this one does. Reads
- * from the caches; lists the namespace's policies only when the Deployment's mark does not
- * already name this policy (before adoption, or after the marked one went).
+ * from the caches; looks at the namespace's policies only when the Deployment's mark does not
+ * already name this policy (before adoption, or after the marked one went), and then only at
+ * their names, creation times and targets (no copies of 1,000 policies per reconcile).
  */
 export async function otherClaimant(
   deps: ReconcilerDeps,
   self: PolicyObject,
   deployment: string,
-): Promise<PolicyObject | undefined> {
+): Promise<Claim | undefined> {
+  const { kube } = deps;
   const namespace = self.metadata.namespace ?? '';
-  const stable = await deps.kube.get<Deployment>({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    namespace,
-    name: deployment,
-  });
+  const stable = await kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: deployment });
   const markedBy = stable?.metadata.annotations?.[OWNER_POLICY];
   if (markedBy === policyKeyOf(namespace, self.metadata.name)) return undefined;
-  const policies = await deps.kube.list<PolicyObject>(API_VERSION, KIND, namespace);
-  const holder = claimant(self, deployment, policies, markedBy);
-  return holder.metadata.name === self.metadata.name ? undefined : holder;
+  const claims =
+    (await kube.project?.(API_VERSION, KIND, namespace, claimOf)) ??
+    (await kube.list<PolicyObject>(API_VERSION, KIND, namespace)).map(claimOf);
+  const holder = claimant(claimOf(self), deployment, claims, markedBy);
+  return holder.name === self.metadata.name ? undefined : holder;
 }
 
 /**
@@ -78,7 +81,7 @@ export async function refuseClaimed(
   object: PolicyObject,
   status: PolicyStatus,
   deployment: string,
-  holder: PolicyObject,
+  holder: Claim,
   now: Date,
 ): Promise<void> {
   const { namespace = '', name } = object.metadata;
@@ -91,7 +94,7 @@ export async function refuseClaimed(
     }
     return;
   }
-  const by = policyKeyOf(holder.metadata.namespace ?? namespace, holder.metadata.name);
+  const by = policyKeyOf(holder.namespace, holder.name);
   const message = `Deployment ${namespace}/${deployment} is already managed by CanaryPolicy ${by}: this policy does nothing until that one is deleted or targets another Deployment (one policy per Deployment)`;
   if (status.message !== message) {
     deps.log.warn('target claimed by another policy', { policy: policyKeyOf(namespace, name), by });

@@ -6,6 +6,17 @@ export interface KubeApi {
   /** The object, or null when it does not exist. */
   get<T extends KubeObject>(ref: ObjectRef): Promise<T | null>;
   list<T extends KubeObject>(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<T[]>;
+  /**
+   * What `pick` takes of each object of a kind in a namespace, without copying the objects (the
+   * watch caches answer it in place; `pick` must return values, not parts of the object). Where
+   * absent, callers list and pick from the copies.
+   */
+  project?<R>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    pick: (object: Readonly<KubeObject>) => R,
+  ): Promise<R[]>;
   /** Fails with KubeError code "AlreadyExists" when it exists. */
   create<T extends KubeObject>(object: T): Promise<T>;
   /** JSON merge patch (RFC 7386); null values delete keys. Fails with "NotFound". */

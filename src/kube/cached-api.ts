@@ -80,6 +80,17 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     return this.#live.list<T>(apiVersion, kind, namespace, labelSelector);
   }
 
+  async project<R>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    pick: (object: Readonly<KubeObject>) => R,
+  ): Promise<R[]> {
+    if (this.#options.synced(kind)) return this.#store.list(kind, namespace).map(pick);
+    this.#options.onLiveRead?.('list', kind, 'unsynced');
+    return (await this.#live.list(apiVersion, kind, namespace)).map(pick);
+  }
+
   create<T extends KubeObject>(object: T): Promise<T> {
     return this.#write(refOf(object), () => this.#live.create(object));
   }

@@ -2,7 +2,7 @@
 // refused, says so, and touches nothing; it takes over once the first is gone.
 import { describe, expect, it } from 'vitest';
 import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
-import { claimant } from '../../src/controller/claim.ts';
+import { claimant, claimOf } from '../../src/controller/claim.ts';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { FINALIZER } from '../../src/controller/names.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
@@ -59,22 +59,22 @@ function world(...policies: PolicyObject[]) {
 }
 
 describe('claimant', () => {
-  const a = policy('a', '2026-12-02T05:00:00Z');
-  const b = policy('b', '2026-12-02T05:10:00Z');
+  const a = claimOf(policy('a', '2026-12-02T05:00:00Z'));
+  const b = claimOf(policy('b', '2026-12-02T05:10:00Z'));
   it('is the first created of the policies targeting the Deployment, then the first by name', () => {
-    expect(claimant(b, 'web', [a, b], undefined).metadata.name).toBe('a');
-    expect(claimant(a, 'web', [a, b], undefined).metadata.name).toBe('a');
-    const twin = policy('aa', '2026-12-02T05:00:00Z');
-    expect(claimant(twin, 'web', [twin, a], undefined).metadata.name).toBe('a');
+    expect(claimant(b, 'web', [a, b], undefined).name).toBe('a');
+    expect(claimant(a, 'web', [a, b], undefined).name).toBe('a');
+    const twin = claimOf(policy('aa', '2026-12-02T05:00:00Z'));
+    expect(claimant(twin, 'web', [twin, a], undefined).name).toBe('a');
   });
 
   it('is the one the Deployment is marked for (it already manages it), even when created later', () => {
-    expect(claimant(a, 'web', [a, b], `${NS}/b`).metadata.name).toBe('b');
+    expect(claimant(a, 'web', [a, b], `${NS}/b`).name).toBe('b');
   });
 
   it('ignores policies of other Deployments, and a mark naming one that moved on', () => {
-    const other = policy('c', '2026-12-02T04:00:00Z', 'api');
-    expect(claimant(b, 'web', [other, b], `${NS}/c`).metadata.name).toBe('b');
+    const other = claimOf(policy('c', '2026-12-02T04:00:00Z', 'api'));
+    expect(claimant(b, 'web', [other, b], `${NS}/c`).name).toBe('b');
   });
 });
 

@@ -261,6 +261,22 @@ describe('ObjectStore after a delete', () => {
 });
 
 describe('CachedKubeApi', () => {
+  it('projects the objects of a watched kind from the store without asking the API server, and the rest from it', async () => {
+    const live = new StatusKube();
+    const { store, api, liveReads } = cachedOver(live, ['Deployment']);
+    store.put(trimForCache(deployment('5'), 'apps/v1', 'Deployment'));
+    const names = await api.project(
+      'apps/v1',
+      'Deployment',
+      'shop',
+      (o) => `${o.metadata.name}@${o.metadata.resourceVersion}`,
+    );
+    expect(names).toEqual(['web@5']);
+    expect(live.calls).toEqual([]);
+    expect(await api.project('v1', 'Secret', 'shop', (o) => o.metadata.name)).toEqual([]);
+    expect(liveReads).toEqual([['list', 'Secret', 'unsynced']]);
+  });
+
   it('answers reads of watched kinds from the store, with copies, and asks the API server for the rest', async () => {
     const live = new StatusKube();
     const { store, api, liveReads } = cachedOver(live, ['Deployment']);
