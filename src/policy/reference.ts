@@ -86,6 +86,17 @@ const VALIDATION_RULES = [
   '  advance. Windows that do not open within 35 days are a warning (a yearly window is allowed).',
   '  One-off blackouts end, so `kubectl canary plan` judges them against a start time (and exits 1 when',
   '  that release could never be promoted).',
+  '- **One policy per Deployment.** Two policy files for the same Deployment (or the same name) are an',
+  '  error naming both. Two CanaryPolicy objects for one Deployment (applied by hand, or one from a',
+  '  file and one by kubectl) are caught by the controller: the one that already manages the',
+  '  Deployment (its `canaryd.dev/policy` annotation names it), else the first created (then by name),',
+  '  keeps it; each other one touches nothing — no finalizer, no pause, no canary — and says why in',
+  '  its status (`Ready=False`, reason `TargetClaimed`, the message naming the policy that manages',
+  '  it, shown by `kubectl get canarypolicies -o wide` and `kubectl canary status`) and in one Warning',
+  '  Event `TargetClaimed`. It looks again every 30 s and takes over once the other is deleted or',
+  '  targets another Deployment. Deleting a refused policy removes it at once. With label shards',
+  "  (docs/scale.md) each replica sees only its own shard's policies, so two policies for one",
+  "  Deployment in different shards are not caught: keep an app's policies in one shard.",
   '',
 ];
 
