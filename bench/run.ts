@@ -1,7 +1,8 @@
-// `npm run bench -- [precision|reaction|sequential|scale|all] [--flags]`: benchmarks on their own local cluster.
+// `npm run bench -- [precision|reaction|sequential|scale|memory|metrics-scrape|release-requests|all] [--flags]`: benchmarks on their own local cluster.
 import './lib/env.ts';
 import { runTasks } from './lib/runner.ts';
 import { memory } from './memory.ts';
+import { metricsScrape } from './metrics-scrape.ts';
 import { precision } from './precision.ts';
 import { reaction } from './reaction.ts';
 import { releaseRequests } from './release-requests.ts';
@@ -43,6 +44,13 @@ await runTasks(
         "where canaryd's memory goes: import cost per module, then RSS/heap/caches with 0 and with N resting policies (--policies 100 --settle-seconds 30 --heap-snapshot --skip-imports --node-options=--flag)",
       timeoutMinutes: 20,
       run: memory,
+    },
+    {
+      name: 'metrics-scrape',
+      describe:
+        'no cluster: size of /metrics and the time one scrape holds the event loop with N policies (--policies 100,1000,5000)',
+      timeoutMinutes: 5,
+      run: metricsScrape,
     },
     {
       name: 'release-requests',

@@ -217,7 +217,7 @@ describe('the Grafana dashboard on the real Prometheus scraping canaryd', () => 
     expect(max(panel('Canary step', 'A'))).toBe(2);
     expect(max(panel('Canary step', 'B'))).toBe(2);
     expect(shown(panel('Rollbacks'), 'policy')).toEqual([APP]);
-    expect(shown(panel('Release duration by outcome (p50, p90)'), 'outcome').sort()).toEqual([
+    expect(shown(panel('Release duration by outcome (p50, p90), by namespace'), 'outcome').sort()).toEqual([
       'rolledBack',
       'succeeded',
     ]);

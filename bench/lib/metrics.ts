@@ -58,7 +58,9 @@ export function apiserverMetrics(info: ClusterInfo): Promise<string> {
 }
 
 export async function canarydMetrics(base: string): Promise<string> {
-  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+  // 30 s: at 5,000 policies canaryd's /metrics is ~345,000 lines (34 MB) and took over 5 s to
+  // render on this machine under load (docs/scale.md, "Metrics at scale").
+  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(30_000) });
   return res.text();
 }
 

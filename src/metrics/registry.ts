@@ -72,8 +72,8 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     releaseDuration: new Histogram({
       name: 'canaryd_release_duration_seconds',
-      help: 'Time from the first canary step to the end of a release, by outcome.',
-      labelNames: [...POLICY, 'outcome'],
+      help: 'Time from the first canary step to the end of a release, by namespace and outcome.',
+      labelNames: ['namespace', 'outcome'],
       buckets: RELEASE_BUCKETS,
       registers,
     }),

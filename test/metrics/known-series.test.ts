@@ -27,7 +27,7 @@ const status = (overrides: Partial<ReleaseStatusSample> = {}): ReleaseStatusSamp
 });
 
 describe('series at 0 before their first event', () => {
-  it('per adopted policy: every verdict of every configured check, and release durations by outcome', async () => {
+  it('per adopted policy: every verdict of every configured check; per namespace: release durations by outcome', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeRelease('shop', 'checkout', status({ activeSpec: checks('success-rate', 'latency') }));
     const out = await metrics.registry.metrics();
@@ -37,7 +37,7 @@ describe('series at 0 before their first event', () => {
       }
     }
     for (const outcome of ['succeeded', 'rolledBack', 'superseded', 'cancelled']) {
-      expect(value(out, `canaryd_release_duration_seconds_count{${P},outcome="${outcome}"}`)).toBe(0);
+      expect(value(out, `canaryd_release_duration_seconds_count{namespace="shop",outcome="${outcome}"}`)).toBe(0);
     }
     expect(value(out, `canaryd_releases_rolled_back_total{${P}}`)).toBe(0);
   });
@@ -67,6 +67,36 @@ describe('series at 0 before their first event', () => {
     metrics.observeRelease('shop', 'checkout', status({ activeSpec: checks('success-rate') }));
     metrics.forgetPolicy('shop', 'checkout');
     expect(await metrics.registry.metrics()).not.toContain('policy="checkout"');
+  });
+
+  it('release durations are by namespace: a second policy does not reset them, its last policy takes them', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const count = async () =>
+      value(
+        await metrics.registry.metrics(),
+        'canaryd_release_duration_seconds_count{namespace="shop",outcome="succeeded"}',
+      );
+    metrics.observeRelease('shop', 'checkout', status());
+    metrics.observeRelease(
+      'shop',
+      'checkout',
+      status({
+        phase: 'succeeded',
+        release: {
+          history: [
+            { revision: 2, startedAt: '2026-03-01T10:00:00Z', endedAt: '2026-03-01T10:30:00Z', outcome: 'succeeded' },
+          ],
+        },
+      }),
+    );
+    // The namespace's second policy, seen for the first time, leaves the recorded release alone.
+    metrics.observeRelease('shop', 'cart', status());
+    expect(await count()).toBe(1);
+    metrics.forgetPolicy('shop', 'checkout');
+    expect(await count()).toBe(1);
+    metrics.forgetPolicy('shop', 'cart');
+    expect(await count()).toBeUndefined();
+    expect(await metrics.registry.metrics()).not.toContain('canaryd_release_duration_seconds_count{');
   });
 
   it('the controller’s own: reconcile and query durations by result, query errors by every code', async () => {
