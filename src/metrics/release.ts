@@ -119,6 +119,25 @@ export function releaseMetrics(m: MetricDefinitions) {
     }
   }
 
+  /** A policy seen for the first time: its namespace's durations exist from its first policy. */
+  function joinNamespace(namespace: string): void {
+    const inNamespace = policiesIn.get(namespace) ?? 0;
+    policiesIn.set(namespace, inNamespace + 1);
+    // zero() resets a series: only for the namespace's first policy.
+    if (inNamespace === 0) for (const outcome of OUTCOMES) m.releaseDuration.zero({ namespace, outcome });
+  }
+
+  /** A policy forgotten: its namespace's durations go with the namespace's last policy. */
+  function leaveNamespace(namespace: string): void {
+    const left = (policiesIn.get(namespace) ?? 1) - 1;
+    if (left > 0) {
+      policiesIn.set(namespace, left);
+      return;
+    }
+    policiesIn.delete(namespace);
+    for (const outcome of OUTCOMES) m.releaseDuration.remove({ namespace, outcome });
+  }
+
   function observe(namespace: string, policy: string, status: ReleaseStatusSample): void {
     const labels = { namespace, policy };
     setGauges(labels, status);
@@ -137,10 +156,7 @@ export function releaseMetrics(m: MetricDefinitions) {
     if (previous === undefined) {
       // Counters exist from the first look, so rate() and increase() see the first release.
       for (const counter of [m.releasesStarted, m.releasesSucceeded, m.releasesRolledBack]) counter.inc(labels, 0);
-      const inNamespace = policiesIn.get(namespace) ?? 0;
-      policiesIn.set(namespace, inNamespace + 1);
-      // zero() resets a series: only for the namespace's first policy.
-      if (inNamespace === 0) for (const outcome of OUTCOMES) m.releaseDuration.zero({ namespace, outcome });
+      joinNamespace(namespace);
     } else {
       countEndedReleases(labels, memory, status);
       if (startedRevision > memory.startedRevision && startedRevision > memory.endedRevision) {
@@ -169,14 +185,7 @@ export function releaseMetrics(m: MetricDefinitions) {
       metric.remove(labels);
     }
     for (const phase of PHASES) m.phase.remove({ ...labels, phase });
-    if (memory !== undefined) {
-      const left = (policiesIn.get(namespace) ?? 1) - 1;
-      if (left > 0) policiesIn.set(namespace, left);
-      else {
-        policiesIn.delete(namespace);
-        for (const outcome of OUTCOMES) m.releaseDuration.remove({ namespace, outcome });
-      }
-    }
+    if (memory !== undefined) leaveNamespace(namespace);
     for (const check of memory?.checks ?? []) removeCheck(labels, check);
   }
 
