@@ -51,7 +51,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   // Written in the background (a reconcile does not wait for its Events), like client-go's recorder.
   const events = new BackgroundEventRecorder(new KubeEventRecorder(kube), {
     onError: (error, reason) => log.warn('could not record event', { reason, error: error.message }),
-    onDrop: (reason) => log.warn('event dropped: too many Events waiting to be written', { reason }),
+    onDrop: (reason) => {
+      metrics.countDroppedEvent();
+      log.warn('event dropped: too many Events waiting to be written', { reason });
+    },
   });
   // Every Secret read of the controller goes through this one reader, over the watch caches
   // (which answer from the API server while they hold no Secrets).

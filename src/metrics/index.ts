@@ -35,6 +35,8 @@ export interface CanarydMetrics {
   countLiveRead(verb: string, kind: string, reason: string): void;
   /** Reports the watch caches' sizes by kind when /metrics is scraped. */
   cacheSizes(counts: () => Record<string, number>): void;
+  /** A Kubernetes Event dropped by the background recorder (kube/background-events.ts). */
+  countDroppedEvent(): void;
   /** One Prometheus query; `errorCode` (a MetricQueryError code) when it failed. */
   observePrometheusQuery(seconds: number, errorCode?: string): void;
 }
@@ -91,6 +93,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
       (m.cachedObjects as unknown as { collect?: () => void }).collect = () => {
         for (const [kind, n] of Object.entries(counts())) m.cachedObjects.set({ kind }, n);
       };
+    },
+    countDroppedEvent() {
+      m.eventsDropped.inc();
     },
     observePrometheusQuery(seconds, errorCode) {
       m.prometheusQueryDuration.observe({ result: errorCode === undefined ? 'success' : 'error' }, seconds);

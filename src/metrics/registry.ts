@@ -138,6 +138,11 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['verb', 'kind', 'reason'],
       registers,
     }),
+    eventsDropped: new Counter({
+      name: 'canaryd_events_dropped_total',
+      help: 'Kubernetes Events not written because more than 1,000 were already waiting (the API server too slow to take them).',
+      registers,
+    }),
     prometheusQueryDuration: new Histogram({
       name: 'canaryd_prometheus_query_duration_seconds',
       help: 'Time of one Prometheus instant query, by result (success, error).',

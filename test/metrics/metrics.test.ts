@@ -191,6 +191,14 @@ describe('observeRelease', () => {
 });
 
 describe('controller health', () => {
+  it('dropped Events: 0 from the start, then one per Event the recorder could not keep', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    expect(value(await text(metrics), 'canaryd_events_dropped_total')).toBe(0);
+    metrics.countDroppedEvent();
+    metrics.countDroppedEvent();
+    expect(value(await text(metrics), 'canaryd_events_dropped_total')).toBe(2);
+  });
+
   it('reconcile duration by result and errors by reason', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeReconcile(0.02);
