@@ -5,10 +5,10 @@
 // start(): a reconcile reads only from the caches.
 import { isKubeError } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
-import { OWNER_POLICY, SERVICE_NAME } from '../traffic/labels.ts';
 import { KeyBackoff } from './backoff.ts';
 import type { ReconcilerDeps } from './deps.ts';
-import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
+import { splitKey } from './names.ts';
+import { PolicyIndex } from './policy-index.ts';
 import { WorkQueue } from './queue.ts';
 import { errorReason, reportReconcileError } from './reconcile-error.ts';
 import { reconcile } from './reconciler.ts';
@@ -16,40 +16,10 @@ import { reconcile } from './reconciler.ts';
 /** Conflicts in a row retried at once before they count as an error (backoff, condition). */
 const CONFLICT_RETRIES = 3;
 
-interface PolicyTargets {
-  deployment: string;
-  service: string;
-  ingresses: string[];
-}
-
-/** Which policies an object concerns: pure, from an index of the policies' targets. */
-export function policiesConcerned(object: KubeObject, index: ReadonlyMap<string, PolicyTargets>): string[] {
-  const namespace = object.metadata.namespace ?? '';
-  if (object.kind === 'CanaryPolicy') return [policyKeyOf(namespace, object.metadata.name)];
-  const owner = object.metadata.annotations?.[OWNER_POLICY];
-  const keys = new Set<string>(owner ? [owner] : []);
-  const name =
-    object.kind === 'EndpointSlice'
-      ? (object.metadata.labels?.[SERVICE_NAME] ?? '')
-      : object.kind === 'ReplicaSet'
-        ? (object.metadata.ownerReferences?.find((o) => o.kind === 'Deployment')?.name ?? '')
-        : object.metadata.name;
-  const base = name.endsWith(CANARY_SUFFIX) ? name.slice(0, -CANARY_SUFFIX.length) : name;
-  for (const [key, targets] of index) {
-    if (splitKey(key).namespace !== namespace) continue;
-    const hit =
-      ((object.kind === 'Deployment' || object.kind === 'ReplicaSet') && targets.deployment === base) ||
-      ((object.kind === 'Service' || object.kind === 'EndpointSlice') && targets.service === base) ||
-      (object.kind === 'Ingress' && (targets.ingresses.length === 0 || targets.ingresses.includes(base)));
-    if (hit) keys.add(key);
-  }
-  return [...keys];
-}
-
 export class Controller {
   readonly #deps: ReconcilerDeps;
   readonly #queue: WorkQueue;
-  readonly #index = new Map<string, PolicyTargets>();
+  readonly #index = new PolicyIndex();
   #reconciles = 0;
   readonly #onReconcile: ((seconds: number, error?: string) => void) | undefined;
   readonly #onDequeue: ((waitedSeconds: number) => void) | undefined;
@@ -103,18 +73,8 @@ export class Controller {
 
   /** Feed every watch event here. */
   onEvent(event: 'add' | 'update' | 'delete', object: KubeObject): void {
-    if (object.kind === 'CanaryPolicy') {
-      const key = policyKeyOf(object.metadata.namespace ?? '', object.metadata.name);
-      const spec = (object as { spec?: { target?: Partial<PolicyTargets> } }).spec;
-      if (event === 'delete') this.#index.delete(key);
-      else
-        this.#index.set(key, {
-          deployment: spec?.target?.deployment ?? '',
-          service: spec?.target?.service ?? '',
-          ingresses: spec?.target?.ingresses ?? [],
-        });
-    }
-    for (const key of policiesConcerned(object, this.#index)) this.enqueue(key);
+    if (object.kind === 'CanaryPolicy') this.#index.onPolicy(event, object);
+    for (const key of this.#index.concerned(object)) this.enqueue(key);
   }
 
   enqueue(key: string): void {

@@ -1,0 +1,87 @@
+// Which policies a watch event concerns. The index holds this replica's CanaryPolicies (its shard:
+// the policy informer selects them, and policy files are applied as CanaryPolicies too) by
+// namespace, with the names of what each one targets, so an event costs a look at its own
+// namespace only, and an object owned by another shard's policy (canaryd.dev/policy) wakes
+// nothing here. Pure: no I/O.
+import type { KubeObject } from '../kube/objects.ts';
+import { OWNER_POLICY, SERVICE_NAME } from '../traffic/labels.ts';
+import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
+
+export interface PolicyTargets {
+  deployment: string;
+  service: string;
+  /** Empty: any Ingress of the namespace may be the policy's (the router finds it). */
+  ingresses: string[];
+}
+
+export class PolicyIndex {
+  /** namespace → policy name → targets */
+  readonly #byNamespace = new Map<string, Map<string, PolicyTargets>>();
+
+  /** Keep the index in step with a CanaryPolicy's watch event. */
+  onPolicy(event: 'add' | 'update' | 'delete', policy: KubeObject): void {
+    const namespace = policy.metadata.namespace ?? '';
+    const { name } = policy.metadata;
+    if (event === 'delete') {
+      const policies = this.#byNamespace.get(namespace);
+      policies?.delete(name);
+      if (policies?.size === 0) this.#byNamespace.delete(namespace);
+      return;
+    }
+    const target = (policy as { spec?: { target?: Partial<PolicyTargets> } }).spec?.target;
+    const policies = this.#byNamespace.get(namespace) ?? new Map<string, PolicyTargets>();
+    this.#byNamespace.set(namespace, policies);
+    policies.set(name, {
+      deployment: target?.deployment ?? '',
+      service: target?.service ?? '',
+      ingresses: target?.ingresses ?? [],
+    });
+  }
+
+  has(key: string): boolean {
+    const { namespace, name } = splitKey(key);
+    return this.#byNamespace.get(namespace)?.has(name) ?? false;
+  }
+
+  /** The keys of the policies (of this replica) an object concerns. */
+  concerned(object: KubeObject): string[] {
+    const namespace = object.metadata.namespace ?? '';
+    if (object.kind === 'CanaryPolicy') return [policyKeyOf(namespace, object.metadata.name)];
+    const keys = new Set<string>();
+    const owner = object.metadata.annotations?.[OWNER_POLICY];
+    if (owner !== undefined && this.has(owner)) keys.add(owner);
+    const policies = this.#byNamespace.get(namespace);
+    if (policies === undefined) return [...keys];
+    const base = baseName(object);
+    for (const [name, targets] of policies) {
+      if (targetsObject(object.kind, base, targets)) keys.add(policyKeyOf(namespace, name));
+    }
+    return [...keys];
+  }
+}
+
+/** The name of the user's object an event is about (a canary's name without its suffix). */
+function baseName(object: KubeObject): string {
+  const name =
+    object.kind === 'EndpointSlice'
+      ? (object.metadata.labels?.[SERVICE_NAME] ?? '')
+      : object.kind === 'ReplicaSet'
+        ? (object.metadata.ownerReferences?.find((o) => o.kind === 'Deployment')?.name ?? '')
+        : object.metadata.name;
+  return name.endsWith(CANARY_SUFFIX) ? name.slice(0, -CANARY_SUFFIX.length) : name;
+}
+
+function targetsObject(kind: string, base: string, targets: PolicyTargets): boolean {
+  switch (kind) {
+    case 'Deployment':
+    case 'ReplicaSet':
+      return targets.deployment === base;
+    case 'Service':
+    case 'EndpointSlice':
+      return targets.service === base;
+    case 'Ingress':
+      return targets.ingresses.length === 0 || targets.ingresses.includes(base);
+    default:
+      return false;
+  }
+}
