@@ -12,6 +12,8 @@
 //   log, from canaryd's own counter, and apiserver_request_total of all clients.
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
+// `--router ingress-nginx`: each app also has an Ingress (class nginx) and its policy that router
+// (canary Ingress weights per step; API objects only) instead of replica-ratio.
 // `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
 // the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
@@ -25,11 +27,14 @@ import { controllerWork, describeWork } from './lib/controller-work.ts';
 import {
   appOf,
   createFleet,
+  FLEET_ROUTERS,
   FLEET_STEPS,
+  type FleetRouter,
   inBatches,
   namespacesFor,
   nsOf,
   progress,
+  type Seen,
   waitAdoptedFleet,
   watchFleet,
 } from './lib/fleet.ts';
@@ -159,7 +164,32 @@ async function releasePhase(
     requests,
     stepsTotal: m * FLEET_STEPS.length,
     latency: stepLatency(canaryd.lines(), fleet.statuses, FLEET_STEPS),
+    oneRelease: statusTrail(fleet.statuses.get(keys[0] ?? '') ?? [], startedAt),
   };
+}
+
+/**
+ * Every status write of one release as the benchmark's watch saw it (what the status updates per
+ * step are): seconds since the releases started, phase, step, weight, message.
+ */
+function statusTrail(seen: Seen[], since: number) {
+  return seen
+    .filter((s) => s.seenAt >= since)
+    .map(({ seenAt, status }) => ({
+      atSeconds: round((seenAt - since) / 1000, 2),
+      phase: status.phase,
+      step: status.release?.current?.stepIndex,
+      weight: status.weight,
+      message: status.message,
+    }));
+}
+
+/** --router replica-ratio (default) or ingress-nginx. */
+function routerFlag(flags: Flags): FleetRouter {
+  const value = flags.router ?? 'replica-ratio';
+  const router = FLEET_ROUTERS.find((r) => r === value);
+  if (router === undefined) throw new Error(`--router ${value}: expected one of ${FLEET_ROUTERS.join(', ')}`);
+  return router;
 }
 
 const shardName = (canaryd: Replicas, j: number) => (canaryd.shards.length ? ` (shard ${canaryd.shards[j]})` : '');
@@ -172,6 +202,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
   const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
   const shards = intFlag(flags, 'shards', 1);
+  const router = routerFlag(flags);
   // --heap-mib N: V8's old-space cap instead of the install's (how much heap a fleet needs).
   const heapMiB = flags['heap-mib'] === undefined ? undefined : intFlag(flags, 'heap-mib', 0);
   const cluster = await benchCluster('scale', { audit: true });
@@ -180,7 +211,10 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     releasing: m,
     namespaces: namespacesFor(n),
     steps: FLEET_STEPS,
-    router: 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)',
+    router:
+      router === 'replica-ratio'
+        ? 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)'
+        : 'ingress-nginx: an Ingress of class nginx per app (API objects; no proxy), canary Ingress weights per step',
     canarydFlags: {
       resync: '5s (default)',
       concurrency: concurrency ?? '16 (default)',
@@ -201,7 +235,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   let canaryd: Replicas | undefined;
   try {
     const createdAt = Date.now();
-    await createFleet(cluster, n, shardOfPolicy(shards, n, m));
+    await createFleet(cluster, n, shardOfPolicy(shards, n, m), router);
     say(
       `${n} Deployments Available, Services and CanaryPolicies created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`,
     );
@@ -232,7 +266,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     );
     const idle = await idlePhase(cluster, started, idleSeconds);
     const load = m > 0 ? await releasePhase(cluster, started, fleet, n, m, releaseTimeout) : undefined;
-    reportScale({ setup, shards: started.shards, readyMs, adoptedMs, quietMs, idle, load });
+    reportScale({ setup, router, shards: started.shards, readyMs, adoptedMs, quietMs, idle, load });
     return { ok: (load === undefined || (load.outcomes.succeeded ?? 0) === m) && started.alive() };
   } finally {
     fleet.stop();

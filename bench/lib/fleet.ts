@@ -1,5 +1,6 @@
 // A fleet of N apps for the scale and memory benchmarks: a Deployment (1 replica, a non-demo
-// image the pod runner leaves alone), a Service and a replica-ratio CanaryPolicy each, 100 per
+// image the pod runner leaves alone), a Service and a CanaryPolicy each (replica-ratio, or
+// ingress-nginx with an Ingress of class nginx per app: API objects only, no proxy serves them), 100 per
 // namespace; a watch over every policy's status; and progress lines while canaryd adopts them.
 import { WaitAborted, waitFor } from '../../e2e/cluster/wait.ts';
 import { demoDeployment, demoService } from '../../e2e/support/env.ts';
@@ -13,6 +14,25 @@ export const FLEET_STEPS: Step[] = [
   { weight: 50, hold: '5s' },
 ];
 const PER_NAMESPACE = 100;
+
+export const FLEET_ROUTERS = ['replica-ratio', 'ingress-nginx'] as const;
+export type FleetRouter = (typeof FLEET_ROUTERS)[number];
+
+/** An Ingress of class nginx sending app.bench.test to the app's Service (the router's stable Ingress). */
+const appIngress = (namespace: string, app: string) => ({
+  metadata: { name: app, namespace },
+  spec: {
+    ingressClassName: 'nginx',
+    rules: [
+      {
+        host: `${app}.${namespace}.bench.test`,
+        http: {
+          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: app, port: { name: 'http' } } } }],
+        },
+      },
+    ],
+  },
+});
 
 export const nsOf = (i: number) => `scale-${Math.floor(i / PER_NAMESPACE)}`;
 export const appOf = (i: number) => `app-${i}`;
@@ -68,6 +88,7 @@ export async function createFleet(
   cluster: BenchCluster,
   n: number,
   shardOf: (i: number) => string | undefined = () => undefined,
+  router: FleetRouter = 'replica-ratio',
 ): Promise<void> {
   if (n <= 0) return;
   const indexes = Array.from({ length: n }, (_, i) => i);
@@ -83,10 +104,11 @@ export async function createFleet(
     if (container) container.image = 'bench/pause:1';
     await retried(() => cluster.apps.createNamespacedDeployment({ namespace: ns, body: deployment }));
     await retried(() => cluster.core.createNamespacedService({ namespace: ns, body: demoService(ns, app) }));
+    if (router === 'ingress-nginx')
+      await retried(() => cluster.networking.createNamespacedIngress({ namespace: ns, body: appIngress(ns, app) }));
     const shard = shardOf(i);
-    await retried(() =>
-      createPolicy(cluster, ns, policyBody(ns, app, { steps: FLEET_STEPS, ...(shard === undefined ? {} : { shard }) })),
-    );
+    const options = { steps: FLEET_STEPS, router, ...(shard === undefined ? {} : { shard }) };
+    await retried(() => createPolicy(cluster, ns, policyBody(ns, app, options)));
     done++;
     tell(`created ${done}/${indexes.length} Deployments, Services and CanaryPolicies`, done === indexes.length);
   });

@@ -16,6 +16,8 @@ export function readsAndWrites(byVerb: Record<string, number>) {
 
 interface ScaleReport {
   setup: { policies: number; releasing: number } & Record<string, unknown>;
+  /** The fleet's router (the results file is named after it unless replica-ratio, the default). */
+  router: string;
   /** The shard of each replica ([] for one unsharded replica). */
   shards: string[];
   readyMs: number;
@@ -42,6 +44,8 @@ interface ScaleReport {
     requests: RequestWindow;
     stepsTotal: number;
     latency: StepLatency;
+    /** The status writes of the first releasing policy, in order. */
+    oneRelease: Array<Record<string, unknown>>;
   };
 }
 
@@ -141,7 +145,7 @@ export function reportScale(r: ScaleReport): void {
       requestRows(load.requests, load.stepsTotal),
     );
   }
-  writeResults(`scale-${n}x${m}${k ? `-shards${k}` : ''}`, {
+  writeResults(`scale-${n}x${m}${r.router === 'replica-ratio' ? '' : `-${r.router}`}${k ? `-shards${k}` : ''}`, {
     setup: r.setup,
     shards: r.shards,
     readyMs: r.readyMs,
@@ -159,6 +163,7 @@ export function reportScale(r: ScaleReport): void {
           stepLatencyMs: load.latency.weightWritten,
           stepLatencyToStatusMs: load.latency.statusWritten,
           stepsTotal: load.stepsTotal,
+          statusWritesOfOneRelease: load.oneRelease,
           apiRequests: {
             note: "audited: canaryd's identity in the apiserver's audit log (every request, watches and informer lists included); canaryd: its own canaryd_kubernetes_requests_total (its KubeApi: reconciles, Events, Lease; not the informers); apiserverAllClients: apiserver_request_total deltas over the release phase, every client together (kube-controller-manager, scheduler, kwok, this benchmark's watch)",
             window: load.requests,
