@@ -5,6 +5,7 @@ import {
   type Action,
   countersAfterDecision,
   decide,
+  evidenceForRelease,
   nextAnalysisTime,
   nextStepTime,
   nextWakeAt,
@@ -61,6 +62,9 @@ export async function decideAndAct(
     reason: next.reason,
     actions: actions.map((a) => a.type),
   });
+  // The evidence of a release that starts (or supersedes another) now is persisted with the
+  // decision that starts it, not by a status write of its own in the next pass.
+  status.analysis = evidenceForRelease(status.analysis, next);
   // A person resumed: inconclusive analysis gets a fresh allowance.
   status.analysis.counters = countersAfterDecision(status.analysis.counters, observed.operation, next);
   const wake = nextWakeAt(next, policy, now);
