@@ -13,7 +13,8 @@
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
 // `--router ingress-nginx`: each app also has an Ingress (class nginx) and its policy that router
-// (canary Ingress weights per step; API objects only) instead of replica-ratio.
+// (canary Ingress weights per step) instead of replica-ratio. The cluster's Traefik serves those
+// Ingresses (no requests are sent) on the same cores: its CPU is in clusterCpuPercent.
 // `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
 // the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
@@ -22,6 +23,7 @@ import { WaitAborted, waitFor } from '../e2e/cluster/wait.ts';
 import { release } from './lib/app.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
+import { sampleClusterCpu } from './lib/cluster-cpu.ts';
 import { type Flags, intFlag, round, say, sleep } from './lib/common.ts';
 import { controllerWork, describeWork } from './lib/controller-work.ts';
 import {
@@ -107,6 +109,7 @@ async function releasePhase(
   const keys = releasing.map((i) => `${nsOf(i)}/${appOf(i)}`);
   const startedAt = Date.now();
   const sampler = sampleReplicas(canaryd);
+  const clusterCpu = sampleClusterCpu(cluster.stateDir);
   // The largest footprint of each replica seen while releases run (every 10 s).
   const peaks: Array<Footprint | undefined> = canaryd.all.map(() => undefined);
   const keepPeaks = (all: Footprint[]) =>
@@ -136,9 +139,20 @@ async function releasePhase(
     clearInterval(peakTimer);
   }
   const underLoad = sampler.stop();
+  const clusterCpuPercent = clusterCpu.stop();
   const releaseSeconds = (Date.now() - startedAt) / 1000;
   say(`all ${m} releases ended in ${releaseSeconds.toFixed(1)} s; canaryd under load: ${JSON.stringify(underLoad)}`);
-  await sleep(6000); // the last re-pauses and the apiserver's counters settle
+  say(`the cluster's processes meanwhile, % of a core: ${JSON.stringify(clusterCpuPercent)}`);
+  // The releases' cleanup (drains, canary objects deleted, re-pauses) belongs to their writes:
+  // the window ends once no replica has reconciled for 5 s (at most 3 min).
+  const cleanupStarted = Date.now();
+  const settled = await Promise.all(canaryd.bases().map((base) => waitReconcilesSettle(base, 5000, 180_000))).then(
+    () => true,
+    () => false,
+  );
+  say(
+    `${settled ? 'cleanup done' : 'still reconciling after 3 min'}: ${Date.now() - cleanupStarted} ms after the last release ended`,
+  );
   const requests = await window.end();
   // Where a step's latency goes: queue waits, the API server's answers, GC (summed over replicas).
   const work = controllerWork(metricsBefore, await canaryd.metrics());
@@ -159,6 +173,7 @@ async function releasePhase(
     peakFootprint: largest(peakFootprints),
     peakFootprints,
     releaseSeconds: round(releaseSeconds, 1),
+    clusterCpuPercent,
     outcomes,
     work,
     requests,
@@ -214,7 +229,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     router:
       router === 'replica-ratio'
         ? 'replica-ratio, 1 stable replica (each step is 1 canary beside 1 stable)'
-        : 'ingress-nginx: an Ingress of class nginx per app (API objects; no proxy), canary Ingress weights per step',
+        : "ingress-nginx: an Ingress of class nginx per app, served by the cluster's Traefik on the same cores (no requests sent), canary Ingress weights per step",
     canarydFlags: {
       resync: '5s (default)',
       concurrency: concurrency ?? '16 (default)',

@@ -1,6 +1,6 @@
 // A fleet of N apps for the scale and memory benchmarks: a Deployment (1 replica, a non-demo
 // image the pod runner leaves alone), a Service and a CanaryPolicy each (replica-ratio, or
-// ingress-nginx with an Ingress of class nginx per app: API objects only, no proxy serves them), 100 per
+// ingress-nginx with an Ingress of class nginx per app, which the cluster's Traefik serves), 100 per
 // namespace; a watch over every policy's status; and progress lines while canaryd adopts them.
 import { WaitAborted, waitFor } from '../../e2e/cluster/wait.ts';
 import { demoDeployment, demoService } from '../../e2e/support/env.ts';

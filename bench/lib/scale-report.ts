@@ -38,6 +38,8 @@ interface ScaleReport {
     peakFootprint: Footprint;
     peakFootprints: Footprint[];
     releaseSeconds: number | null;
+    /** Each cluster process's CPU (% of a core) while the releases ran. */
+    clusterCpuPercent: Record<string, number>;
     outcomes: Record<string, number>;
     /** Queue waits, reconcile and request times, GC over the release phase. */
     work: ControllerWork;
@@ -158,6 +160,7 @@ export function reportScale(r: ScaleReport): void {
           peakFootprint: load.peakFootprint,
           peakFootprints: load.peakFootprints,
           releaseSeconds: load.releaseSeconds,
+          clusterCpuPercent: load.clusterCpuPercent,
           outcomes: load.outcomes,
           controllerWork: load.work,
           stepLatencyMs: load.latency.weightWritten,
