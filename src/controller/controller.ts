@@ -74,7 +74,7 @@ export class Controller {
   /** Feed every watch event here. */
   onEvent(event: 'add' | 'update' | 'delete', object: KubeObject): void {
     if (object.kind === 'CanaryPolicy') this.#index.onPolicy(event, object);
-    for (const key of this.#index.concerned(object)) this.enqueue(key);
+    for (const key of this.#index.concerned(event, object)) this.enqueue(key);
   }
 
   enqueue(key: string): void {

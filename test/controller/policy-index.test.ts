@@ -29,12 +29,12 @@ function shopIndex(): PolicyIndex {
 describe('the policies a watch event wakes', () => {
   it("wakes the policies of the object's namespace that target it, and only those", () => {
     const index = shopIndex();
-    expect(index.concerned(object('Deployment', 'shop', 'web'))).toEqual(['shop/web']);
-    expect(index.concerned(object('Deployment', 'shop', 'web-canary'))).toEqual(['shop/web']);
-    expect(index.concerned(object('Service', 'shop', 'api-svc'))).toEqual(['shop/api']);
-    expect(index.concerned(object('Deployment', 'blog', 'web'))).toEqual(['blog/web']);
-    expect(index.concerned(object('Deployment', 'other', 'web'))).toEqual([]);
-    expect(index.concerned(object('ConfigMap', 'shop', 'web'))).toEqual([]);
+    expect(index.concerned('update', object('Deployment', 'shop', 'web'))).toEqual(['shop/web']);
+    expect(index.concerned('update', object('Deployment', 'shop', 'web-canary'))).toEqual(['shop/web']);
+    expect(index.concerned('update', object('Service', 'shop', 'api-svc'))).toEqual(['shop/api']);
+    expect(index.concerned('update', object('Deployment', 'blog', 'web'))).toEqual(['blog/web']);
+    expect(index.concerned('update', object('Deployment', 'other', 'web'))).toEqual([]);
+    expect(index.concerned('update', object('ConfigMap', 'shop', 'web'))).toEqual([]);
   });
 
   it('finds the Deployment of a ReplicaSet and the Service of an EndpointSlice', () => {
@@ -42,36 +42,64 @@ describe('the policies a watch event wakes', () => {
     const replicaSet = object('ReplicaSet', 'shop', 'api-7d9f', {
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api', uid: 'u1' }],
     });
-    expect(index.concerned(replicaSet)).toEqual(['shop/api']);
+    expect(index.concerned('update', replicaSet)).toEqual(['shop/api']);
     const slice = object('EndpointSlice', 'shop', 'web-canary-x2k', { labels: { [SERVICE_NAME]: 'web-canary' } });
-    expect(index.concerned(slice)).toEqual(['shop/web']);
+    expect(index.concerned('update', slice)).toEqual(['shop/web']);
   });
 
-  it('an Ingress wakes the policies naming it, and those that name none (their router finds it)', () => {
+  it('an Ingress wakes the policies whose Service it sends to, or sent to before, and those naming it', () => {
     const index = shopIndex();
-    expect(index.concerned(object('Ingress', 'shop', 'web')).sort()).toEqual(['shop/api', 'shop/web']);
-    expect(index.concerned(object('Ingress', 'shop', 'other'))).toEqual(['shop/api']);
+    const ingress = (name: string, ...services: string[]) =>
+      ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { namespace: 'shop', name },
+        spec: {
+          rules: [
+            {
+              http: {
+                paths: services.map((service) => ({
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: service, port: { name: 'http' } } },
+                })),
+              },
+            },
+          ],
+        },
+      }) as KubeObject;
+    // not every policy of the namespace: at 1,000 policies, 100 per namespace, every canary
+    // Ingress write woke the 100 (8,395 reconciles for 100 releases against 2,961)
+    expect(index.concerned('add', ingress('front', 'api-svc'))).toEqual(['shop/api']);
+    expect(index.concerned('add', ingress('web', 'other'))).toEqual(['shop/web']); // named by shop/web
+    expect(index.concerned('add', ingress('unrelated', 'other'))).toEqual([]);
+    // moved from api-svc to web: both policies look again (api's route is gone)
+    expect(index.concerned('update', ingress('front', 'web')).sort()).toEqual(['shop/api', 'shop/web']);
+    expect(index.concerned('update', ingress('front', 'web'))).toEqual(['shop/web']);
+    expect(index.concerned('delete', ingress('front', 'web'))).toEqual(['shop/web']);
+    // a canary Ingress sends to the canary Service: its policy
+    expect(index.concerned('add', ingress('api-canary', 'api-svc-canary'))).toEqual(['shop/api']);
   });
 
   it("wakes the owner named on an object only when the owner is this replica's policy", () => {
     const index = shopIndex();
     const owned = (owner: string) =>
       object('Ingress', 'tenant', 'frontend-canary', { annotations: { [OWNER_POLICY]: owner } });
-    expect(index.concerned(owned('shop/web'))).toEqual(['shop/web']);
+    expect(index.concerned('update', owned('shop/web'))).toEqual(['shop/web']);
     // another shard's policy (or one already gone): not here
-    expect(index.concerned(owned('tenant/frontend'))).toEqual([]);
+    expect(index.concerned('update', owned('tenant/frontend'))).toEqual([]);
   });
 
   it('a deleted policy wakes nothing more; a changed target moves with it', () => {
     const index = shopIndex();
     index.onPolicy('delete', policy('blog', 'web', {}));
-    expect(index.concerned(object('Deployment', 'blog', 'web'))).toEqual([]);
+    expect(index.concerned('update', object('Deployment', 'blog', 'web'))).toEqual([]);
     index.onPolicy('update', policy('shop', 'api', { deployment: 'api-v2', service: 'api-svc' }));
-    expect(index.concerned(object('Deployment', 'shop', 'api'))).toEqual([]);
-    expect(index.concerned(object('Deployment', 'shop', 'api-v2'))).toEqual(['shop/api']);
+    expect(index.concerned('update', object('Deployment', 'shop', 'api'))).toEqual([]);
+    expect(index.concerned('update', object('Deployment', 'shop', 'api-v2'))).toEqual(['shop/api']);
   });
 
   it('a CanaryPolicy event wakes that policy', () => {
-    expect(new PolicyIndex().concerned(policy('shop', 'web', {}))).toEqual(['shop/web']);
+    expect(new PolicyIndex().concerned('add', policy('shop', 'web', {}))).toEqual(['shop/web']);
   });
 });
