@@ -22,7 +22,7 @@ import type { RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { executeAction } from './execute.ts';
 import { policyKeyOf, policyRef } from './names.ts';
-import { readyCondition, writeStatus } from './persist.ts';
+import { readyCondition, writeMeasuredShare, writeStatus } from './persist.ts';
 import { reconciledCondition } from './reconcile-error.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 
@@ -152,6 +152,16 @@ export async function decideAndAct(
     }
   }
   notify();
+  // The share the route now carries, in this pass's status; a lost race or a failed write is
+  // left to the next pass, which observes the route again.
+  if (measuredShare !== undefined) {
+    const share = measuredShare;
+    const measured = await writeMeasuredShare(deps, latest, policy, share, deps.now()).catch((error: Error) => {
+      log.warn('measured share not written; the next pass writes it', { policy: key, error: error.message });
+      return null;
+    });
+    latest = measured ?? latest;
+  }
   return { kind: 'done', next, actions, latest, analysed, wake };
 }
 

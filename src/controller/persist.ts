@@ -3,9 +3,10 @@
 
 import type { ReleaseState } from '../engine/index.ts';
 import { isKubeError } from '../kube/api.ts';
+import type { CanaryPolicy } from '../policy/schema.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { policyKeyOf, policyRef } from './names.ts';
-import { type PolicyStatus, setCondition } from './status.ts';
+import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 import { canonicalJson } from './template.ts';
 
 export function readyCondition(next: ReleaseState) {
@@ -42,6 +43,31 @@ export async function writeStatus(
     }
     throw error;
   }
+}
+
+/**
+ * The share the route carries as its router answered the weight write, persisted in the same
+ * pass (invariant 7): otherwise the status shows the previous share until the queue brings the
+ * policy back, which with a saturated queue was a whole step. The next pass observes the same
+ * share and writes nothing. Null when the write lost a race.
+ */
+export async function writeMeasuredShare(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  policy: CanaryPolicy,
+  share: number,
+  now: Date,
+): Promise<PolicyObject | null> {
+  const status = readStatus(object.status, now);
+  const current = status.release.current;
+  if (current === undefined || current.achievedWeight === share) return object;
+  const release = { ...status.release, current: { ...current, achievedWeight: share } };
+  return writeStatus(deps, object, {
+    ...status,
+    ...summarise(policy, release, share),
+    release,
+    updatedAt: now.toISOString(),
+  });
 }
 
 /**

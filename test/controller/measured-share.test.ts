@@ -1,0 +1,89 @@
+// The share a route carries after a step's weight write is in the status of the same pass, not
+// of a later one: under a saturated work queue (1,000 policies, 100 releasing, ingress-nginx) the
+// later pass came only when the next step was due, and for a whole step the status said the
+// previous share while the route carried the new one (invariant 7).
+import { describe, expect, it } from 'vitest';
+import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
+import type { PolicyObject } from '../../src/controller/deps.ts';
+import { reconcile } from '../../src/controller/reconciler.ts';
+import type { PolicyStatus } from '../../src/controller/status.ts';
+import { KubeEventRecorder } from '../../src/kube/events.ts';
+import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
+import { NS, World } from '../traffic/world.ts';
+
+const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
+const deploymentRef = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
+
+describe('the measured share after a weight write', () => {
+  it('is in the status the same pass leaves, before any watch event brings the policy back', async () => {
+    const world = new World();
+    const statusWrites: PolicyStatus[] = [];
+    const kube = Object.assign(world.kube, {
+      replaceStatus: <T extends KubeObject>(object: T) => {
+        statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
+        return world.kube.replace(object);
+      },
+    });
+    kube.seed({
+      apiVersion: policyRef.apiVersion,
+      kind: policyRef.kind,
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
+        strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
+      },
+    } as PolicyObject);
+    // The Deployment controller: every roll complete, every pod ready.
+    const rolled = () => {
+      world.settle();
+      for (const name of ['web', 'web-canary']) {
+        if (kube.peek(deploymentRef(name)) === undefined) continue;
+        kube.mutate<Deployment>(deploymentRef(name), (d) => {
+          const replicas = d.spec.replicas ?? 1;
+          d.status = {
+            observedGeneration: d.metadata.generation,
+            replicas,
+            updatedReplicas: replicas,
+            readyReplicas: replicas,
+            availableReplicas: replicas,
+          };
+        });
+      }
+    };
+    let now = Date.parse('2026-12-03T08:00:00Z');
+    const deps = {
+      kube,
+      events: new KubeEventRecorder(kube),
+      router: () => new IngressNginxRouter(kube),
+      analysis: {} as AnalysisRunner,
+      now: () => new Date(now),
+      log: { info() {}, warn() {}, error() {} },
+    };
+    const pass = async () => {
+      await reconcile(deps, NS, 'web');
+      now += 1000;
+    };
+    rolled();
+    await pass(); // adopted
+    kube.mutate<Deployment>(deploymentRef('web'), (d) => {
+      d.spec.template.spec.containers[0]!.image = 'shop/web:2.1.0';
+    });
+    await pass(); // started: the canary is created
+    rolled(); // its pods are ready
+    statusWrites.length = 0;
+    await pass(); // step 1: the weight is written
+    const status = kube.peek<PolicyObject>(policyRef)?.status as PolicyStatus;
+    expect(status.release.current?.stepStartedAt).toBeDefined();
+    expect(status.intendedWeight).toBe(25);
+    // the canary Ingress's weight as written, in this pass's status
+    expect(status.weight).toBe(25);
+    expect(status.release.current?.achievedWeight).toBe(25);
+    // the decision (persisted first, with the share before the write), then the measured share
+    expect(statusWrites.map((s) => s.weight)).toEqual([0, 25]);
+    // and the next pass, seeing the same share, writes nothing
+    statusWrites.length = 0;
+    await pass();
+    expect(statusWrites).toEqual([]);
+  });
+});
