@@ -12,7 +12,7 @@ import { CANARY_SUFFIX, policyKeyOf, splitKey } from './names.ts';
 export interface PolicyTargets {
   deployment: string;
   service: string;
-  /** Empty: any Ingress of the namespace may be the policy's (the router finds it). */
+  /** Named in the policy; empty: the router finds the Ingresses that send to the Service. */
   ingresses: string[];
 }
 
