@@ -38,6 +38,19 @@ describe('replica-ratio router', () => {
       { timeoutMs, description: `${name}: ${description}` },
     );
 
+  /**
+   * Adopted: the status says idle and the Deployment is paused. The status is written before the
+   * pause (the decision is persisted first), so a release started on "idle" alone can race the
+   * pause and have the stable Deployment roll the new template itself.
+   */
+  const waitAdopted = (name: string) =>
+    waitFor(
+      async () =>
+        (await readPolicy(env.kc, env.namespace, name))?.status?.phase === 'idle' &&
+        (await env.apps.readNamespacedDeployment({ name, namespace: env.namespace })).spec?.paused === true,
+      { timeoutMs: 60_000, description: `${name}: adopted (phase idle, Deployment paused)` },
+    );
+
   /** A Deployment of `replicas` v1 pods behind a Service, both named `name`, Available. */
   async function deployV1(name: string, replicas: number) {
     const { apps, core, namespace } = env;
@@ -130,7 +143,7 @@ describe('replica-ratio router', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('web', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await waitAdopted('web');
     await releaseV2('web');
 
     const status = await waitForStatus('web', 'step 1 (20 %) paused at its start', (s) => s.phase === 'paused');
@@ -171,7 +184,7 @@ describe('replica-ratio router', () => {
         timeouts: { canaryReady: '60s', promotion: '120s' },
       },
     });
-    await waitForStatus('api', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await waitAdopted('api');
     await releaseV2('api');
 
     await waitForStatus('api', 'step 1 (5 %) paused at its start', (s) => s.phase === 'paused');
@@ -235,7 +248,7 @@ describe('replica-ratio router', () => {
         timeouts: { canaryReady: '60s', promotion: '120s' },
       },
     });
-    await waitForStatus('ops', 'adopted (phase idle)', (s) => s.phase === 'idle');
+    await waitAdopted('ops');
     await releaseV2('ops');
     await waitForStatus('ops', 'step 1 (5 %) at 1 of 20', (s) => s.phase === 'paused' && s.weight === 5, 90_000);
     expect((await apps.readNamespacedDeployment({ name: 'ops', namespace })).spec?.replicas).toBe(19);
