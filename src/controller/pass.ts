@@ -155,8 +155,7 @@ export async function decideAndAct(
   // The share the route now carries, in this pass's status; a lost race or a failed write is
   // left to the next pass, which observes the route again.
   if (measuredShare !== undefined) {
-    const share = measuredShare;
-    const measured = await writeMeasuredShare(deps, latest, policy, share, deps.now()).catch((error: Error) => {
+    const measured = await writeMeasuredShare(deps, latest, policy, measuredShare, deps.now()).catch((error: Error) => {
       log.warn('measured share not written; the next pass writes it', { policy: key, error: error.message });
       return null;
     });

@@ -2,22 +2,13 @@
 // answer, instead of queueing the policy again behind every other one (1,000 policies adopted at
 // once each waited for all the others twice).
 import { describe, expect, it } from 'vitest';
-import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { FINALIZER } from '../../src/controller/names.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
-import type { StatusWriter } from '../../src/kube/api.ts';
-import { KubeEventRecorder } from '../../src/kube/events.ts';
-import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { Deployment } from '../../src/kube/objects.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
-import { FakeKube } from '../traffic/fake-kube.ts';
-import { NS, stableDeployment, stableService } from '../traffic/world.ts';
-
-class Kube extends FakeKube implements StatusWriter {
-  async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
-    return this.replace(object);
-  }
-}
+import { NS, stableService } from '../traffic/world.ts';
+import { quietDeps, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 
@@ -29,26 +20,13 @@ describe('adoption', () => {
       metadata: { name: 'web', namespace: NS, uid: 'uid-policy' },
       spec: { target: { deployment: 'web', service: 'web', router: 'replica-ratio' } },
     };
-    const deployment = stableDeployment(2);
-    deployment.spec.paused = false;
-    deployment.status = {
-      observedGeneration: 1,
-      replicas: 2,
-      updatedReplicas: 2,
-      readyReplicas: 2,
-      availableReplicas: 2,
-    };
-    deployment.metadata.generation = 1;
-    const kube = new Kube(policy, deployment, stableService());
+    const kube = new StatusKube(policy, unadoptedDeployment(2), stableService());
     const result = await reconcile(
-      {
+      quietDeps(
         kube,
-        events: new KubeEventRecorder(kube),
-        router: () => new ReplicaRatioRouter(kube),
-        analysis: {} as AnalysisRunner,
-        now: () => new Date('2026-12-02T06:00:00Z'),
-        log: { info() {}, warn() {}, error() {} },
-      },
+        () => new ReplicaRatioRouter(kube),
+        () => new Date('2026-12-02T06:00:00Z'),
+      ),
       NS,
       'web',
     );

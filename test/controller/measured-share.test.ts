@@ -3,14 +3,13 @@
 // later pass came only when the next step was due, and for a whole step the status said the
 // previous share while the route carried the new one (invariant 7).
 import { describe, expect, it } from 'vitest';
-import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
-import { KubeEventRecorder } from '../../src/kube/events.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
 import { NS, World } from '../traffic/world.ts';
+import { quietDeps, rollAll } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 const deploymentRef = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
@@ -34,32 +33,13 @@ describe('the measured share after a weight write', () => {
         strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
       },
     } as PolicyObject);
-    // The Deployment controller: every roll complete, every pod ready.
-    const rolled = () => {
-      world.settle();
-      for (const name of ['web', 'web-canary']) {
-        if (kube.peek(deploymentRef(name)) === undefined) continue;
-        kube.mutate<Deployment>(deploymentRef(name), (d) => {
-          const replicas = d.spec.replicas ?? 1;
-          d.status = {
-            observedGeneration: d.metadata.generation,
-            replicas,
-            updatedReplicas: replicas,
-            readyReplicas: replicas,
-            availableReplicas: replicas,
-          };
-        });
-      }
-    };
+    const rolled = () => rollAll(world);
     let now = Date.parse('2026-12-03T08:00:00Z');
-    const deps = {
+    const deps = quietDeps(
       kube,
-      events: new KubeEventRecorder(kube),
-      router: () => new IngressNginxRouter(kube),
-      analysis: {} as AnalysisRunner,
-      now: () => new Date(now),
-      log: { info() {}, warn() {}, error() {} },
-    };
+      () => new IngressNginxRouter(kube),
+      () => new Date(now),
+    );
     const pass = async () => {
       await reconcile(deps, NS, 'web');
       now += 1000;

@@ -3,24 +3,12 @@
 // pass: one write per release that said nothing new (found in the scale benchmark's
 // statusWritesOfOneRelease, 2026-12-03).
 import { describe, expect, it } from 'vitest';
-import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
-import type { PolicyObject, ReconcilerDeps } from '../../src/controller/deps.ts';
+import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
-import type { PolicyStatus } from '../../src/controller/status.ts';
-import type { StatusWriter } from '../../src/kube/api.ts';
-import { KubeEventRecorder } from '../../src/kube/events.ts';
-import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { Deployment } from '../../src/kube/objects.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
-import { FakeKube } from '../traffic/fake-kube.ts';
-import { NS, stableDeployment, stableService } from '../traffic/world.ts';
-
-class Kube extends FakeKube implements StatusWriter {
-  statusWrites: PolicyStatus[] = [];
-  async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
-    this.statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
-    return this.replace(object);
-  }
-}
+import { NS, stableService } from '../traffic/world.ts';
+import { quietDeps, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 const deploymentRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' };
@@ -36,25 +24,12 @@ describe('a release that starts', () => {
         strategy: { steps: [{ weight: 50, hold: '5m' }], allowLargeFirstStep: true },
       },
     };
-    const deployment = stableDeployment(2);
-    deployment.spec.paused = false;
-    deployment.metadata.generation = 1;
-    deployment.status = {
-      observedGeneration: 1,
-      replicas: 2,
-      updatedReplicas: 2,
-      readyReplicas: 2,
-      availableReplicas: 2,
-    };
-    const kube = new Kube(policy, deployment, stableService());
-    const deps: ReconcilerDeps = {
+    const kube = new StatusKube(policy, unadoptedDeployment(2), stableService());
+    const deps = quietDeps(
       kube,
-      events: new KubeEventRecorder(kube),
-      router: () => new ReplicaRatioRouter(kube),
-      analysis: {} as AnalysisRunner,
-      now: () => new Date('2026-12-03T06:00:00Z'),
-      log: { info() {}, warn() {}, error() {} },
-    };
+      () => new ReplicaRatioRouter(kube),
+      () => new Date('2026-12-03T06:00:00Z'),
+    );
     await reconcile(deps, NS, 'web'); // adopted
     const adopted = kube.peek<Deployment>(deploymentRef) as Deployment;
     const container = adopted.spec.template.spec?.containers[0];

@@ -18,6 +18,7 @@ import { parseOutbox } from '../../src/notify/outbox-format.ts';
 import { afterDecision, missedNotifications, RECENT_WINDOW_MS } from '../../src/notify/recovery.ts';
 import { notificationSettings } from '../../src/settings/notifications.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
+import { rollAll } from '../controller/reconcile-fixtures.ts';
 import { NS, World } from '../traffic/world.ts';
 import { memoryStore, quiet, startReceiver, until } from './fakes.ts';
 
@@ -75,23 +76,7 @@ async function releaseToFirstStep(notify: (transition: Transition) => void) {
       strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
     },
   } as PolicyObject);
-  // The Deployment controller: every roll complete, every pod ready.
-  const rolled = () => {
-    world.settle();
-    for (const name of ['web', 'web-canary']) {
-      if (kube.peek(deploymentRef(name)) === undefined) continue;
-      kube.mutate<Deployment>(deploymentRef(name), (d) => {
-        const replicas = d.spec.replicas ?? 1;
-        d.status = {
-          observedGeneration: d.metadata.generation,
-          replicas,
-          updatedReplicas: replicas,
-          readyReplicas: replicas,
-          availableReplicas: replicas,
-        };
-      });
-    }
-  };
+  const rolled = () => rollAll(world);
   let now = Date.now();
   const deps = {
     kube,

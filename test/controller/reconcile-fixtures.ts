@@ -1,0 +1,69 @@
+// What the reconcile tests on a fake cluster share: a FakeKube whose status writes go through
+// (and are recorded), the user's Deployment as found before adoption, and the reconciler's
+// dependencies with a quiet log.
+import type { AnalysisRunner } from '../../src/controller/analysis-runner.ts';
+import type { ReconcilerDeps } from '../../src/controller/deps.ts';
+import type { PolicyStatus } from '../../src/controller/status.ts';
+import type { StatusWriter } from '../../src/kube/api.ts';
+import { KubeEventRecorder } from '../../src/kube/events.ts';
+import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { TrafficRouter } from '../../src/traffic/router.ts';
+import { FakeKube } from '../traffic/fake-kube.ts';
+import { NS, stableDeployment, type World } from '../traffic/world.ts';
+
+/** A FakeKube that writes statuses and keeps a copy of each one written. */
+export class StatusKube extends FakeKube implements StatusWriter {
+  statusWrites: PolicyStatus[] = [];
+  async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
+    this.statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
+    return this.replace(object);
+  }
+}
+
+/** The stable Deployment as a policy finds it: unpaused, rolled out, every replica available. */
+export function unadoptedDeployment(replicas: number): Deployment {
+  const deployment = stableDeployment(replicas);
+  deployment.spec.paused = false;
+  deployment.metadata.generation = 1;
+  deployment.status = {
+    observedGeneration: 1,
+    replicas,
+    updatedReplicas: replicas,
+    readyReplicas: replicas,
+    availableReplicas: replicas,
+  };
+  return deployment;
+}
+
+/** The reconciler's dependencies over `kube`, with no analysis and a quiet log. */
+export const quietDeps = (
+  kube: FakeKube & StatusWriter,
+  router: () => TrafficRouter,
+  now: () => Date,
+): ReconcilerDeps => ({
+  kube,
+  events: new KubeEventRecorder(kube),
+  router,
+  analysis: {} as AnalysisRunner,
+  now,
+  log: { info() {}, warn() {}, error() {} },
+});
+
+/** The Deployment controller of a World: every roll complete, every pod ready. */
+export function rollAll(world: World): void {
+  world.settle();
+  for (const name of ['web', 'web-canary']) {
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name };
+    if (world.kube.peek(ref) === undefined) continue;
+    world.kube.mutate<Deployment>(ref, (d) => {
+      const replicas = d.spec.replicas ?? 1;
+      d.status = {
+        observedGeneration: d.metadata.generation,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+      };
+    });
+  }
+}
