@@ -4,7 +4,7 @@
 // as installed: its heap cap, leader election on (a Lease in `default`), its own identity, whose
 // requests the apiserver writes to an audit log (e2e/cluster/audit.ts).
 // Reported (issue 13, "Numbers"):
-// - spawn → /readyz, spawn → all N adopted (status phase idle), → reconcile queue drained;
+// - spawn → /readyz, spawn → all N adopted (Ready: the pause seen), → reconcile queue drained;
 // - idle: a quiet minute (--idle-seconds 60) after adoption: requests per minute apart from
 //   watches and Lease renewals, RSS and CPU, the heap by space, cache sizes per kind;
 // - under load: RSS, CPU, heap and caches; step due → weight written p50/p99 (and → status);
@@ -265,7 +265,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     const readyMs = Math.max(...(await Promise.all(started.all.map((c) => waitReady(c, 600_000)))));
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
     const adoptedMs = await waitAdoptedFleet(fleet, n, started.startedAt, started.alive);
-    say(`canaryd spawn → all ${n} policies adopted (status phase idle): ${adoptedMs} ms`);
+    say(`canaryd spawn → all ${n} policies adopted (Ready: each Deployment seen paused): ${adoptedMs} ms`);
     // The reconciles that follow adoption (the controller-manager answering the pauses with
     // status updates) go on for minutes at 1,000+: measured, but not waited for past the bound.
     const settleMs = intFlag(flags, 'settle-minutes', 10) * 60_000;

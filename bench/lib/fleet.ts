@@ -150,10 +150,17 @@ export async function watchFleet(cluster: BenchCluster) {
     (keys ?? [...statuses.keys()]).filter((key) =>
       (statuses.get(key) ?? []).some((s) => s.seenAt >= since && phases.includes(s.status.phase ?? '')),
     ).length;
-  return { statuses, countPhase, stop: () => watch.stop() };
+  /** Policies adopted at or after `since`: Ready=True, which canaryd writes once it sees the pause. */
+  const countAdopted = (since: number) =>
+    [...statuses.values()].filter((seen) =>
+      seen.some(
+        (s) => s.seenAt >= since && s.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
+    ).length;
+  return { statuses, countPhase, countAdopted, stop: () => watch.stop() };
 }
 
-/** Waits until `n` policies said "idle" since `since` (canaryd adopted them), with progress lines. */
+/** Waits until `n` policies said Ready since `since` (canaryd saw each Deployment paused), with progress lines. */
 export async function waitAdoptedFleet(
   fleet: Awaited<ReturnType<typeof watchFleet>>,
   n: number,
@@ -165,7 +172,7 @@ export async function waitAdoptedFleet(
     async () => {
       // WaitAborted: waitFor takes any other error for a probe to try again.
       if (!alive()) throw new WaitAborted('canaryd exited while adopting');
-      const adopted = fleet.countPhase(since, ['idle']);
+      const adopted = fleet.countAdopted(since);
       tell(`${adopted}/${n} policies adopted`, adopted >= n);
       return adopted >= n;
     },

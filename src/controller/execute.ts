@@ -10,6 +10,7 @@ import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { restoreSelectorPatch } from '../traffic/selector.ts';
 import { buildCanaryDeployment } from './canary-deployment.ts';
 import { MANAGED_LABEL } from './names.ts';
+import { templateHash } from './template.ts';
 
 export interface ExecutionContext {
   kube: KubeApi;
@@ -51,14 +52,35 @@ async function writeTemplate(kube: KubeApi, ref: ObjectRef, template: unknown, p
   }
 }
 
+/**
+ * Pauses (and marks) the Deployment being adopted, only while it still has the template the
+ * adoption recorded: the write carries the resourceVersion of the copy whose template was
+ * checked, so a template changed since then is never paused halfway through its own rollout
+ * (the next pass sees the change and adoption starts over, engine/phases/adoption.ts).
+ */
+async function pauseForAdoption(kube: KubeApi, ref: ObjectRef, target: RouteTarget, hash: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const deployment = await kube.get<Deployment>(ref);
+    if (deployment === null) throw new Error(`Deployment ${ref.namespace}/${ref.name} is gone`);
+    if (templateHash(deployment.spec.template) !== hash) return;
+    // Marked so deploy/'s ValidatingAdmissionPolicy can refuse an unpause by anyone else.
+    const metadata = { ...managedMark(target), resourceVersion: deployment.metadata.resourceVersion };
+    try {
+      await kube.mergePatch(ref, { metadata, spec: { paused: true } });
+      return;
+    } catch (error) {
+      if (!isKubeError(error, 'Conflict') || attempt >= 4) throw error;
+    }
+  }
+}
+
 export async function executeAction(action: Action, ctx: ExecutionContext): Promise<void> {
   const { kube, target, router } = ctx;
   const stableRef = deploymentRef(target.namespace, target.deployment);
   const canaryRef = deploymentRef(target.namespace, target.canaryDeployment);
   switch (action.type) {
     case 'adoptDeployment':
-      // Marked so deploy/'s ValidatingAdmissionPolicy can refuse an unpause by anyone else.
-      await kube.mergePatch(stableRef, { metadata: managedMark(target), spec: { paused: true } });
+      await pauseForAdoption(kube, stableRef, target, action.templateHash);
       return;
     case 'repauseStable':
       await kube.mergePatch(stableRef, { spec: { paused: true } });

@@ -10,6 +10,10 @@ import { type PolicyStatus, readStatus, setCondition, summarise } from './status
 import { canonicalJson } from './template.ts';
 
 export function readyCondition(next: ReleaseState) {
+  if (next.stable === undefined || next.adopting) {
+    // Ready once the Deployment is seen paused at its stable revision (engine/phases/adoption.ts).
+    return { type: 'Ready' as const, status: 'False' as const, reason: 'Adopting', message: next.reason };
+  }
   const failed = next.phase === 'failed' || next.phase === 'rollingBack';
   return {
     type: 'Ready' as const,

@@ -53,8 +53,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
   await putBackDrift(deps, snapshot);
   const { policy, release, observed, router, target, canary, route } = snapshot;
-  // A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it).
-  if (!deleting && release.stable !== undefined && observed.deployment?.marked === false) {
+  // A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it);
+  // one being adopted gets it with its pause.
+  if (!deleting && release.stable !== undefined && !release.adopting && observed.deployment?.marked === false) {
     await kube.mergePatch(
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment },
       { metadata: managedMark(target) },

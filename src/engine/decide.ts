@@ -6,9 +6,10 @@
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { type Context, type Handler, makeContext } from './context.ts';
 import { applyOperation } from './operations.ts';
+import { adopt, continueAdoption } from './phases/adoption.ts';
 import { deploymentMissing, policyDeleted } from './phases/detached.ts';
 import { promotingPhase } from './phases/promoting.ts';
-import { adopt, restingPhase } from './phases/resting.ts';
+import { restingPhase } from './phases/resting.ts';
 import { rollingBackPhase } from './phases/rolling-back.ts';
 import { stepPhase } from './phases/step.ts';
 import { waitingPhase } from './phases/waiting.ts';
@@ -47,6 +48,10 @@ function run(state: ReleaseState, context: Context): { next: ReleaseState; actio
   if (context.observed.policyDeleted) return policyDeleted(state, context);
   if (context.observed.deployment === undefined) return deploymentMissing(state, context);
   if (state.stable === undefined) return adopt(state, context);
+  if (state.adopting) {
+    const adopting = continueAdoption(state, context);
+    if (adopting !== undefined) return adopting;
+  }
   let current = applyOperation(state, context);
   for (let transitions = 0; transitions < MAX_TRANSITIONS; transitions++) {
     if (current.current === undefined && !isResting(current.phase)) current.phase = 'idle'; // defensive: no release, nothing in flight

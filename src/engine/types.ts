@@ -6,7 +6,7 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export type Phase =
-  | 'idle' // no release; the Deployment is paused at its stable revision (or not adopted yet)
+  | 'idle' // no release; the Deployment is paused at its stable revision (or not adopted yet: `adopting`)
   | 'waiting' // a new template waits for a start window
   | 'progressing' // a canary step: current.stepIndex at current.weight
   | 'paused' // like progressing but never advances: by a person, by a step's pause, by inconclusive analysis
@@ -200,6 +200,12 @@ export interface ReleaseState {
    * release before the canary goes.
    */
   drain?: { since: string };
+  /**
+   * The stable revision is recorded and the Deployment's pause (which completes the adoption) is
+   * not seen yet: until it is, the Deployment is still the user's and a new template is rolled
+   * by Kubernetes, not released (phases/adoption.ts).
+   */
+  adopting?: true;
 }
 
 export interface ObservedDeployment {

@@ -224,6 +224,11 @@ export class FakeKube implements KubeApi {
     this.#enter('mergePatch', ref, patch);
     const current = this.#objects.get(keyOf(ref));
     if (current === undefined) throw new KubeError('NotFound', `${describe(ref)} not found`, { ref });
+    // A patch that names a resourceVersion is a precondition, as the API server takes it.
+    const sent = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    if (sent !== undefined && sent !== current.metadata.resourceVersion) {
+      throw new KubeError('Conflict', `${describe(ref)}: the object has been modified`, { ref, status: 409 });
+    }
     const next = applyMergePatch(current, patch) as KubeObject;
     return this.#store(ref, current, next) as T;
   }

@@ -61,6 +61,7 @@ export function deploymentMissing(state: ReleaseState, context: Context): { next
     );
     state.stable = undefined;
   }
+  state.adopting = undefined;
   setPhase(state, 'idle', 'the managed Deployment does not exist');
   return { next: state, actions };
 }

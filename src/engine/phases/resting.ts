@@ -1,10 +1,9 @@
 // idle, succeeded and failed: no release in flight. The Deployment is kept paused at its stable
 // revision and leftovers of the last release are removed (weight 0 first). A template that
 // differs from the stable one, and has not failed before, starts a release.
-import { type Context, event, type HandlerResult } from '../context.ts';
-import { canaryObjectsRemoval, canaryRemoval } from '../drain.ts';
-import { appendHistory } from '../history.ts';
-import { beginRelease, setPhase } from '../transitions.ts';
+import type { Context, HandlerResult } from '../context.ts';
+import { canaryRemoval } from '../drain.ts';
+import { beginRelease } from '../transitions.ts';
 import type { Action, ObservedDeployment, ReleaseState } from '../types.ts';
 
 export function restingPhase(state: ReleaseState, context: Context): HandlerResult {
@@ -40,43 +39,4 @@ export function restingActions(state: ReleaseState, context: Context, deployment
   if (!deployment.paused && deployment.rolloutComplete) actions.push({ type: 'repauseStable' });
   actions.push(...canaryRemoval(state, context));
   return actions;
-}
-
-/**
- * First sight of the Deployment: record its template as the stable revision and pause it. A
- * Deployment in the middle of its own roll is left to finish first, so no pod is restarted and
- * no half-rolled revision is called stable.
- */
-export function adopt(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
-  const deployment = context.observed.deployment!;
-  if (!deployment.paused && !deployment.rolloutComplete) {
-    setPhase(state, 'idle', "waiting for the Deployment's own rollout to complete before adopting it");
-    return { next: state, actions: [] };
-  }
-  const revision = state.nextRevision;
-  state.nextRevision += 1;
-  state.stable = {
-    revision,
-    templateHash: deployment.templateHash,
-    changeCause: deployment.changeCause,
-    template: deployment.template,
-  };
-  state.history = appendHistory(state.history, {
-    revision,
-    templateHash: deployment.templateHash,
-    changeCause: deployment.changeCause,
-    startedAt: context.nowIso,
-    endedAt: context.nowIso,
-    outcome: 'adopted',
-    reason: 'adopted as the stable revision',
-    operations: [],
-    template: deployment.template,
-  });
-  event(context, 'Normal', 'Adopted', `revision ${revision} (${deployment.templateHash}) adopted as stable`);
-  setPhase(state, 'idle', `stable at revision ${revision}`);
-  const actions: Action[] = [{ type: 'adoptDeployment', templateHash: deployment.templateHash }];
-  const { route } = context.observed;
-  if (route.weight > 0) actions.unshift({ type: 'setWeight', weight: 0 });
-  actions.push(...canaryObjectsRemoval(context.observed));
-  return { next: state, actions };
 }

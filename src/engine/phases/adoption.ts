@@ -1,0 +1,100 @@
+// Adoption: canaryd takes a Deployment over by recording its template as the stable revision and
+// pausing it. The decision is persisted first (invariant 5), so for a moment the record exists and
+// the Deployment is not paused yet; adoption is reported (Event, reason, Ready) only once the
+// pause is seen. A template changed inside that moment is the user's own rollout: Kubernetes
+// rolls it, and canaryd adopts the new revision once that rollout is complete, instead of
+// pausing a Deployment halfway and calling its mixed pods a canary.
+import { type Context, event } from '../context.ts';
+import { canaryObjectsRemoval } from '../drain.ts';
+import { appendHistory } from '../history.ts';
+import { setPhase } from '../transitions.ts';
+import type { Action, ReleaseState } from '../types.ts';
+
+/**
+ * First sight of the Deployment: record its template as the stable revision and pause it. A
+ * Deployment in the middle of its own roll is left to finish first, so no pod is restarted and
+ * no half-rolled revision is called stable.
+ */
+export function adopt(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
+  const deployment = context.observed.deployment!;
+  if (!deployment.paused && !deployment.rolloutComplete) {
+    setPhase(state, 'idle', "waiting for the Deployment's own rollout to complete before adopting it");
+    return { next: state, actions: [] };
+  }
+  const revision = state.nextRevision;
+  state.nextRevision += 1;
+  state.stable = {
+    revision,
+    templateHash: deployment.templateHash,
+    changeCause: deployment.changeCause,
+    template: deployment.template,
+  };
+  state.history = appendHistory(state.history, {
+    revision,
+    templateHash: deployment.templateHash,
+    changeCause: deployment.changeCause,
+    startedAt: context.nowIso,
+    endedAt: context.nowIso,
+    outcome: 'adopted',
+    reason: 'adopted as the stable revision',
+    operations: [],
+    template: deployment.template,
+  });
+  if (deployment.paused) {
+    adopted(state, context); // found paused: nothing is left to wait for
+  } else {
+    state.adopting = true;
+    setPhase(state, 'idle', `adopting revision ${revision}: pausing the Deployment`);
+  }
+  return { next: state, actions: adoptionActions(state, context) };
+}
+
+/**
+ * The pause of an adoption in flight. Seen: the adoption is complete and the resting phase takes
+ * over (undefined). Not seen, same template: pause again. Not seen, another template: the user's
+ * rollout, left to Kubernetes; the unfinished adoption is forgotten and starts over.
+ */
+export function continueAdoption(
+  state: ReleaseState,
+  context: Context,
+): { next: ReleaseState; actions: Action[] } | undefined {
+  const deployment = context.observed.deployment!;
+  const stable = state.stable!;
+  if (deployment.paused) {
+    adopted(state, context);
+    return undefined;
+  }
+  if (deployment.templateHash === stable.templateHash) {
+    return { next: state, actions: adoptionActions(state, context) };
+  }
+  event(
+    context,
+    'Normal',
+    'AdoptionRestarted',
+    `the template changed (${deployment.changeCause || deployment.templateHash}) before the Deployment was paused: ` +
+      'Kubernetes rolls it out, and canaryd adopts the new revision once that rollout is complete',
+  );
+  const unfinished = state.history.at(-1);
+  if (unfinished?.outcome === 'adopted' && unfinished.revision === stable.revision) {
+    state.history = state.history.slice(0, -1);
+    state.nextRevision = stable.revision;
+  }
+  state.stable = undefined;
+  state.adopting = undefined;
+  return adopt(state, context);
+}
+
+function adopted(state: ReleaseState, context: Context): void {
+  const stable = state.stable!;
+  state.adopting = undefined;
+  event(context, 'Normal', 'Adopted', `revision ${stable.revision} (${stable.templateHash}) adopted as stable`);
+  setPhase(state, 'idle', `stable at revision ${stable.revision}`);
+}
+
+function adoptionActions(state: ReleaseState, context: Context): Action[] {
+  const { route } = context.observed;
+  const actions: Action[] = [{ type: 'adoptDeployment', templateHash: state.stable!.templateHash }];
+  if (route.weight > 0) actions.unshift({ type: 'setWeight', weight: 0 });
+  actions.push(...canaryObjectsRemoval(context.observed));
+  return actions;
+}

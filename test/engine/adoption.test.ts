@@ -1,0 +1,67 @@
+// Adoption is reported once the Deployment is seen paused; a template changed before the pause
+// landed is the user's own rollout, adopted once Kubernetes has finished it.
+import { describe, expect, it } from 'vitest';
+import { decide, initialState } from '../../src/engine/index.ts';
+import { deployment, eventsOf, observed, policy, T0, types } from './fixtures.ts';
+
+const unpaused = (hash: string, extra = {}) => deployment(hash, { paused: false, rolloutComplete: true, ...extra });
+
+describe('adoption reported once the pause is seen', () => {
+  const first = decide(policy(), initialState(), observed({ deployment: unpaused('v1') }), T0);
+
+  it('records the stable revision and asks for the pause, without calling it adopted yet', () => {
+    expect(first.next.adopting).toBe(true);
+    expect(first.next.stable).toMatchObject({ revision: 1, templateHash: 'v1' });
+    expect(first.next.reason).toBe('adopting revision 1: pausing the Deployment');
+    expect(types(first.actions)).toEqual(['adoptDeployment']);
+    expect(eventsOf(first.actions)).toEqual([]);
+  });
+
+  it('says adopted (Event and reason) when the Deployment is seen paused', () => {
+    const { next, actions } = decide(policy(), first.next, observed({ deployment: deployment('v1') }), T0);
+    expect(next.adopting).toBeUndefined();
+    expect(next.reason).toBe('stable at revision 1');
+    expect(eventsOf(actions)).toEqual([
+      expect.objectContaining({ reason: 'Adopted', message: 'revision 1 (v1) adopted as stable' }),
+    ]);
+    expect(types(actions)).toEqual([]);
+  });
+
+  it('asks for the pause again while it is not seen and the template is the same', () => {
+    const { next, actions } = decide(policy(), first.next, observed({ deployment: unpaused('v1') }), T0);
+    expect(next.adopting).toBe(true);
+    expect(types(actions)).toEqual(['adoptDeployment']);
+  });
+
+  it('a template changed before the pause is rolled by Kubernetes, then adopted as the same revision number', () => {
+    const rolling = unpaused('v2', { rolloutComplete: false });
+    const during = decide(policy(), first.next, observed({ deployment: rolling }), T0);
+    expect(during.next.stable).toBeUndefined();
+    expect(during.next.adopting).toBeUndefined();
+    expect(during.next.current).toBeUndefined();
+    expect(during.next.phase).toBe('idle');
+    expect(during.next.history).toEqual([]);
+    expect(during.next.reason).toContain('rollout to complete');
+    expect(types(during.actions)).toEqual([]);
+    expect(eventsOf(during.actions)).toEqual([expect.objectContaining({ reason: 'AdoptionRestarted' })]);
+
+    const after = decide(policy(), during.next, observed({ deployment: unpaused('v2') }), T0);
+    expect(after.next.stable).toMatchObject({ revision: 1, templateHash: 'v2' });
+    expect(after.next.adopting).toBe(true);
+    expect(types(after.actions)).toEqual(['adoptDeployment']);
+  });
+
+  it('a template changed after the pause is a release', () => {
+    const { next } = decide(policy(), first.next, observed({ deployment: deployment('v2') }), T0);
+    expect(next.adopting).toBeUndefined();
+    expect(next.phase).toBe('progressing');
+    expect(next.current).toMatchObject({ revision: 2, templateHash: 'v2' });
+  });
+
+  it('a Deployment found paused is adopted at once', () => {
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: deployment('v1') }), T0);
+    expect(next.adopting).toBeUndefined();
+    expect(next.reason).toBe('stable at revision 1');
+    expect(eventsOf(actions)).toEqual([expect.objectContaining({ reason: 'Adopted' })]);
+  });
+});
