@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // canaryd controller entry: Node 24 runs the TypeScript sources directly.
-import { main } from '../src/main.ts';
+import { run } from '../src/main.ts';
 
-main(process.argv.slice(2), process.env).catch((error) => {
-  console.error(`canaryd failed to start: ${error.message}`);
-  process.exit(error.name === 'SettingsError' ? 2 : 1);
-});
+await run(process.argv.slice(2), process.env);

@@ -5,13 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendLoad } from './cluster/loadgen.ts';
 import { waitFor } from './cluster/wait.ts';
-import {
-  type CanarydProcess,
-  createPolicy,
-  installCrd,
-  readPolicy,
-  startCanaryd,
-} from './support/canaryd.ts';
+import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { watchServiceEndpoints } from './support/journeys.ts';
 

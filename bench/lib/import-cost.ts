@@ -18,6 +18,9 @@ export interface ImportCost {
   error?: string;
 }
 
+/** A module measured after loadClientNodeLean(), as canaryd's entry (src/main.ts) loads it. */
+const LEAN = 'lean: ';
+
 /** The modules measured, each in its own process: canaryd's dependencies, then its own layers. */
 export const IMPORTED = [
   '',
@@ -30,16 +33,21 @@ export const IMPORTED = [
   'node-cron',
   '@kubernetes/client-node',
   'src/kube/client.ts',
+  // The same with client-node loaded lean (src/kube/client-node/lean.ts), as src/main.ts runs it.
+  `${LEAN}src/kube/client.ts`,
   'src/kube/informers.ts',
   'src/policy/schema.ts',
   'src/analysis/index.ts',
   'src/server/index.ts',
   'src/controller/controller.ts',
-  'src/main.ts',
+  'src/canaryd.ts',
+  `${LEAN}src/canaryd.ts`,
 ];
 
 const PROBE = `
 const spec = process.env.CANARYD_IMPORT;
+const lean = process.env.CANARYD_LEAN;
+if (lean) (await import(lean)).loadClientNodeLean();
 if (spec) await import(spec);
 globalThis.gc?.(); globalThis.gc?.();
 await new Promise((r) => setTimeout(r, 200));
@@ -50,7 +58,9 @@ console.log(JSON.stringify({ rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('Rs
 `;
 
 export function importCost(module: string): ImportCost {
-  const spec = module === '' ? '' : module.startsWith('src/') ? pathToFileURL(join(REPO_ROOT, module)).href : module;
+  const lean = module.startsWith(LEAN) ? pathToFileURL(join(REPO_ROOT, 'src/kube/client-node/lean.ts')).href : '';
+  const path = module.slice(lean ? LEAN.length : 0);
+  const spec = path === '' ? '' : path.startsWith('src/') ? pathToFileURL(join(REPO_ROOT, path)).href : path;
   try {
     const out = execFileSync(
       process.execPath,
@@ -62,7 +72,12 @@ export function importCost(module: string): ImportCost {
         '-e',
         PROBE,
       ],
-      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, CANARYD_IMPORT: spec }, timeout: 60_000 },
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CANARYD_IMPORT: spec, CANARYD_LEAN: lean },
+        timeout: 60_000,
+      },
     );
     const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
     return {

@@ -1,7 +1,10 @@
 // KubeApi over @kubernetes/client-node's generic object API. kube/ is the only place that
-// imports the client library; everything else sees plain objects and KubeError codes.
-import * as k8s from '@kubernetes/client-node';
+// imports the client library (through kube/client-node/); everything else sees plain objects
+// and KubeError codes.
+
 import { type DeleteOptions, type KubeApi, KubeError, type KubeErrorCode, type StatusWriter } from './api.ts';
+import * as k8s from './client-node/index.ts';
+import { ObjectApi } from './client-node/object-api.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 import { PooledKubeConfig } from './pooled-config.ts';
 
@@ -64,36 +67,25 @@ function parseBody(body: unknown): { reason?: string; message?: string } | undef
 }
 
 export class ClientKubeApi implements KubeApi, StatusWriter {
-  readonly #objects: k8s.KubernetesObjectApi;
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #objects: ObjectApi;
   readonly #fieldManager: string;
 
   constructor(kc: k8s.KubeConfig, fieldManager = 'canaryd') {
-    this.#objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#objects = ObjectApi.over(kc);
     this.#fieldManager = fieldManager;
   }
 
   /** Custom resources only (CanaryPolicy): PUT .../status with the object's resourceVersion. */
   async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
-    const [group, version] = object.apiVersion.split('/');
     const ref = refOfObject(object);
-    if (!group || !version || !object.metadata.namespace) {
+    if (!object.apiVersion.includes('/') || !object.metadata.namespace) {
       throw new KubeError(
         'Invalid',
         `replaceStatus needs a namespaced custom resource, got ${object.apiVersion} ${object.kind}`,
       );
     }
     try {
-      return (await this.#custom.replaceNamespacedCustomObjectStatus({
-        group,
-        version,
-        namespace: object.metadata.namespace,
-        plural: pluralOf(object.kind),
-        name: object.metadata.name,
-        body: object,
-        fieldManager: this.#fieldManager,
-      })) as T;
+      return (await this.#objects.replaceStatus(object as k8s.KubernetesObject, this.#fieldManager)) as unknown as T;
     } catch (error) {
       throw toKubeError(error, 'update status of', ref);
     }
@@ -203,12 +195,6 @@ export class ClientKubeApi implements KubeApi, StatusWriter {
     }
   }
 }
-
-// canaryd's own kinds; core kinds never go through replaceStatus.
-const pluralOf = (kind: string): string => {
-  const lower = kind.toLowerCase();
-  return lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
-};
 
 const refOfObject = (object: KubeObject): ObjectRef => ({
   apiVersion: object.apiVersion,

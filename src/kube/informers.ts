@@ -3,8 +3,10 @@
 // (kube/trim.ts), and hand on only the events that change something canaryd reads: a watch
 // event of canaryd's own write (already in the store) or of a field it ignores wakes nothing.
 // A broken watch restarts with backoff. `synced` resolves once every required resource is listed.
-import * as k8s from '@kubernetes/client-node';
+
 import { policySelector } from '../policy/shard.ts';
+import * as k8s from './client-node/index.ts';
+import { ObjectApi } from './client-node/object-api.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { KubeObject } from './objects.ts';
 import { trimForCache } from './trim.ts';
@@ -187,28 +189,23 @@ interface Page {
 type Lister = (resource: WatchedResource, scope: string | undefined, limit: number, token?: string) => Promise<Page>;
 
 /**
- * One page of a collection as the server's JSON. Kinds of a named API group go through
- * CustomObjectsApi, which hands the JSON on as it came (the typed client builds model objects
- * with Dates, and its generic path drops a custom resource list's `continue`); the core group's
- * (/api/v1: Services, Pods) through the typed client, made plain again.
+ * One page of a collection as the server's JSON. Kinds of a named API group are read as the JSON
+ * the server sent (the typed client builds model objects with Dates, and its generic path drops
+ * a custom resource list's `continue`); the core group's (/api/v1: Services, Pods) through the
+ * typed client, made plain again.
  */
 function pageLister(kc: k8s.KubeConfig): Lister {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const objects = ObjectApi.over(kc);
   return async (resource, scope, limit, token) => {
     const [, apis, group = '', version = '', plural = ''] = resource.path.split('/');
-    const selectors = {
-      ...(resource.fieldSelector === undefined ? {} : { fieldSelector: resource.fieldSelector }),
-      ...(resource.labelSelector === undefined ? {} : { labelSelector: resource.labelSelector }),
-      limit,
-      ...(token === undefined ? {} : { _continue: token }),
-    };
     if (apis === 'apis') {
-      const list = (
-        scope === undefined
-          ? await custom.listClusterCustomObject({ group, version, plural, ...selectors })
-          : await custom.listNamespacedCustomObject({ group, version, plural, namespace: scope, ...selectors })
-      ) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      const path = `/apis/${group}/${version}/${scope === undefined ? '' : `namespaces/${scope}/`}${plural}`;
+      const list = (await objects.getJson(path, {
+        fieldSelector: resource.fieldSelector,
+        labelSelector: resource.labelSelector,
+        limit: String(limit),
+        continue: token,
+      })) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
       return {
         items: list.items ?? [],
         resourceVersion: list.metadata?.resourceVersion,

@@ -7,7 +7,7 @@
 // getPeerCertificate) and a good part of the apiserver's. Here the first Agent made for a
 // cluster/user pair is kept and handed to every later request; the per-request one is never
 // connected (undici connects lazily), so dropping it costs nothing.
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from './client-node/index.ts';
 
 type RequestContext = Parameters<k8s.KubeConfig['applySecurityAuthentication']>[0];
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
