@@ -8,6 +8,7 @@
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →
 // execute.ts → notify), and finalizer.ts again once a deleted policy has handed everything back.
 
+import type { Deployment } from '../kube/objects.ts';
 import { activePolicy } from './active-policy.ts';
 import { otherClaimant, refuseClaimed } from './claim.ts';
 import type { PolicyObject, ReconcileResult, ReconcilerDeps } from './deps.ts';
@@ -15,7 +16,7 @@ import { putBackDrift } from './drift.ts';
 import { managedMark } from './execute.ts';
 import { ensureFinalizer, finishDeletion } from './finalizer.ts';
 import { policyRef } from './names.ts';
-import { observeAnalysis } from './observe.ts';
+import { observeAnalysis, observeDeployment } from './observe.ts';
 import { decideAndAct, type PassOutcome } from './pass.ts';
 import { refuseRouter, writeStatus } from './persist.ts';
 import { IN_FLIGHT } from './phases.ts';
@@ -72,11 +73,28 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     const fresh = { ...observed, analysis: observeAnalysis(policy, outcome.next, after.analysis, deps.now()) };
     outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
   }
+  // The pause an adoption just wrote is what the next pass would observe (the cache holds the
+  // write's answer): decide on it now, so adoption is reported, or started over, in this pass.
+  if (outcome.kind === 'done' && onlyPausedForAdoption(outcome)) {
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment };
+    const deployment = await kube.get<Deployment>(ref);
+    if (deployment !== null) {
+      const after = readStatus(outcome.latest.status, deps.now());
+      const fresh = { ...observed, deployment: observeDeployment(deployment, outcome.next) };
+      outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
+    }
+  }
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
   // The controller backs off per key and shows the error as Reconciled=False.
   if (outcome.kind === 'failed') throw outcome.error;
   if (deleting && (await finishDeletion(deps, namespace, name, outcome))) return { requeueAfterMs: null };
   return { requeueAfterMs: requeueAfter(deps, outcome) };
+}
+
+/** An adoption whose only action was the pause (no leftovers removed, whose state is unknown yet). */
+function onlyPausedForAdoption(outcome: Extract<PassOutcome, { kind: 'done' }>): boolean {
+  const effects = outcome.actions.filter((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation');
+  return outcome.next.adopting === true && effects.length === 1 && effects[0]?.type === 'adoptDeployment';
 }
 
 /** When to look again after a pass that persisted its decision and ran its actions. */

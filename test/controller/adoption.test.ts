@@ -59,14 +59,20 @@ describe('adoption', () => {
     expect(result.requeueAfterMs).not.toBe(0);
   });
 
-  it('reports the adoption (Ready, reason) only in the pass that sees the Deployment paused', async () => {
+  it('reports the adoption (Ready, reason, Event) only once the pause is seen: the write that paused it', async () => {
     const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
-    await reconcileOn(kube);
-    expect(statusOf(kube)?.message).toBe('adopting revision 1: pausing the Deployment');
-    expect(readyOf(kube)).toMatchObject({ status: 'False', reason: 'Adopting' });
-    await reconcileOn(kube);
-    expect(statusOf(kube)?.message).toBe('stable at revision 1');
+    const result = await reconcileOn(kube);
+    const [decision, adopted, ...more] = kube.statusWrites;
+    expect(more).toEqual([]);
+    // Persisted before the pause: adopting, not Ready.
+    expect(decision?.message).toBe('adopting revision 1: pausing the Deployment');
+    expect(decision?.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Adopting' });
+    // Decided again on the Deployment the pause answered with, in the same reconcile.
+    expect(adopted?.message).toBe('stable at revision 1');
     expect(readyOf(kube)).toMatchObject({ status: 'True', reason: 'Idle' });
+    const events = kube.calls.filter((c) => c.verb === 'create' && c.kind === 'Event');
+    expect(events.map((c) => (c.body as { reason?: string }).reason)).toContain('Adopted');
+    expect(result.requeueAfterMs).not.toBe(0);
   });
 
   it('does not pause a Deployment whose template changed after the decision; adopts it once rolled', async () => {
@@ -75,13 +81,13 @@ describe('adoption', () => {
     const deployment = kube.peek<Deployment>(deploymentRef);
     expect(deployment?.spec.paused).toBe(false); // the user's rollout goes on, as Kubernetes does it
     expect(deployment?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
-    expect(statusOf(kube)?.release.adopting).toBe(true);
-
-    // The next pass sees the change, mid-rollout: nothing is adopted or marked until it is done.
+    // Seen in the same reconcile, mid-rollout: nothing is adopted or marked until it is done.
+    expect(statusOf(kube)?.release.stable).toBeUndefined();
+    expect(statusOf(kube)?.release.adopting).toBeUndefined();
+    expect(statusOf(kube)?.message).toContain('rollout to complete');
     await reconcileOn(kube);
     expect(kube.peek<Deployment>(deploymentRef)?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
-    expect(statusOf(kube)?.release.stable).toBeUndefined();
-    expect(statusOf(kube)?.message).toContain('rollout to complete');
+    expect(kube.peek<Deployment>(deploymentRef)?.spec.paused).toBe(false);
 
     kube.mutate<Deployment>(deploymentRef, (d) => {
       d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 2, availableReplicas: 2, replicas: 2 };
@@ -89,6 +95,7 @@ describe('adoption', () => {
     await reconcileOn(kube);
     expect(kube.peek<Deployment>(deploymentRef)?.spec.paused).toBe(true);
     expect(statusOf(kube)?.release.stable).toMatchObject({ revision: 1 });
+    expect(statusOf(kube)?.message).toBe('stable at revision 1');
     expect(statusOf(kube)?.release.history.map((h) => h.changeCause)).toEqual([
       expect.stringContaining('shop/web:3.0.0'),
     ]);
