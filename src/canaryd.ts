@@ -27,8 +27,8 @@ import { inShard, shardLeaseName, shardOutbox } from './policy/shard.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
 import { build, kubeServerDeps, listen } from './server/index.ts';
-import { loadNotificationSettings, NotificationSettingsError } from './settings/notifications.ts';
-import { loadSettings, SettingsError } from './settings/settings.ts';
+import { loadNotificationSettings } from './settings/notifications.ts';
+import { loadSettings } from './settings/settings.ts';
 import { routersOver } from './traffic/routers.ts';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
