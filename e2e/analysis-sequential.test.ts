@@ -20,7 +20,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sendThroughProxy } from './cluster/proxy-load.ts';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { GROUP, PLURAL, VERSION } from './support/crd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { setVersion, streamThroughProxy, traefikBackends } from './support/traffic.ts';
@@ -131,7 +131,7 @@ describe('sequential analysis on Traefik’s metrics', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('policy adopted web', (s) => s.phase === 'idle');
+    await waitForStatus('policy adopted web', adopted);
   });
 
   afterAll(async () => {

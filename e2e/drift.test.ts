@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { operate } from './support/routers.ts';
 
@@ -75,7 +75,7 @@ describe('drift during a release (ingress-nginx)', () => {
         },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
       description: 'the policy adopting web',
     });
@@ -204,7 +204,7 @@ describe('drift during a release (replica-ratio)', () => {
         strategy: { steps: [{ weight: 25, hold: '10m' }], allowLargeFirstStep: true },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
       description: 'the policy adopting web',
     });

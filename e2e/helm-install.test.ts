@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { CHART, helmBinary, helmTemplate, type K8sObject, parseObjects } from './support/helm.ts';
 import { canarydAddress, http, serviceAccountToken, tokenKubeconfig } from './support/service.ts';
@@ -207,9 +207,9 @@ describe('installing the Helm chart on the local cluster', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
-      description: 'policy adopted (phase idle)',
+      description: 'policy adopted (Ready)',
     });
     const image = await kubectl('set', 'image', 'deployment/web', 'app=canaryd-demo:v2', '-n', namespace);
     expect(image.ok, image.output).toBe(true);

@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './cluster/cluster.ts';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { installCrd } from './support/crd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http, kubeconfigToken, serviceAccountToken, tokenKubeconfig } from './support/service.ts';
@@ -217,9 +217,9 @@ describe('installing deploy/ on the local cluster', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
-      description: 'policy adopted (phase idle)',
+      description: 'policy adopted (Ready)',
     });
     await apps.patchNamespacedDeployment(
       {

@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -126,9 +127,9 @@ describe('leader election between two canaryd processes', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
-      description: 'policy adopted by the leader (phase idle)',
+      description: 'policy adopted by the leader (Ready)',
     });
 
     // Watch the release from outside while it runs: every step start seen, every canary uid seen.

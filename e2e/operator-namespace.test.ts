@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GATEWAY } from './cluster/traefik.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -145,7 +146,7 @@ describe.each(SCENARIOS)('deleting the namespace of a $router policy, $at', (sce
         timeouts: { canaryReady: '30s', promotion: '60s' },
       },
     });
-    await waitForStatus('the policy adopted the Deployment', (s) => s.phase === 'idle' && s.router === scenario.router);
+    await waitForStatus('the policy adopted the Deployment', (s) => adopted(s) && s.router === scenario.router);
   });
 
   afterAll(async () => {

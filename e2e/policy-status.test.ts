@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
@@ -58,9 +58,9 @@ describe('invalid policy in the cluster', () => {
       metadata: { name: 'web', namespace },
       spec: { target: { deployment: 'web', service: 'web', router: 'replica-ratio' } },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
-      description: 'the valid policy active (phase idle)',
+      description: 'the valid policy active (adopted)',
     });
     const patch = (steps: object[]) =>
       custom.patchNamespacedCustomObject(
@@ -162,9 +162,9 @@ describe('invalid policy in the cluster', () => {
       spec: { target: { deployment: 'shop', service: 'shop', router: 'replica-ratio' } },
     });
     await createPolicy(kc, namespace, shopPolicy('shop'));
-    await waitFor(async () => (await readPolicy(kc, namespace, 'shop'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'shop'))?.status), {
       timeoutMs: 30_000,
-      description: 'policy shop adopted (phase idle)',
+      description: 'policy shop adopted (Ready)',
     });
     await createPolicy(kc, namespace, shopPolicy('shop-copy'));
     const listed = await waitFor(

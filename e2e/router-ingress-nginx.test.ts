@@ -8,6 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -421,9 +422,9 @@ describe('ingress-nginx router: header and cookie routing without testersFirst',
         timeouts: { canaryReady: '30s', promotion: '90s' },
       },
     });
-    await waitFor(async () => (await status())?.phase === 'idle', {
+    await waitFor(async () => adopted(await status()), {
       timeoutMs: 30_000,
-      description: 'policy adopted the Deployment (phase idle)',
+      description: 'policy adopted the Deployment (Ready)',
     });
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http, serviceAccountToken } from './support/service.ts';
 
@@ -135,9 +135,9 @@ describe('canaryd API with Kubernetes authentication and authorization', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, namespace, 'web'))?.status?.phase === 'idle', {
+    await waitFor(async () => adopted((await readPolicy(kc, namespace, 'web'))?.status), {
       timeoutMs: 30_000,
-      description: 'policy adopted (phase idle)',
+      description: 'policy adopted (Ready)',
     });
 
     const list = `/api/v1/releases?namespace=${namespace}`;

@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -107,9 +108,9 @@ describe('two shards of canaryd', () => {
     await createPolicy(kc, namespace, policy('web-a', 'a'));
     await createPolicy(kc, namespace, policy('web-b', 'b'));
     for (const app of ['web-a', 'web-b']) {
-      await waitFor(async () => (await phaseOf(app)) === 'idle', {
+      await waitFor(async () => adopted((await readPolicy(env.kc, env.namespace, app))?.status), {
         timeoutMs: 60_000,
-        description: `${app} adopted (phase idle)`,
+        description: `${app} adopted (Ready)`,
       });
     }
 

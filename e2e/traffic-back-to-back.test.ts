@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -80,7 +81,7 @@ describe('a release started while the previous canary drains, measured through t
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('policy adopted web', (status) => status.phase === 'idle');
+    await waitForStatus('policy adopted web', adopted);
   });
 
   afterAll(async () => {

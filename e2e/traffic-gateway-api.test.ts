@@ -14,6 +14,7 @@ import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts'
 import { GATEWAY, GATEWAY_CONTROLLER } from './cluster/traefik.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -192,7 +193,7 @@ describe('a gateway-api release measured through Traefik’s Gateway', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('policy adopted web', (status) => status.phase === 'idle');
+    await waitForStatus('policy adopted web', adopted);
   });
 
   afterAll(async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
+  adopted,
   type CanarydProcess,
   createPolicy,
   installCrd,
@@ -163,7 +164,7 @@ describe('an ingress-nginx release measured through the proxy', () => {
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('policy adopted web', (status) => status.phase === 'idle');
+    await waitForStatus('policy adopted web', adopted);
   });
 
   afterAll(async () => {

@@ -21,7 +21,7 @@ import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd
 import { demoDeployment, demoService } from '../support/env.ts';
 import { pct, type Stream, streamThroughProxy, waitForTraefikWeight } from '../support/traffic.ts';
 import { gatewayAct } from './gateway-act.ts';
-import { followRelease, say, setVersion } from './release.ts';
+import { followRelease, say, setVersion, waitAdopted } from './release.ts';
 
 const NAMESPACE = 'demo';
 const HOST = 'web.demo.test';
@@ -117,10 +117,7 @@ async function main(): Promise<void> {
     );
     say('  for the demo to measure the share through Traefik; the demo then resumes (kubectl canary resume)');
     say('  measured on Traefik’s own metrics (traefik_service_requests_total of the canary backend)');
-    await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'web'))?.status?.phase === 'idle', {
-      timeoutMs: 90_000,
-      description: 'canaryd to adopt web',
-    });
+    await waitAdopted(kc, NAMESPACE, 'web');
     say('canaryd adopted web (the Deployment is paused; no pod restarted)');
 
     const measure = (version: string) => async (weight: number) => {
@@ -219,10 +216,7 @@ async function main(): Promise<void> {
         timeouts: { canaryReady: '60s', promotion: '2m' },
       },
     });
-    await waitFor(async () => (await readPolicy(kc, NAMESPACE, 'api'))?.status?.phase === 'idle', {
-      timeoutMs: 90_000,
-      description: 'canaryd to adopt api',
-    });
+    await waitAdopted(kc, NAMESPACE, 'api');
     say(`canaryd chose: ${(await readPolicy(kc, NAMESPACE, 'api'))?.status?.router} (no Ingress routes to api)`);
     await setVersion(apps, NAMESPACE, 'api', 'v2', 0);
     const measureReplicas = async () => {

@@ -10,7 +10,7 @@ import { createPolicy, readPolicy } from '../support/canaryd.ts';
 import { demoDeployment, demoService } from '../support/env.ts';
 import { binomialInterval, operate } from '../support/routers.ts';
 import { pct, waitForTraefikWeight, Z_95 } from '../support/traffic.ts';
-import { say, setVersion } from './release.ts';
+import { say, setVersion, waitAdopted } from './release.ts';
 
 const ROUTE = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
 
@@ -78,13 +78,7 @@ export async function gatewayAct(kc: k8s.KubeConfig, info: ClusterInfo, namespac
       timeouts: { canaryReady: '60s', promotion: '2m' },
     },
   });
-  const adopted = await waitFor(
-    async () => {
-      const status = (await readPolicy(kc, namespace, 'shop'))?.status;
-      return status?.phase === 'idle' ? status : undefined;
-    },
-    { timeoutMs: 90_000, description: 'canaryd to adopt shop' },
-  );
+  const adopted = await waitAdopted(kc, namespace, 'shop');
   say(`canaryd chose: ${adopted.router} (${(adopted as { routerReason?: string }).routerReason ?? ''})`);
 
   // Each step waits for a person (pause: true): the demo measures, then resumes. On a busy

@@ -8,6 +8,22 @@ import { operate } from '../support/routers.ts';
 
 export { setVersion } from '../support/traffic.ts';
 
+/**
+ * Waits until canaryd has adopted the app: Ready once it has seen the Deployment paused. A new
+ * template applied before that is the user's own rollout, which canaryd lets Kubernetes finish
+ * and then adopts (docs/engine.md, "Adoption"), so the demo releases only after it.
+ */
+export async function waitAdopted(kc: k8s.KubeConfig, namespace: string, name: string) {
+  return waitFor(
+    async () => {
+      const status = (await readPolicy(kc, namespace, name))?.status;
+      const ready = status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' ? status : undefined;
+    },
+    { timeoutMs: 90_000, description: `canaryd to adopt ${name} (Ready: the Deployment seen paused)` },
+  );
+}
+
 const started = Date.now();
 export const say = (line: string) =>
   console.log(`[demo +${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);

@@ -81,6 +81,17 @@ export interface PolicyStatusView {
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
 }
 
+/**
+ * canaryd has adopted the Deployment: phase idle and Ready, which it says once it has seen the
+ * Deployment paused. Phase idle alone is also the moment between the persisted decision and the
+ * pause, when a new template is still the user's own rollout (docs/engine.md, "Adoption").
+ */
+export function adopted(
+  status: { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined,
+): boolean {
+  return status?.phase === 'idle' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 export async function readPolicy(
   kc: k8s.KubeConfig,
   namespace: string,

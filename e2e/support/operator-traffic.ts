@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { type ProxyLoadReport, sendThroughProxy } from '../cluster/proxy-load.ts';
 import { waitFor } from '../cluster/wait.ts';
-import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './canaryd.ts';
 import { createOperator, type Operator } from './cli.ts';
 import { type TestEnv, useTestEnv } from './env.ts';
 import { APP, CANARY, type StepSpec } from './journeys.ts';
@@ -198,7 +198,7 @@ export function givenIngressAppBehindTraefik(
         timeouts: { canaryReady: '60s', promotion: '90s' },
       },
     });
-    await waitForStatus('policy adopted web', (s) => s.phase === 'idle');
+    await waitForStatus('policy adopted web', adopted);
   });
   afterAll(async () => {
     await canaryd?.stop();
