@@ -281,7 +281,9 @@ describe('sequential analysis on Traefik’s metrics', () => {
       expect(evidence!.canary.failed / evidence!.canary.total, reason).toBeGreaterThan(0.9);
       expect(evidence!.stable.total, reason).toBeGreaterThan(0);
       expect(evidence!.stable.failed / evidence!.stable.total, reason).toBeLessThan(0.05);
-      expect(evidence?.ratio.lower).toBeGreaterThan(1);
+      // The verdict is on the difference range (compare.ts: canary rate, stable rate and ratio
+      // sequences together above δ), asserted by the outcome above; the ratio's own interval can
+      // still reach below 1 then (stable's few slow requests keep it wide), so it is not asserted.
       // The threshold check never failed the canary: the sequential check decided.
       const p99Rounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'p99');
       expect(p99Rounds.filter((m) => m.verdict === 'fail')).toEqual([]);
