@@ -10,8 +10,9 @@ import { KubeEventRecorder } from '../src/kube/events.ts';
 import type { KubeObject, ObjectRef } from '../src/kube/objects.ts';
 import { ReplicaRatioRouter } from '../src/traffic/replica-ratio.ts';
 import { waitFor } from './cluster/wait.ts';
+import { deployStable } from './support/analysis.ts';
 import { type CanarydProcess, createPolicy, installCrd, startCanaryd } from './support/canaryd.ts';
-import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
+import { useTestEnv } from './support/env.ts';
 import { APP, imageOf, readRelease, readStatus, setTemplate, watchDeployments } from './support/journeys.ts';
 
 /** The API server as canaryd sees it, until canaryd dies at its first write to the Deployment. */
@@ -35,15 +36,7 @@ describe('adoption interrupted by a crash and a template change', () => {
 
   it('lets Kubernetes finish the rollout, then adopts the new revision (no half-paused roll, no release)', async () => {
     const { apps, core, kc, namespace } = env;
-    await apps.createNamespacedDeployment({
-      namespace,
-      body: demoDeployment(namespace, { name: APP, replicas: 4, version: 'v1' }),
-    });
-    await core.createNamespacedService({ namespace, body: demoService(namespace, APP) });
-    await waitFor(
-      async () => (await apps.readNamespacedDeployment({ name: APP, namespace })).status?.availableReplicas === 4,
-      { timeoutMs: 60_000, description: `${APP} v1 Available` },
-    );
+    await deployStable(env);
     await createPolicy(kc, namespace, {
       apiVersion: 'canaryd.dev/v1alpha1',
       kind: 'CanaryPolicy',
