@@ -8,6 +8,7 @@
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →
 // execute.ts → notify), and finalizer.ts again once a deleted policy has handed everything back.
 
+import type { Observed } from '../engine/index.ts';
 import type { Deployment } from '../kube/objects.ts';
 import { activePolicy } from './active-policy.ts';
 import { otherClaimant, refuseClaimed } from './claim.ts';
@@ -21,7 +22,7 @@ import { decideAndAct, type PassOutcome } from './pass.ts';
 import { refuseRouter, writeStatus } from './persist.ts';
 import { IN_FLIGHT } from './phases.ts';
 import { takeSnapshot } from './snapshot.ts';
-import { readStatus } from './status.ts';
+import { type PolicyStatus, readStatus } from './status.ts';
 
 /** How soon a refused policy (router ambiguous or missing, Deployment claimed) looks again. */
 const ROUTER_RETRY_MS = 30_000;
@@ -65,23 +66,29 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
 
   const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
   let outcome = await decideAndAct(pass, object, status, release, observed);
+  /** Decides again after a pass, on its persisted result and `fresh` observations (no re-read). */
+  const decideAgain = (done: Extract<PassOutcome, { kind: 'done' }>, fresh: (after: PolicyStatus) => Observed) => {
+    const after = readStatus(done.latest.status, deps.now());
+    return decideAndAct({ ...pass, now: deps.now() }, done.latest, after, done.next, fresh(after));
+  };
   // A completed analysis round may decide a rollback. Decide again at once on what was just
   // observed (no second read of the cluster), so weight 0 follows the failing measurement
   // within the second of invariant 2.
   if (outcome.kind === 'done' && outcome.analysed) {
-    const after = readStatus(outcome.latest.status, deps.now());
-    const fresh = { ...observed, analysis: observeAnalysis(policy, outcome.next, after.analysis, deps.now()) };
-    outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
+    const done = outcome;
+    outcome = await decideAgain(done, (after) => ({
+      ...observed,
+      analysis: observeAnalysis(policy, done.next, after.analysis, deps.now()),
+    }));
   }
   // The pause an adoption just wrote is what the next pass would observe (the cache holds the
   // write's answer): decide on it now, so adoption is reported, or started over, in this pass.
   if (outcome.kind === 'done' && onlyPausedForAdoption(outcome)) {
+    const done = outcome;
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment };
     const deployment = await kube.get<Deployment>(ref);
     if (deployment !== null) {
-      const after = readStatus(outcome.latest.status, deps.now());
-      const fresh = { ...observed, deployment: observeDeployment(deployment, outcome.next) };
-      outcome = await decideAndAct({ ...pass, now: deps.now() }, outcome.latest, after, outcome.next, fresh);
+      outcome = await decideAgain(done, () => ({ ...observed, deployment: observeDeployment(deployment, done.next) }));
     }
   }
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
