@@ -32,6 +32,8 @@ interface Evidence {
   canary: { failed: number; total: number };
   stable: { failed: number; total: number };
   outcome: string;
+  difference: { lower: number; upper: number };
+  delta: number;
   ratio: { lower: number; upper: number | null };
   ratioTest?: { looks: number; logLikelihood: number[] };
 }
@@ -153,8 +155,10 @@ describe('sequential analysis on Traefik’s metrics', () => {
       const evidence = done.analysis?.counters?.sequential?.errors;
       expect(evidence?.outcome).toBe('regression');
       expect(evidence?.canary.failed).toBeGreaterThan(0);
-      // The canary's errors outweigh its share of the traffic beyond chance: the ratio's lower bound is above 1.
-      expect(evidence?.ratio.lower).toBeGreaterThan(1);
+      // What decided (compare.ts): the anytime-valid range of canary − stable lies above δ (0 here).
+      // The ratio's own interval is not asserted: it can still reach below 1 when the range is above δ.
+      expect(evidence?.delta).toBe(0);
+      expect(evidence?.difference.lower, reason).toBeGreaterThan(0);
       // The threshold check looked at the same canary every round and never failed it.
       const thresholdRounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'success-rate');
       expect(thresholdRounds.filter((m) => m.verdict === 'pass').length).toBeGreaterThan(3);
@@ -282,8 +286,10 @@ describe('sequential analysis on Traefik’s metrics', () => {
       expect(evidence!.stable.total, reason).toBeGreaterThan(0);
       expect(evidence!.stable.failed / evidence!.stable.total, reason).toBeLessThan(0.05);
       // The verdict is on the difference range (compare.ts: canary rate, stable rate and ratio
-      // sequences together above δ), asserted by the outcome above; the ratio's own interval can
-      // still reach below 1 then (stable's few slow requests keep it wide), so it is not asserted.
+      // sequences together), which lies above δ (1 point by default for latency); the ratio's own
+      // interval can still reach below 1 then (stable's few slow requests keep it wide).
+      expect(evidence!.delta).toBe(1);
+      expect(evidence!.difference.lower, reason).toBeGreaterThan(1);
       // The threshold check never failed the canary: the sequential check decided.
       const p99Rounds = (done.analysis?.measurements ?? []).filter((m) => m.check === 'p99');
       expect(p99Rounds.filter((m) => m.verdict === 'fail')).toEqual([]);
