@@ -1,4 +1,4 @@
-// Building blocks shared by the policy schema and its parts (hooks-schema.ts): kept apart so
+// Building blocks shared by the policy schema and its parts (*-schema.ts): kept apart so
 // the parts can use them without importing schema.ts, which imports the parts.
 import { z } from 'zod';
 
