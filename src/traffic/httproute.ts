@@ -1,6 +1,7 @@
 // The Gateway API HTTPRoute (gateway.networking.k8s.io/v1) as the gateway-api router reads it:
 // the plain shapes, which backendRefs name a Service, and what the Gateways say about the route
-// (status.parents). Pure; gateway-api.ts does the API calls, httproute-rewrite.ts the edits.
+// (status.parents). Pure; gateway-api*.ts and httproute-apply.ts do the API calls, httproute-rewrite.ts,
+// httproute-record.ts and httproute-testers.ts the edits, httproute-reading.ts reads the share back.
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 
 export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';

@@ -2,15 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTrafficError, type TrafficErrorCode } from '../../src/traffic/errors.ts';
 import type { BackendRef, HTTPRoute, RouteRule } from '../../src/traffic/httproute.ts';
-import {
-  planRoute,
-  type RouteParams,
-  readRecord,
-  readRoute,
-  restoreRules,
-  routeWeights,
-  testerHeaderMatches,
-} from '../../src/traffic/httproute-rewrite.ts';
+import { readRoute } from '../../src/traffic/httproute-reading.ts';
+import { type RouteParams, readRecord, restoreRules } from '../../src/traffic/httproute-record.ts';
+import { planRoute, routeWeights } from '../../src/traffic/httproute-rewrite.ts';
+import { testerHeaderMatches } from '../../src/traffic/httproute-testers.ts';
 import { HTTPROUTE_RECORD } from '../../src/traffic/labels.ts';
 
 const NS = 'shop';
