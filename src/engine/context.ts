@@ -1,7 +1,9 @@
 // What every phase handler is given for one call of decide(), and the shape of its answer.
 import type { CanaryPolicy } from '../policy/schema.ts';
+import type { Action, EventType } from './actions.ts';
+import type { Observed } from './observed.ts';
 import { type PlannedStep, type PolicyTimes, planSteps, policyTimes } from './plan.ts';
-import type { Action, EventType, Observed, ReleaseState } from './types.ts';
+import type { ReleaseState } from './types.ts';
 
 export interface Context {
   policy: CanaryPolicy;

@@ -4,7 +4,9 @@
 // point the next call asks again for whatever the cluster does not show yet; progress (step
 // index, step start) lives in the state, never in how often decide was called.
 import type { CanaryPolicy } from '../policy/schema.ts';
+import type { Action, Decision } from './actions.ts';
 import { type Context, type Handler, makeContext } from './context.ts';
+import type { Observed } from './observed.ts';
 import { applyOperation } from './operations.ts';
 import { adopt, continueAdoption } from './phases/adoption.ts';
 import { deploymentMissing, policyDeleted } from './phases/detached.ts';
@@ -13,7 +15,7 @@ import { restingPhase } from './phases/resting.ts';
 import { rollingBackPhase } from './phases/rolling-back.ts';
 import { stepPhase } from './phases/step.ts';
 import { waitingPhase } from './phases/waiting.ts';
-import type { Action, Decision, Observed, Phase, ReleaseState } from './types.ts';
+import type { Phase, ReleaseState } from './types.ts';
 
 const HANDLERS: Record<Phase, Handler> = {
   idle: restingPhase,

@@ -11,8 +11,10 @@
 // pods too (they carry the user's labels), so restoring it earlier would hand stable traffic to
 // pods about to go.
 import { formatDuration } from '../schedule/duration.ts';
+import type { Action } from './actions.ts';
 import { type Context, event, plusMs, reached } from './context.ts';
-import type { Action, Observed, ReleaseState } from './types.ts';
+import type { Observed } from './observed.ts';
+import type { ReleaseState } from './types.ts';
 
 /** What removes the canary now: tester routing off, deleteCanary once drained, cleanupRoute once it is gone. */
 export function canaryRemoval(state: ReleaseState, context: Context): Action[] {

@@ -6,7 +6,8 @@
 import type { GateHookSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import type { Context } from './context.ts';
-import type { CurrentRelease, HookAsk, HookName, HookReleaseContext, HookResult, ReleaseState } from './types.ts';
+import type { HookAsk, HookName, HookReleaseContext, HookResult } from './hook-calls.ts';
+import type { CurrentRelease, ReleaseState } from './types.ts';
 
 /** Pause between attempts of one call (the runner waits this, times the attempt number). */
 export const HOOK_RETRY_BACKOFF_MS = 1000;

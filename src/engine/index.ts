@@ -1,6 +1,9 @@
 // The release engine's public surface: a pure decide() and the data it speaks.
+export type * from './actions.ts';
 export { decide, initialState } from './decide.ts';
+export type * from './hook-calls.ts';
 export { nextAnalysisTime, nextStepTime } from './next.ts';
+export type * from './observed.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
 export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';

@@ -16,8 +16,9 @@
 // - A scale (by hand, an HPA): the user's; kept, reported once, and the canary is resized to keep
 //   the step's share. canaryd's own surge (replica-ratio) is not reported.
 import { type Context, event } from './context.ts';
+import type { FieldWriter } from './observed.ts';
 import type { TemplateChange } from './transitions.ts';
-import type { FieldWriter, ReleaseState } from './types.ts';
+import type { ReleaseState } from './types.ts';
 
 /**
  * Field managers of `kubectl rollout` as the apiserver records them (checked on 1.36 with kubectl

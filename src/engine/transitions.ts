@@ -4,15 +4,8 @@ import { startAllowed } from '../schedule/windows.ts';
 import { type Context, event, plusMs } from './context.ts';
 import { addFailedRevision, appendHistory, historyEntryOf, MAX_OPERATIONS_PER_RELEASE } from './history.ts';
 import { notify } from './hooks.ts';
-import type {
-  CurrentRelease,
-  JsonValue,
-  ObservedDeployment,
-  OperationRecord,
-  Outcome,
-  PauseCause,
-  ReleaseState,
-} from './types.ts';
+import type { ObservedDeployment } from './observed.ts';
+import type { CurrentRelease, JsonValue, OperationRecord, Outcome, PauseCause, ReleaseState } from './types.ts';
 
 export interface Candidate {
   templateHash: string;

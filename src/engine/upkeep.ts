@@ -3,7 +3,8 @@
 // route is put back now. Pure and table-tested (test/engine/upkeep.test.ts); the shell
 // (controller/snapshot.ts, pass.ts, drift.ts) carries them out.
 import { type AnalysisCounters, INITIAL_COUNTERS, resumeCounters } from '../analysis/index.ts';
-import type { ManualOperation, Observed, ReleaseState } from './types.ts';
+import type { Observed } from './observed.ts';
+import type { ManualOperation, ReleaseState } from './types.ts';
 
 /** Analysis evidence as the status keeps it: counters and measurements of one release. */
 export interface ReleaseEvidence<M = unknown> {

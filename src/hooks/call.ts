@@ -1,8 +1,9 @@
 // One hook call: POST the request, up to 1 + retries attempts (each with its own timeout), the
 // response read to at most MAX_RESPONSE_BYTES. Never throws: every failure is an inconclusive
 // answer whose message says what happened.
+
+import type { HookResult } from '../engine/hook-calls.ts';
 import { HOOK_RETRY_BACKOFF_MS } from '../engine/hooks.ts';
-import type { HookResult } from '../engine/types.ts';
 import { MAX_RESPONSE_BYTES, parseHookResponse, shorten } from './response.ts';
 
 export interface CallOptions {

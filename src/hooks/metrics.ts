@@ -2,7 +2,7 @@
 // hook some policy configures exist at 0 from the first reconcile of that policy, so rate() and
 // increase() see its first call (a counter born at 1 hides it).
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { HookName } from '../engine/types.ts';
+import type { HookName } from '../engine/hook-calls.ts';
 
 /**
  * yes / no: the receiver answered {"approved": true|false}. inconclusive: an HTTP answer that is

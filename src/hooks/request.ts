@@ -2,7 +2,7 @@
 // receiver can refuse a version it does not know. The zod schema is the documentation's source
 // and what tests check payloads against.
 import { z } from 'zod';
-import type { HookName, HookReleaseContext } from '../engine/types.ts';
+import type { HookName, HookReleaseContext } from '../engine/hook-calls.ts';
 
 export const HOOK_REQUEST_API_VERSION = 'canaryd.dev/hooks/v1';
 

@@ -1,7 +1,7 @@
 // What a hook answers (docs/hooks.md, "Response"): a 2xx with exactly {"approved": boolean,
 // "message"?: string}. Anything else is not an answer: inconclusive, never a pass.
 import { z } from 'zod';
-import type { HookResult } from '../engine/types.ts';
+import type { HookResult } from '../engine/hook-calls.ts';
 
 /** Larger bodies are cut off and the answer is inconclusive. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;

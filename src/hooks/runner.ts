@@ -3,7 +3,7 @@
 // as a fact (observed.hooks) and persists it in status.hooks. A call is made once per callId;
 // a controller restarted mid-call loses it, and the engine counts it as inconclusive when its
 // time budget is spent (engine/hooks.ts).
-import type { HookAnswer, HookName, HookReleaseContext } from '../engine/types.ts';
+import type { HookAnswer, HookName, HookReleaseContext } from '../engine/hook-calls.ts';
 import type { GateHookSpec, NoticeHookSpec } from '../policy/schema.ts';
 import { parseDuration } from '../schedule/duration.ts';
 import { type CallOptions, type CallOutcome, callHook } from './call.ts';

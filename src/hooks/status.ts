@@ -1,6 +1,6 @@
 // status.hooks: the latest answer of each hook, as persisted in the CanaryPolicy status and
 // shown by `kubectl canary status` and the API. Pure.
-import type { HookAnswer, HookName } from '../engine/types.ts';
+import type { HookAnswer, HookName } from '../engine/hook-calls.ts';
 import type { HookAnswers } from './runner.ts';
 
 /** The newer answer of each hook (by time) from what was persisted and what came in since. */

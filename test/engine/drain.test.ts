@@ -3,7 +3,8 @@
 // objects go only once the canary is gone. Rollback itself still begins with weight 0 at once.
 import { describe, expect, it } from 'vitest';
 import { decide, initialState, nextWakeAt } from '../../src/engine/index.ts';
-import type { Observed, ReleaseState } from '../../src/engine/types.ts';
+import type { Observed } from '../../src/engine/observed.ts';
+import type { ReleaseState } from '../../src/engine/types.ts';
 import {
   at,
   CHECKS,

@@ -1,16 +1,11 @@
 // Builders for engine tests: a parsed policy, an observed cluster, a state mid-release, and a
 // small simulated cluster that executes actions the way the controller would, checking the
 // invariants on every write.
+
+import type { Action } from '../../src/engine/actions.ts';
 import { decide, initialState } from '../../src/engine/index.ts';
-import type {
-  Action,
-  CurrentRelease,
-  JsonValue,
-  ManualOperation,
-  Observed,
-  ObservedDeployment,
-  ReleaseState,
-} from '../../src/engine/types.ts';
+import type { Observed, ObservedDeployment } from '../../src/engine/observed.ts';
+import type { CurrentRelease, JsonValue, ManualOperation, ReleaseState } from '../../src/engine/types.ts';
 import { type CanaryPolicy, type CanaryPolicyInput, canaryPolicy } from '../../src/policy/schema.ts';
 
 export const T0 = new Date('2026-03-02T10:00:00.000Z'); // a Monday

@@ -3,8 +3,11 @@
 // yes. The engine holds the canary at the size of the weight in force (0 before the first step)
 // until the step's gates open, then grows it and starts the step once it is ready.
 import { describe, expect, it } from 'vitest';
+import type { Action } from '../../src/engine/actions.ts';
+import type { HookAnswer, HookAsk } from '../../src/engine/hook-calls.ts';
 import { decide } from '../../src/engine/index.ts';
-import type { Action, CurrentRelease, HookAnswer, HookAsk, Observed } from '../../src/engine/types.ts';
+import type { Observed } from '../../src/engine/observed.ts';
+import type { CurrentRelease } from '../../src/engine/types.ts';
 import { canaryObserved, iso, MIN, policy, releaseState, SEC } from './fixtures.ts';
 
 const URL = 'http://127.0.0.1:9/hook';

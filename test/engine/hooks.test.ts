@@ -2,8 +2,10 @@
 // read back (by callId), and what a yes, a no (block or rollback), an inconclusive answer and a
 // lost call do. Table-driven over decide(), the pure engine.
 import { describe, expect, it } from 'vitest';
+import type { HookAnswer, HookAsk } from '../../src/engine/hook-calls.ts';
 import { decide } from '../../src/engine/index.ts';
-import type { CurrentRelease, HookAnswer, HookAsk, Observed, ReleaseState } from '../../src/engine/types.ts';
+import type { Observed } from '../../src/engine/observed.ts';
+import type { CurrentRelease, ReleaseState } from '../../src/engine/types.ts';
 import { canaryObserved, iso, MIN, operation, policy, releaseState, SEC, types } from './fixtures.ts';
 
 const URL = 'http://127.0.0.1:9/hook';

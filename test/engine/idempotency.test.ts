@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, initialState } from '../../src/engine/index.ts';
-import type { AnalysisDecision, ManualOperation, ReleaseState } from '../../src/engine/types.ts';
+import type { AnalysisDecision } from '../../src/engine/observed.ts';
+import type { ManualOperation, ReleaseState } from '../../src/engine/types.ts';
 import type { CanaryPolicy } from '../../src/policy/schema.ts';
 import { CHECKS, policy, T0 } from './fixtures.ts';
 import { Cluster, type Driver, drive } from './sim.ts';

@@ -1,7 +1,8 @@
 // Manual operations in every phase: each is applied or refused, acked, and recorded with who and when.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
-import type { ManualOperation, Observed, OperationKind, Phase, ReleaseState } from '../../src/engine/types.ts';
+import type { Observed } from '../../src/engine/observed.ts';
+import type { ManualOperation, OperationKind, Phase, ReleaseState } from '../../src/engine/types.ts';
 import {
   adoptedState,
   at,

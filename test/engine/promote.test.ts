@@ -2,7 +2,8 @@
 // over where a release can be when a person asks (policy of 3 steps: 1 %, 5 %, 25 %, 5m holds).
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
-import type { Observed, ReleaseState } from '../../src/engine/types.ts';
+import type { Observed } from '../../src/engine/observed.ts';
+import type { ReleaseState } from '../../src/engine/types.ts';
 import { at, canaryObserved, deployment, iso, MIN, observed, operation, policy, releaseState } from './fixtures.ts';
 
 const p = policy({ schedule: { startWindows: [{ cron: '0 2 * * *', duration: '1h' }] } }); // closed at 10:00 UTC

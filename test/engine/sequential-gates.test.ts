@@ -2,7 +2,8 @@
 // timeouts.release reached while the evidence is undecided (onInconclusive decides).
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
-import type { AnalysisDecision, CurrentRelease, ReleaseState } from '../../src/engine/types.ts';
+import type { AnalysisDecision } from '../../src/engine/observed.ts';
+import type { CurrentRelease, ReleaseState } from '../../src/engine/types.ts';
 import { at, canaryObserved, HOUR, iso, MIN, policy, releaseState, SEC } from './fixtures.ts';
 
 const sequential = (onInconclusive: 'pause' | 'rollback' = 'pause') =>

@@ -1,15 +1,11 @@
 // A simulated cluster that executes the engine's actions as the controller would, so journeys
 // (and crashes between any two writes) can be played out. It records every invariant breach
 // instead of throwing, so a test can assert there were none.
+
+import type { Action } from '../../src/engine/actions.ts';
 import { decide, nextWakeAt } from '../../src/engine/index.ts';
-import type {
-  Action,
-  AnalysisDecision,
-  JsonValue,
-  ManualOperation,
-  Observed,
-  ReleaseState,
-} from '../../src/engine/types.ts';
+import type { AnalysisDecision, Observed } from '../../src/engine/observed.ts';
+import type { JsonValue, ManualOperation, ReleaseState } from '../../src/engine/types.ts';
 import type { CanaryPolicy } from '../../src/policy/schema.ts';
 import { template } from './fixtures.ts';
 

@@ -2,7 +2,8 @@
 // back, what is honoured, what is only reported. Table-driven over the phases that hold a release.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
-import type { FieldWriter, Observed, ReleaseState } from '../../src/engine/types.ts';
+import type { FieldWriter, Observed } from '../../src/engine/observed.ts';
+import type { ReleaseState } from '../../src/engine/types.ts';
 import {
   at,
   canaryObserved,

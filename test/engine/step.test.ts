@@ -1,8 +1,9 @@
 // progressing and paused: starting a step, holding it, gating it, advancing it.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
+import type { Observed } from '../../src/engine/observed.ts';
 import { planSteps } from '../../src/engine/plan.ts';
-import type { CurrentRelease, Observed, ReleaseState } from '../../src/engine/types.ts';
+import type { CurrentRelease, ReleaseState } from '../../src/engine/types.ts';
 import {
   at,
   CHECKS,

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HookReleaseContext } from '../../src/engine/types.ts';
+import type { HookReleaseContext } from '../../src/engine/hook-calls.ts';
 import { type HookCall, HookRunner, hookMetrics } from '../../src/hooks/index.ts';
 
 let answer = '{"approved": true}';

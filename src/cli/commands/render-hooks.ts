@@ -1,6 +1,6 @@
 // The hooks and approvals part of `kubectl canary status`: each hook's latest answer (result,
 // age, latency, attempts, message) and who approved which step. Pure.
-import type { HookAnswer } from '../../engine/types.ts';
+import type { HookAnswer } from '../../engine/hook-calls.ts';
 import type { ReleaseView } from '../../server/views.ts';
 import { formatDuration, table } from './render.ts';
 

@@ -4,11 +4,13 @@
 // pause is seen. A template changed inside that moment is the user's own rollout: Kubernetes
 // rolls it, and canaryd adopts the new revision once that rollout is complete, instead of
 // pausing a Deployment halfway and calling its mixed pods a canary.
+
+import type { Action } from '../actions.ts';
 import { type Context, event } from '../context.ts';
 import { canaryObjectsRemoval } from '../drain.ts';
 import { appendHistory } from '../history.ts';
 import { setPhase } from '../transitions.ts';
-import type { Action, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 
 /**
  * First sight of the Deployment: record its template as the stable revision and pause it. A

@@ -1,10 +1,12 @@
 // The policy was deleted, or the Deployment is gone: hand everything back. Level-triggered: the
 // same actions come back until the cluster shows them done; an empty action list means the
 // controller may drop its finalizer.
+
+import type { Action } from '../actions.ts';
 import { type Context, event } from '../context.ts';
 import { canaryObjectsRemoval } from '../drain.ts';
 import { finishRelease, setPhase } from '../transitions.ts';
-import type { Action, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 
 /**
  * Policy deleted: weight 0, the stable template back (unless the release was already being

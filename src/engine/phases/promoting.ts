@@ -2,10 +2,12 @@
 // unavailability); the canary keeps its weight until the roll is complete, so no route that
 // carries traffic is left without ready endpoints. Then the release succeeds and the resting
 // phase removes the canary objects (weight 0 first).
+
+import type { Action } from '../actions.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
 import { isRolloutTemplateDrift, reportRolloutTemplate } from '../stable-drift.ts';
 import { classifyTemplate, finishRelease, startRollback, supersede } from '../transitions.ts';
-import type { Action, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 
 export function promotingPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;

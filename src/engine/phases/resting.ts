@@ -1,10 +1,13 @@
 // idle, succeeded and failed: no release in flight. The Deployment is kept paused at its stable
 // revision and leftovers of the last release are removed (weight 0 first). A template that
 // differs from the stable one, and has not failed before, starts a release.
+
+import type { Action } from '../actions.ts';
 import type { Context, HandlerResult } from '../context.ts';
 import { canaryRemoval } from '../drain.ts';
+import type { ObservedDeployment } from '../observed.ts';
 import { beginRelease } from '../transitions.ts';
-import type { Action, ObservedDeployment, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 
 export function restingPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;

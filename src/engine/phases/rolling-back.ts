@@ -4,10 +4,11 @@
 // unavailability, and paused again once complete. Also used to cancel a release whose template
 // moved on by itself; then nothing is restored and nothing is marked failed.
 import { formatDuration } from '../../schedule/duration.ts';
+import type { Action } from '../actions.ts';
 import { type Context, event, type HandlerResult, reached } from '../context.ts';
 import { canaryRemoval } from '../drain.ts';
 import { finishRelease, setPhase } from '../transitions.ts';
-import type { Action, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 
 export function rollingBackPhase(state: ReleaseState, context: Context): HandlerResult {
   const current = state.current!;

@@ -1,10 +1,11 @@
 // waiting: a new template is known but its start window is closed. Nothing of the release
 // exists yet; a manual promote starts it at once (--full then promotes it).
 import { startAllowed } from '../../schedule/windows.ts';
+import type { Action } from '../actions.ts';
 import type { Context, HandlerResult } from '../context.ts';
 import { isRolloutTemplateDrift, reportRolloutTemplate, unpausedDrift } from '../stable-drift.ts';
 import { classifyTemplate, setPhase, startRollback, startSteps, supersede } from '../transitions.ts';
-import type { Action, ReleaseState } from '../types.ts';
+import type { ReleaseState } from '../types.ts';
 import { restingActions } from './resting.ts';
 
 export function waitingPhase(state: ReleaseState, context: Context): HandlerResult {

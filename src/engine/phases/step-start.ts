@@ -1,0 +1,71 @@
+// Entering a step: its canary is made ready for it (the weight unchanged), its gates are asked
+// (hooks, approval), and then the step starts: its weight is set and its hold begins. Where ready
+// canary pods carry traffic, the gates are asked first, while the canary is held at the size in
+// force.
+import { type Context, type HandlerResult, plusMs } from '../context.ts';
+import type { PlannedStep } from '../plan.ts';
+import { pause, setPhase } from '../transitions.ts';
+import type { ReleaseState } from '../types.ts';
+import { canarySize, heldByGates, startGates } from './step-gates.ts';
+
+/** The step routes testers by header or cookie (a testers-only step, or spec.routing on every step). */
+export const testersNeeded = (step: PlannedStep): boolean => step.testersOnly || step.testerRouting;
+
+/** The step starts once its canary and route are ready and its gates are open (hooks, approval); null while it waits. */
+export function beginStep(
+  state: ReleaseState,
+  context: Context,
+  step: PlannedStep,
+  canaryReady: boolean,
+  wanted: number,
+): HandlerResult | null {
+  const { route } = context.observed;
+  const current = state.current!;
+  if (route.prepared && heldByGates(current, context, step)) return openGatesFirst(state, context, step);
+  if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
+    setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+    return null;
+  }
+  const gated = startGates(state, context, step);
+  if (gated === null) return startStep(state, context, step);
+  if (typeof gated !== 'string') return gated;
+  setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: ${gated}`);
+  return null;
+}
+
+/**
+ * The canary is held at the size in force (its ready pods are its share): the gates are asked
+ * first, and once they are open the canary grows to the step's size, with a fresh
+ * timeouts.canaryReady to get there (the gates may have taken longer than that).
+ */
+function openGatesFirst(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult | null {
+  const current = state.current!;
+  const gated = startGates(state, context, step);
+  if (gated !== null && typeof gated !== 'string') return gated;
+  if (typeof gated === 'string') {
+    setPhase(state, 'progressing', `step ${current.stepIndex + 1}: ${gated} (canary held at ${current.weight}%)`);
+    return null;
+  }
+  current.gatesOpened = current.stepIndex;
+  current.deadlines.canaryReady = plusMs(context.nowMs, context.times.canaryReadyMs);
+  const wanted = canarySize(current, context, step);
+  setPhase(
+    state,
+    'progressing',
+    `step ${current.stepIndex + 1}: gates open; waiting for ${wanted} ready canary pod(s)`,
+  );
+  return null;
+}
+
+/** The canary is ready for the step: its weight is set and its hold begins now. */
+function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
+  const current = state.current!;
+  current.stepStartedAt = context.nowIso;
+  current.weight = step.weight;
+  current.testersOnly = step.testersOnly;
+  current.deadlines.canaryReady = undefined;
+  if (step.pause && current.stepPauseLifted !== current.stepIndex && !current.promote) {
+    return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
+  }
+  return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+}
