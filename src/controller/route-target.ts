@@ -7,7 +7,7 @@ import type { Deployment, Service } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import { AUTO_FALLBACK } from '../traffic/choose.ts';
 import { findRoutes } from '../traffic/find-routes.ts';
-import { stableBaseline } from '../traffic/replica-ratio.ts';
+import { stableBaseline } from '../traffic/replica-ratio-records.ts';
 import type { RouteNames, RouterName, RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import type { ReconcilerDeps } from './deps.ts';
 import { CANARY_SUFFIX } from './names.ts';

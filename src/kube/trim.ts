@@ -80,7 +80,7 @@ export function trimForCache<T extends KubeObject>(object: T, apiVersion: string
 }
 
 /**
- * The status fields canaryd reads, by kind (controller/observe.ts, traffic/replica-ratio.ts,
+ * The status fields canaryd reads, by kind (controller/observe.ts, traffic/replica-ratio-scale.ts,
  * traffic/canary-template.ts, traffic/selector.ts); a kind not named here is compared whole.
  * Conditions' timestamps and the ready/available counts of ReplicaSets change all the time
  * during a roll, and none of it decides anything.

@@ -32,7 +32,7 @@ export const OWNER_POLICY = 'canaryd.dev/policy';
 export const CANARY_OF = 'canaryd.dev/canary-of';
 /**
  * On canary objects: the weight (percent) canaryd last wrote, to tell drift from intent. An
- * annotation on canary Ingresses; a label on replica-ratio's canary Deployment (replica-ratio.ts).
+ * annotation on canary Ingresses; a label on replica-ratio's canary Deployment (replica-ratio-records.ts).
  */
 export const INTENDED_WEIGHT = 'canaryd.dev/weight';
 /** On the user's stable Service while pinned: its selector as found, JSON. */

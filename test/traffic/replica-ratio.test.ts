@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, Service } from '../../src/kube/objects.ts';
 import { isTrafficError } from '../../src/traffic/errors.ts';
-import { ReplicaRatioRouter, stableBaseline } from '../../src/traffic/replica-ratio.ts';
+import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
+import { stableBaseline } from '../../src/traffic/replica-ratio-records.ts';
 import { NS, userView, World } from './world.ts';
 
 const deployment = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
