@@ -1,19 +1,21 @@
 // The notification shell: derive the notifications of a transition (pure), pick the policy's
 // receivers and events, and hand each to its receiver's queue and to the outbox (which keeps it
 // across a restart). notify() never waits for a receiver or a write and never throws: a
-// decision is never delayed or undone by delivery.
+// decision is never delayed or undone by delivery. A receiver's delivery line is delivery.ts,
+// restoring at start what was owed restore.ts, the policy's receivers and events selection.ts.
 import type { EventRecorder } from '../kube/events.ts';
 import type { SecretSource } from '../kube/secrets.ts';
-import { API_VERSION, KIND, type NotificationsSpec } from '../policy/schema.ts';
-import { parseDuration } from '../schedule/duration.ts';
+import { API_VERSION, KIND } from '../policy/schema.ts';
 import type { NotificationSettings, ReceiverSettings } from '../settings/notifications.ts';
+import { type DeliveryShell, deliveryLine } from './delivery.ts';
 import { deriveNotifications, type Transition } from './derive.ts';
-import type { Notification, NotificationType } from './events.ts';
+import type { Notification } from './events.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import type { Outbox } from './outbox.ts';
-import { type Backoff, type Clock, ReceiverQueue, systemClock } from './queue.ts';
-import { missedNotifications, type PolicyOnRecord } from './recovery.ts';
-import { sendOnce } from './send.ts';
+import { type Backoff, type Clock, type ReceiverQueue, systemClock } from './queue.ts';
+import type { PolicyOnRecord } from './recovery.ts';
+import { restoreOwed } from './restore.ts';
+import { selectionFor } from './selection.ts';
 
 export interface NotifierLog {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -32,23 +34,6 @@ export interface NotifierDeps {
   outbox?: Outbox;
 }
 
-export interface Selection {
-  receivers: string[];
-  events: NotificationType[];
-}
-
-/** The receivers and events a policy asks for: its spec.notifications, else the settings' defaults. */
-export function selectionFor(transition: Pick<Transition, 'policy'>, settings: NotificationSettings): Selection {
-  return selectionOf(transition.policy.spec.notifications, settings);
-}
-
-function selectionOf(spec: NotificationsSpec | undefined, settings: NotificationSettings): Selection {
-  return {
-    receivers: spec?.receivers ?? settings.defaults.receivers,
-    events: spec?.events ?? settings.defaults.events,
-  };
-}
-
 /** How many sent notifications (receiver and id) are remembered to skip a repeated derivation. */
 const RECENTLY_SENT = 1000;
 
@@ -65,9 +50,13 @@ export class Notifier {
   constructor(settings: NotificationSettings, deps: NotifierDeps) {
     this.#settings = settings;
     this.#deps = deps;
+    const shell: DeliveryShell = {
+      rememberSent: (key) => this.#rememberSent(key),
+      warn: (notification, reason, message) => this.#warn(notification, reason, message),
+    };
     for (const receiver of settings.receivers) {
       this.#receivers.set(receiver.name, receiver);
-      this.#queues.set(receiver.name, this.#queueFor(receiver));
+      this.#queues.set(receiver.name, deliveryLine(receiver, deps, shell));
       deps.metrics?.receiver(receiver.name);
     }
   }
@@ -101,93 +90,12 @@ export class Notifier {
     }
   }
 
-  /**
-   * Queues again what the previous canaryd still owed (its outbox), before any reconcile: each
-   * keeps its id (the receivers' idempotency key) and its deadline. Then what the policies'
-   * latest decisions (`policies`, from the synced cache) persisted and no outbox was ever handed:
-   * a canaryd killed between a decision and its outbox write (recovery.ts). Returns how many; a
-   * failure to read the outbox is logged and delivery goes on from memory.
-   */
-  async restore(policies: readonly PolicyOnRecord[] = []): Promise<number> {
-    const outbox = this.#deps.outbox;
-    if (outbox === undefined) return 0;
-    let entries: Awaited<ReturnType<Outbox['load']>>;
-    try {
-      entries = await outbox.load();
-    } catch (error) {
-      this.#deps.log.warn(
-        'could not read the notification outbox; what the previous canaryd owed, or lost in a crash, is not sent',
-        { error: (error as Error).message },
-      );
-      return 0;
-    }
-    const now = (this.#deps.clock ?? systemClock).now();
-    const owed = entries.flatMap(({ notification, owed }) =>
-      Object.entries(owed).map(([receiver, at]) => ({ notification, receiver, at })),
-    );
-    const recovered = this.#missed(policies, outbox, now);
-    let restored = 0;
-    for (const { notification, receiver: name, at } of [...owed, ...recovered]) {
-      const queue = this.#queues.get(name);
-      const receiver = this.#receivers.get(name);
-      if (queue === undefined || receiver === undefined) {
-        this.#deps.log.warn('notification owed to a receiver that is no longer configured; dropped', {
-          receiver: name,
-          id: notification.id,
-        });
-        outbox.settle(notification.id, name);
-        continue;
-      }
-      if (now - at > parseDuration(receiver.deadline)) {
-        outbox.settle(notification.id, name);
-        this.#deps.metrics?.dropped(name, 'deadline');
-        this.#deps.log.warn('notification dropped', {
-          receiver: name,
-          type: notification.type,
-          id: notification.id,
-          reason: 'deadline',
-          detail: `owed since ${new Date(at).toISOString()}, longer than the deadline (${receiver.deadline}) when canaryd started`,
-        });
-        continue;
-      }
-      queue.enqueue(notification, at);
-      restored += 1;
-    }
-    for (const [name, queue] of this.#queues) this.#deps.metrics?.queued(name, queue.size);
-    if (restored > 0) {
-      this.#deps.log.info('notifications restored from the outbox', {
-        restored,
-        recoveredFromStatus: recovered.length,
-      });
-    }
-    return restored;
-  }
-
-  /** What policies' statuses hold that the outbox never had; owed from now on (and saved). */
-  #missed(policies: readonly PolicyOnRecord[], outbox: Outbox, now: number) {
-    const { missed, unreadable } = missedNotifications(
+  /** Queues again what the previous canaryd owed, or a crash lost (restore.ts). Returns how many. */
+  restore(policies: readonly PolicyOnRecord[] = []): Promise<number> {
+    return restoreOwed(
+      { settings: this.#settings, deps: this.#deps, queues: this.#queues, receivers: this.#receivers },
       policies,
-      (spec, type) => {
-        const selection = selectionOf(spec, this.#settings);
-        return selection.events.includes(type) ? selection.receivers.filter((name) => this.#queues.has(name)) : [];
-      },
-      (id, receiver) => outbox.owes(id, receiver) || outbox.recorded(id, receiver),
-      now,
     );
-    for (const policy of new Set(unreadable)) {
-      this.#deps.log.warn('a notification in the policy status is unreadable; not checked after the restart', {
-        policy,
-      });
-    }
-    for (const { notification, receiver, at } of missed) {
-      outbox.owe(notification, receiver, at);
-      this.#deps.log.info('notification recovered from the policy status (lost before the outbox was written)', {
-        receiver,
-        type: notification.type,
-        id: notification.id,
-      });
-    }
-    return missed;
   }
 
   /** Resolves when every queue is empty (tests). */
@@ -213,73 +121,6 @@ export class Notifier {
       this.#deps.log.warn('could not save the notification outbox at stop', { error: error.message });
     });
     outbox.stop();
-  }
-
-  #queueFor(receiver: ReceiverSettings): ReceiverQueue {
-    const { metrics, log } = this.#deps;
-    const name = receiver.name;
-    const queue: ReceiverQueue = new ReceiverQueue({
-      capacity: receiver.queueSize,
-      deadlineMs: parseDuration(receiver.deadline),
-      ...(this.#deps.clock === undefined ? {} : { clock: this.#deps.clock }),
-      backoff: this.#deps.backoff ?? {
-        initialMs: parseDuration(receiver.initialBackoff),
-        factor: 2,
-        maxMs: Math.max(parseDuration(receiver.initialBackoff), parseDuration(receiver.maxBackoff)),
-      },
-      send: (notification, signal) =>
-        sendOnce(
-          receiver,
-          notification,
-          {
-            secrets: this.#deps.secrets,
-            ...(this.#deps.fetch === undefined ? {} : { fetch: this.#deps.fetch }),
-            ...(this.#deps.clock === undefined ? {} : { nowMs: this.#deps.clock.now }),
-          },
-          signal,
-        ),
-      events: {
-        sent: (notification, attempts) => {
-          this.#deps.outbox?.settle(notification.id, name);
-          this.#rememberSent(`${name} ${notification.id}`);
-          metrics?.sent(name);
-          metrics?.queued(name, queue.size);
-          log.info('notification sent', { receiver: name, type: notification.type, id: notification.id, attempts });
-        },
-        attemptFailed: (notification, reason, consecutive) => {
-          metrics?.failed(name);
-          log.warn('notification attempt failed', {
-            receiver: name,
-            type: notification.type,
-            id: notification.id,
-            reason,
-          });
-          if (consecutive === receiver.failuresBeforeWarning) {
-            this.#warn(
-              notification,
-              'NotificationsFailing',
-              `receiver ${name} (${receiver.type}) failed ${consecutive} delivery attempts in a row, the last: ${reason}; notifications are retried until their deadline (${receiver.deadline}), releases are not affected`,
-            );
-          }
-        },
-        dropped: (notification, reason, detail) => {
-          this.#deps.outbox?.settle(notification.id, name);
-          metrics?.dropped(name, reason);
-          metrics?.queued(name, queue.size);
-          log.warn('notification dropped', {
-            receiver: name,
-            type: notification.type,
-            id: notification.id,
-            reason,
-            detail,
-          });
-        },
-        recovered: (notification, failed) => {
-          log.info('receiver recovered', { receiver: name, failedAttempts: failed, id: notification.id });
-        },
-      },
-    });
-    return queue;
   }
 
   #rememberSent(key: string): void {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/index.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import type { Transition } from '../../src/notify/derive.ts';
-import { Notifier, selectionFor } from '../../src/notify/notifier.ts';
+import { Notifier } from '../../src/notify/notifier.ts';
+import { selectionFor } from '../../src/notify/selection.ts';
 import { notificationSettings } from '../../src/settings/notifications.ts';
 import { adoptedState, deployment, iso, observed, policy } from '../engine/fixtures.ts';
 
