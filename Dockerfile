@@ -1,6 +1,8 @@
-# canaryd controller image. Node 24 runs the TypeScript sources directly (type stripping), so
-# there is no compile step: the image holds exactly the sources that were tested, and stack
-# traces point at real lines. The build stage only resolves production dependencies.
+# canaryd controller image. The sources are TypeScript that Node 24 can run directly, but its type
+# stripper costs ~17 MiB of RSS for the life of the process (docs/scale.md, "Memory"), so the build
+# stage strips the types ahead of time with Node's own stripper (scripts/strip-types.ts): the same
+# code, every line and column where src/ has it (stack traces point at the real lines), relative
+# imports pointing at .js. test/deploy/image-tree.test.ts and the install e2e run that tree.
 
 # Pin by digest in your registry mirror for reproducible builds; the tags below never float
 # across Node major versions or Debian releases.
@@ -11,6 +13,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
+COPY scripts/strip-types.ts ./scripts/strip-types.ts
+RUN node --disable-warning=ExperimentalWarning scripts/strip-types.ts --out /app/image
 
 # The dashboard (ui/, Preact + uPlot) bundled by esbuild into dist/ui; only the built files go
 # into the image, none of the front-end packages.
@@ -29,9 +33,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and read-only to the process: it cannot modify its own code.
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/bin ./bin
-COPY --from=build /app/src ./src
+COPY --from=build /app/image/package.json ./package.json
+COPY --from=build /app/image/bin ./bin
+COPY --from=build /app/image/src ./src
 COPY --from=ui /app/dist/ui ./dist/ui
 # 65532 is the conventional "nonroot" uid (distroless); it owns nothing in the image. canaryd
 # writes nothing to disk, so the root filesystem can be mounted read-only (HOME=/tmp for any
@@ -40,5 +44,6 @@ USER 65532:65532
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "const port = (process.env.CANARYD_LISTEN || ':8080').split(':').pop(); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# ExperimentalWarning would put a non-JSON line into the structured log stream.
-ENTRYPOINT ["node", "--disable-warning=ExperimentalWarning", "src/main.ts"]
+# JavaScript only: with the stripper off, a TypeScript module left in the image fails at start
+# instead of loading it quietly. ExperimentalWarning would put a non-JSON line into the log stream.
+ENTRYPOINT ["node", "--no-experimental-strip-types", "--disable-warning=ExperimentalWarning", "src/main.js"]

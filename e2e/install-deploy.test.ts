@@ -6,7 +6,8 @@
 //
 // What this cannot show here: canaryd running *inside* a pod. The local cluster has no container
 // runtime (kwok only fakes pod status), so the installed Deployment's pods become "Ready" without
-// running anything; canaryd runs as a local process with the ServiceAccount's credentials instead.
+// running anything; canaryd runs as a local process with the ServiceAccount's credentials instead,
+// from the JavaScript tree the image holds (scripts/strip-types.ts), with Node's stripper off.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImageTree } from '../scripts/strip-types.ts';
 import { REPO_ROOT } from './cluster/cluster.ts';
 import { waitFor } from './cluster/wait.ts';
 import { adopted, type CanarydProcess, createPolicy, readPolicy, startCanaryd } from './support/canaryd.ts';
@@ -65,6 +67,8 @@ describe('installing deploy/ on the local cluster', () => {
   const env = useTestEnv('install');
   let canaryd: CanarydProcess | undefined;
   let workDir: string;
+  // Inside the repository, so that the tree finds node_modules as /app/src finds /app/node_modules.
+  const imageTree = join(REPO_ROOT, 'dist', `image-e2e-${process.pid}`);
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'canaryd-install-'));
@@ -81,6 +85,7 @@ describe('installing deploy/ on the local cluster', () => {
   afterAll(async () => {
     await canaryd?.stop();
     rmSync(workDir, { recursive: true, force: true });
+    rmSync(imageTree, { recursive: true, force: true });
     // Remove what the install added, except the CRD that the other test files share.
     const rbac = env.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
     await rbac.deleteClusterRoleBinding({ name: 'canaryd' }).catch(() => {});
@@ -177,8 +182,12 @@ describe('installing deploy/ on the local cluster', () => {
     const { apps, core, kc, namespace } = env;
     const token = await serviceAccountToken(core, SYSTEM_NAMESPACE, 'canaryd', 3600);
     const kubeconfig = tokenKubeconfig(env.kubeconfig, token, join(workDir, 'kubeconfig'));
-    // As the Deployment runs it: all namespaces, leader election on canaryd-system/canaryd-leader.
-    canaryd = startCanaryd(kubeconfig, ['--leader-elect', '--identity', 'e2e-install'], 'canaryd-install');
+    // As the Deployment runs it: the image's JavaScript (types stripped at build, Node's stripper
+    // off), all namespaces, leader election on canaryd-system/canaryd-leader.
+    buildImageTree(imageTree);
+    canaryd = startCanaryd(kubeconfig, ['--leader-elect', '--identity', 'e2e-install'], 'canaryd-install', {
+      imageTree,
+    });
     const address = await canarydAddress(canaryd);
     const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
     await waitFor(

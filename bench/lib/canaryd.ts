@@ -1,10 +1,12 @@
-// The real canaryd (node src/main.ts) as a child process of the benchmark: its pid for /proc
-// sampling, its JSON log lines, readiness, SIGKILL and restart.
+// The real canaryd as a child process of the benchmark, run as the image runs it (the tree of
+// scripts/strip-types.ts, built once per benchmark run): its pid for /proc sampling, its JSON log
+// lines, readiness, SIGKILL and restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
 import { waitFor } from '../../e2e/cluster/wait.ts';
+import { buildImageTree } from '../../scripts/strip-types.ts';
 import { sleep } from './common.ts';
 import { canarydMetrics, sumCounter } from './metrics.ts';
 
@@ -63,6 +65,25 @@ export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
   return value === undefined ? Number.POSITIVE_INFINITY : Number(value);
 })();
 
+/**
+ * How canaryd starts: as the image runs it (JavaScript with the types stripped at build time,
+ * Node's own stripper switched off), built from the working tree when the benchmark starts, so
+ * that editing src/ meanwhile does not change what is measured. CANARYD_BENCH_FROM_SOURCE=1 runs
+ * src/main.ts as `node src/main.ts` does (type stripping at load: ~17 MiB more RSS).
+ */
+let entry: string[] | undefined;
+export function canarydEntry(): string[] {
+  if (entry !== undefined) return entry;
+  if (process.env.CANARYD_BENCH_FROM_SOURCE === '1') {
+    entry = [join(REPO_ROOT, 'src', 'main.ts')];
+  } else {
+    const tree = join(REPO_ROOT, 'dist', 'image');
+    buildImageTree(tree);
+    entry = ['--no-experimental-strip-types', join(tree, 'src', 'main.js')];
+  }
+  return entry;
+}
+
 /** `nodeOptions`: V8/Node flags added to the install's (e.g. --heapsnapshot-signal). */
 export function spawnCanaryd(
   kubeconfig: string,
@@ -81,7 +102,7 @@ export function spawnCanaryd(
       ...nodeOptions,
       // CANARYD_BENCH_CPU_PROF=1: a V8 CPU profile of canaryd in the log directory, written at exit.
       ...(process.env.CANARYD_BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : []),
-      join(REPO_ROOT, 'src', 'main.ts'),
+      ...canarydEntry(),
       '--kubeconfig',
       kubeconfig,
       '--listen',

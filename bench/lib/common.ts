@@ -111,7 +111,12 @@ export function writeResults(name: string, data: Record<string, unknown>): strin
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
   const file = join(dir, `${name}-${date}.json`);
-  const body = { name, date: new Date().toISOString(), machine: machine(), ...data };
+  // What canaryd ran as (bench/lib/canaryd.ts canarydEntry).
+  const entry =
+    process.env.CANARYD_BENCH_FROM_SOURCE === '1'
+      ? 'src/main.ts (types stripped at load)'
+      : 'dist/image/src/main.js (types stripped at build, as the image runs it)';
+  const body = { name, date: new Date().toISOString(), machine: machine(), entry, ...data };
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
   say(`results written to results/${name}-${date}.json`);
   return `results/${name}-${date}.json`;

@@ -1,5 +1,5 @@
-// Runs the real canaryd (node src/main.ts) against the test cluster as a child process, with the
-// CRD installed; tests can SIGKILL and restart it like a crashing pod.
+// Runs the real canaryd (node src/main.ts, or the image's JavaScript tree) against the test cluster
+// as a child process, with the CRD installed; tests can SIGKILL and restart it like a crashing pod.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,20 @@ export interface CanarydProcess {
 
 let counter = 0;
 
-export function startCanaryd(kubeconfig: string, args: string[] = [], name = 'canaryd'): CanarydProcess {
+export interface StartOptions {
+  /**
+   * Run the tree the image holds (scripts/strip-types.ts buildImageTree, built into this
+   * directory) as the image's ENTRYPOINT does, with Node's type stripper off, instead of src/.
+   */
+  imageTree?: string;
+}
+
+export function startCanaryd(
+  kubeconfig: string,
+  args: string[] = [],
+  name = 'canaryd',
+  options: StartOptions = {},
+): CanarydProcess {
   const logDir = join(REPO_ROOT, '.cluster', 'logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}-${process.pid}-${++counter}.log`);
@@ -28,7 +41,9 @@ export function startCanaryd(kubeconfig: string, args: string[] = [], name = 'ca
   const child = spawn(
     process.execPath,
     [
-      join(REPO_ROOT, 'src', 'main.ts'),
+      ...(options.imageTree === undefined
+        ? [join(REPO_ROOT, 'src', 'main.ts')]
+        : ['--no-experimental-strip-types', join(options.imageTree, 'src', 'main.js')]),
       '--kubeconfig',
       kubeconfig,
       '--listen',

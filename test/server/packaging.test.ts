@@ -57,8 +57,13 @@ describe('Dockerfile', () => {
     expect(named('COPY')).toContain('COPY --from=ui /app/dist/ui ./dist/ui');
   });
 
-  it('starts the controller from its TypeScript sources', () => {
-    expect(named('ENTRYPOINT').at(-1)).toMatch(/^ENTRYPOINT \["node", .*"src\/main\.ts"\]$/);
+  it("runs canaryd as JavaScript stripped at build time, with Node's type stripper off", () => {
+    expect(named('RUN').join('\n')).toMatch(/node .*scripts\/strip-types\.ts --out \/app\/image/);
+    for (const part of ['src', 'bin', 'package.json'])
+      expect(named('COPY')).toContain(`COPY --from=build /app/image/${part} ./${part}`);
+    const entrypoint = named('ENTRYPOINT').at(-1);
+    expect(entrypoint).toMatch(/^ENTRYPOINT \["node", .*"src\/main\.js"\]$/);
+    expect(entrypoint).toContain('"--no-experimental-strip-types"');
   });
 
   it('writes nowhere outside /tmp at run time (HOME=/tmp; no npm in the entrypoint)', () => {
