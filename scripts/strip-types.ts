@@ -22,12 +22,30 @@ const RELATIVE_TS = /(['"])(\.{1,2}\/[^'"\n]*?)\.ts\1/g;
 export function stripModule(source: string, file: string): string {
   let code: string;
   try {
-    code = stripTypeScriptTypes(source, { mode: 'strip' });
+    code = withoutExperimentalWarning(() => stripTypeScriptTypes(source, { mode: 'strip' }));
   } catch (error) {
     // Only erasable syntax is allowed (tsconfig erasableSyntaxOnly); anything else stops the build.
     throw new Error(`${file}: cannot strip types: ${(error as Error).message}`, { cause: error });
   }
   return rewriteSpecifiers(code);
+}
+
+/**
+ * Node warns once per process that stripTypeScriptTypes is experimental; in a build, a benchmark
+ * or a test that line says nothing, so only that warning is held back, any other still shows.
+ */
+function withoutExperimentalWarning<T>(strip: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (text.includes('stripTypeScriptTypes')) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return strip();
+  } finally {
+    process.emitWarning = emit;
+  }
 }
 
 /** `'./x.ts'` → `'./x.js'` for every quoted relative path (bin/ entries import ../src/*.ts). */

@@ -94,6 +94,23 @@ describe('the image tree of this repository', () => {
     expect(result.status).toBe(2);
   });
 
+  it('builds from the command line with one line of progress and no warning', () => {
+    const out = join(REPO, 'dist', `image-cli-test-${process.pid}`);
+    try {
+      const result = spawnSync(process.execPath, [join(REPO, 'scripts', 'strip-types.ts'), '--out', out], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.stdout).toMatch(
+        new RegExp(`^strip-types: ${count} modules in .*image-cli-test-\\d+ \\(\\d+ ms\\)\\n$`),
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('runs kubectl-canary: version and an offline validate of an example policy', () => {
     const version = runNode([join(tree, 'bin', 'kubectl-canary.js'), 'version']);
     const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
