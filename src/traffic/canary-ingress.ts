@@ -1,6 +1,7 @@
 // The canary Ingress: a copy of a stable Ingress that ingress-nginx merges into the stable one
 // by host and path, sending a weighted (or header/cookie-selected) share to the canary Service.
-// Pure: objects in, object or error out; ingress-nginx.ts does the API calls.
+// Pure: objects in, object or error out; ingress-nginx.ts and its ingress-nginx-*.ts siblings
+// do the API calls.
 import type { Ingress, IngressBackend, IngressPath, IngressRule } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { TrafficError } from './errors.ts';
@@ -20,11 +21,13 @@ import {
   OWNER_POLICY,
 } from './labels.ts';
 import { formatShare } from './replica-solver.ts';
-import { controllerRef, type PolicyOwner } from './router.ts';
+import { controllerRef, type PolicyOwner, type RouteTarget } from './router.ts';
 import { fromNginxWeight, nginxWeightAnnotations, readNginxWeight } from './weights.ts';
 
 export const CANARY_SUFFIX = '-canary';
 export const canaryName = (name: string): string => `${name}${CANARY_SUFFIX}`;
+
+export const canaryIngressNames = (target: RouteTarget): string[] => target.ingresses.map(canaryName);
 
 /** The stable Ingresses recorded (canary-of) on the canary Ingresses of `policy` (namespace/name). */
 export const stableIngressesRecorded = (all: Ingress[], policy: string): string[] =>

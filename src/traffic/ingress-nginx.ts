@@ -1,37 +1,19 @@
 // The ingress-nginx router: a canary Ingress per stable Ingress, weighted by annotations, in
 // front of a canary Service that selects only canary pods; the stable Service is pinned to the
 // stable pods meanwhile (selector.ts). The annotations on the canary Ingress are the source of
-// truth for the weight.
+// truth for the weight. The refusals made before any write are ingress-nginx-checks.ts; observe()
+// is ingress-nginx-observe.ts.
 
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Ingress, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
-import { assertCanaryBackend, observeCanaryBackend, withCanaryBackend } from './canary-backend.ts';
-import {
-  assertNoCanaryConflict,
-  buildCanaryIngress,
-  canaryName,
-  isManagedByCanaryd,
-  readCanaryIngresses,
-  stableIngressesRecorded,
-  testerAnnotations,
-  weightAnnotations,
-} from './canary-ingress.ts';
-import { buildCanaryService, canarySelector, servicesDrift } from './canary-service.ts';
-import {
-  endpointSlicesOf,
-  getDeployment,
-  getIngress,
-  getService,
-  ingressRef,
-  labelSelector,
-  patchIfPresent,
-  serviceRef,
-} from './cluster.ts';
+import { canaryIngressNames, stableIngressesRecorded, testerAnnotations, weightAnnotations } from './canary-ingress.ts';
+import { buildCanaryService, canarySelector } from './canary-service.ts';
+import { getDeployment, getService, ingressRef, labelSelector, patchIfPresent, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS, OWNER_POLICY } from './labels.ts';
-import { formatShare } from './replica-solver.ts';
-import { nginxRoutePieces } from './route-pieces.ts';
+import { assertRoutable, canaryIngressesToCreate, ownCanaryService, ownedBy } from './ingress-nginx-checks.ts';
+import { observeIngressNginx } from './ingress-nginx-observe.ts';
+import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS } from './labels.ts';
 import {
   policyKey,
   type RouteLookup,
@@ -42,7 +24,6 @@ import {
   type TrafficRouter,
 } from './router.ts';
 import {
-  isPinned,
   pinSelectorPatch,
   type ReplicaSet,
   restoreSelectorPatch,
@@ -50,14 +31,6 @@ import {
   selectorPatch,
   stableTemplateHash,
 } from './selector.ts';
-import { readyEndpoints } from './share.ts';
-
-const canaryIngressNames = (target: RouteTarget): string[] => target.ingresses.map(canaryName);
-
-const ownedBy = (
-  object: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
-  target: RouteTarget,
-) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
 
 export class IngressNginxRouter implements TrafficRouter {
   readonly kind = 'ingress-nginx' as const;
@@ -103,8 +76,8 @@ export class IngressNginxRouter implements TrafficRouter {
     }
     // Every check before the first write, so a refused release leaves nothing behind.
     const service = await getService(this.#kube, target.namespace, target.service);
-    const ingresses = await this.#canaryIngressesToCreate(target);
-    const existingCanaryService = await this.#ownCanaryService(target);
+    const ingresses = await canaryIngressesToCreate(this.#kube, target);
+    const existingCanaryService = await ownCanaryService(this.#kube, target);
     const pin = pinSelectorPatch(service, await this.#stableHash(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     if (existingCanaryService === null) {
@@ -133,7 +106,7 @@ export class IngressNginxRouter implements TrafficRouter {
     if (options.dropTesterRouting === true) {
       for (const key of NGINX_TESTER_ANNOTATIONS) annotations[key] = null;
     }
-    if (weight > 0) await this.#assertRoutable(target, `weight ${weight} %`);
+    if (weight > 0) await assertRoutable(this.#kube, target, `weight ${weight} %`);
     // Weight 0 reaches here without a read: rollback is one write per canary Ingress.
     // A missing canary Ingress already routes nothing, so weight 0 is reached without it.
     await Promise.all(
@@ -145,51 +118,14 @@ export class IngressNginxRouter implements TrafficRouter {
   async setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void> {
     const annotations = testerAnnotations(routing); // validates before any call
     if (routing?.header !== undefined || routing?.cookie !== undefined) {
-      await this.#assertRoutable(target, 'header/cookie routing');
+      await assertRoutable(this.#kube, target, 'header/cookie routing');
     }
     const removing = routing?.header === undefined && routing?.cookie === undefined;
     await Promise.all(canaryIngressNames(target).map((name) => this.#annotate(target, name, annotations, removing)));
   }
 
-  async observe(target: RouteTarget): Promise<RouteStatus> {
-    const ingresses = await this.#observeCanaryIngresses(target);
-    const { achieved } = ingresses;
-    const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
-    const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    const drift = [...ingresses.drift, ...servicesDrift(target, service, canaryService)];
-    const backend = await observeCanaryBackend(this.#kube, target);
-    const stableReady = readyEndpoints(await endpointSlicesOf(this.#kube, target.namespace, target.service)).length;
-    if (achieved > 0 && backend.current + backend.others.length === 0) {
-      drift.push(`the canary receives ${formatShare(achieved)} but has no ready endpoints`);
-    }
-    const status: RouteStatus = withCanaryBackend(
-      {
-        router: this.kind,
-        requestedWeight: ingresses.requested,
-        achievedWeight: achieved,
-        canaryReplicas: backend.current,
-        stableReplicas: stableReady,
-        detail: `canary Ingress ${ingresses.shown.join(', ') || 'none'} (${formatShare(achieved)}); ${backend.current} canary and ${stableReady} stable endpoints ready`,
-        pieces: nginxRoutePieces({
-          canaryService: canaryService !== null,
-          canaryIngresses: ingresses.found,
-          pinned: service !== null && isPinned(service),
-        }),
-        testersRouting: ingresses.testers,
-      },
-      backend,
-    );
-    if (drift.length > 0) status.drift = drift.join('; ');
-    return status;
-  }
-
-  /** The canary Ingresses as written (readCanaryIngresses), one per stable Ingress. */
-  async #observeCanaryIngresses(target: RouteTarget) {
-    const found: { name: string; ingress: Ingress | null }[] = [];
-    for (const name of canaryIngressNames(target)) {
-      found.push({ name, ingress: await getIngress(this.#kube, target.namespace, name) });
-    }
-    return readCanaryIngresses(found);
+  observe(target: RouteTarget): Promise<RouteStatus> {
+    return observeIngressNginx(this.#kube, target);
   }
 
   async cleanup(target: RouteTarget): Promise<void> {
@@ -215,37 +151,6 @@ export class IngressNginxRouter implements TrafficRouter {
     if (restore !== undefined) await patchIfPresent(this.#kube, serviceRef(target.namespace, target.service), restore);
   }
 
-  /** The canary Ingresses still to create; refuses foreign objects in the way and conflicts. */
-  async #canaryIngressesToCreate(target: RouteTarget): Promise<Ingress[]> {
-    const all = await this.#kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', target.namespace);
-    const byName = new Map(all.map((ingress) => [ingress.metadata.name, ingress]));
-    const toCreate: Ingress[] = [];
-    for (const name of target.ingresses) {
-      const stable = byName.get(name);
-      if (stable === undefined)
-        throw new TrafficError('NotFound', `Ingress ${target.namespace}/${name} does not exist`);
-      const canary = buildCanaryIngress({
-        stable,
-        stableService: target.service,
-        canaryService: target.canaryService,
-        policy: policyKey(target),
-        owner: target.owner,
-      });
-      const existing = byName.get(canary.metadata.name);
-      if (existing !== undefined) {
-        // Ours from an earlier attempt: keep it as it is, with the weight it carries.
-        if (ownedBy(existing, target)) continue;
-        throw new TrafficError(
-          'NotManaged',
-          `Ingress ${target.namespace}/${canary.metadata.name} exists and is not canaryd's canary for policy ${policyKey(target)}; rename or delete it`,
-        );
-      }
-      assertNoCanaryConflict(canary, all);
-      toCreate.push(canary);
-    }
-    return toCreate;
-  }
-
   async #stableHash(target: RouteTarget): Promise<string> {
     const deployment = await getDeployment(this.#kube, target.namespace, target.deployment);
     const replicaSets = await this.#kube.list<ReplicaSet>(
@@ -255,31 +160,6 @@ export class IngressNginxRouter implements TrafficRouter {
       labelSelector(deployment.spec.selector.matchLabels ?? {}),
     );
     return stableTemplateHash(deployment, replicaSets);
-  }
-
-  /** The canary Service when it is already ours, null when absent; refuses someone else's. */
-  async #ownCanaryService(target: RouteTarget): Promise<Service | null> {
-    const existing = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-    if (existing === null || ownedBy(existing, target)) return existing;
-    throw new TrafficError(
-      'NotManaged',
-      `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
-    );
-  }
-
-  /**
-   * Invariant 1: nothing routes to the canary while it has no ready endpoints, and a weight goes
-   * to the canary's template only: not while pods of another template are ready behind it.
-   */
-  async #assertRoutable(target: RouteTarget, what: string): Promise<void> {
-    const service = await getService(this.#kube, target.namespace, target.service);
-    if (!isPinned(service)) {
-      throw new TrafficError(
-        'NotPrepared',
-        `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
-      );
-    }
-    assertCanaryBackend(target, await observeCanaryBackend(this.#kube, target), what);
   }
 
   async #annotate(

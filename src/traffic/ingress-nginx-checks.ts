@@ -1,0 +1,75 @@
+// The refusals of the ingress-nginx router, made before it writes anything: the stable Ingresses
+// it was given exist, the canary Ingress and canary Service names are free or already this
+// policy's, no other canary Ingress claims the same host and path, and (invariant 1) no weight or
+// tester routing reaches a canary that is not ready or a stable Service that is not pinned. Its
+// own file because these reads only ever throw; ingress-nginx.ts keeps the writes.
+import type { KubeApi } from '../kube/api.ts';
+import type { Ingress, Service } from '../kube/objects.ts';
+import { assertCanaryBackend, observeCanaryBackend } from './canary-backend.ts';
+import { assertNoCanaryConflict, buildCanaryIngress, isManagedByCanaryd } from './canary-ingress.ts';
+import { getService, serviceRef } from './cluster.ts';
+import { TrafficError } from './errors.ts';
+import { OWNER_POLICY } from './labels.ts';
+import { policyKey, type RouteTarget } from './router.ts';
+import { isPinned } from './selector.ts';
+
+/** Is this canary Ingress or Service canaryd's, for this target's policy? */
+export const ownedBy = (
+  object: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
+  target: RouteTarget,
+) => isManagedByCanaryd(object) && object.metadata.annotations?.[OWNER_POLICY] === policyKey(target);
+
+/** The canary Ingresses still to create; refuses foreign objects in the way and conflicts. */
+export const canaryIngressesToCreate = async (kube: KubeApi, target: RouteTarget): Promise<Ingress[]> => {
+  const all = await kube.list<Ingress>('networking.k8s.io/v1', 'Ingress', target.namespace);
+  const byName = new Map(all.map((ingress) => [ingress.metadata.name, ingress]));
+  const toCreate: Ingress[] = [];
+  for (const name of target.ingresses) {
+    const stable = byName.get(name);
+    if (stable === undefined) throw new TrafficError('NotFound', `Ingress ${target.namespace}/${name} does not exist`);
+    const canary = buildCanaryIngress({
+      stable,
+      stableService: target.service,
+      canaryService: target.canaryService,
+      policy: policyKey(target),
+      owner: target.owner,
+    });
+    const existing = byName.get(canary.metadata.name);
+    if (existing !== undefined) {
+      // Ours from an earlier attempt: keep it as it is, with the weight it carries.
+      if (ownedBy(existing, target)) continue;
+      throw new TrafficError(
+        'NotManaged',
+        `Ingress ${target.namespace}/${canary.metadata.name} exists and is not canaryd's canary for policy ${policyKey(target)}; rename or delete it`,
+      );
+    }
+    assertNoCanaryConflict(canary, all);
+    toCreate.push(canary);
+  }
+  return toCreate;
+};
+
+/** The canary Service when it is already ours, null when absent; refuses someone else's. */
+export const ownCanaryService = async (kube: KubeApi, target: RouteTarget): Promise<Service | null> => {
+  const existing = await kube.get<Service>(serviceRef(target.namespace, target.canaryService));
+  if (existing === null || ownedBy(existing, target)) return existing;
+  throw new TrafficError(
+    'NotManaged',
+    `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
+  );
+};
+
+/**
+ * Invariant 1: nothing routes to the canary while it has no ready endpoints, and a weight goes
+ * to the canary's template only: not while pods of another template are ready behind it.
+ */
+export const assertRoutable = async (kube: KubeApi, target: RouteTarget, what: string): Promise<void> => {
+  const service = await getService(kube, target.namespace, target.service);
+  if (!isPinned(service)) {
+    throw new TrafficError(
+      'NotPrepared',
+      `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
+    );
+  }
+  assertCanaryBackend(target, await observeCanaryBackend(kube, target), what);
+};
