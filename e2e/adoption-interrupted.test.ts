@@ -13,7 +13,9 @@ import { waitFor } from './cluster/wait.ts';
 import { deployStable } from './support/analysis.ts';
 import { type CanarydProcess, createPolicy, installCrd, startCanaryd } from './support/canaryd.ts';
 import { useTestEnv } from './support/env.ts';
-import { APP, imageOf, readRelease, readStatus, setTemplate, watchDeployments } from './support/journeys.ts';
+import { APP, setTemplate } from './support/managed-app.ts';
+import { imageOf, readRelease, readStatus } from './support/release-status.ts';
+import { watchDeployments } from './support/watch-records.ts';
 
 /** The API server as canaryd sees it, until canaryd dies at its first write to the Deployment. */
 class DiesAtThePause extends ClientKubeApi {

@@ -18,15 +18,8 @@ import { installActorPolicy } from './support/actor-policy.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { createOperator } from './support/cli.ts';
 import { useTestEnv } from './support/env.ts';
-import {
-  APP,
-  CANARY,
-  deployManaged,
-  readStatus,
-  type StepSpec,
-  setTemplate,
-  waitForPolicy,
-} from './support/journeys.ts';
+import { APP, CANARY, deployManaged, type StepSpec, setTemplate } from './support/managed-app.ts';
+import { readStatus, waitForPolicy } from './support/release-status.ts';
 import { binomialInterval, wilsonInterval } from './support/routers.ts';
 
 type Answer = { approved: boolean; message?: string } | 'hang';

@@ -13,8 +13,9 @@ import { type WebhookBody, webhookBodySchema } from '../src/notify/schema.ts';
 import { waitFor } from './cluster/wait.ts';
 import { type CanarydProcess, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
-import { APP, deployManaged, setTemplate, waitForPolicy } from './support/journeys.ts';
+import { APP, deployManaged, setTemplate } from './support/managed-app.ts';
 import { bodyOf, type ReceivedRequest, TestReceiver } from './support/receiver.ts';
+import { waitForPolicy } from './support/release-status.ts';
 
 const OUTBOX = 'canaryd-notifications';
 

@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import { createOperator } from './support/cli.ts';
 import { apiMessage, GROUP, PLURAL, statusOf, VERSION } from './support/crd.ts';
-import { APP, readRelease, setTemplate } from './support/journeys.ts';
+import { APP, setTemplate } from './support/managed-app.ts';
 import { givenManagedApp, thenEvent, whenStepHolds } from './support/operator-journey.ts';
+import { readRelease } from './support/release-status.ts';
 import { canarydAddress, http, kubeconfigToken } from './support/service.ts';
 
 describe('Given a release holding step 1, operators who may patch CanaryPolicies, and the operation-actor admission policy', () => {

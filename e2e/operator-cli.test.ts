@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './cluster/cluster.ts';
 import { waitFor } from './cluster/wait.ts';
 import { kubectlCanary } from './support/cli.ts';
-import { APP, readRelease, setTemplate, waitForPolicy, waitForSettled } from './support/journeys.ts';
+import { APP, setTemplate } from './support/managed-app.ts';
 import { givenManagedApp, whenStepHolds } from './support/operator-journey.ts';
+import { readRelease, waitForPolicy, waitForSettled } from './support/release-status.ts';
 
 const HOUR_STEPS = [
   { weight: 25, hold: '1h' },

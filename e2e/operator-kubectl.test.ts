@@ -9,7 +9,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { APP, CANARY, imageOf, readRelease, setTemplate, waitForPolicy, waitForSettled } from './support/journeys.ts';
+import { APP, CANARY, setTemplate } from './support/managed-app.ts';
 import {
   givenManagedApp,
   kubectl,
@@ -17,6 +17,7 @@ import {
   thenStatusShowsMeasuredShare,
   whenStepHolds,
 } from './support/operator-journey.ts';
+import { imageOf, readRelease, waitForPolicy, waitForSettled } from './support/release-status.ts';
 
 /** The admission policy of deploy/admission-policy.yaml (e2e/install-deploy.test.ts installs and removes it). */
 const KEEP_PAUSED_POLICY = 'canaryd-keep-managed-deployments-paused';

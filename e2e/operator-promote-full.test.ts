@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { APP } from './support/journeys.ts';
+import { APP } from './support/managed-app.ts';
 import { kubectl, thenEvent } from './support/operator-journey.ts';
 import { givenIngressAppBehindTraefik } from './support/operator-traffic.ts';
 import { type StreamReport, streamThroughProxy, traefikBackends } from './support/traffic.ts';

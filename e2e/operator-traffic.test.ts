@@ -14,7 +14,7 @@
 // - the image set back to the stable version by hand mid-release cancels the release, the same way.
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import { APP } from './support/journeys.ts';
+import { APP } from './support/managed-app.ts';
 import { canarydEvents, kubectl } from './support/operator-journey.ts';
 import { expectNoFailedSwitch, givenIngressAppBehindTraefik } from './support/operator-traffic.ts';
 import { streamThroughProxy } from './support/traffic.ts';

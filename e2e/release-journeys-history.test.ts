@@ -2,7 +2,7 @@
 // releases (through the canary process, and with --skip-canary straight), and a release during
 // which canaryd is killed with SIGKILL three times and restarted: it finishes promoted with no
 // step repeated or skipped and one canary Deployment for the whole release. Invariant 1 is
-// checked throughout both (see support/journeys.ts).
+// checked throughout both (see support/journey-records.ts).
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templateHash } from '../src/controller/template.ts';
@@ -12,27 +12,25 @@ import { waitFor } from './cluster/wait.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 import {
-  APP,
-  CANARY,
-  deployManaged,
-  imageOf,
   indexOf,
-  intendedWeightOf,
   isCanary,
   isStable,
-  operate,
-  type PolicyView,
   phasesOf,
-  readRelease,
-  readStatus,
   recordJourney,
   releaseStates,
-  setTemplate,
   stepStarts,
+} from './support/journey-records.ts';
+import { APP, CANARY, deployManaged, operate, setTemplate } from './support/managed-app.ts';
+import {
+  imageOf,
+  intendedWeightOf,
+  type PolicyView,
+  readRelease,
+  readStatus,
   waitForCanaryGone,
   waitForPolicy,
   waitForSettled,
-} from './support/journeys.ts';
+} from './support/release-status.ts';
 
 const hashOf = (deployment: k8s.V1Deployment) => templateHash(deployment.spec!.template as unknown as JsonValue);
 const canarydArgs = (env: TestEnv) => ['--namespace', env.namespace, '--log-level', 'debug'];

@@ -11,28 +11,18 @@ import type { JsonValue } from '../src/engine/types.ts';
 import { sendLoad } from './cluster/loadgen.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
+import { indexOf, isCanary, isStable, recordJourney, releaseStates, stepStarts } from './support/journey-records.ts';
+import { APP, CANARY, deployManaged, NEVER_READY, operate, setTemplate } from './support/managed-app.ts';
 import {
-  APP,
-  CANARY,
-  deployManaged,
   holdsUntil,
   imageOf,
-  indexOf,
   intendedWeightOf,
-  isCanary,
-  isStable,
-  NEVER_READY,
-  operate,
   readRelease,
   readStatus,
-  recordJourney,
-  releaseStates,
-  setTemplate,
-  stepStarts,
   waitForCanaryGone,
   waitForPolicy,
   waitForSettled,
-} from './support/journeys.ts';
+} from './support/release-status.ts';
 
 function useJourney(prefix: string): { env: TestEnv; canaryd(): CanarydProcess } {
   const env = useTestEnv(prefix);

@@ -7,7 +7,7 @@ import { sendLoad } from './cluster/loadgen.ts';
 import { waitFor } from './cluster/wait.ts';
 import { type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
-import { watchServiceEndpoints } from './support/journeys.ts';
+import { watchServiceEndpoints } from './support/watch-records.ts';
 
 describe('replica-ratio release', () => {
   const env = useTestEnv('rr');

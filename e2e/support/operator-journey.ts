@@ -15,7 +15,8 @@ import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './canaryd.ts';
 import { createOperator, type Operator } from './cli.ts';
 import { type TestEnv, useTestEnv } from './env.ts';
-import { APP, CANARY, deployManaged, type StepSpec, waitForPolicy } from './journeys.ts';
+import { APP, CANARY, deployManaged, type StepSpec } from './managed-app.ts';
+import { waitForPolicy } from './release-status.ts';
 import { canarydAddress } from './service.ts';
 
 /** How long canaryd may take to listen (it loads its TypeScript sources; minutes on a loaded machine). */

@@ -9,7 +9,7 @@ import { waitFor } from '../cluster/wait.ts';
 import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './canaryd.ts';
 import { createOperator, type Operator } from './cli.ts';
 import { type TestEnv, useTestEnv } from './env.ts';
-import { APP, CANARY, type StepSpec } from './journeys.ts';
+import { APP, CANARY, type StepSpec } from './managed-app.ts';
 import { CANARYD_START_MS, kubectl } from './operator-journey.ts';
 import { binomialInterval } from './routers.ts';
 import { canarydAddress } from './service.ts';
