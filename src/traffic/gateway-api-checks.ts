@@ -1,18 +1,14 @@
 // The refusals of the gateway-api router, made before it writes anything: the routes it was
-// given exist, the canary Service name is free or already ours, and (invariant 1) no weight or
-// tester rule reaches a canary that is not ready, a stable Service that is not pinned, or a route
-// its Gateways have not accepted: the Gateways' verdict (status.parents) gates every non-zero
-// weight. Its own file because these reads only ever throw; gateway-api.ts keeps the writes.
+// given exist, and no weight or tester rule reaches a route its Gateways have not accepted (the
+// Gateways' verdict, status.parents, gates every non-zero weight). The canary Service and
+// invariant 1 are checked by canary-refusals.ts, shared with ingress-nginx. Its own file because
+// these reads only ever throw; gateway-api.ts keeps the writes.
 import type { KubeApi } from '../kube/api.ts';
-import type { Service } from '../kube/objects.ts';
-import { assertCanaryBackend, observeCanaryBackend } from './canary-backend.ts';
-import { ownedByPolicy } from './canary-service.ts';
-import { getService, serviceRef } from './cluster.ts';
+import { assertCanaryRoutable } from './canary-refusals.ts';
 import { TrafficError } from './errors.ts';
 import { type HTTPRoute, httpRouteRef, routeAcceptance } from './httproute.ts';
 import { readRecord } from './httproute-record.ts';
 import { policyKey, type RouteTarget } from './router.ts';
-import { isPinned } from './selector.ts';
 
 /** The target's HTTPRoutes; refuses a target with none. */
 export const routesOf = (target: RouteTarget): string[] => {
@@ -37,29 +33,12 @@ export const mustGetRoute = async (kube: KubeApi, target: RouteTarget, name: str
   return route;
 };
 
-/** The canary Service when it is already ours, null when absent; refuses someone else's. */
-export const ownCanaryService = async (kube: KubeApi, target: RouteTarget): Promise<Service | null> => {
-  const existing = await kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-  if (existing === null || ownedByPolicy(existing, target)) return existing;
-  throw new TrafficError(
-    'NotManaged',
-    `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
-  );
-};
-
 /**
  * Invariant 1 (ready canary endpoints, stable Service pinned) and the Gateways' word: no
  * weight to a canary backendRef a Gateway has not accepted.
  */
 export const assertRoutable = async (kube: KubeApi, target: RouteTarget, what: string): Promise<void> => {
-  const service = await getService(kube, target.namespace, target.service);
-  if (!isPinned(service)) {
-    throw new TrafficError(
-      'NotPrepared',
-      `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
-    );
-  }
-  assertCanaryBackend(target, await observeCanaryBackend(kube, target), what);
+  await assertCanaryRoutable(kube, target, what);
   for (const name of routesOf(target)) {
     const route = await mustGetRoute(kube, target, name);
     if (readRecord(route) === undefined) {

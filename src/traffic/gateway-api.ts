@@ -7,9 +7,10 @@
 import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Deployment, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
+import { ownCanaryService } from './canary-refusals.ts';
 import { buildCanaryService, canarySelector, ownedByPolicy } from './canary-service.ts';
 import { getDeployment, getService, labelSelector, serviceRef } from './cluster.ts';
-import { assertRoutable, mustGetRoute, ownCanaryService, routesOf } from './gateway-api-checks.ts';
+import { assertRoutable, mustGetRoute, routesOf } from './gateway-api-checks.ts';
 import { observeGatewayApi } from './gateway-api-observe.ts';
 import type { HTTPRoute } from './httproute.ts';
 import { paramsOf, type Routing, readRecordOrUndefined, restoreRoute, writeRoute } from './httproute-apply.ts';

@@ -1,17 +1,14 @@
 // The refusals of the ingress-nginx router, made before it writes anything: the stable Ingresses
-// it was given exist, the canary Ingress and canary Service names are free or already this
-// policy's, no other canary Ingress claims the same host and path, and (invariant 1) no weight or
-// tester routing reaches a canary that is not ready or a stable Service that is not pinned. Its
-// own file because these reads only ever throw; ingress-nginx.ts keeps the writes.
+// it was given exist, the canary Ingress names are free or already this policy's, and no other
+// canary Ingress claims the same host and path. The canary Service and invariant 1 are checked by
+// canary-refusals.ts, shared with gateway-api. Its own file because these reads only ever throw;
+// ingress-nginx.ts keeps the writes.
 import type { KubeApi } from '../kube/api.ts';
-import type { Ingress, Service } from '../kube/objects.ts';
-import { assertCanaryBackend, observeCanaryBackend } from './canary-backend.ts';
+import type { Ingress } from '../kube/objects.ts';
 import { assertNoCanaryConflict, buildCanaryIngress, isManagedByCanaryd } from './canary-ingress.ts';
-import { getService, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
 import { OWNER_POLICY } from './labels.ts';
 import { policyKey, type RouteTarget } from './router.ts';
-import { isPinned } from './selector.ts';
 
 /** Is this canary Ingress or Service canaryd's, for this target's policy? */
 export const ownedBy = (
@@ -47,29 +44,4 @@ export const canaryIngressesToCreate = async (kube: KubeApi, target: RouteTarget
     toCreate.push(canary);
   }
   return toCreate;
-};
-
-/** The canary Service when it is already ours, null when absent; refuses someone else's. */
-export const ownCanaryService = async (kube: KubeApi, target: RouteTarget): Promise<Service | null> => {
-  const existing = await kube.get<Service>(serviceRef(target.namespace, target.canaryService));
-  if (existing === null || ownedBy(existing, target)) return existing;
-  throw new TrafficError(
-    'NotManaged',
-    `Service ${target.namespace}/${target.canaryService} exists and is not canaryd's canary Service for policy ${policyKey(target)}; rename or delete it`,
-  );
-};
-
-/**
- * Invariant 1: nothing routes to the canary while it has no ready endpoints, and a weight goes
- * to the canary's template only: not while pods of another template are ready behind it.
- */
-export const assertRoutable = async (kube: KubeApi, target: RouteTarget, what: string): Promise<void> => {
-  const service = await getService(kube, target.namespace, target.service);
-  if (!isPinned(service)) {
-    throw new TrafficError(
-      'NotPrepared',
-      `Service ${target.namespace}/${target.service} is not pinned to the stable pods; call prepare before routing ${what} to the canary`,
-    );
-  }
-  assertCanaryBackend(target, await observeCanaryBackend(kube, target), what);
 };

@@ -8,10 +8,11 @@ import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { Ingress, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { canaryIngressNames, stableIngressesRecorded, testerAnnotations, weightAnnotations } from './canary-ingress.ts';
+import { assertCanaryRoutable, ownCanaryService } from './canary-refusals.ts';
 import { buildCanaryService, canarySelector } from './canary-service.ts';
 import { getDeployment, getService, ingressRef, labelSelector, patchIfPresent, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { assertRoutable, canaryIngressesToCreate, ownCanaryService, ownedBy } from './ingress-nginx-checks.ts';
+import { canaryIngressesToCreate, ownedBy } from './ingress-nginx-checks.ts';
 import { observeIngressNginx } from './ingress-nginx-observe.ts';
 import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS } from './labels.ts';
 import {
@@ -106,7 +107,7 @@ export class IngressNginxRouter implements TrafficRouter {
     if (options.dropTesterRouting === true) {
       for (const key of NGINX_TESTER_ANNOTATIONS) annotations[key] = null;
     }
-    if (weight > 0) await assertRoutable(this.#kube, target, `weight ${weight} %`);
+    if (weight > 0) await assertCanaryRoutable(this.#kube, target, `weight ${weight} %`);
     // Weight 0 reaches here without a read: rollback is one write per canary Ingress.
     // A missing canary Ingress already routes nothing, so weight 0 is reached without it.
     await Promise.all(
@@ -118,7 +119,7 @@ export class IngressNginxRouter implements TrafficRouter {
   async setTesterRouting(target: RouteTarget, routing: RoutingSpec | undefined): Promise<void> {
     const annotations = testerAnnotations(routing); // validates before any call
     if (routing?.header !== undefined || routing?.cookie !== undefined) {
-      await assertRoutable(this.#kube, target, 'header/cookie routing');
+      await assertCanaryRoutable(this.#kube, target, 'header/cookie routing');
     }
     const removing = routing?.header === undefined && routing?.cookie === undefined;
     await Promise.all(canaryIngressNames(target).map((name) => this.#annotate(target, name, annotations, removing)));
