@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
 import { waitFor } from '../../e2e/cluster/wait.ts';
 import { buildImageTree } from '../../scripts/strip-types.ts';
-import { sleep } from './common.ts';
+import { FROM_SOURCE, sleep } from './common.ts';
 import { canarydMetrics, sumCounter } from './metrics.ts';
 
 export interface LogLine {
@@ -74,7 +74,7 @@ export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
 let entry: string[] | undefined;
 export function canarydEntry(): string[] {
   if (entry !== undefined) return entry;
-  if (process.env.CANARYD_BENCH_FROM_SOURCE === '1') {
+  if (FROM_SOURCE) {
     entry = [join(REPO_ROOT, 'src', 'main.ts')];
   } else {
     const tree = join(REPO_ROOT, 'dist', 'image');

@@ -106,16 +106,18 @@ export function machine() {
 }
 
 /** Writes results/<name>-<YYYY-MM-DD>.json and returns its path relative to the repo. */
+/** CANARYD_BENCH_FROM_SOURCE=1: the benchmarks run canaryd's sources, not the image's tree. */
+export const FROM_SOURCE = process.env.CANARYD_BENCH_FROM_SOURCE === '1';
+
 export function writeResults(name: string, data: Record<string, unknown>): string {
   const dir = join(REPO_ROOT, 'results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
   const file = join(dir, `${name}-${date}.json`);
   // What canaryd ran as (bench/lib/canaryd.ts canarydEntry).
-  const entry =
-    process.env.CANARYD_BENCH_FROM_SOURCE === '1'
-      ? 'src/main.ts (types stripped at load)'
-      : 'dist/image/src/main.js (types stripped at build, as the image runs it)';
+  const entry = FROM_SOURCE
+    ? 'src/main.ts (types stripped at load)'
+    : 'dist/image/src/main.js (types stripped at build, as the image runs it)';
   const body = { name, date: new Date().toISOString(), machine: machine(), entry, ...data };
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
   say(`results written to results/${name}-${date}.json`);
