@@ -3,11 +3,11 @@
 
 import type { ReleaseState } from '../engine/index.ts';
 import { isKubeError } from '../kube/api.ts';
+import { canonicalJson } from '../kube/canonical-json.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { policyKeyOf, policyRef } from './names.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
-import { canonicalJson } from './template.ts';
 
 export function readyCondition(next: ReleaseState) {
   if (next.stable === undefined || next.adopting) {

@@ -2,19 +2,8 @@
 // changed between two templates for people (history, events).
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../engine/index.ts';
+import { canonicalJson } from '../kube/canonical-json.ts';
 import type { PodTemplate } from '../kube/objects.ts';
-
-/** Canonical JSON: object keys sorted, so the same template always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function templateHash(template: PodTemplate | JsonValue): string {
   return createHash('sha256').update(canonicalJson(template)).digest('hex').slice(0, 12);

@@ -2,6 +2,7 @@
 // canaryd.dev/track=canary; but a stable Deployment unpaused during a release (`kubectl rollout
 // resume`) starts pods of the same template in a ReplicaSet of its own, and those reach users
 // too. The measured share counts both (issue 12: the share reported is the real one). Pure.
+import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, PodTemplate } from '../kube/objects.ts';
 import { POD_TEMPLATE_HASH, TRACK, TRACK_CANARY } from './labels.ts';
 
@@ -10,23 +11,11 @@ export interface ReplicaSet extends KubeObject {
   status?: { replicas?: number };
 }
 
-/** JSON with sorted keys: two templates from the API compare equal however their keys came. */
-const sorted = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(sorted).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sorted(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-};
-
 const withoutLabel = (template: PodTemplate | undefined, key: string): string => {
   if (template === undefined) return '';
   const labels = { ...template.metadata?.labels };
   delete labels[key];
-  return sorted({ ...template, metadata: { ...template.metadata, labels } });
+  return canonicalJson({ ...template, metadata: { ...template.metadata, labels } });
 };
 
 /**

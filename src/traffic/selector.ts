@@ -14,7 +14,7 @@
 // be removed before the stable Deployment is unpaused for promotion: the roll creates pods with a
 // new hash that a pinned selector would not see.
 import { z } from 'zod';
-import { canonicalJson } from '../controller/template.ts';
+import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH } from './labels.ts';
