@@ -9,17 +9,15 @@ import { restartPrometheus, stopPrometheus } from './cluster/prometheus.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
   APP,
-  type BackgroundLoad,
-  backgroundLoad,
   createAnalysisPolicy,
   deployStable,
   describeStatus,
   errorRateCheck,
   type FullPolicy,
   readFullPolicy,
-  recordStatuses,
   releaseV2,
 } from './support/analysis.ts';
+import { type BackgroundLoad, backgroundLoad, recordStatuses } from './support/analysis-records.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 

@@ -6,8 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
 import {
   APP,
-  type BackgroundLoad,
-  backgroundLoad,
   CANARY,
   canarySampleQuery,
   createAnalysisPolicy,
@@ -16,10 +14,9 @@ import {
   errorRateCheck,
   p99Query,
   readFullPolicy,
-  recordStatuses,
-  recordWeightZero,
   releaseV2,
 } from './support/analysis.ts';
+import { type BackgroundLoad, backgroundLoad, recordStatuses, recordWeightZero } from './support/analysis-records.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 

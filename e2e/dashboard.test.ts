@@ -13,14 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './cluster/cluster.ts';
 import {
   APP,
-  type BackgroundLoad,
-  backgroundLoad,
   canarySampleQuery,
   createAnalysisPolicy,
   deployStable,
   errorRateQuery,
   releaseV2,
 } from './support/analysis.ts';
+import { type BackgroundLoad, backgroundLoad } from './support/analysis-records.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { createOperator, type Operator } from './support/cli.ts';
 import { useTestEnv } from './support/env.ts';

@@ -9,8 +9,6 @@ import { targetsDirOf } from './cluster/prometheus.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
   APP,
-  type BackgroundLoad,
-  backgroundLoad,
   CANARY,
   createAnalysisPolicy,
   deployStable,
@@ -18,6 +16,7 @@ import {
   readFullPolicy,
   releaseV2,
 } from './support/analysis.ts';
+import { type BackgroundLoad, backgroundLoad } from './support/analysis-records.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 import { dashboardQueries, interpolate, readDashboard } from './support/grafana.ts';

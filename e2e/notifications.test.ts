@@ -16,16 +16,14 @@ import { verifySignature } from '../src/notify/sign.ts';
 import { freePort } from './cluster/ports.ts';
 import { waitFor } from './cluster/wait.ts';
 import {
-  type BackgroundLoad,
-  backgroundLoad,
   createAnalysisPolicy,
   deployStable,
   describeStatus,
   errorRateCheck,
   readFullPolicy,
-  recordWeightZero,
   releaseV2,
 } from './support/analysis.ts';
+import { type BackgroundLoad, backgroundLoad, recordWeightZero } from './support/analysis-records.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 import { bodyOf, type ReceivedRequest, TestReceiver } from './support/receiver.ts';
