@@ -7,6 +7,8 @@
 //    the V8 heap by space, external memory and cache sizes, after --settle-seconds (30).
 //    --heap-snapshot also takes a V8 heap snapshot at both points (SIGUSR2) and summarises it;
 //    --node-options="--flag …" adds V8 flags to the install's (to try one before changing deploy/).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   httpBase,
   INSTALL_NODE_OPTIONS,
@@ -73,6 +75,8 @@ export async function memory(flags: Flags): Promise<{ ok: boolean }> {
       await sleep(10_000);
       const rss = sampler.stop();
       const point: Point = { policies, rss, footprint: footprint(canaryd.pid, await canarydMetrics(base)) };
+      // The whole map, for a closer look at the anonymous mappings than the summary gives.
+      writeFileSync(join(logDir, `smaps-${policies}.txt`), readFileSync(`/proc/${canaryd.pid}/smaps`));
       say(
         `${policies} policies: ${describeFootprint(point.footprint)}; caches ${describeCaches(point.footprint.cachedObjects)}`,
       );

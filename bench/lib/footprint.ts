@@ -21,6 +21,87 @@ export interface Footprint {
   externalMiB: number | null;
   /** Objects per kind in canaryd's watch caches. */
   cachedObjects: Record<string, number>;
+  /** Anonymous resident memory by kind of mapping (/proc/<pid>/smaps), MiB. */
+  anonMappingsMiB: AnonMappings | null;
+}
+
+/**
+ * Where the anonymous pages are: the main thread's malloc heap (`[heap]`, brk), glibc's thread
+ * arenas (64 MiB reservations: a read-write part and the rest inaccessible), thread stacks, and the
+ * other anonymous mappings (V8's heap pages and code, large mallocs, WebAssembly).
+ */
+export interface AnonMappings {
+  brkHeap: number;
+  threadArenas: number;
+  stacks: number;
+  other: number;
+}
+
+const ARENA_KIB = 64 * 1024;
+
+interface Mapping {
+  start: number;
+  end: number;
+  perms: string;
+  /** '' for an anonymous mapping, '[heap]', '[stack]', … or 'file'. */
+  path: string;
+  anonKiB: number;
+}
+
+/** /proc/<pid>/smaps: a header line "start-end perms offset dev inode [path]", then "Key: n kB" lines. */
+function parseSmaps(text: string): Mapping[] {
+  const mappings: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const [, start = '0', end = '0', perms = '', inode = '0', path = ''] = header;
+      const kind = inode === '0' ? path : 'file';
+      mappings.push({
+        start: Number.parseInt(start, 16),
+        end: Number.parseInt(end, 16),
+        perms,
+        path: kind,
+        anonKiB: 0,
+      });
+      continue;
+    }
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
+    const last = mappings.at(-1);
+    if (anon && last) last.anonKiB = Number(anon[1]);
+  }
+  return mappings;
+}
+
+/** A glibc thread arena: a read-write mapping, then an inaccessible one, together 64 MiB and 64 MiB aligned. */
+function isThreadArena(mapping: Mapping, next: Mapping | undefined): boolean {
+  const end = next && next.start === mapping.end && next.perms.startsWith('---') ? next.end : mapping.end;
+  return (end - mapping.start) / 1024 === ARENA_KIB && mapping.start % (ARENA_KIB * 1024) === 0;
+}
+
+function kindOf(mapping: Mapping, next: Mapping | undefined): keyof AnonMappings {
+  if (mapping.path === '[heap]') return 'brkHeap';
+  if (mapping.path.startsWith('[stack')) return 'stacks';
+  if (mapping.path === '' && isThreadArena(mapping, next)) return 'threadArenas';
+  return 'other';
+}
+
+export function anonMappings(pid: number): AnonMappings | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const mappings = parseSmaps(text);
+  const kib: AnonMappings = { brkHeap: 0, threadArenas: 0, stacks: 0, other: 0 };
+  for (const [i, mapping] of mappings.entries()) kib[kindOf(mapping, mappings[i + 1])] += mapping.anonKiB;
+  const toMib = (n: number) => Math.round((n / 1024) * 10) / 10;
+  return {
+    brkHeap: toMib(kib.brkHeap),
+    threadArenas: toMib(kib.threadArenas),
+    stacks: toMib(kib.stacks),
+    other: toMib(kib.other),
+  };
 }
 
 function procStatusKiB(pid: number, field: string): number | null {
@@ -59,6 +140,7 @@ export function footprint(pid: number, metricsText: string): Footprint {
     ),
     externalMiB: mib(single('canaryd_nodejs_external_memory_bytes')),
     cachedObjects: Object.fromEntries([...cached].sort((a, b) => a[0].localeCompare(b[0]))),
+    anonMappingsMiB: anonMappings(pid),
   };
 }
 
@@ -74,5 +156,9 @@ export function describeFootprint(f: Footprint): string {
     .sort((a, b) => b[1] - a[1])
     .map(([space, v]) => `${space.replace(/_space$/, '')} ${v}`)
     .join(', ');
-  return `RSS ${f.rssMiB} MiB (anon ${f.rssAnonMiB}, file ${f.rssFileMiB}); heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB (${spaces}); external ${f.externalMiB} MiB`;
+  const a = f.anonMappingsMiB;
+  const anon = a
+    ? ` [anon: malloc heap ${a.brkHeap}, thread arenas ${a.threadArenas}, stacks ${a.stacks}, other (V8 heap, large allocations) ${a.other}]`
+    : '';
+  return `RSS ${f.rssMiB} MiB (anon ${f.rssAnonMiB}, file ${f.rssFileMiB})${anon}; heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB (${spaces}); external ${f.externalMiB} MiB`;
 }
