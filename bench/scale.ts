@@ -12,6 +12,7 @@
 //   log, from canaryd's own counter, and apiserver_request_total of all clients.
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
+// `--node-options="--flag …"`: V8/Node flags added to the install's (to weigh one before deploy/ has it).
 // `--router ingress-nginx`: each app also has an Ingress (class nginx) and its policy that router
 // (canary Ingress weights per step) instead of replica-ratio. The cluster's Traefik serves those
 // Ingresses (no requests are sent) on the same cores: its CPU is in clusterCpuPercent.
@@ -220,6 +221,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const router = routerFlag(flags);
   // --heap-mib N: V8's old-space cap instead of the install's (how much heap a fleet needs).
   const heapMiB = flags['heap-mib'] === undefined ? undefined : intFlag(flags, 'heap-mib', 0);
+  // --node-options="--flag …": V8/Node flags beyond the install's (what a flag costs in CPU and latency).
+  const extraNodeOptions = typeof flags['node-options'] === 'string' ? flags['node-options'].split(/\s+/) : [];
   const cluster = await benchCluster('scale', { audit: true });
   const setup = {
     policies: n,
@@ -235,6 +238,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       concurrency: concurrency ?? '16 (default)',
       leaderElection: LEADER_ARGS.join(' '),
       heapCap: heapMiB === undefined ? "the install's" : `--max-old-space-size=${heapMiB}`,
+      ...(extraNodeOptions.length > 0 ? { nodeOptionsAdded: extraNodeOptions.join(' ') } : {}),
       ...(shards > 1
         ? {
             shards: `${shards} replicas, --shard s0…s${shards - 1}, identity canaryd-bench-sJ, policies round-robin in blocks of ${Math.max(1, Math.floor(n / Math.max(m, 1)))}, so the releasing ones alternate`,
@@ -259,7 +263,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       logsDir(cluster),
       shards,
       (shard) => [...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]), ...leaderArgs(shard)],
-      heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`],
+      [...(heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`]), ...extraNodeOptions],
     );
     canaryd = started;
     const readyMs = Math.max(...(await Promise.all(started.all.map((c) => waitReady(c, 600_000)))));
