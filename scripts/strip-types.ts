@@ -61,6 +61,21 @@ function* filesUnder(dir: string): Generator<string> {
   }
 }
 
+/**
+ * The flags the image gives Node (its Dockerfile's ENTRYPOINT, between `node` and the script):
+ * whatever runs "canaryd as the image runs it" (benchmarks, the install e2e) runs with these.
+ */
+export function imageNodeFlags(repo: string = REPO): string[] {
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+  const line = dockerfile.split('\n').findLast((l) => l.startsWith('ENTRYPOINT '));
+  if (line === undefined) throw new Error('Dockerfile: no ENTRYPOINT');
+  const entrypoint: unknown = JSON.parse(line.slice('ENTRYPOINT '.length));
+  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node' || entrypoint.length < 2) {
+    throw new Error(`Dockerfile: ENTRYPOINT is not ["node", …flags, "script"]: ${line}`);
+  }
+  return entrypoint.slice(1, -1).map(String);
+}
+
 /** Writes the image's tree to `out` (replacing it); returns how many modules it holds. */
 export function buildImageTree(out: string = DEFAULT_OUT, repo: string = REPO): number {
   rmSync(out, { recursive: true, force: true });

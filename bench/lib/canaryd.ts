@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
 import { waitFor } from '../../e2e/cluster/wait.ts';
-import { buildImageTree } from '../../scripts/strip-types.ts';
+import { buildImageTree, imageNodeFlags } from '../../scripts/strip-types.ts';
 import { FROM_SOURCE, sleep } from './common.ts';
 import { canarydMetrics, sumCounter } from './metrics.ts';
 
@@ -74,12 +74,15 @@ export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
 let entry: string[] | undefined;
 export function canarydEntry(): string[] {
   if (entry !== undefined) return entry;
+  // The image's own Node flags (its ENTRYPOINT: --memory-saver-mode, stripping off); from
+  // source, the same but with Node's type stripper on.
+  const flags = imageNodeFlags(REPO_ROOT);
   if (FROM_SOURCE) {
-    entry = [join(REPO_ROOT, 'src', 'main.ts')];
+    entry = [...flags.filter((f) => f !== '--no-experimental-strip-types'), join(REPO_ROOT, 'src', 'main.ts')];
   } else {
     const tree = join(REPO_ROOT, 'dist', 'image');
     buildImageTree(tree);
-    entry = ['--no-experimental-strip-types', join(tree, 'src', 'main.js')];
+    entry = [...flags, join(tree, 'src', 'main.js')];
   }
   return entry;
 }

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { imageNodeFlags } from '../../scripts/strip-types.ts';
 import { REPO_ROOT } from '../cluster/cluster.ts';
 
 export { installCrd } from './crd.ts';
@@ -43,7 +44,7 @@ export function startCanaryd(
     [
       ...(options.imageTree === undefined
         ? [join(REPO_ROOT, 'src', 'main.ts')]
-        : ['--no-experimental-strip-types', join(options.imageTree, 'src', 'main.js')]),
+        : [...imageNodeFlags(REPO_ROOT), join(options.imageTree, 'src', 'main.js')]),
       '--kubeconfig',
       kubeconfig,
       '--listen',

@@ -2,16 +2,18 @@
 // time so Node never loads its TypeScript stripper. It must run with stripping switched off, and
 // keep every line where src/ has it, so the image's stack traces point at the real source lines.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImageTree, REPO, rewriteSpecifiers, stripModule } from '../../scripts/strip-types.ts';
+import { buildImageTree, imageNodeFlags, REPO, rewriteSpecifiers, stripModule } from '../../scripts/strip-types.ts';
 
 // Inside the repo so that the tree finds node_modules the way /app/src finds /app/node_modules.
 const tree = join(REPO, 'dist', `image-test-${process.pid}`);
 
+// With the image's own Node flags (its ENTRYPOINT's), so a flag this Node refuses fails here.
 const runNode = (args: string[]) =>
-  spawnSync(process.execPath, ['--no-experimental-strip-types', ...args], { encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [...imageNodeFlags(), ...args], { encoding: 'utf8', timeout: 60_000 });
 
 function* modules(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -64,6 +66,30 @@ describe('stripModule', () => {
       "import * as k8s from '@kubernetes/client-node';",
       "throw new Error('see sequential-queries.ts');",
     ]);
+  });
+});
+
+describe("the image's Node flags", () => {
+  it('are those of the Dockerfile ENTRYPOINT, and this Node accepts them', () => {
+    const flags = imageNodeFlags();
+    expect(flags).toContain('--no-experimental-strip-types');
+    expect(flags).toContain('--memory-saver-mode');
+    const script = 'console.log(JSON.stringify(process.execArgv))';
+    const result = runNode(['-e', script]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([...flags, '-e', script]);
+  });
+
+  it('names the Dockerfile when its ENTRYPOINT is missing or not node', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'canaryd-dockerfile-'));
+    try {
+      writeFileSync(join(repo, 'Dockerfile'), 'FROM node:24-bookworm-slim\n');
+      expect(() => imageNodeFlags(repo)).toThrow('Dockerfile: no ENTRYPOINT');
+      writeFileSync(join(repo, 'Dockerfile'), 'FROM node:24-bookworm-slim\nENTRYPOINT ["/bin/sh", "run.sh"]\n');
+      expect(() => imageNodeFlags(repo)).toThrow(/^Dockerfile: ENTRYPOINT is not \["node", …flags, "script"\]/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
 

@@ -66,6 +66,10 @@ describe('Dockerfile', () => {
     expect(entrypoint).toContain('"--no-experimental-strip-types"');
   });
 
+  it('runs Node in memory saver mode (a V8 flag NODE_OPTIONS refuses, so on the ENTRYPOINT)', () => {
+    expect(named('ENTRYPOINT').at(-1)).toContain('"--memory-saver-mode"');
+  });
+
   it('writes nowhere outside /tmp at run time (HOME=/tmp; no npm in the entrypoint)', () => {
     expect(dockerfile).toMatch(/HOME=\/tmp/);
     expect(named('ENTRYPOINT').join()).not.toContain('npm');
