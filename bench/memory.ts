@@ -18,7 +18,7 @@ import {
   waitReconcilesSettle,
 } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
-import { type Flags, intFlag, say, sleep, table, writeResults } from './lib/common.ts';
+import { type Flags, intFlag, say, sleep, table, wordsFlag, writeResults } from './lib/common.ts';
 import { createFleet, waitAdoptedFleet, watchFleet } from './lib/fleet.ts';
 import { describeCaches, describeFootprint, type Footprint, footprint } from './lib/footprint.ts';
 import { HEAP_SNAPSHOT_FLAGS, type HeapSummary, summariseHeapSnapshot, takeHeapSnapshot } from './lib/heap-snapshot.ts';
@@ -60,7 +60,7 @@ export async function memory(flags: Flags): Promise<{ ok: boolean }> {
   const settleSeconds = intFlag(flags, 'settle-seconds', 30);
   const snapshots = flags['heap-snapshot'] === true || flags['heap-snapshot'] === 'true';
   // Experiments with V8 flags beyond the install's, e.g. --node-options=--max-semi-space-size=2.
-  const extraNodeOptions = typeof flags['node-options'] === 'string' ? flags['node-options'].split(/\s+/) : [];
+  const extraNodeOptions = wordsFlag(flags, 'node-options');
   const imports = flags['skip-imports'] ? [] : importCosts();
   const cluster = await benchCluster('memory', { audit: true });
   const fleet = await watchFleet(cluster);

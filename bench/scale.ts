@@ -25,7 +25,7 @@ import { release } from './lib/app.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { sampleClusterCpu } from './lib/cluster-cpu.ts';
-import { type Flags, intFlag, round, say, sleep } from './lib/common.ts';
+import { type Flags, intFlag, round, say, sleep, wordsFlag } from './lib/common.ts';
 import { controllerWork, describeWork } from './lib/controller-work.ts';
 import {
   appOf,
@@ -222,7 +222,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   // --heap-mib N: V8's old-space cap instead of the install's (how much heap a fleet needs).
   const heapMiB = flags['heap-mib'] === undefined ? undefined : intFlag(flags, 'heap-mib', 0);
   // --node-options="--flag …": V8/Node flags beyond the install's (what a flag costs in CPU and latency).
-  const extraNodeOptions = typeof flags['node-options'] === 'string' ? flags['node-options'].split(/\s+/) : [];
+  const extraNodeOptions = wordsFlag(flags, 'node-options');
   const cluster = await benchCluster('scale', { audit: true });
   const setup = {
     policies: n,

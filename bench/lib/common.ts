@@ -38,6 +38,12 @@ export function intFlag(flags: Flags, key: string, fallback: number): number {
   return value;
 }
 
+/** A flag holding words separated by spaces (--node-options="--a --b"); none when not given. */
+export function wordsFlag(flags: Flags, key: string): string[] {
+  const raw = flags[key];
+  return typeof raw === 'string' ? raw.split(/\s+/).filter((w) => w !== '') : [];
+}
+
 const started = Date.now();
 /** A progress line, with seconds since the run started. */
 export function say(line: string): void {
