@@ -11,6 +11,7 @@
 import { execFile } from 'node:child_process';
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
+import { canonicalJson } from '../../src/kube/canonical-json.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { type CanarydProcess, installCrd, startCanaryd } from './canaryd.ts';
 import { createOperator, type Operator } from './cli.ts';
@@ -152,7 +153,7 @@ export async function measuredShare(env: TestEnv): Promise<{ share: number; cana
   const withoutLabel = (template: k8s.V1PodTemplateSpec | undefined, key: string) => {
     const copy = structuredClone(template ?? {});
     if (copy.metadata?.labels) delete copy.metadata.labels[key];
-    return canonical(copy);
+    return canonicalJson(copy);
   };
   const canaryTemplate = canary ? withoutLabel(canary.spec?.template, 'canaryd.dev/track') : undefined;
   const strayHashes = new Set(
@@ -179,14 +180,3 @@ export async function measuredShare(env: TestEnv): Promise<{ share: number; cana
   const share = ready.length === 0 ? 0 : Math.round((canaryPods * 10_000) / ready.length) / 100;
   return { share, canaryPods, readyPods: ready.length };
 }
-
-const canonical = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-};
