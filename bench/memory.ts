@@ -7,7 +7,7 @@
 //    the V8 heap by space, external memory and cache sizes, after --settle-seconds (30).
 //    --heap-snapshot also takes a V8 heap snapshot at both points (SIGUSR2) and summarises it;
 //    --node-options="--flag …" adds V8 flags to the install's (to try one before changing deploy/).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   httpBase,
@@ -20,7 +20,7 @@ import {
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { type Flags, intFlag, say, sleep, table, wordsFlag, writeResults } from './lib/common.ts';
 import { createFleet, waitAdoptedFleet, watchFleet } from './lib/fleet.ts';
-import { describeCaches, describeFootprint, type Footprint, footprint } from './lib/footprint.ts';
+import { describeCaches, describeFootprint, type Footprint, footprint, readSmaps } from './lib/footprint.ts';
 import { HEAP_SNAPSHOT_FLAGS, type HeapSummary, summariseHeapSnapshot, takeHeapSnapshot } from './lib/heap-snapshot.ts';
 import { IMPORTED, type ImportCost, importCost } from './lib/import-cost.ts';
 import { canarydMetrics } from './lib/metrics.ts';
@@ -81,14 +81,15 @@ export async function memory(flags: Flags): Promise<{ ok: boolean }> {
       const sampler = sampleProcess(canaryd.pid, 500);
       await sleep(10_000);
       const rss = sampler.stop();
+      const smaps = readSmaps(canaryd.pid);
       const point: Point = {
         policies,
         rss,
-        footprint: footprint(canaryd.pid, await canarydMetrics(base)),
+        footprint: footprint(canaryd.pid, await canarydMetrics(base), smaps),
         afterSnapshot: snapshotsTaken > 0,
       };
       // The whole map, for a closer look at the anonymous mappings than the summary gives.
-      writeFileSync(join(logDir, `smaps-${policies}.txt`), readFileSync(`/proc/${canaryd.pid}/smaps`));
+      if (smaps !== null) writeFileSync(join(logDir, `smaps-${policies}.txt`), smaps);
       say(
         `${policies} policies: ${describeFootprint(point.footprint)}; caches ${describeCaches(point.footprint.cachedObjects)}`,
       );

@@ -85,17 +85,20 @@ function kindOf(mapping: Mapping, next: Mapping | undefined): keyof AnonMappings
   return 'other';
 }
 
-export function anonMappings(pid: number): AnonMappings | null {
-  let text: string;
+/** The text of /proc/<pid>/smaps; null once the process is gone. */
+export function readSmaps(pid: number): string | null {
   try {
-    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+    return readFileSync(`/proc/${pid}/smaps`, 'utf8');
   } catch {
     return null;
   }
-  const mappings = parseSmaps(text);
+}
+
+export function anonMappings(smaps: string): AnonMappings {
+  const mappings = parseSmaps(smaps);
   const kib: AnonMappings = { brkHeap: 0, threadArenas: 0, stacks: 0, other: 0 };
   for (const [i, mapping] of mappings.entries()) kib[kindOf(mapping, mappings[i + 1])] += mapping.anonKiB;
-  const toMib = (n: number) => Math.round((n / 1024) * 10) / 10;
+  const toMib = (n: number) => kibToMib(n) ?? 0;
   return {
     brkHeap: toMib(kib.brkHeap),
     threadArenas: toMib(kib.threadArenas),
@@ -117,8 +120,11 @@ const mib = (bytes: number | undefined | null) =>
   bytes === undefined || bytes === null ? null : round(bytes / MIB, 1);
 const kibToMib = (kib: number | null) => (kib === null ? null : round(kib / 1024, 1));
 
-/** One sample from a running canaryd: its pid and the text of its /metrics. */
-export function footprint(pid: number, metricsText: string): Footprint {
+/**
+ * One sample from a running canaryd: its pid, the text of its /metrics and of its smaps (read
+ * here unless the caller keeps the same text).
+ */
+export function footprint(pid: number, metricsText: string, smaps: string | null = readSmaps(pid)): Footprint {
   const single = (name: string) => {
     const values = parseCounter(metricsText, name, []);
     const sample = values.get('');
@@ -140,7 +146,7 @@ export function footprint(pid: number, metricsText: string): Footprint {
     ),
     externalMiB: mib(single('canaryd_nodejs_external_memory_bytes')),
     cachedObjects: Object.fromEntries([...cached].sort((a, b) => a[0].localeCompare(b[0]))),
-    anonMappingsMiB: anonMappings(pid),
+    anonMappingsMiB: smaps === null ? null : anonMappings(smaps),
   };
 }
 
