@@ -47,6 +47,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # JavaScript only: with the stripper off, a TypeScript module left in the image fails at start
 # instead of loading it quietly. ExperimentalWarning would put a non-JSON line into the log stream.
 # --memory-saver-mode: V8 keeps its committed heap close to what is used (RSS at 1,000 policies
-# 172-186 -> 146-150 MiB, no cost seen in step latency or CPU; docs/scale.md, "Memory"). It is a
+# 172-194 -> 146-150 MiB, for ~5 points of a core more while 100 releases step at once and no
+# cost seen in step latency; docs/scale.md, "Memory"). It is a
 # V8 flag NODE_OPTIONS refuses, so it is here and not in the manifests' NODE_OPTIONS.
 ENTRYPOINT ["node", "--memory-saver-mode", "--no-experimental-strip-types", "--disable-warning=ExperimentalWarning", "src/main.js"]
