@@ -5,17 +5,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import {
-  adopted,
-  type CanarydProcess,
-  createPolicy,
-  installCrd,
-  readPolicy,
-  startCanaryd,
-  watchStepStarts,
-} from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http } from './support/service.ts';
+import { recordWatch, watchStepStarts } from './support/watch-records.ts';
 
 const LEASE = 'canaryd-leader';
 const LEASE_SECONDS = 4;
@@ -133,11 +126,13 @@ describe('leader election between two canaryd processes', () => {
     });
 
     // Watch the release from outside while it runs: every step start seen, every canary uid seen.
-    const canaryUids = new Set<string>();
-    const watcher = watchStepStarts(kc, namespace, 'web', async () => {
-      const canary = await apps.readNamespacedDeployment({ name: 'web-canary', namespace }).catch(() => null);
-      if (canary?.metadata?.uid) canaryUids.add(canary.metadata.uid);
-    });
+    const watcher = watchStepStarts(kc, namespace, 'web');
+    const canaries = recordWatch<k8s.V1Deployment>(
+      kc,
+      `/apis/apps/v1/namespaces/${namespace}/deployments?fieldSelector=metadata.name%3Dweb-canary`,
+      () => apps.listNamespacedDeployment({ namespace, fieldSelector: 'metadata.name=web-canary' }),
+    );
+    await Promise.all([watcher.ready, canaries.ready]);
     const steps = watcher.starts;
 
     await apps.patchNamespacedDeployment(
@@ -193,10 +188,16 @@ describe('leader election between two canaryd processes', () => {
       description: 'the release to be promoted by the new leader',
     });
     await watcher.stop();
+    canaries.stop();
 
     // Each step started exactly once, in order: none repeated (a restarted step would have a new
     // start time), none skipped; one canary Deployment for the whole release.
+    expect(watcher.errors).toEqual([]);
+    expect(canaries.errors).toEqual([]);
     expect(steps.map((s) => s.stepIndex)).toEqual([0, 1, 2]);
+    const canaryUids = new Set(
+      [...canaries.initial(), ...canaries.events.map((e) => e.object)].map((d) => d.metadata?.uid),
+    );
     expect(canaryUids.size).toBe(1);
     const policy = await readPolicy(kc, namespace, 'web');
     const history = policy?.status?.release?.history ?? [];

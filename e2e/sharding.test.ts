@@ -5,18 +5,11 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './cluster/wait.ts';
-import {
-  adopted,
-  type CanarydProcess,
-  createPolicy,
-  installCrd,
-  readPolicy,
-  startCanaryd,
-  watchStepStarts,
-} from './support/canaryd.ts';
+import { adopted, type CanarydProcess, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { canarydAddress, http } from './support/service.ts';
 import { setVersion } from './support/traffic.ts';
+import { watchStepStarts } from './support/watch-records.ts';
 
 const SHARD_LABEL = 'canaryd.dev/shard';
 
@@ -142,6 +135,7 @@ describe('two shards of canaryd', () => {
     // web-a moves from shard a to shard b in the middle of its next release. Every step start
     // is watched from outside: a step started again would show a new start time.
     const watcher = watchStepStarts(kc, namespace, 'web-a');
+    await watcher.ready;
     await setImage('web-a', 'v3');
     const first = await waitFor(
       async () => {
@@ -172,6 +166,7 @@ describe('two shards of canaryd', () => {
       description: 'web-a v3 released by shard b',
     });
     const starts = await watcher.stop();
+    expect(watcher.errors).toEqual([]);
     // Step 0 (started under shard a) was not started again by b; step 1 started once, under b.
     expect(starts.map((s) => s.stepIndex)).toEqual([0, 1]);
     expect(starts[0]?.stepStartedAt).toBe(first.stepStartedAt);

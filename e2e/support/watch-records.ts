@@ -1,8 +1,10 @@
 // Records of what happened, by watch (not polling), in the API server's order: a recorder of
 // every change of a collection that resumes where the server closed it and keeps anything that
-// could lose an event; every Deployment, ReplicaSet and CanaryPolicy change in the namespace; and
-// the Service's EndpointSlices, noting any moment with zero ready endpoints (invariant 1).
+// could lose an event; every Deployment, ReplicaSet and CanaryPolicy change in the namespace; the
+// Service's EndpointSlices, noting any moment with zero ready endpoints (invariant 1); and every
+// step start of a policy.
 import * as k8s from '@kubernetes/client-node';
+import type { PolicyStatusView } from './canaryd.ts';
 import { GROUP, PLURAL, VERSION } from './crd.ts';
 import type { TestEnv } from './env.ts';
 import { APP } from './managed-app.ts';
@@ -163,6 +165,57 @@ export function watchServiceEndpoints(env: TestEnv, service = APP) {
     async stop() {
       recorder.stop();
       return { changes, zeroAt, errors: recorder.errors, readyAtEnd: ready() };
+    },
+  };
+}
+
+export interface StepStart {
+  stepIndex: number;
+  stepStartedAt: string;
+}
+
+/**
+ * Records every step start of a policy while a test runs, by watch (every persisted status, in
+ * the API server's order, so no step held shorter than a poll is missed): a step started again
+ * shows as a new start time. `errors` holds anything that could have lost a status.
+ */
+export function watchStepStarts(kc: k8s.KubeConfig, namespace: string, name: string) {
+  const starts: StepStart[] = [];
+  const seen = (policy: { metadata?: k8s.V1ObjectMeta; status?: PolicyStatusView } | undefined) => {
+    const current = policy?.status?.release?.current;
+    const last = starts.at(-1);
+    if (
+      current?.stepStartedAt &&
+      (last?.stepIndex !== current.stepIndex || last.stepStartedAt !== current.stepStartedAt)
+    )
+      starts.push({ stepIndex: current.stepIndex, stepStartedAt: current.stepStartedAt });
+  };
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const recorder = recordWatch<{ metadata?: k8s.V1ObjectMeta; status?: PolicyStatusView }>(
+    kc,
+    `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}?fieldSelector=metadata.name%3D${name}`,
+    async () => {
+      const listed = (await custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        fieldSelector: `metadata.name=${name}`,
+      })) as { items: Array<{ metadata?: k8s.V1ObjectMeta; status?: PolicyStatusView }>; metadata?: k8s.V1ListMeta };
+      seen(listed.items[0]);
+      return listed;
+    },
+    (event) => {
+      if (event.type !== 'DELETED') seen(event.object);
+    },
+  );
+  return {
+    ready: recorder.ready,
+    starts,
+    errors: recorder.errors,
+    async stop(): Promise<StepStart[]> {
+      recorder.stop();
+      return starts;
     },
   };
 }
