@@ -5,6 +5,8 @@
 // requests the apiserver writes to an audit log (e2e/cluster/audit.ts).
 // Reported (issue 13, "Numbers"):
 // - spawn → /readyz, spawn → all N adopted (Ready: the pause seen), → reconcile queue drained;
+//   where adoption's time went per policy: the API server answering its writes, canaryd between
+//   them (adoption-time.ts, from the audit log);
 // - idle: a quiet minute (--idle-seconds 60) after adoption: requests per minute apart from
 //   watches and Lease renewals, RSS and CPU, the heap by space, cache sizes per kind;
 // - under load: RSS, CPU, heap and caches; step due → weight written p50/p99 (and → status);
@@ -21,7 +23,9 @@
 // CPU and requests summed over the replicas, step latency over all of them.
 
 import { WaitAborted, waitFor } from '../e2e/cluster/wait.ts';
+import { adoptionTime } from './lib/adoption-time.ts';
 import { release } from './lib/app.ts';
+import { readAudit } from './lib/audit.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { sampleClusterCpu } from './lib/cluster-cpu.ts';
@@ -285,7 +289,12 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     );
     const idle = await idlePhase(cluster, started, idleSeconds);
     const load = m > 0 ? await releasePhase(cluster, started, fleet, n, m, releaseTimeout) : undefined;
-    reportScale({ setup, router, shards: started.shards, readyMs, adoptedMs, quietMs, idle, load });
+    // The audit log of the adoption, long written by now: where each policy's adoption time went.
+    const audit = cluster.info.audit;
+    const adoption = audit
+      ? adoptionTime(readAudit(audit.log, audit.user), started.startedAt, started.startedAt + adoptedMs)
+      : null;
+    reportScale({ setup, router, shards: started.shards, readyMs, adoptedMs, adoption, quietMs, idle, load });
     return { ok: (load === undefined || (load.outcomes.succeeded ?? 0) === m) && started.alive() };
   } finally {
     fleet.stop();

@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 export interface AuditedRequest {
   /** requestReceivedTimestamp, ms. */
   at: number;
+  /** stageTimestamp of its last stage (ResponseComplete: the answer sent), ms. */
+  doneAt: number;
   verb: string;
   /** resource[/subresource], e.g. canarypolicies/status. */
   resource: string;
@@ -22,6 +24,7 @@ interface AuditEvent {
   user?: { username?: string };
   userAgent?: string;
   requestReceivedTimestamp?: string;
+  stageTimestamp?: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
   requestURI?: string;
@@ -40,14 +43,17 @@ export function parseAudit(text: string, user: string): AuditedRequest[] {
     }
     if (event.user?.username !== user || !event.auditID || !event.verb) continue;
     const code = event.responseStatus?.code ?? null;
+    const doneAt = Date.parse(event.stageTimestamp ?? event.requestReceivedTimestamp ?? '');
     const known = byId.get(event.auditID);
     if (known) {
       known.code = code ?? known.code;
+      known.doneAt = Math.max(known.doneAt, doneAt);
       continue;
     }
     const ref = event.objectRef ?? {};
     byId.set(event.auditID, {
       at: Date.parse(event.requestReceivedTimestamp ?? ''),
+      doneAt,
       verb: event.verb,
       resource: ref.resource
         ? `${ref.resource}${ref.subresource ? `/${ref.subresource}` : ''}`

@@ -1,5 +1,6 @@
 // The scale benchmark's tables and results file (bench/scale.ts measures, this prints).
 
+import { type AdoptionTime, describeAdoptionTime } from './adoption-time.ts';
 import { round, table, writeResults } from './common.ts';
 import type { ControllerWork } from './controller-work.ts';
 import { describeCaches, type Footprint } from './footprint.ts';
@@ -22,6 +23,8 @@ interface ScaleReport {
   shards: string[];
   readyMs: number;
   adoptedMs: number;
+  /** Where adoption's time went (from the audit log); null without one. */
+  adoption: AdoptionTime | null;
   /** null: reconciles had not stopped within --settle-minutes. */
   quietMs: number | null;
   idle: {
@@ -68,6 +71,7 @@ const heap = (f: Footprint) =>
   `heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB, external ${f.externalMiB} MiB; RSS anon ${f.rssAnonMiB} + file ${f.rssFileMiB} MiB`;
 
 export function reportScale(r: ScaleReport): void {
+  if (r.adoption) console.log(`adoption: ${describeAdoptionTime(r.adoption)}`);
   const { policies: n, releasing: m } = r.setup;
   const idleAudit = r.idle.requests.audited;
   const k = r.shards.length;
@@ -84,6 +88,14 @@ export function reportScale(r: ScaleReport): void {
       : []),
     ['spawn → /readyz', `${r.readyMs} ms`],
     ['spawn → all adopted', `${r.adoptedMs} ms`],
+    ...(r.adoption
+      ? [
+          [
+            'adoption per policy p50: API server + canaryd between its writes',
+            `${r.adoption.spanMs.p50} ms = ${r.adoption.apiServerMs.p50} + ${r.adoption.canarydMs.p50} (${r.adoption.writesPerPolicy} writes, ${r.adoption.meanInFlight} policies in flight)`,
+          ] as [string, string],
+        ]
+      : []),
     ['spawn → queue drained', r.quietMs === null ? 'not within --settle-minutes' : `${r.quietMs} ms`],
     [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
     [
@@ -152,6 +164,7 @@ export function reportScale(r: ScaleReport): void {
     shards: r.shards,
     readyMs: r.readyMs,
     adoptedMs: r.adoptedMs,
+    adoption: r.adoption,
     quietMs: r.quietMs,
     idle: r.idle,
     ...(load

@@ -39,7 +39,12 @@ const LOG = [
     objectRef: { resource: 'leases', namespace: 'default', name: 'canaryd-leader' },
     requestReceivedTimestamp: '2026-12-02T06:00:02Z',
   }),
-  event('b', 'ResponseComplete', { verb: 'watch', objectRef: { resource: 'pods' }, responseStatus: { code: 200 } }),
+  event('b', 'ResponseComplete', {
+    verb: 'watch',
+    objectRef: { resource: 'pods' },
+    responseStatus: { code: 200 },
+    stageTimestamp: '2026-12-02T06:00:05Z',
+  }),
   // Someone else (not audited by the policy, but a log may hold them): left out.
   JSON.stringify({
     auditID: 'e',
@@ -60,6 +65,9 @@ describe('the audit log of canaryd’s identity', () => {
       'update leases',
     ]);
     expect(requests[2]).toMatchObject({ namespace: 'ns', name: 'web', code: 409, at: T0 + 1500 });
+    // A watch's answer ends with its last stage; a request without stageTimestamp ends when received.
+    expect(requests[1]?.doneAt).toBe(T0 + 5000);
+    expect(requests[2]?.doneAt).toBe(T0 + 1500);
   });
 
   it('counts a window, watches and Lease requests apart from the rest', () => {

@@ -1,0 +1,108 @@
+// Where adoption's time goes, from the apiserver's audit log (pure): each policy's adoption is a
+// chain of writes one after the other (finalizer, status, pause, status), so its time is the API
+// server answering them plus canaryd between an answer and its next request (its event loop
+// shared by every worker, decisions, GC). Requests are grouped by namespace/name over the
+// policy, its status and its Deployment (the benchmark names both after the app); Events are
+// written in the background and left out of the chain.
+import type { AuditedRequest } from './audit.ts';
+
+const CHAIN = new Set(['canarypolicies', 'canarypolicies/status', 'deployments']);
+const WRITES = new Set(['create', 'update', 'patch', 'delete']);
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export interface Spread {
+  p50: number;
+  p90: number;
+  mean: number;
+}
+
+export interface AdoptionTime {
+  /** Policies with at least one write in the window. */
+  policies: number;
+  /** Writes per policy in the chain (mean). */
+  writesPerPolicy: number;
+  /** First request received → last answer sent, per policy, ms. */
+  spanMs: Spread;
+  /** Of the span: the API server working on its requests, ms. */
+  apiServerMs: Spread;
+  /** Of the span: between an answer and the next request (canaryd), ms. */
+  canarydMs: Spread;
+  /** The API server's time per request, ms, by "VERB resource". */
+  byVerbResource: Record<string, Spread & { n: number }>;
+  /** The policies' chains in flight at once, on average over the window (≤ canaryd's workers). */
+  meanInFlight: number;
+}
+
+export function spread(values: number[]): Spread {
+  if (values.length === 0) return { p50: 0, p90: 0, mean: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return {
+    p50: round(at(0.5), 1),
+    p90: round(at(0.9), 1),
+    mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 1),
+  };
+}
+
+/** The writes of each policy's adoption received in [from, to), split into API server and canaryd time. */
+export function adoptionTime(requests: AuditedRequest[], from: number, to: number): AdoptionTime {
+  const chains = new Map<string, AuditedRequest[]>();
+  const byVerbResource = new Map<string, number[]>();
+  for (const r of requests) {
+    if (!(r.at >= from && r.at < to) || !CHAIN.has(r.resource) || !WRITES.has(r.verb)) continue;
+    const key = `${r.namespace}/${r.name}`;
+    const chain = chains.get(key) ?? [];
+    chain.push(r);
+    chains.set(key, chain);
+    const kind = `${r.verb.toUpperCase()} ${r.resource}`;
+    const times = byVerbResource.get(kind) ?? [];
+    times.push(r.doneAt - r.at);
+    byVerbResource.set(kind, times);
+  }
+  const spans: number[] = [];
+  const server: number[] = [];
+  const between: number[] = [];
+  let writes = 0;
+  for (const chain of chains.values()) {
+    const first = chain[0] as AuditedRequest;
+    const lastDone = Math.max(...chain.map((r) => r.doneAt));
+    // Overlapping requests (none in an adoption, which writes one after the other) count once.
+    let busy = 0;
+    let until = first.at;
+    for (const r of chain) {
+      busy += Math.max(0, r.doneAt - Math.max(r.at, until));
+      until = Math.max(until, r.doneAt);
+    }
+    spans.push(lastDone - first.at);
+    server.push(busy);
+    between.push(lastDone - first.at - busy);
+    writes += chain.length;
+  }
+  const window = to - from;
+  return {
+    policies: chains.size,
+    writesPerPolicy: chains.size ? round(writes / chains.size, 2) : 0,
+    spanMs: spread(spans),
+    apiServerMs: spread(server),
+    canarydMs: spread(between),
+    byVerbResource: Object.fromEntries(
+      [...byVerbResource]
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(([kind, times]) => [kind, { n: times.length, ...spread(times) }]),
+    ),
+    meanInFlight: window > 0 ? round(spans.reduce((a, b) => a + b, 0) / window, 1) : 0,
+  };
+}
+
+/** One line for the progress output. */
+export function describeAdoptionTime(t: AdoptionTime): string {
+  const kinds = Object.entries(t.byVerbResource)
+    .map(([kind, s]) => `${kind} ${s.p50}/${s.p90}`)
+    .join(', ');
+  return (
+    `${t.policies} policies, ${t.writesPerPolicy} writes each one after the other; per policy p50 ${t.spanMs.p50} ms = ` +
+    `API server ${t.apiServerMs.p50} + canaryd between them ${t.canarydMs.p50} (means ${t.spanMs.mean} = ` +
+    `${t.apiServerMs.mean} + ${t.canarydMs.mean}); ${t.meanInFlight} in flight on average; ` +
+    `API server ms per request p50/p90: ${kinds}`
+  );
+}
