@@ -3,7 +3,7 @@
 
 import type { ReleaseState } from '../engine/index.ts';
 import { isKubeError } from '../kube/api.ts';
-import { canonicalJson } from '../kube/canonical-json.ts';
+import { sameJson } from '../kube/canonical-json.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { policyKeyOf, policyRef } from './names.ts';
@@ -35,7 +35,7 @@ export async function writeStatus(
 ): Promise<PolicyObject | null> {
   const { updatedAt: _before, ...previous } = (object.status ?? {}) as Partial<PolicyStatus>;
   const { updatedAt: _after, ...next } = status;
-  if (canonicalJson(previous) === canonicalJson(JSON.parse(JSON.stringify(next)))) return object;
+  if (sameJson(previous, JSON.parse(JSON.stringify(next)))) return object;
   try {
     const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status });
     deps.onStatus?.(object.metadata.namespace ?? '', object.metadata.name, status);
