@@ -6,7 +6,7 @@
 // Reported (issue 13, "Numbers"):
 // - spawn → /readyz, spawn → all N adopted (Ready: the pause seen), → reconcile queue drained;
 //   where adoption's time went per policy: the API server answering its writes, canaryd between
-//   them (adoption-time.ts, from the audit log);
+//   them (adoption-time.ts, from the audit log), and canaryd's event loop delay meanwhile;
 // - idle: a quiet minute (--idle-seconds 60) after adoption: requests per minute apart from
 //   watches and Lease renewals, RSS and CPU, the heap by space, cache sizes per kind;
 // - under load: RSS, CPU, heap and caches; step due → weight written p50/p99 (and → status);
@@ -46,6 +46,7 @@ import {
   watchFleet,
 } from './lib/fleet.ts';
 import { describeCaches, describeFootprint, type Footprint } from './lib/footprint.ts';
+import { sampleLoopLag } from './lib/loop-lag.ts';
 import { footprints, largest, type Replicas, sampleReplicas, shardOfPolicy, spawnReplicas } from './lib/replicas.ts';
 import { requestWindow } from './lib/requests.ts';
 import { reportScale } from './lib/scale-report.ts';
@@ -272,8 +273,14 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     canaryd = started;
     const readyMs = Math.max(...(await Promise.all(started.all.map((c) => waitReady(c, 600_000)))));
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
+    // Nothing else scrapes canaryd while it adopts: its event loop's worst delays, every 5 s.
+    const lagSampler = sampleLoopLag(() => started.bases());
     const adoptedMs = await waitAdoptedFleet(fleet, n, started.startedAt, started.alive);
+    const adoptionLoopLag = await lagSampler.stop();
     say(`canaryd spawn → all ${n} policies adopted (Ready: each Deployment seen paused): ${adoptedMs} ms`);
+    say(
+      `event loop delay while adopting, worst per ${adoptionLoopLag.everyMs / 1000} s: ${adoptionLoopLag.windowsMaxMs.join(', ')} ms`,
+    );
     // The reconciles that follow adoption (the controller-manager answering the pauses with
     // status updates) go on for minutes at 1,000+: measured, but not waited for past the bound.
     const settleMs = intFlag(flags, 'settle-minutes', 10) * 60_000;
@@ -294,7 +301,17 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     const adoption = audit
       ? adoptionTime(readAudit(audit.log, audit.user), started.startedAt, started.startedAt + adoptedMs)
       : null;
-    reportScale({ setup, router, shards: started.shards, readyMs, adoptedMs, adoption, quietMs, idle, load });
+    reportScale({
+      setup,
+      router,
+      shards: started.shards,
+      readyMs,
+      adoptedMs,
+      adoption: adoption === null ? null : { ...adoption, loopLag: adoptionLoopLag },
+      quietMs,
+      idle,
+      load,
+    });
     return { ok: (load === undefined || (load.outcomes.succeeded ?? 0) === m) && started.alive() };
   } finally {
     fleet.stop();

@@ -4,6 +4,7 @@ import { type AdoptionTime, describeAdoptionTime } from './adoption-time.ts';
 import { round, table, writeResults } from './common.ts';
 import type { ControllerWork } from './controller-work.ts';
 import { describeCaches, type Footprint } from './footprint.ts';
+import type { LoopLag } from './loop-lag.ts';
 import { per, type RequestWindow, requestRows } from './requests.ts';
 import type { StepLatency } from './step-latency.ts';
 
@@ -23,8 +24,8 @@ interface ScaleReport {
   shards: string[];
   readyMs: number;
   adoptedMs: number;
-  /** Where adoption's time went (from the audit log); null without one. */
-  adoption: AdoptionTime | null;
+  /** Where adoption's time went (from the audit log), and the event loop's delay; null without an audit log. */
+  adoption: (AdoptionTime & { loopLag: LoopLag }) | null;
   /** null: reconciles had not stopped within --settle-minutes. */
   quietMs: number | null;
   idle: {
@@ -93,6 +94,10 @@ export function reportScale(r: ScaleReport): void {
           [
             'adoption per policy p50: API server + canaryd between its writes',
             `${r.adoption.spanMs.p50} ms = ${r.adoption.apiServerMs.p50} + ${r.adoption.canarydMs.p50} (${r.adoption.writesPerPolicy} writes, ${r.adoption.meanInFlight} policies in flight)`,
+          ] as [string, string],
+          [
+            'adoption: worst event loop delay (canaryd measures, per 5 s)',
+            `${r.adoption.loopLag.maxMs} ms (${r.adoption.loopLag.windowsMaxMs.join(', ')})`,
           ] as [string, string],
         ]
       : []),
