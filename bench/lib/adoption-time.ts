@@ -5,16 +5,10 @@
 // policy, its status and its Deployment (the benchmark names both after the app); Events are
 // written in the background and left out of the chain.
 import type { AuditedRequest } from './audit.ts';
+import { round, type Summary, summarise } from './common.ts';
 
 const CHAIN = new Set(['canarypolicies', 'canarypolicies/status', 'deployments']);
 const WRITES = new Set(['create', 'update', 'patch', 'delete']);
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-export interface Spread {
-  p50: number;
-  p90: number;
-  mean: number;
-}
 
 export interface AdoptionTime {
   /** Policies with at least one write in the window. */
@@ -22,26 +16,15 @@ export interface AdoptionTime {
   /** Writes per policy in the chain (mean). */
   writesPerPolicy: number;
   /** First request received → last answer sent, per policy, ms. */
-  spanMs: Spread;
+  spanMs: Summary;
   /** Of the span: the API server working on its requests, ms. */
-  apiServerMs: Spread;
+  apiServerMs: Summary;
   /** Of the span: between an answer and the next request (canaryd), ms. */
-  canarydMs: Spread;
+  canarydMs: Summary;
   /** The API server's time per request, ms, by "VERB resource". */
-  byVerbResource: Record<string, Spread & { n: number }>;
+  byVerbResource: Record<string, Summary>;
   /** The policies' chains in flight at once, on average over the window (≤ canaryd's workers). */
   meanInFlight: number;
-}
-
-export function spread(values: number[]): Spread {
-  if (values.length === 0) return { p50: 0, p90: 0, mean: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  return {
-    p50: round(at(0.5), 1),
-    p90: round(at(0.9), 1),
-    mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 1),
-  };
 }
 
 /** The writes of each policy's adoption received in [from, to), split into API server and canaryd time. */
@@ -81,16 +64,14 @@ export function adoptionTime(requests: AuditedRequest[], from: number, to: numbe
   const window = to - from;
   return {
     policies: chains.size,
-    writesPerPolicy: chains.size ? round(writes / chains.size, 2) : 0,
-    spanMs: spread(spans),
-    apiServerMs: spread(server),
-    canarydMs: spread(between),
+    writesPerPolicy: chains.size ? (round(writes / chains.size) ?? 0) : 0,
+    spanMs: summarise(spans),
+    apiServerMs: summarise(server),
+    canarydMs: summarise(between),
     byVerbResource: Object.fromEntries(
-      [...byVerbResource]
-        .sort((a, b) => b[1].length - a[1].length)
-        .map(([kind, times]) => [kind, { n: times.length, ...spread(times) }]),
+      [...byVerbResource].sort((a, b) => b[1].length - a[1].length).map(([kind, times]) => [kind, summarise(times)]),
     ),
-    meanInFlight: window > 0 ? round(spans.reduce((a, b) => a + b, 0) / window, 1) : 0,
+    meanInFlight: window > 0 ? (round(spans.reduce((a, b) => a + b, 0) / window, 1) ?? 0) : 0,
   };
 }
 

@@ -24,8 +24,10 @@ interface ScaleReport {
   shards: string[];
   readyMs: number;
   adoptedMs: number;
-  /** Where adoption's time went (from the audit log), and the event loop's delay; null without an audit log. */
-  adoption: (AdoptionTime & { loopLag: LoopLag }) | null;
+  /** Where adoption's time went (from the audit log); null without one. */
+  adoption: AdoptionTime | null;
+  /** canaryd's worst event loop delay while adopting. */
+  adoptionLoopLag: LoopLag;
   /** null: reconciles had not stopped within --settle-minutes. */
   quietMs: number | null;
   idle: {
@@ -95,12 +97,12 @@ export function reportScale(r: ScaleReport): void {
             'adoption per policy p50: API server + canaryd between its writes',
             `${r.adoption.spanMs.p50} ms = ${r.adoption.apiServerMs.p50} + ${r.adoption.canarydMs.p50} (${r.adoption.writesPerPolicy} writes, ${r.adoption.meanInFlight} policies in flight)`,
           ] as [string, string],
-          [
-            'adoption: worst event loop delay (canaryd measures, per 5 s)',
-            `${r.adoption.loopLag.maxMs} ms (${r.adoption.loopLag.windowsMaxMs.join(', ')})`,
-          ] as [string, string],
         ]
       : []),
+    [
+      `adoption: worst event loop delay (canaryd measures, per ${r.adoptionLoopLag.everyMs / 1000} s)`,
+      `${r.adoptionLoopLag.maxMs} ms (${r.adoptionLoopLag.windowsMaxMs.join(', ')})`,
+    ],
     ['spawn → queue drained', r.quietMs === null ? 'not within --settle-minutes' : `${r.quietMs} ms`],
     [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
     [
@@ -170,6 +172,7 @@ export function reportScale(r: ScaleReport): void {
     readyMs: r.readyMs,
     adoptedMs: r.adoptedMs,
     adoption: r.adoption,
+    adoptionLoopLag: r.adoptionLoopLag,
     quietMs: r.quietMs,
     idle: r.idle,
     ...(load
