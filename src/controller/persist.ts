@@ -7,7 +7,7 @@ import { sameJson } from '../kube/canonical-json.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { policyKeyOf, policyRef } from './names.ts';
-import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
+import { type PolicyStatus, readStatus, setCondition, storedStatus, summarise } from './status.ts';
 
 export function readyCondition(next: ReleaseState) {
   if (next.stable === undefined || next.adopting) {
@@ -33,11 +33,12 @@ export async function writeStatus(
   object: PolicyObject,
   status: PolicyStatus,
 ): Promise<PolicyObject | null> {
+  const stored = storedStatus(status);
   const { updatedAt: _before, ...previous } = (object.status ?? {}) as Partial<PolicyStatus>;
-  const { updatedAt: _after, ...next } = status;
+  const { updatedAt: _after, ...next } = stored;
   if (sameJson(previous, JSON.parse(JSON.stringify(next)))) return object;
   try {
-    const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status });
+    const written = await deps.kube.replaceStatus<PolicyObject>({ ...object, status: stored });
     deps.onStatus?.(object.metadata.namespace ?? '', object.metadata.name, status);
     return written;
   } catch (error) {

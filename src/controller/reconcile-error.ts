@@ -4,7 +4,7 @@
 import { isKubeError, type KubeApi, type StatusWriter } from '../kube/api.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
 import type { PolicyObject } from './deps.ts';
-import { type Condition, readStatus, setCondition } from './status.ts';
+import { type Condition, readStatus, setCondition, storedStatus } from './status.ts';
 
 export const RECONCILED = 'Reconciled';
 
@@ -39,6 +39,6 @@ export async function reportReconcileError(
   const conditions = setCondition(status.conditions, { type: RECONCILED, status: 'False', reason, message }, now);
   await kube.replaceStatus<PolicyObject>({
     ...object,
-    status: { ...status, conditions, updatedAt: now.toISOString() },
+    status: storedStatus({ ...status, conditions, updatedAt: now.toISOString() }),
   });
 }

@@ -3,7 +3,7 @@
 // people and printer columns. Pure: built from data, written by the reconciler.
 import type { AnalysisCounters, Measurement } from '../analysis/index.ts';
 import { INITIAL_COUNTERS } from '../analysis/index.ts';
-import { initialState, planSteps, type ReleaseState } from '../engine/index.ts';
+import { type HistoryEntry, initialState, planSteps, type ReleaseState } from '../engine/index.ts';
 import type { HookAnswers } from '../hooks/index.ts';
 import type { Notification } from '../notify/events.ts';
 import type { PolicyOnRecord } from '../notify/recovery.ts';
@@ -74,6 +74,37 @@ export function emptyStatus(now: Date): PolicyStatus {
   };
 }
 
+/**
+ * The status as it is stored: the stable revision's pod template is written once. A history
+ * entry of the same template (the adopted or promoted revision, the newest good one) carries none;
+ * readStatus puts it back. Every status write sends, and every watch event brings, the whole
+ * status: after an adoption the template was two of its three kilobytes (docs/scale.md).
+ */
+export function storedStatus(status: PolicyStatus): PolicyStatus {
+  const stable = status.release.stable;
+  if (stable === undefined || !status.release.history.some((entry) => sharesStable(entry, stable.templateHash)))
+    return status;
+  const history = status.release.history.map((entry) => {
+    if (!sharesStable(entry, stable.templateHash)) return entry;
+    const { template: _stored, ...rest } = entry;
+    return rest;
+  });
+  return { ...status, release: { ...status.release, history } };
+}
+
+const sharesStable = (entry: HistoryEntry, stableHash: string) =>
+  entry.template !== undefined && entry.templateHash === stableHash;
+
+/** The stable revision's template back on the history entries stored without it (storedStatus). */
+function withStableTemplates(release: ReleaseState): ReleaseState {
+  const stable = release.stable;
+  if (stable === undefined || !Array.isArray(release.history)) return release;
+  const missing = (entry: HistoryEntry) => entry.template === undefined && entry.templateHash === stable.templateHash;
+  if (!release.history.some(missing)) return release;
+  const history = release.history.map((entry) => (missing(entry) ? { ...entry, template: stable.template } : entry));
+  return { ...release, history };
+}
+
 /** Reads a persisted status defensively: anything missing falls back to a fresh state. */
 export function readStatus(raw: unknown, now: Date): PolicyStatus {
   const fresh = emptyStatus(now);
@@ -81,7 +112,7 @@ export function readStatus(raw: unknown, now: Date): PolicyStatus {
   const status = raw as Partial<PolicyStatus>;
   const release =
     status.release && typeof status.release === 'object' && status.release.version === 1
-      ? status.release
+      ? withStableTemplates(status.release)
       : fresh.release;
   return {
     ...fresh,
