@@ -9,7 +9,7 @@ import { OWNER_POLICY } from '../traffic/labels.ts';
 import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { restoreSelectorPatch } from '../traffic/selector.ts';
 import { buildCanaryDeployment } from './canary-deployment.ts';
-import { MANAGED_LABEL } from './names.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from './names.ts';
 import { templateHash } from './template.ts';
 
 export interface ExecutionContext {
@@ -63,8 +63,14 @@ async function pauseForAdoption(kube: KubeApi, ref: ObjectRef, target: RouteTarg
     const deployment = await kube.get<Deployment>(ref);
     if (deployment === null) throw new Error(`Deployment ${ref.namespace}/${ref.name} is gone`);
     if (templateHash(deployment.spec.template) !== hash) return;
-    // Marked so deploy/'s ValidatingAdmissionPolicy can refuse an unpause by anyone else.
-    const metadata = { ...managedMark(target), resourceVersion: deployment.metadata.resourceVersion };
+    // Marked so deploy/'s ValidatingAdmissionPolicy can refuse an unpause by anyone else, and
+    // with the template it adopts: the pause is written before the adoption is persisted.
+    const mark = managedMark(target);
+    const metadata = {
+      ...mark,
+      annotations: { ...mark.annotations, [ADOPTED_TEMPLATE_ANNOTATION]: hash },
+      resourceVersion: deployment.metadata.resourceVersion,
+    };
     try {
       await kube.mergePatch(ref, { metadata, spec: { paused: true } });
       return;
@@ -167,7 +173,10 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       await router.cleanup(target);
       return;
     case 'releaseDeployment': {
-      const unmark = { labels: { [MANAGED_LABEL]: null }, annotations: { [OWNER_POLICY]: null } };
+      const unmark = {
+        labels: { [MANAGED_LABEL]: null },
+        annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null },
+      };
       await kube.mergePatch(stableRef, { metadata: unmark, spec: { paused: false } }).catch((error: unknown) => {
         if (!isKubeError(error, 'NotFound')) throw error; // the Deployment is gone too: nothing to release
       });

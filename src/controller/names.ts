@@ -27,6 +27,12 @@ export const CANARY_SUFFIX = '-canary';
  * what the ValidatingAdmissionPolicy in deploy/ selects to refuse an unpause by anyone but canaryd.
  */
 export const MANAGED_LABEL = 'canaryd.dev/managed';
+/**
+ * On the user's Deployment, written with the pause that adopts it: the hash of the template
+ * canaryd adopts. The pause goes before the adoption's status write, so a canaryd stopped between
+ * the two finds its record here (engine/phases/adoption.ts). Removed when the Deployment is handed back.
+ */
+export const ADOPTED_TEMPLATE_ANNOTATION = 'canaryd.dev/adopted-template';
 
 export const policyKeyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 export const policyRef = (namespace: string, name: string) => ({

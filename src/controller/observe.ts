@@ -15,7 +15,7 @@ import { lastWriterOf } from '../kube/managed-fields.ts';
 import type { Deployment } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
 import type { RouteStatus } from '../traffic/router.ts';
-import { MANAGED_LABEL, TEMPLATE_HASH_ANNOTATION } from './names.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, TEMPLATE_HASH_ANNOTATION } from './names.ts';
 import type { AnalysisStatus } from './status.ts';
 import { describeChange, templateHash } from './template.ts';
 
@@ -60,6 +60,7 @@ export function observeDeployment(deployment: Deployment, release?: ReleaseState
     rolloutComplete,
     statusObserved: generationSeen,
     marked: deployment.metadata.labels?.[MANAGED_LABEL] !== undefined,
+    ...adoptedTemplateOf(deployment),
     writers: writersOf(deployment),
   };
 }
@@ -176,4 +177,9 @@ export function parseOperation(raw: string | undefined): { operation?: ManualOpe
   // `by` is only a claim here (older writers put it in the JSON); the reconciler sets the actor
   // to record from canaryd.dev/operation-by and the admission policy (controller/actor.ts).
   return { operation: { ...candidate, by: candidate.by ?? '' } as ManualOperation };
+}
+
+function adoptedTemplateOf(deployment: Deployment): { adoptedTemplate?: string } {
+  const hash = deployment.metadata.annotations?.[ADOPTED_TEMPLATE_ANNOTATION];
+  return hash === undefined ? {} : { adoptedTemplate: hash };
 }

@@ -10,6 +10,7 @@ import {
   nextStepTime,
   nextWakeAt,
   type Observed,
+  pausesBeforeRecording,
   type ReleaseState,
 } from '../engine/index.ts';
 import type { Deployment, KubeObject } from '../kube/objects.ts';
@@ -42,7 +43,16 @@ export interface Pass {
 export type PassOutcome =
   | { kind: 'conflict' }
   | { kind: 'failed'; error: unknown }
-  | { kind: 'done'; next: ReleaseState; actions: Action[]; latest: PolicyObject; analysed: boolean; wake: Date | null };
+  | {
+      kind: 'done';
+      next: ReleaseState;
+      actions: Action[];
+      latest: PolicyObject;
+      analysed: boolean;
+      wake: Date | null;
+      /** The status decided and not written yet (an adoption's pause goes before its record). */
+      unwritten?: PolicyStatus;
+    };
 
 /** decide → persist the next state → execute its actions in order (stopping at the first failure). */
 export async function decideAndAct(
@@ -69,7 +79,7 @@ export async function decideAndAct(
   status.analysis.counters = countersAfterDecision(status.analysis.counters, observed.operation, next);
   const wake = nextWakeAt(next, policy, now);
   const decision = { policy, before: release, after: next, actions, at: now.toISOString() };
-  const written = await writeStatus(deps, object, {
+  const nextStatus: PolicyStatus = {
     ...status,
     notifications: notificationsOnRecord(deps, key, status, { ...decision, analysis: status.analysis }, now),
     ...summarise(policy, next, pass.route.status?.achievedWeight ?? 0),
@@ -78,7 +88,11 @@ export async function decideAndAct(
     nextAnalysisAt: nextAnalysisTime(next, policy)?.toISOString(),
     conditions: reconciledCondition(setCondition(status.conditions, readyCondition(next), now), now),
     updatedAt: now.toISOString(),
-  });
+  };
+  // An adoption's pause carries its own record: it goes first, and this status is persisted with
+  // the decision made on the paused Deployment (reconciler.ts), which goes on from it.
+  const unwritten = pausesBeforeRecording(next, actions) ? nextStatus : undefined;
+  const written = unwritten ? object : await writeStatus(deps, object, nextStatus);
   if (written === null) return { kind: 'conflict' };
 
   let latest: PolicyObject = written;
@@ -161,7 +175,7 @@ export async function decideAndAct(
     });
     latest = measured ?? latest;
   }
-  return { kind: 'done', next, actions, latest, analysed, wake };
+  return { kind: 'done', next, actions, latest, analysed, wake, ...(unwritten ? { unwritten } : {}) };
 }
 
 const dateOrUndefined = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : new Date(iso));

@@ -8,7 +8,7 @@
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →
 // execute.ts → notify), and finalizer.ts again once a deleted policy has handed everything back.
 
-import type { Observed } from '../engine/index.ts';
+import { type Observed, pausesBeforeRecording } from '../engine/index.ts';
 import type { Deployment } from '../kube/objects.ts';
 import { activePolicy } from './active-policy.ts';
 import { otherClaimant, refuseClaimed } from './claim.ts';
@@ -68,7 +68,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   let outcome = await decideAndAct(pass, object, status, release, observed);
   /** Decides again after a pass, on its persisted result and `fresh` observations (no re-read). */
   const decideAgain = (done: Extract<PassOutcome, { kind: 'done' }>, fresh: (after: PolicyStatus) => Observed) => {
-    const after = readStatus(done.latest.status, deps.now());
+    const after = done.unwritten ?? readStatus(done.latest.status, deps.now());
     return decideAndAct({ ...pass, now: deps.now() }, done.latest, after, done.next, fresh(after));
   };
   // A completed analysis round may decide a rollback. Decide again at once on what was just
@@ -81,9 +81,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       analysis: observeAnalysis(policy, done.next, after.analysis, deps.now()),
     }));
   }
-  // The pause an adoption just wrote is what the next pass would observe (the cache holds the
-  // write's answer): decide on it now, so adoption is reported, or started over, in this pass.
-  if (outcome.kind === 'done' && onlyPausedForAdoption(outcome)) {
+  // The pause an adoption just wrote, before its record, is what the next pass would observe (the
+  // cache holds the write's answer): decide on it now, so the adoption is persisted once, complete
+  // (or started over), in this pass.
+  if (outcome.kind === 'done' && pausesBeforeRecording(outcome.next, outcome.actions)) {
     const done = outcome;
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment };
     const deployment = await kube.get<Deployment>(ref);
@@ -96,12 +97,6 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (outcome.kind === 'failed') throw outcome.error;
   if (deleting && (await finishDeletion(deps, namespace, name, outcome))) return { requeueAfterMs: null };
   return { requeueAfterMs: requeueAfter(deps, outcome) };
-}
-
-/** An adoption whose only action was the pause (no leftovers removed, whose state is unknown yet). */
-function onlyPausedForAdoption(outcome: Extract<PassOutcome, { kind: 'done' }>): boolean {
-  const effects = outcome.actions.filter((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation');
-  return outcome.next.adopting === true && effects.length === 1 && effects[0]?.type === 'adoptDeployment';
 }
 
 /** When to look again after a pass that persisted its decision and ran its actions. */

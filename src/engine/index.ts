@@ -4,6 +4,7 @@ export { decide, initialState } from './decide.ts';
 export type * from './hook-calls.ts';
 export { nextAnalysisTime, nextStepTime } from './next.ts';
 export type * from './observed.ts';
+export { pausesBeforeRecording } from './phases/adoption.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
 export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';

@@ -24,6 +24,11 @@ export interface ObservedDeployment {
   statusObserved?: boolean;
   /** Carries canaryd's managed label (canaryd.dev/managed): to be removed when handed back. */
   marked?: boolean;
+  /**
+   * The template hash canaryd's adoption pause wrote on the Deployment (canaryd.dev/adopted-template):
+   * what a pause without a persisted adoption was for.
+   */
+  adoptedTemplate?: string;
   /** Who last wrote these fields (metadata.managedFields, canaryd's own writes excluded). */
   writers?: { template?: FieldWriter; replicas?: FieldWriter };
 }

@@ -55,6 +55,8 @@ describe('adoption time from the audit log', () => {
     );
     expect(t.policies).toBe(1);
     expect(t.spanMs.p50).toBe(290);
+    // Beside the chains, counted apart (the watch is not a request the API server answers and ends).
+    expect(t.otherRequests).toEqual({ 'CREATE events': 1, 'GET deployments': 1 });
   });
 
   it('counts overlapping requests of one policy once', () => {

@@ -1,13 +1,16 @@
 // A new policy is adopted in one pass: its finalizer is added and the reconcile goes on with the
 // answer, instead of queueing the policy again behind every other one (1,000 policies adopted at
-// once each waited for all the others twice). Adoption is reported once the pause is seen, and a
-// template changed between the decision and the pause is never paused halfway.
+// once each waited for all the others twice). The pause carries the adoption's record (the
+// adopted template's hash) and goes first; the adoption is persisted once, complete, when the
+// pause is seen. A template changed before the pause, or after it while the adoption was not
+// recorded, is never paused halfway: Kubernetes rolls it and canaryd adopts it once rolled.
 import { describe, expect, it } from 'vitest';
 import type { PolicyObject } from '../../src/controller/deps.ts';
-import { FINALIZER, MANAGED_LABEL } from '../../src/controller/names.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, FINALIZER, MANAGED_LABEL } from '../../src/controller/names.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
-import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import { templateHash } from '../../src/controller/template.ts';
+import type { Deployment, KubeObject, ObjectRef } from '../../src/kube/objects.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, stableService } from '../traffic/world.ts';
 import { quietDeps, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
@@ -33,20 +36,51 @@ const reconcileOn = (kube: StatusKube) =>
   );
 const statusOf = (kube: StatusKube) => kube.peek<PolicyObject>(policyRef)?.status as PolicyStatus | undefined;
 const readyOf = (kube: StatusKube) => statusOf(kube)?.conditions.find((c) => c.type === 'Ready');
+const deploymentOf = (kube: StatusKube) => kube.peek<Deployment>(deploymentRef);
+const eventReasons = (kube: StatusKube) =>
+  kube.calls
+    .filter((c) => c.verb === 'create' && c.kind === 'Event')
+    .map((c) => (c.body as { reason?: string }).reason);
 
-/** `kubectl set image` landing right after the adoption's status write, before its pause. */
+/** `kubectl set image` landing right before the adoption's pause, after its decision. */
 class RacingKube extends StatusKube {
-  override async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
-    const written = await super.replaceStatus(object);
-    if (this.statusWrites.length === 1) {
+  #raced = false;
+  override async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
+    if (ref.kind === 'Deployment' && !this.#raced) {
+      this.#raced = true;
       this.mutate<Deployment>(deploymentRef, (d) => {
         d.spec.template.spec.containers[0]!.image = 'shop/web:3.0.0';
         d.metadata.generation = 2;
       });
     }
-    return written;
+    return super.mergePatch<T>(ref, patch);
   }
 }
+
+/** canaryd stopped after its adoption's pause, before the status write that records it. */
+class StopsAfterThePause extends StatusKube {
+  stopped = false;
+  override async replaceStatus<T extends KubeObject>(object: T): Promise<T> {
+    if (!this.stopped && deploymentOf(this)?.spec.paused === true) {
+      this.stopped = true;
+      throw new Error('canaryd stopped before recording the adoption');
+    }
+    return super.replaceStatus(object);
+  }
+}
+
+/** The Deployment controller rolls the Deployment's template to every pod. */
+const rolled = (kube: StatusKube) =>
+  kube.mutate<Deployment>(deploymentRef, (d) => {
+    const replicas = d.spec.replicas ?? 1;
+    d.status = {
+      observedGeneration: d.metadata.generation,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+    };
+  });
 
 describe('adoption', () => {
   it('adds the finalizer and adopts the Deployment in the same reconcile', async () => {
@@ -59,26 +93,32 @@ describe('adoption', () => {
     expect(result.requeueAfterMs).not.toBe(0);
   });
 
-  it('reports the adoption (Ready, reason, Event) only once the pause is seen: the write that paused it', async () => {
+  it('pauses first, with the adopted template on the Deployment, and persists the adoption once, complete', async () => {
     const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
+    const hash = templateHash(unadoptedDeployment(2).spec.template);
     const result = await reconcileOn(kube);
-    const [decision, adopted, ...more] = kube.statusWrites;
-    expect(more).toEqual([]);
-    // Persisted before the pause: adopting, not Ready.
-    expect(decision?.message).toBe('adopting revision 1: pausing the Deployment');
-    expect(decision?.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Adopting' });
-    // Decided again on the Deployment the pause answered with, in the same reconcile.
-    expect(adopted?.message).toBe('stable at revision 1');
+    // One status write: the adoption as it is once the pause is seen.
+    expect(kube.statusWrites).toHaveLength(1);
+    expect(kube.statusWrites[0]?.message).toBe('stable at revision 1');
+    expect(kube.statusWrites[0]?.release.adopting).toBeUndefined();
     expect(readyOf(kube)).toMatchObject({ status: 'True', reason: 'Idle' });
-    const events = kube.calls.filter((c) => c.verb === 'create' && c.kind === 'Event');
-    expect(events.map((c) => (c.body as { reason?: string }).reason)).toContain('Adopted');
+    // The pause went before it and carries the record.
+    const writes = kube.calls.filter((c) => c.verb !== 'get' && c.verb !== 'list' && c.kind !== 'Event');
+    expect(writes.map((c) => `${c.verb} ${c.kind}`)).toEqual([
+      'mergePatch CanaryPolicy', // the finalizer
+      'mergePatch Deployment', // the pause
+      'replace CanaryPolicy', // the status
+    ]);
+    expect(deploymentOf(kube)?.metadata.annotations?.[ADOPTED_TEMPLATE_ANNOTATION]).toBe(hash);
+    expect(statusOf(kube)?.release.stable?.templateHash).toBe(hash);
+    expect(eventReasons(kube)).toContain('Adopted');
     expect(result.requeueAfterMs).not.toBe(0);
   });
 
-  it('does not pause a Deployment whose template changed after the decision; adopts it once rolled', async () => {
+  it('does not pause a Deployment whose template changed before the pause; adopts it once rolled', async () => {
     const kube = new RacingKube(policyObject(), unadoptedDeployment(2), stableService());
     await reconcileOn(kube);
-    const deployment = kube.peek<Deployment>(deploymentRef);
+    const deployment = deploymentOf(kube);
     expect(deployment?.spec.paused).toBe(false); // the user's rollout goes on, as Kubernetes does it
     expect(deployment?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
     // Seen in the same reconcile, mid-rollout: nothing is adopted or marked until it is done.
@@ -86,18 +126,58 @@ describe('adoption', () => {
     expect(statusOf(kube)?.release.adopting).toBeUndefined();
     expect(statusOf(kube)?.message).toContain('rollout to complete');
     await reconcileOn(kube);
-    expect(kube.peek<Deployment>(deploymentRef)?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
-    expect(kube.peek<Deployment>(deploymentRef)?.spec.paused).toBe(false);
+    expect(deploymentOf(kube)?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(deploymentOf(kube)?.spec.paused).toBe(false);
 
-    kube.mutate<Deployment>(deploymentRef, (d) => {
-      d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 2, availableReplicas: 2, replicas: 2 };
-    });
+    rolled(kube);
     await reconcileOn(kube);
-    expect(kube.peek<Deployment>(deploymentRef)?.spec.paused).toBe(true);
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
     expect(statusOf(kube)?.release.stable).toMatchObject({ revision: 1 });
     expect(statusOf(kube)?.message).toBe('stable at revision 1');
     expect(statusOf(kube)?.release.history.map((h) => h.changeCause)).toEqual([
       expect.stringContaining('shop/web:3.0.0'),
     ]);
+  });
+
+  it('stopped between the pause and its record: adopts the paused template from the Deployment', async () => {
+    const kube = new StopsAfterThePause(policyObject(), unadoptedDeployment(2), stableService());
+    await expect(reconcileOn(kube)).rejects.toThrow('before recording the adoption');
+    expect(statusOf(kube)?.release?.stable).toBeUndefined();
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
+
+    await reconcileOn(kube);
+    expect(statusOf(kube)?.release.stable).toMatchObject({
+      revision: 1,
+      templateHash: templateHash(unadoptedDeployment(2).spec.template),
+    });
+    expect(statusOf(kube)?.message).toBe('stable at revision 1');
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
+  });
+
+  it('stopped between the pause and its record while the template changed: unpauses it for its rollout, then adopts it', async () => {
+    const kube = new StopsAfterThePause(policyObject(), unadoptedDeployment(2), stableService());
+    await expect(reconcileOn(kube)).rejects.toThrow('before recording the adoption');
+    // Meanwhile someone sets a new image on the paused Deployment: nobody rolled it.
+    kube.mutate<Deployment>(deploymentRef, (d) => {
+      d.spec.template.spec.containers[0]!.image = 'shop/web:3.0.0';
+      d.metadata.generation = 2;
+    });
+
+    await reconcileOn(kube);
+    const handedBack = deploymentOf(kube);
+    expect(handedBack?.spec.paused).toBe(false); // Kubernetes rolls it
+    expect(handedBack?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(handedBack?.metadata.annotations?.[ADOPTED_TEMPLATE_ANNOTATION]).toBeUndefined();
+    expect(statusOf(kube)?.release.stable).toBeUndefined(); // the new template is not called stable unrolled
+    expect(statusOf(kube)?.message).toContain('rollout to complete');
+    expect(eventReasons(kube)).toContain('AdoptionRestarted');
+
+    await reconcileOn(kube); // mid-rollout: still nothing paused or adopted
+    expect(deploymentOf(kube)?.spec.paused).toBe(false);
+    rolled(kube);
+    await reconcileOn(kube);
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
+    expect(statusOf(kube)?.release.stable?.changeCause).toContain('shop/web:3.0.0');
+    expect(statusOf(kube)?.release.history.map((h) => [h.revision, h.outcome])).toEqual([[1, 'adopted']]);
   });
 });

@@ -1,9 +1,11 @@
 // Adoption: canaryd takes a Deployment over by recording its template as the stable revision and
-// pausing it. The decision is persisted first (invariant 5), so for a moment the record exists and
-// the Deployment is not paused yet; adoption is reported (Event, reason, Ready) only once the
-// pause is seen. A template changed inside that moment is the user's own rollout: Kubernetes
-// rolls it, and canaryd adopts the new revision once that rollout is complete, instead of
-// pausing a Deployment halfway and calling its mixed pods a canary.
+// pausing it. The pause carries its own record (the adopted template's hash, on the Deployment),
+// so it goes first and the decision is persisted once, with the adoption complete: a canaryd
+// stopped between the two finds the record on the Deployment (invariant 5). Adoption is reported
+// (Event, reason, Ready) only once the pause is seen. A template changed before the pause, or
+// after it while the adoption was not recorded yet, is the user's own rollout: Kubernetes rolls
+// it, and canaryd adopts the new revision once that rollout is complete, instead of pausing a
+// Deployment halfway and calling its mixed pods a canary.
 
 import type { Action } from '../actions.ts';
 import { type Context, event } from '../context.ts';
@@ -19,6 +21,13 @@ import type { ReleaseState } from '../types.ts';
  */
 export function adopt(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const deployment = context.observed.deployment!;
+  if (
+    deployment.paused &&
+    deployment.adoptedTemplate !== undefined &&
+    deployment.adoptedTemplate !== deployment.templateHash
+  ) {
+    return handBackForItsRollout(state, context);
+  }
   if (!deployment.paused && !deployment.rolloutComplete) {
     setPhase(state, 'idle', "waiting for the Deployment's own rollout to complete before adopting it");
     return { next: state, actions: [] };
@@ -84,6 +93,36 @@ export function continueAdoption(
   state.stable = undefined;
   state.adopting = undefined;
   return adopt(state, context);
+}
+
+/**
+ * Paused by canaryd's adoption (its mark says which template), the adoption never recorded (canaryd
+ * stopped between the pause and the status write), and the template changed since: nobody rolled
+ * that template, so it is not the stable revision. The Deployment goes back to the user, unpaused,
+ * Kubernetes rolls it, and the adoption starts over once that rollout is complete.
+ */
+function handBackForItsRollout(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
+  const deployment = context.observed.deployment!;
+  event(
+    context,
+    'Normal',
+    'AdoptionRestarted',
+    `the template changed (${deployment.changeCause || deployment.templateHash}) after canaryd paused the Deployment ` +
+      `to adopt ${deployment.adoptedTemplate} and before the adoption was recorded: canaryd unpauses it, Kubernetes ` +
+      'rolls it out, and canaryd adopts the new revision once that rollout is complete',
+  );
+  setPhase(state, 'idle', "waiting for the Deployment's own rollout to complete before adopting it");
+  return { next: state, actions: [{ type: 'releaseDeployment' }] };
+}
+
+/**
+ * An adoption whose only action is its pause: the pause is written before the decision is
+ * persisted (it carries the record, see the top of this file), and the decision is made again on
+ * the paused Deployment the pause answered with, so the adoption is persisted once, complete.
+ */
+export function pausesBeforeRecording(next: ReleaseState, actions: readonly Action[]): boolean {
+  const effects = actions.filter((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation');
+  return next.adopting === true && effects.length === 1 && effects[0]?.type === 'adoptDeployment';
 }
 
 function adopted(state: ReleaseState, context: Context): void {
