@@ -275,12 +275,19 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     say(`canaryd spawn → /readyz 200: ${readyMs} ms`);
     // Nothing else scrapes canaryd while it adopts: its event loop's worst delays, every 5 s.
     const lagSampler = sampleLoopLag(() => started.bases());
+    // Where the two cores go while adopting: canaryd and each process of the cluster.
+    const adoptionCpu = { canaryd: sampleReplicas(started), cluster: sampleClusterCpu(cluster.stateDir) };
     const adoptedMs = await waitAdoptedFleet(fleet, n, started.startedAt, started.alive);
     const adoptionLoopLag = await lagSampler.stop();
+    const adoptionCpuPercent = {
+      canaryd: adoptionCpu.canaryd.stop().cpuPercent,
+      ...adoptionCpu.cluster.stop(),
+    };
     say(`canaryd spawn → all ${n} policies adopted (Ready: each Deployment seen paused): ${adoptedMs} ms`);
     say(
       `event loop delay while adopting, worst per ${adoptionLoopLag.everyMs / 1000} s: ${adoptionLoopLag.windowsMaxMs.join(', ')} ms`,
     );
+    say(`CPU while adopting, % of a core: ${JSON.stringify(adoptionCpuPercent)}`);
     // The reconciles that follow adoption (the controller-manager answering the pauses with
     // status updates) go on for minutes at 1,000+: measured, but not waited for past the bound.
     const settleMs = intFlag(flags, 'settle-minutes', 10) * 60_000;
@@ -309,6 +316,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       adoptedMs,
       adoption,
       adoptionLoopLag,
+      adoptionCpuPercent,
       quietMs,
       idle,
       load,

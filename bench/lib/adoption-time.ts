@@ -25,14 +25,27 @@ export interface AdoptionTime {
   byVerbResource: Record<string, Summary>;
   /** The policies' chains in flight at once, on average over the window (≤ canaryd's workers). */
   meanInFlight: number;
+  /**
+   * canaryd's other requests received in the window, by "VERB resource" (watches and the Lease
+   * left out): the Events above all, written beside the chains to the same API server.
+   */
+  otherRequests: Record<string, number>;
 }
 
 /** The writes of each policy's adoption received in [from, to), split into API server and canaryd time. */
 export function adoptionTime(requests: AuditedRequest[], from: number, to: number): AdoptionTime {
   const chains = new Map<string, AuditedRequest[]>();
   const byVerbResource = new Map<string, number[]>();
+  const other = new Map<string, number>();
   for (const r of requests) {
-    if (!(r.at >= from && r.at < to) || !CHAIN.has(r.resource) || !WRITES.has(r.verb)) continue;
+    if (!(r.at >= from && r.at < to)) continue;
+    if (!CHAIN.has(r.resource) || !WRITES.has(r.verb)) {
+      if (r.verb !== 'watch' && r.resource !== 'leases') {
+        const kind = `${r.verb.toUpperCase()} ${r.resource}`;
+        other.set(kind, (other.get(kind) ?? 0) + 1);
+      }
+      continue;
+    }
     const key = `${r.namespace}/${r.name}`;
     const chain = chains.get(key) ?? [];
     chain.push(r);
@@ -72,6 +85,7 @@ export function adoptionTime(requests: AuditedRequest[], from: number, to: numbe
       [...byVerbResource].sort((a, b) => b[1].length - a[1].length).map(([kind, times]) => [kind, summarise(times)]),
     ),
     meanInFlight: window > 0 ? (round(spans.reduce((a, b) => a + b, 0) / window, 1) ?? 0) : 0,
+    otherRequests: Object.fromEntries([...other].sort((a, b) => b[1] - a[1])),
   };
 }
 
@@ -84,6 +98,6 @@ export function describeAdoptionTime(t: AdoptionTime): string {
     `${t.policies} policies, ${t.writesPerPolicy} writes each one after the other; per policy p50 ${t.spanMs.p50} ms = ` +
     `API server ${t.apiServerMs.p50} + canaryd between them ${t.canarydMs.p50} (means ${t.spanMs.mean} = ` +
     `${t.apiServerMs.mean} + ${t.canarydMs.mean}); ${t.meanInFlight} in flight on average; ` +
-    `API server ms per request p50/p90: ${kinds}`
+    `API server ms per request p50/p90: ${kinds}; beside the chains: ${JSON.stringify(t.otherRequests)}`
   );
 }

@@ -28,6 +28,8 @@ interface ScaleReport {
   adoption: AdoptionTime | null;
   /** canaryd's worst event loop delay while adopting. */
   adoptionLoopLag: LoopLag;
+  /** CPU while adopting, % of a core: canaryd (all replicas) and each process of the cluster. */
+  adoptionCpuPercent: Record<string, number | null>;
   /** null: reconciles had not stopped within --settle-minutes. */
   quietMs: number | null;
   idle: {
@@ -103,6 +105,12 @@ export function reportScale(r: ScaleReport): void {
       `adoption: worst event loop delay (canaryd measures, per ${r.adoptionLoopLag.everyMs / 1000} s)`,
       `${r.adoptionLoopLag.maxMs} ms (${r.adoptionLoopLag.windowsMaxMs.join(', ')})`,
     ],
+    [
+      'adoption: CPU, % of a core',
+      Object.entries(r.adoptionCpuPercent)
+        .map(([name, percent]) => `${name} ${percent ?? '?'}`)
+        .join(', '),
+    ],
     ['spawn → queue drained', r.quietMs === null ? 'not within --settle-minutes' : `${r.quietMs} ms`],
     [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
     [
@@ -173,6 +181,7 @@ export function reportScale(r: ScaleReport): void {
     adoptedMs: r.adoptedMs,
     adoption: r.adoption,
     adoptionLoopLag: r.adoptionLoopLag,
+    adoptionCpuPercent: r.adoptionCpuPercent,
     quietMs: r.quietMs,
     idle: r.idle,
     ...(load

@@ -102,7 +102,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     '--enable-priority-and-fairness=false',
     // The apiserver's own address is loopback, which Endpoints refuse; nothing in-cluster needs it.
     '--endpoint-reconciler-type=none',
-    '--profiling=false',
+    process.env.CANARYD_APISERVER_PROFILING === '1' ? '--profiling=true' : '--profiling=false',
     ...(options.audit ? auditArgs(stateDir) : []),
     '--v=0',
   ]);
