@@ -5,10 +5,11 @@
 // new route). Its own file because this read-plan-apply loop is the one place the router changes
 // a route; gateway-api.ts decides when, and what weight and tester routing to ask for.
 import { isKubeError, type KubeApi } from '../kube/api.ts';
+import { sameJson } from '../kube/canonical-json.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { TrafficError } from './errors.ts';
 import { type HTTPRoute, httpRouteRef } from './httproute.ts';
-import { canonicalJson, type RouteParams, readRecord, restoreRules } from './httproute-record.ts';
+import { type RouteParams, readRecord, restoreRules } from './httproute-record.ts';
 import { planRoute } from './httproute-rewrite.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
 import { policyKey, type RouteTarget } from './router.ts';
@@ -49,8 +50,7 @@ export const writeRoute = async (
     const planned = planRoute(route, paramsOf(target), weight(route), routing);
     const record = JSON.stringify(planned.record);
     const unchanged =
-      route.metadata.annotations?.[HTTPROUTE_RECORD] === record &&
-      canonicalJson(route.spec.rules ?? []) === canonicalJson(planned.rules);
+      route.metadata.annotations?.[HTTPROUTE_RECORD] === record && sameJson(route.spec.rules ?? [], planned.rules);
     if (unchanged) return;
     try {
       await kube.apply(applyConfiguration(route, planned.rules, record));

@@ -4,6 +4,7 @@
 // reading (httproute-reading.ts) compares against the record, and the end of a release
 // (httproute-apply.ts) writes the restored rules back.
 import { z } from 'zod';
+import { canonicalJson } from '../kube/canonical-json.ts';
 import { TrafficError } from './errors.ts';
 import { type BackendRef, type HTTPRoute, isTesterRule, type RouteRule, refersToService } from './httproute.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
@@ -52,17 +53,6 @@ export const readRecord = (route: HTTPRoute): RouteRecord | undefined => {
   }
   return result.data;
 };
-
-/**
- * JSON with object keys sorted: the API server serializes a custom resource's maps in its own
- * key order, which need not be the order canaryd built them in.
- */
-export const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
 
 /** How a rule is found again: its name when it has one, else its matches. */
 export const ruleKey = (rule: RouteRule): string =>
