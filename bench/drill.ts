@@ -1,5 +1,6 @@
-// `npm run drill -- [sigkill|apiserver-outage|prometheus-outage|conflicting-writers|bad-input|all] [--flags]`
+// `npm run drill -- [sigkill|adoption-kill|apiserver-outage|prometheus-outage|conflicting-writers|bad-input|all] [--flags]`
 import './lib/env.ts';
+import { adoptionKill } from './drills/adoption-kill.ts';
 import { badInput } from './drills/bad-input.ts';
 import { conflictingWriters } from './drills/conflicting-writers.ts';
 import { apiserverOutage, prometheusOutage } from './drills/outages.ts';
@@ -14,6 +15,12 @@ await runTasks(
       describe: 'SIGKILL canaryd at random moments during releases and restart it (--count 20)',
       timeoutMinutes: 15,
       run: sigkill,
+    },
+    {
+      name: 'adoption-kill',
+      describe: 'SIGKILL canaryd while it adopts, templates changed meanwhile (--rounds 4 --apps 40 --kills 3)',
+      timeoutMinutes: 15,
+      run: adoptionKill,
     },
     {
       name: 'apiserver-outage',
