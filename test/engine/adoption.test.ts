@@ -1,7 +1,9 @@
 // Adoption is reported once the Deployment is seen paused; a template changed before the pause
-// landed is the user's own rollout, adopted once Kubernetes has finished it.
+// landed is the user's own rollout, adopted once Kubernetes has finished it. The pause carries
+// the adoption's record (the adopted template's hash), so it is written before the decision is
+// persisted; a canaryd stopped between the two finds the record on the Deployment.
 import { describe, expect, it } from 'vitest';
-import { decide, initialState } from '../../src/engine/index.ts';
+import { decide, initialState, pausesBeforeRecording } from '../../src/engine/index.ts';
 import { deployment, eventsOf, observed, policy, T0, types } from './fixtures.ts';
 
 const unpaused = (hash: string, extra = {}) => deployment(hash, { paused: false, rolloutComplete: true, ...extra });
@@ -63,5 +65,59 @@ describe('adoption reported once the pause is seen', () => {
     expect(next.adopting).toBeUndefined();
     expect(next.reason).toBe('stable at revision 1');
     expect(eventsOf(actions)).toEqual([expect.objectContaining({ reason: 'Adopted' })]);
+  });
+});
+
+describe('a pause without its record (canaryd stopped between the two)', () => {
+  it('the same template as the pause recorded: adopted at once', () => {
+    const paused = deployment('v1', { adoptedTemplate: 'v1' });
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: paused }), T0);
+    expect(next.stable).toMatchObject({ revision: 1, templateHash: 'v1' });
+    expect(next.reason).toBe('stable at revision 1');
+    // Like any Deployment found paused: marked (the same mark again), the adoption recorded first.
+    expect(types(actions)).toEqual(['adoptDeployment']);
+    expect(pausesBeforeRecording(next, actions)).toBe(false);
+    expect(eventsOf(actions)).toEqual([expect.objectContaining({ reason: 'Adopted' })]);
+  });
+
+  it('another template (changed after the pause, rolled by nobody): handed back for its rollout, not adopted', () => {
+    const paused = deployment('v2', { adoptedTemplate: 'v1' });
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: paused }), T0);
+    expect(next.stable).toBeUndefined();
+    expect(next.current).toBeUndefined();
+    expect(next.history).toEqual([]);
+    expect(next.reason).toContain('rollout to complete');
+    expect(types(actions)).toEqual(['releaseDeployment']);
+    expect(eventsOf(actions)).toEqual([
+      expect.objectContaining({ reason: 'AdoptionRestarted', message: expect.stringContaining('to adopt v1') }),
+    ]);
+  });
+
+  it('the mark is read only while nothing is recorded: an adopted policy releases the new template', () => {
+    const adopted = decide(policy(), initialState(), observed({ deployment: deployment('v1') }), T0).next;
+    const { next } = decide(
+      policy(),
+      adopted,
+      observed({ deployment: deployment('v2', { adoptedTemplate: 'v1' }) }),
+      T0,
+    );
+    expect(next.phase).toBe('progressing');
+    expect(next.current).toMatchObject({ templateHash: 'v2' });
+  });
+});
+
+describe('which decision writes its pause before its record', () => {
+  const first = decide(policy(), initialState(), observed({ deployment: unpaused('v1') }), T0);
+  it.each([
+    ['the adoption that asks for the pause', first.next, first.actions, true],
+    [
+      'the same decision with another action beside the pause',
+      first.next,
+      [...first.actions, { type: 'setWeight', weight: 0 } as const],
+      false,
+    ],
+    ['a decision that is not an adoption', { ...first.next, adopting: undefined }, first.actions, false],
+  ])('%s: %s', (_name, next, actions, expected) => {
+    expect(pausesBeforeRecording(next, actions)).toBe(expected);
   });
 });
