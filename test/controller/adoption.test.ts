@@ -13,7 +13,7 @@ import { templateHash } from '../../src/controller/template.ts';
 import type { Deployment, KubeObject, ObjectRef } from '../../src/kube/objects.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, stableService } from '../traffic/world.ts';
-import { quietDeps, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
+import { quietDeps, rolledOut, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 
@@ -70,17 +70,7 @@ class StopsAfterThePause extends StatusKube {
 }
 
 /** The Deployment controller rolls the Deployment's template to every pod. */
-const rolled = (kube: StatusKube) =>
-  kube.mutate<Deployment>(deploymentRef, (d) => {
-    const replicas = d.spec.replicas ?? 1;
-    d.status = {
-      observedGeneration: d.metadata.generation,
-      replicas,
-      updatedReplicas: replicas,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
-    };
-  });
+const rolled = (kube: StatusKube) => rolledOut(kube, deploymentRef);
 
 describe('adoption', () => {
   it('adds the finalizer and adopts the Deployment in the same reconcile', async () => {

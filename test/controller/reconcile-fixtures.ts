@@ -6,7 +6,7 @@ import type { ReconcilerDeps } from '../../src/controller/deps.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
 import type { StatusWriter } from '../../src/kube/api.ts';
 import { KubeEventRecorder } from '../../src/kube/events.ts';
-import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { Deployment, KubeObject, ObjectRef } from '../../src/kube/objects.ts';
 import type { TrafficRouter } from '../../src/traffic/router.ts';
 import { FakeKube } from '../traffic/fake-kube.ts';
 import { NS, stableDeployment, type World } from '../traffic/world.ts';
@@ -49,21 +49,25 @@ export const quietDeps = (
   log: { info() {}, warn() {}, error() {} },
 });
 
+/** The Deployment controller on one Deployment: its template rolled to every replica, all ready. */
+export function rolledOut(kube: FakeKube, ref: ObjectRef): void {
+  kube.mutate<Deployment>(ref, (d) => {
+    const replicas = d.spec.replicas ?? 1;
+    d.status = {
+      observedGeneration: d.metadata.generation,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+    };
+  });
+}
+
 /** The Deployment controller of a World: every roll complete, every pod ready. */
 export function rollAll(world: World): void {
   world.settle();
   for (const name of ['web', 'web-canary']) {
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name };
-    if (world.kube.peek(ref) === undefined) continue;
-    world.kube.mutate<Deployment>(ref, (d) => {
-      const replicas = d.spec.replicas ?? 1;
-      d.status = {
-        observedGeneration: d.metadata.generation,
-        replicas,
-        updatedReplicas: replicas,
-        readyReplicas: replicas,
-        availableReplicas: replicas,
-      };
-    });
+    if (world.kube.peek(ref) !== undefined) rolledOut(world.kube, ref);
   }
 }
