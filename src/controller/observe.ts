@@ -79,11 +79,14 @@ function writersOf(deployment: Deployment): NonNullable<ObservedDeployment['writ
 /**
  * The canary as the engine sees it. `route` is what the router found behind the canary route:
  * ready endpoints of another template than the canary's (a previous canary's pods) keep the
- * canary from counting as ready, so no step gives it a weight that would reach them.
+ * canary from counting as ready, so no step gives it a weight that would reach them; and a pod
+ * counts as ready only once it is a ready endpoint behind the route (the Deployment's status
+ * can count it a moment before its EndpointSlice does: a step started then would give its
+ * weight to a route with no ready endpoints, or, replica-ratio, report 0 % measured).
  */
 export function observeCanary(
   canary: Deployment | null,
-  route?: Pick<RouteStatus, 'olderCanaryEndpoints'>,
+  route?: Pick<RouteStatus, 'olderCanaryEndpoints' | 'canaryReplicas'>,
 ): ObservedCanary | undefined {
   if (canary === null) return undefined;
   const status = canary.status ?? {};
@@ -105,10 +108,11 @@ export function observeCanary(
   const onlyThisTemplate = olderPods <= 0 && (route?.olderCanaryEndpoints ?? 0) === 0;
   const ready =
     generationSeen && onlyThisTemplate ? Math.min(status.readyReplicas ?? 0, status.updatedReplicas ?? 0) : 0;
+  const behindRoute = route?.canaryReplicas ?? Number.POSITIVE_INFINITY;
   return {
     templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
     replicas: canary.spec.replicas ?? 1,
-    readyReplicas: ready,
+    readyReplicas: Math.min(ready, behindRoute),
     servingReplicas: status.readyReplicas ?? 0,
   };
 }

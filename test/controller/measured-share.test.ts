@@ -7,7 +7,9 @@ import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { Transition } from '../../src/notify/derive.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
+import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, World } from '../traffic/world.ts';
 import { quietDeps, rollAll } from './reconcile-fixtures.ts';
 
@@ -65,5 +67,56 @@ describe('the measured share after a weight write', () => {
     statusWrites.length = 0;
     await pass();
     expect(statusWrites).toEqual([]);
+  });
+
+  it('starts a step only once its canary pods are ready endpoints, so the step is announced with the share they carry', async () => {
+    // The Deployment's status counts a canary pod as ready a moment before the EndpointSlice
+    // controller lists it (two controllers, two watches). A step started then announced "step 1
+    // at 25 % (measured 0 %)" while the canary was on its way in (seen once in the e2e suite).
+    const world = new World();
+    const kube = world.kube;
+    kube.seed({
+      apiVersion: policyRef.apiVersion,
+      kind: policyRef.kind,
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        target: { deployment: 'web', service: 'web', router: 'replica-ratio' },
+        strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
+      },
+    } as PolicyObject);
+    let now = Date.parse('2026-12-05T08:00:00Z');
+    const announced: Transition[] = [];
+    const deps = {
+      ...quietDeps(
+        Object.assign(kube, { replaceStatus: <T extends KubeObject>(object: T) => kube.replace(object) }),
+        () => new ReplicaRatioRouter(kube),
+        () => new Date(now),
+      ),
+      notify: (transition: Transition) => announced.push(transition),
+    };
+    const pass = async () => {
+      await reconcile(deps, NS, 'web');
+      now += 1000;
+    };
+    const current = () => (kube.peek<PolicyObject>(policyRef)?.status as PolicyStatus | undefined)?.release.current;
+    rollAll(world);
+    await pass(); // adopted
+    kube.mutate<Deployment>(deploymentRef('web'), (d) => {
+      d.spec.template.spec.containers[0]!.image = 'shop/web:2.1.0';
+    });
+    for (let i = 0; i < 3; i++) {
+      await pass(); // started; the canary created, then sized for step 1
+      rollAll(world, { endpointSlices: false }); // its pods ready, not yet endpoints
+    }
+    expect(kube.peek<Deployment>(deploymentRef('web-canary'))?.status?.readyReplicas).toBeGreaterThan(0);
+    expect(current()?.stepStartedAt).toBeUndefined();
+    expect(announced.filter((t) => t.after.current?.stepStartedAt !== undefined)).toEqual([]);
+
+    rollAll(world); // the EndpointSlice controller catches up
+    await pass();
+    expect(current()?.stepStartedAt).toBeDefined();
+    const step = announced.find((t) => t.after.current?.stepStartedAt !== undefined);
+    expect(step?.measuredShare).toBeGreaterThan(0);
+    expect(current()?.achievedWeight).toBe(step?.measuredShare);
   });
 });

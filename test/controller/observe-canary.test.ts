@@ -43,8 +43,23 @@ describe('observeCanary', () => {
   it('ready endpoints of another template behind the canary route keep the canary from being ready', () => {
     // The Deployment's status may count an old pod out before the EndpointSlice does.
     const status = { observedGeneration: 6, replicas: 3, readyReplicas: 3, updatedReplicas: 3 };
-    expect(observeCanary(canary(6, status), { olderCanaryEndpoints: 1 })).toMatchObject({ readyReplicas: 0 });
-    expect(observeCanary(canary(6, status), { olderCanaryEndpoints: 0 })).toMatchObject({ readyReplicas: 3 });
+    const route = { canaryReplicas: 3 };
+    expect(observeCanary(canary(6, status), { ...route, olderCanaryEndpoints: 1 })).toMatchObject({ readyReplicas: 0 });
+    expect(observeCanary(canary(6, status), { ...route, olderCanaryEndpoints: 0 })).toMatchObject({ readyReplicas: 3 });
+  });
+
+  it('a pod the Deployment counts as ready is ready for a step only once it is a ready endpoint behind the route', () => {
+    // The Deployment's status and the EndpointSlice are written by two controllers and reach the
+    // caches by two watches: a step started on the status alone gave its weight to a route whose
+    // canary was not an endpoint yet (replica-ratio measured 0 % at the step's start).
+    const status = { observedGeneration: 6, replicas: 3, readyReplicas: 3, updatedReplicas: 3 };
+    expect(observeCanary(canary(6, status), { canaryReplicas: 1 })).toMatchObject({
+      readyReplicas: 1,
+      servingReplicas: 3,
+    });
+    expect(observeCanary(canary(6, status), { canaryReplicas: 3 })).toMatchObject({ readyReplicas: 3 });
+    // More endpoints than the Deployment counts (pods of its template elsewhere) add nothing.
+    expect(observeCanary(canary(6, status), { canaryReplicas: 5 })).toMatchObject({ readyReplicas: 3 });
   });
 
   it('a canary being deleted is going: none of its pods counts as ready, and it is not gone yet', () => {

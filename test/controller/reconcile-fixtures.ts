@@ -63,9 +63,9 @@ export function rolledOut(kube: FakeKube, ref: ObjectRef): void {
   });
 }
 
-/** The Deployment controller of a World: every roll complete, every pod ready. */
-export function rollAll(world: World): void {
-  world.settle();
+/** The Deployment controller of a World: every roll complete, every pod ready (options: World.settle's). */
+export function rollAll(world: World, options?: Parameters<World['settle']>[0]): void {
+  world.settle(options);
   for (const name of ['web', 'web-canary']) {
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name };
     if (world.kube.peek(ref) !== undefined) rolledOut(world.kube, ref);
