@@ -121,8 +121,11 @@ export async function clusterUp(
   }
 }
 
-/** Dependents first (the proxy before the pods it sends to): nothing may send to the pods once their network goes. */
-const PROCESS_ORDER = ['traefik', 'pod-runner', 'prometheus', ...STOP_ORDER];
+/**
+ * Dependents first (the proxy before the pods it sends to): nothing may send to the pods once
+ * their network goes. A canaryd left running by `demo --keep` (pids/canaryd.pid) goes before all.
+ */
+const PROCESS_ORDER = ['canaryd', 'traefik', 'pod-runner', 'prometheus', ...STOP_ORDER];
 
 export async function clusterDown(stateDir = defaultStateDir()): Promise<string[]> {
   const stopped = await reapRecorded(stateDir, PROCESS_ORDER);

@@ -47,11 +47,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The process group (the cluster's processes lead their own), else the process alone: a process
+ * started in its parent's group (the demo's canaryd, left running by --keep) has no group of its own.
+ */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    // The group is already gone: nothing left to signal.
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already: nothing left to signal.
+    }
   }
 }
 
@@ -80,7 +88,7 @@ export async function reapRecorded(stateDir: string, order: string[] = []): Prom
     const pid = Number(readFileSync(file, 'utf8'));
     if (Number.isInteger(pid) && pid > 1 && isAlive(pid)) {
       await stopPid(pid);
-      stopped.push(name);
+      stopped.push(isAlive(pid) ? `${name} (still running, pid ${pid})` : name);
     }
     rmSync(file, { force: true });
   }

@@ -11,6 +11,8 @@
 //      (Traefik), released by the gateway-api router at 5 % and 50 %, measured through the Gateway;
 //   6. briefly, the replica-ratio fallback: an app without an Ingress, split by ready pods.
 // `--keep` leaves the cluster and canaryd running (stop with `npm run cluster -- down`).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { clusterDown, clusterUp } from '../cluster/cluster.ts';
@@ -87,6 +89,10 @@ async function main(): Promise<void> {
     say(`web v1 answers through Traefik (${info.proxyUrl}, Host: ${HOST}); steady traffic of ~100 requests/s`);
 
     canaryd = startCanaryd(info.kubeconfig, ['--namespace', NAMESPACE], 'canaryd-demo');
+    // Left running by --keep, it outlives this process: recorded with the cluster's processes so
+    // `npm run cluster -- down` stops it too.
+    if (values.keep && canaryd.child.pid !== undefined)
+      writeFileSync(join(info.stateDir, 'pids', 'canaryd.pid'), String(canaryd.child.pid));
     say(`canaryd started (log: ${canaryd.logFile})`);
     await createPolicy(kc, NAMESPACE, {
       apiVersion: 'canaryd.dev/v1alpha1',
@@ -228,7 +234,10 @@ async function main(): Promise<void> {
     if (api !== 'succeeded') throw new Error(`api v2 should have been promoted, but the release ended ${api}`);
     say('api v2 promoted by replica ratio');
 
-    if (values.keep) say(`left running: export KUBECONFIG=${info.kubeconfig}; kubectl -n demo get canarypolicies`);
+    if (values.keep) {
+      say(`left running: export KUBECONFIG=${info.kubeconfig}; kubectl -n demo get canarypolicies`);
+      say('stop the cluster and canaryd with: npm run cluster -- down');
+    }
     await finish();
     say('demo complete');
   } catch (error) {
