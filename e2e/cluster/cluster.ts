@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { type ControlPlaneInfo, STOP_ORDER, startControlPlane } from './control-plane.ts';
+import { warmKwokIpPool } from './kwok-ip-pool.ts';
 import { applyPodNetwork, type PodNetworkPlan, planPodNetwork, readRecordedPlan, removePodNetwork } from './netns.ts';
 import { podCidr } from './pod-network.ts';
 import { reapRecorded, startProcess } from './processes.ts';
@@ -99,6 +100,7 @@ export async function clusterUp(
     log(`prometheus on ${prometheus.url}`);
     await waitForNodesReady(kc, plane.nodes.length);
     await waitForDefaultServiceAccount(kc);
+    await warmKwokIpPool(kc, plane.nodes[0]!);
     const info: ClusterInfo = {
       ...plane,
       podNetwork: plan,
