@@ -18,18 +18,22 @@
 // `--router ingress-nginx`: each app also has an Ingress (class nginx) and its policy that router
 // (canary Ingress weights per step) instead of replica-ratio. The cluster's Traefik serves those
 // Ingresses (no requests are sent) on the same cores: its CPU is in clusterCpuPercent.
+// `--finalizer-on-create on|off` (default off): deploy/components/finalizer-on-create installed
+// before the policies are created (Kubernetes 1.36+: the API server adds canaryd's finalizer, so
+// adopting a policy is two writes instead of three).
 // `--shards K` (default 1): K canaryd replicas, each started with --shard sJ and its own Lease,
 // the policies split evenly (the releasing ones too); memory is reported per replica (the largest in the tables),
 // CPU and requests summed over the replicas, step latency over all of them.
 
 import { WaitAborted, waitFor } from '../e2e/cluster/wait.ts';
+import { installFinalizerPolicy } from '../e2e/support/finalizer-policy.ts';
 import { adoptionTime } from './lib/adoption-time.ts';
 import { release } from './lib/app.ts';
 import { readAudit } from './lib/audit.ts';
 import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { sampleClusterCpu } from './lib/cluster-cpu.ts';
-import { type Flags, intFlag, round, say, sleep, wordsFlag } from './lib/common.ts';
+import { type Flags, intFlag, round, say, sleep, switchFlag, wordsFlag } from './lib/common.ts';
 import { controllerWork, describeWork } from './lib/controller-work.ts';
 import {
   appOf,
@@ -228,7 +232,12 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const heapMiB = flags['heap-mib'] === undefined ? undefined : intFlag(flags, 'heap-mib', 0);
   // --node-options="--flag …": V8/Node flags beyond the install's (what a flag costs in CPU and latency).
   const extraNodeOptions = wordsFlag(flags, 'node-options');
+  const finalizerOnCreate = switchFlag(flags, 'finalizer-on-create', false);
   const cluster = await benchCluster('scale', { audit: true });
+  if (finalizerOnCreate) {
+    await installFinalizerPolicy(cluster.kc, 'default');
+    say('deploy/components/finalizer-on-create installed: the API server adds the finalizer to each policy created');
+  }
   const setup = {
     policies: n,
     releasing: m,
@@ -243,6 +252,9 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       concurrency: concurrency ?? '16 (default)',
       leaderElection: LEADER_ARGS.join(' '),
       heapCap: heapMiB === undefined ? "the install's" : `--max-old-space-size=${heapMiB}`,
+      finalizerOnCreate: finalizerOnCreate
+        ? 'deploy/components/finalizer-on-create: the finalizer added by the API server at creation'
+        : 'off: canaryd adds the finalizer (the default install)',
       ...(extraNodeOptions.length > 0 ? { nodeOptionsAdded: extraNodeOptions.join(' ') } : {}),
       ...(shards > 1
         ? {

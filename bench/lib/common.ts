@@ -38,6 +38,15 @@ export function intFlag(flags: Flags, key: string, fallback: number): number {
   return value;
 }
 
+/** A flag that is on or off: `--x`, `--x on|off|true|false`; `fallback` when not given. */
+export function switchFlag(flags: Flags, key: string, fallback: boolean): boolean {
+  const raw = flags[key];
+  if (raw === undefined) return fallback;
+  if (raw === true || raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new Error(`--${key} ${raw}: expected on or off`);
+}
+
 /** A flag holding words separated by spaces (--node-options="--a --b"); none when not given. */
 export function wordsFlag(flags: Flags, key: string): string[] {
   const raw = flags[key];

@@ -2,8 +2,9 @@
 // built from its Go module (e2e/cluster/build-helm.sh, cached), `helm template` and
 // `kubectl kustomize` run as a person would run them.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../cluster/cluster.ts';
@@ -79,10 +80,34 @@ export async function helmTemplate(
  * What `kubectl apply -k deploy/` applies: `kubectl kustomize deploy/` (kubectl's built-in
  * kustomize, as docs/install.md and e2e/install-deploy.test.ts use it).
  */
-export function kustomizeObjects(): K8sObject[] {
+export function kustomizeObjects(dir = KUSTOMIZE_DIR): K8sObject[] {
   if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} not found: kubectl renders deploy/ (kubectl kustomize)`);
-  const out = execFileSync(KUBECTL, ['kustomize', KUSTOMIZE_DIR], { encoding: 'utf8', timeout: 60_000 });
-  return parseObjects(out, 'kubectl kustomize deploy/');
+  const out = execFileSync(KUBECTL, ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
+  return parseObjects(out, `kubectl kustomize ${dir}`);
+}
+
+/**
+ * An overlay of deploy/ with the given components (paths under deploy/components), as a user
+ * writes one, in a temporary directory (kustomize takes relative paths only), rendered.
+ */
+export function kustomizeWithComponents(components: string[]): K8sObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'canaryd-overlay-'));
+  try {
+    const from = (path: string) => relative(dir, path);
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `resources: [${from(KUSTOMIZE_DIR)}]`,
+        `components: [${components.map((c) => from(join(KUSTOMIZE_DIR, 'components', c))).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
+    return kustomizeObjects(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const readChartFile = (path: string): string => readFileSync(join(CHART, path), 'utf8');

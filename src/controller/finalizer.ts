@@ -2,9 +2,12 @@
 // restored) before it goes; in a namespace being deleted it hands back what still exists and
 // completes once the rest is gone (issue 12).
 import type { Action, ReleaseState } from '../engine/index.ts';
+import type { Deployment } from '../kube/objects.ts';
+import { OWNER_POLICY } from '../traffic/labels.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
-import { FINALIZER, policyRef } from './names.ts';
+import { FINALIZER, MANAGED_LABEL, policyKeyOf, policyRef } from './names.ts';
 import { IN_FLIGHT } from './phases.ts';
+import type { PolicyStatus } from './status.ts';
 
 /** The policy with the finalizer (added when missing). */
 export async function ensureFinalizer(
@@ -37,5 +40,29 @@ export async function finishDeletion(
   }
   const finalizers = ((latest.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== FINALIZER);
   await deps.kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
+  return true;
+}
+
+/**
+ * A deleted policy that never had a valid version took nothing: it goes at once. It may carry the
+ * finalizer without canaryd having written it (deploy/components/finalizer-on-create: the API
+ * server adds it at creation). Kept, with the reason in its status, if a Deployment carries its
+ * mark after all (nothing recorded of an adoption whose pause was written): the hand-back needs
+ * a valid policy. Returns whether it went.
+ */
+export async function finishNeverValid(
+  deps: ReconcilerDeps,
+  object: PolicyObject,
+  status: PolicyStatus,
+): Promise<boolean> {
+  const { namespace = '', name } = object.metadata;
+  const finalizers = (object.metadata.finalizers as string[] | undefined) ?? [];
+  if (status.activeSpec !== undefined || status.release.stable !== undefined) return false;
+  if (!finalizers.includes(FINALIZER)) return true;
+  const marked = await deps.kube.list<Deployment>('apps/v1', 'Deployment', namespace, `${MANAGED_LABEL}=true`);
+  if (marked.some((d) => d.metadata.annotations?.[OWNER_POLICY] === policyKeyOf(namespace, name))) return false;
+  await deps.kube.mergePatch(policyRef(namespace, name), {
+    metadata: { finalizers: finalizers.filter((f) => f !== FINALIZER) },
+  });
   return true;
 }

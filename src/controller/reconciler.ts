@@ -15,7 +15,7 @@ import { otherClaimant, refuseClaimed } from './claim.ts';
 import type { PolicyObject, ReconcileResult, ReconcilerDeps } from './deps.ts';
 import { putBackDrift } from './drift.ts';
 import { managedMark } from './execute.ts';
-import { ensureFinalizer, finishDeletion } from './finalizer.ts';
+import { ensureFinalizer, finishDeletion, finishNeverValid } from './finalizer.ts';
 import { policyRef } from './names.ts';
 import { observeAnalysis, observeDeployment } from './observe.ts';
 import { decideAndAct, type PassOutcome } from './pass.ts';
@@ -37,6 +37,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const status = readStatus(object.status, now);
   const valid = activePolicy(object, status, now, deps);
   if (valid === undefined) {
+    if (object.metadata.deletionTimestamp !== undefined && (await finishNeverValid(deps, object, status))) {
+      return { requeueAfterMs: null };
+    }
     await writeStatus(deps, object, status);
     return { requeueAfterMs: null };
   }

@@ -6,7 +6,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isMap, type Node, parseDocument, type YAMLMap } from 'yaml';
-import { CHART, helmTemplate, type K8sObject, kustomizeObjects, readChartFile } from '../../e2e/support/helm.ts';
+import {
+  CHART,
+  helmTemplate,
+  type K8sObject,
+  KUSTOMIZE_DIR,
+  kustomizeObjects,
+  kustomizeWithComponents,
+  parseObjects,
+  readChartFile,
+} from '../../e2e/support/helm.ts';
 
 const CHART_LABELS = {
   'app.kubernetes.io/name': 'canaryd',
@@ -80,6 +89,30 @@ describe('the Helm chart with default values and `kubectl kustomize deploy/`', (
     expect(policies).toHaveLength(4);
     for (const object of policies) expect(inChart(object).spec, key(object)).toEqual(object.spec);
   });
+
+  it('admissionPolicies.finalizerOnCreate renders deploy/components/finalizer-on-create, field by field; off by default', async () => {
+    expect(chart.filter((o) => o.kind.startsWith('MutatingAdmissionPolicy'))).toEqual([]);
+    const rendered = await helmTemplate({ set: ['admissionPolicies.finalizerOnCreate=true'] });
+    expect(rendered.error).toBe('');
+    // The component adds these two objects to deploy/ and nothing else.
+    const overlay = kustomizeWithComponents(['finalizer-on-create']);
+    const added = overlay.filter((o) => !kustomize.some((k) => key(k) === key(o)));
+    expect(overlay).toHaveLength(kustomize.length + added.length);
+    const component = parseObjects(
+      readFileSync(join(KUSTOMIZE_DIR, 'components', 'finalizer-on-create', 'finalizer-policy.yaml'), 'utf8'),
+      'deploy/components/finalizer-on-create',
+    );
+    expect(added).toEqual(component);
+    expect(component.map(key)).toEqual([
+      'MutatingAdmissionPolicy /canaryd-policy-finalizer',
+      'MutatingAdmissionPolicyBinding /canaryd-policy-finalizer',
+    ]);
+    for (const object of component) {
+      const twin = rendered.objects.find((o) => key(o) === key(object));
+      expect(twin?.spec, key(object)).toEqual(object.spec);
+      expect(twin?.metadata.labels, key(object)).toMatchObject(CHART_LABELS);
+    }
+  }, 120_000);
 
   it('the same CRD (files/crd.yaml is generated beside deploy/crd.yaml), kept on uninstall', () => {
     const crd = kustomize.find((o) => o.kind === 'CustomResourceDefinition') as K8sObject;
