@@ -110,6 +110,9 @@ describe('installing the Helm chart on the local cluster', () => {
         'ClusterRoleBinding',
         'CustomResourceDefinition',
         'Deployment',
+        // admissionPolicies.finalizerOnCreate auto: this 1.36 API server serves the kind.
+        'MutatingAdmissionPolicy',
+        'MutatingAdmissionPolicyBinding',
         'PodDisruptionBudget',
         // In canaryd's namespace: the leader-election Lease and the notification outbox ConfigMap.
         'Role',

@@ -61,10 +61,12 @@ export interface HelmResult {
 
 /** `helm template RELEASE deploy/helm/canaryd -n NAMESPACE --set ...`: the objects it renders, or its refusal. */
 export async function helmTemplate(
-  options: { release?: string; namespace?: string; set?: string[]; values?: string } = {},
+  options: { release?: string; namespace?: string; set?: string[]; values?: string; apiVersions?: string[] } = {},
 ): Promise<HelmResult> {
   const args = ['template', options.release ?? 'canaryd', CHART, '--namespace', options.namespace ?? 'canaryd-system'];
   for (const value of options.set ?? []) args.push('--set', value);
+  // What a live install finds by discovery (group/version/Kind), for templates that ask.
+  for (const version of options.apiVersions ?? []) args.push('--api-versions', version);
   if (options.values !== undefined) args.push('--values', options.values);
   return promisify(execFile)(helmBinary(), args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }).then(
     ({ stdout }) => ({ ok: true, objects: parseObjects(stdout, 'helm template'), error: '' }),

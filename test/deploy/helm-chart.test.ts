@@ -90,10 +90,26 @@ describe('the Helm chart with default values and `kubectl kustomize deploy/`', (
     for (const object of policies) expect(inChart(object).spec, key(object)).toEqual(object.spec);
   });
 
-  it('admissionPolicies.finalizerOnCreate renders deploy/components/finalizer-on-create, field by field; off by default', async () => {
-    expect(chart.filter((o) => o.kind.startsWith('MutatingAdmissionPolicy'))).toEqual([]);
+  it('admissionPolicies.finalizerOnCreate renders deploy/components/finalizer-on-create, field by field, where the cluster serves it', async () => {
+    const MAP = 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy';
+    const mutating = (objects: K8sObject[]) => objects.filter((o) => o.kind.startsWith('MutatingAdmissionPolicy'));
+    // auto (the default): not where the kind is not served (helm template knows no cluster; Kubernetes < 1.36).
+    expect(mutating(chart)).toEqual([]);
+    const served = await helmTemplate({ apiVersions: [MAP] });
+    expect(mutating(served.objects).map(key)).toHaveLength(2);
+    expect(
+      mutating(
+        (await helmTemplate({ apiVersions: [MAP], set: ['admissionPolicies.finalizerOnCreate=false'] })).objects,
+      ),
+    ).toEqual([]);
     const rendered = await helmTemplate({ set: ['admissionPolicies.finalizerOnCreate=true'] });
     expect(rendered.error).toBe('');
+    expect(mutating(served.objects)).toEqual(mutating(rendered.objects));
+    // canaryd limited to one namespace: the binding too.
+    const narrowed = await helmTemplate({ apiVersions: [MAP], set: ['watchNamespace=shop'] });
+    expect(narrowed.objects.find((o) => o.kind === 'MutatingAdmissionPolicyBinding')?.spec.matchResources).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+    });
     // The component adds these two objects to deploy/ and nothing else.
     const overlay = kustomizeWithComponents(['finalizer-on-create']);
     const added = overlay.filter((o) => !kustomize.some((k) => key(k) === key(o)));
