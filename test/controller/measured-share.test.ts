@@ -16,6 +16,17 @@ import { quietDeps, rollAll } from './reconcile-fixtures.ts';
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 const deploymentRef = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
 
+/** A policy of one step at 25 %, held an hour, with `router`. */
+const oneStepPolicy = (router: string): PolicyObject => ({
+  apiVersion: policyRef.apiVersion,
+  kind: policyRef.kind,
+  metadata: { name: 'web', namespace: NS },
+  spec: {
+    target: { deployment: 'web', service: 'web', router },
+    strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
+  },
+});
+
 describe('the measured share after a weight write', () => {
   it('is in the status the same pass leaves, before any watch event brings the policy back', async () => {
     const world = new World();
@@ -26,15 +37,7 @@ describe('the measured share after a weight write', () => {
         return world.kube.replace(object);
       },
     });
-    kube.seed({
-      apiVersion: policyRef.apiVersion,
-      kind: policyRef.kind,
-      metadata: { name: 'web', namespace: NS },
-      spec: {
-        target: { deployment: 'web', service: 'web', router: 'ingress-nginx' },
-        strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
-      },
-    } as PolicyObject);
+    kube.seed(oneStepPolicy('ingress-nginx'));
     const rolled = () => rollAll(world);
     let now = Date.parse('2026-12-03T08:00:00Z');
     const deps = quietDeps(
@@ -75,15 +78,7 @@ describe('the measured share after a weight write', () => {
     // at 25 % (measured 0 %)" while the canary was on its way in (seen once in the e2e suite).
     const world = new World();
     const kube = world.kube;
-    kube.seed({
-      apiVersion: policyRef.apiVersion,
-      kind: policyRef.kind,
-      metadata: { name: 'web', namespace: NS },
-      spec: {
-        target: { deployment: 'web', service: 'web', router: 'replica-ratio' },
-        strategy: { steps: [{ weight: 25, hold: '1h' }], allowLargeFirstStep: true },
-      },
-    } as PolicyObject);
+    kube.seed(oneStepPolicy('replica-ratio'));
     let now = Date.parse('2026-12-05T08:00:00Z');
     const announced: Transition[] = [];
     const deps = {
