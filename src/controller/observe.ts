@@ -113,6 +113,7 @@ export function observeCanary(
     templateHash: canary.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '',
     replicas: canary.spec.replicas ?? 1,
     readyReplicas: Math.min(ready, behindRoute),
+    ...(behindRoute < ready ? { readyInDeployment: ready } : {}),
     servingReplicas: status.readyReplicas ?? 0,
   };
 }

@@ -44,8 +44,16 @@ export interface FieldWriter {
 export interface ObservedCanary {
   templateHash: string;
   replicas: number;
-  /** Ready pods running templateHash (pods of an older canary template do not count). */
+  /**
+   * Ready pods running templateHash (pods of an older canary template do not count) that are
+   * also ready endpoints behind the canary route: what a step may give its weight to.
+   */
   readyReplicas: number;
+  /**
+   * Ready pods running templateHash as the Deployment counts them, endpoints behind the route or
+   * not yet (absent: readyReplicas). Only to say why a step waits.
+   */
+  readyInDeployment?: number;
   /**
    * Ready pods behind the canary route, whatever their template: what invariant 1 asks about.
    * Differs from readyReplicas while the Deployment controller has not yet observed a change

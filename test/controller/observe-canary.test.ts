@@ -55,9 +55,15 @@ describe('observeCanary', () => {
     const status = { observedGeneration: 6, replicas: 3, readyReplicas: 3, updatedReplicas: 3 };
     expect(observeCanary(canary(6, status), { canaryReplicas: 1 })).toMatchObject({
       readyReplicas: 1,
+      readyInDeployment: 3,
       servingReplicas: 3,
     });
-    expect(observeCanary(canary(6, status), { canaryReplicas: 3 })).toMatchObject({ readyReplicas: 3 });
+    expect(observeCanary(canary(6, status), { canaryReplicas: 3 })).toEqual({
+      templateHash: 'v2',
+      replicas: 3,
+      readyReplicas: 3,
+      servingReplicas: 3,
+    });
     // More endpoints than the Deployment counts (pods of its template elsewhere) add nothing.
     expect(observeCanary(canary(6, status), { canaryReplicas: 5 })).toMatchObject({ readyReplicas: 3 });
   });

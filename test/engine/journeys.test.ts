@@ -53,7 +53,9 @@ describe('journeys', () => {
     d.cluster.setTemplate('v2');
     drive(d, p, resting);
     expect(d.state.phase).toBe('failed');
-    expect(d.state.history.at(-1)?.reason).toContain('timeouts.canaryReady');
+    expect(d.state.history.at(-1)?.reason).toMatch(
+      /^the canary was not ready within timeouts\.canaryReady \(\w+\): 0 of \d+ canary pod\(s\) ready$/,
+    );
     expect(d.cluster.violations).toEqual([]);
   });
 

@@ -46,6 +46,10 @@ const notReadyCanary = canaryObserved(0, {
   canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, servingReplicas: 0 },
 });
 
+const unroutedCanary = canaryObserved(0, {
+  canary: { templateHash: 'v2', replicas: 1, readyReplicas: 0, readyInDeployment: 1, servingReplicas: 1 },
+});
+
 const rows: Row[] = [
   {
     name: 'step entry: canary not ready yet -> waits, nothing re-created',
@@ -80,7 +84,29 @@ const rows: Row[] = [
     current: entering,
     observed: notReadyCanary,
     nowMs: 10 * MIN,
-    expect: { phase: 'rollingBack', reason: 'timeouts.canaryReady' },
+    expect: { phase: 'rollingBack', reason: 'timeouts.canaryReady (10m): 0 of 1 canary pod(s) ready' },
+  },
+  {
+    name: 'step entry: the pod ready in the Deployment, not yet an endpoint behind the route -> waits, says so',
+    current: entering,
+    observed: unroutedCanary,
+    nowMs: MIN,
+    expect: {
+      phase: 'progressing',
+      weight: 0,
+      actions: [],
+      reason: 'waiting for 1 ready canary pod(s) (1 ready, 0 of them endpoints behind the route yet)',
+    },
+  },
+  {
+    name: 'step entry: ready pods that never became endpoints by timeouts.canaryReady -> rollback naming the route',
+    current: entering,
+    observed: unroutedCanary,
+    nowMs: 10 * MIN,
+    expect: {
+      phase: 'rollingBack',
+      reason: '1 of 1 canary pod(s) ready, 0 of them ready endpoints behind the route (check the Service',
+    },
   },
   {
     name: 'step entry of step 3: bigger canary first (scale), weight unchanged',

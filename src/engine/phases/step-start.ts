@@ -23,7 +23,16 @@ export function beginStep(
   const current = state.current!;
   if (route.prepared && heldByGates(current, context, step)) return openGatesFirst(state, context, step);
   if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
-    setPhase(state, 'progressing', `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)`);
+    const canary = context.observed.canary;
+    const unrouted =
+      canary?.readyInDeployment === undefined
+        ? ''
+        : ` (${canary.readyInDeployment} ready, ${canary.readyReplicas} of them endpoints behind the route yet)`;
+    setPhase(
+      state,
+      'progressing',
+      `step ${state.current!.stepIndex + 1}: waiting for ${wanted} ready canary pod(s)${unrouted}`,
+    );
     return null;
   }
   const gated = startGates(state, context, step);

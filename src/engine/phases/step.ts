@@ -7,6 +7,7 @@
 // that acts at once (step-evidence.ts), advancing (step-advance.ts) and what the step asks of the
 // cluster (step-actions.ts) live beside it.
 import { type Context, type HandlerResult, reached } from '../context.ts';
+import type { ObservedCanary } from '../observed.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate } from '../stable-drift.ts';
 import { classifyTemplate, startRollback, supersede, type TemplateChange } from '../transitions.ts';
 import type { CurrentRelease, ReleaseState } from '../types.ts';
@@ -39,7 +40,9 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const canaryReady = canaryOk && canary.readyReplicas >= wanted;
   const undecided = undecidedAtTimeout(state, context);
   if (undecided !== null) return undecided;
-  const failure = releaseFailure(current, context, canaryOk && canary.servingReplicas > 0, canaryReady);
+  const failure = releaseFailure(current, context, canaryOk && canary.servingReplicas > 0, canaryReady, () =>
+    canaryCount(canaryOk ? canary : undefined, wanted),
+  );
   if (failure !== null) return { goto: startRollback(state, context, failure, 'rolledBack') };
 
   const analysing = context.times.analysisEnabled && !current.promote?.full;
@@ -99,6 +102,7 @@ function releaseFailure(
   context: Context,
   canaryServing: boolean,
   canaryReady: boolean,
+  counted: () => string,
 ): string | null {
   const { timeouts } = context.policy.spec;
   if (reached(context, current.deadlines.release)) {
@@ -109,7 +113,17 @@ function releaseFailure(
     return `the canary has no ready pods while it should receive ${current.weight}% of traffic`;
   }
   if (current.stepStartedAt === undefined && !canaryReady && reached(context, current.deadlines.canaryReady)) {
-    return `the canary was not ready within timeouts.canaryReady (${timeouts.canaryReady})`;
+    return `the canary was not ready within timeouts.canaryReady (${timeouts.canaryReady}): ${counted()}`;
   }
   return null;
+}
+
+/** How many of the pods a step wants are ready, and, when some are not yet behind the route, that too. */
+export function canaryCount(canary: ObservedCanary | undefined, wanted: number): string {
+  const ready = canary?.readyReplicas ?? 0;
+  const inDeployment = canary?.readyInDeployment ?? ready;
+  if (inDeployment > ready) {
+    return `${inDeployment} of ${wanted} canary pod(s) ready, ${ready} of them ready endpoints behind the route (check the Service's selector and the EndpointSlices)`;
+  }
+  return `${ready} of ${wanted} canary pod(s) ready`;
 }
