@@ -8,7 +8,8 @@ import type { Deployment, KubeObject } from '../kube/objects.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
 import { OWNER_POLICY } from '../traffic/labels.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
-import { FINALIZER, policyKeyOf, policyRef } from './names.ts';
+import { dropFinalizer } from './finalizer.ts';
+import { policyKeyOf, policyRef } from './names.ts';
 import { writeStatus } from './persist.ts';
 import { type PolicyStatus, setCondition } from './status.ts';
 
@@ -86,12 +87,7 @@ export async function refuseClaimed(
 ): Promise<void> {
   const { namespace = '', name } = object.metadata;
   if (object.metadata.deletionTimestamp !== undefined) {
-    const finalizers = (object.metadata.finalizers as string[] | undefined) ?? [];
-    if (finalizers.includes(FINALIZER)) {
-      await deps.kube.mergePatch(policyRef(namespace, name), {
-        metadata: { finalizers: finalizers.filter((f) => f !== FINALIZER) },
-      });
-    }
+    await dropFinalizer(deps, object);
     return;
   }
   const by = policyKeyOf(holder.namespace, holder.name);

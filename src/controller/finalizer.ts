@@ -30,25 +30,32 @@ export async function ensureFinalizer(
  */
 export async function finishDeletion(
   deps: ReconcilerDeps,
-  namespace: string,
-  name: string,
   decided: { next: ReleaseState; actions: Action[]; latest: PolicyObject },
 ): Promise<boolean> {
   const { next, actions, latest } = decided;
   if (IN_FLIGHT.has(next.phase) || !actions.every((a) => a.type === 'recordEvent' || a.type === 'ackOperation')) {
     return false;
   }
-  const finalizers = ((latest.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== FINALIZER);
-  await deps.kube.mergePatch(policyRef(namespace, name), { metadata: { finalizers } });
+  await dropFinalizer(deps, latest);
   return true;
+}
+
+/** Removes canaryd's finalizer from a deleted policy (none to remove: nothing written); the policy goes. */
+export async function dropFinalizer(deps: ReconcilerDeps, object: PolicyObject): Promise<void> {
+  const { namespace = '', name } = object.metadata;
+  const finalizers = (object.metadata.finalizers as string[] | undefined) ?? [];
+  if (!finalizers.includes(FINALIZER)) return;
+  await deps.kube.mergePatch(policyRef(namespace, name), {
+    metadata: { finalizers: finalizers.filter((f) => f !== FINALIZER) },
+  });
 }
 
 /**
  * A deleted policy that never had a valid version took nothing: it goes at once. It may carry the
  * finalizer without canaryd having written it (deploy/components/finalizer-on-create: the API
- * server adds it at creation). Kept, with the reason in its status, if a Deployment carries its
- * mark after all (nothing recorded of an adoption whose pause was written): the hand-back needs
- * a valid policy. Returns whether it went.
+ * server adds it at creation). Kept (its status still says why it is invalid) if a Deployment
+ * carries its mark after all (a pause written for an adoption not yet recorded): the hand-back
+ * needs a valid policy. Returns whether it went.
  */
 export async function finishNeverValid(
   deps: ReconcilerDeps,
@@ -56,13 +63,10 @@ export async function finishNeverValid(
   status: PolicyStatus,
 ): Promise<boolean> {
   const { namespace = '', name } = object.metadata;
-  const finalizers = (object.metadata.finalizers as string[] | undefined) ?? [];
   if (status.activeSpec !== undefined || status.release.stable !== undefined) return false;
-  if (!finalizers.includes(FINALIZER)) return true;
+  if (!((object.metadata.finalizers as string[] | undefined) ?? []).includes(FINALIZER)) return true;
   const marked = await deps.kube.list<Deployment>('apps/v1', 'Deployment', namespace, `${MANAGED_LABEL}=true`);
   if (marked.some((d) => d.metadata.annotations?.[OWNER_POLICY] === policyKeyOf(namespace, name))) return false;
-  await deps.kube.mergePatch(policyRef(namespace, name), {
-    metadata: { finalizers: finalizers.filter((f) => f !== FINALIZER) },
-  });
+  await dropFinalizer(deps, object);
   return true;
 }

@@ -98,7 +98,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
   // The controller backs off per key and shows the error as Reconciled=False.
   if (outcome.kind === 'failed') throw outcome.error;
-  if (deleting && (await finishDeletion(deps, namespace, name, outcome))) return { requeueAfterMs: null };
+  if (deleting && (await finishDeletion(deps, outcome))) return { requeueAfterMs: null };
   return { requeueAfterMs: requeueAfter(deps, outcome) };
 }
 

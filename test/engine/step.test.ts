@@ -95,7 +95,8 @@ const rows: Row[] = [
       phase: 'progressing',
       weight: 0,
       actions: [],
-      reason: 'waiting for 1 ready canary pod(s) (1 ready, 0 of them endpoints behind the route yet)',
+      reason:
+        "waiting for 1 ready canary pod(s) (1 of 1 canary pod(s) ready, 0 of them ready endpoints behind the route; check the Service's selector and its EndpointSlices)",
     },
   },
   {
@@ -105,7 +106,8 @@ const rows: Row[] = [
     nowMs: 10 * MIN,
     expect: {
       phase: 'rollingBack',
-      reason: '1 of 1 canary pod(s) ready, 0 of them ready endpoints behind the route (check the Service',
+      reason:
+        "timeouts.canaryReady (10m): 1 of 1 canary pod(s) ready, 0 of them ready endpoints behind the route; check the Service's selector and its EndpointSlices",
     },
   },
   {

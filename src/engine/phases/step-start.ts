@@ -3,6 +3,7 @@
 // canary pods carry traffic, the gates are asked first, while the canary is held at the size in
 // force.
 import { type Context, type HandlerResult, plusMs } from '../context.ts';
+import type { ObservedCanary } from '../observed.ts';
 import type { PlannedStep } from '../plan.ts';
 import { pause, setPhase } from '../transitions.ts';
 import type { ReleaseState } from '../types.ts';
@@ -23,11 +24,8 @@ export function beginStep(
   const current = state.current!;
   if (route.prepared && heldByGates(current, context, step)) return openGatesFirst(state, context, step);
   if (!canaryReady || !route.prepared || (testersNeeded(step) && !route.testersRouting)) {
-    const canary = context.observed.canary;
-    const unrouted =
-      canary?.readyInDeployment === undefined
-        ? ''
-        : ` (${canary.readyInDeployment} ready, ${canary.readyReplicas} of them endpoints behind the route yet)`;
+    const { canary } = context.observed;
+    const unrouted = canary?.readyInDeployment === undefined ? '' : ` (${canaryCount(canary, wanted)})`;
     setPhase(
       state,
       'progressing',
@@ -77,4 +75,17 @@ function startStep(state: ReleaseState, context: Context, step: PlannedStep): Ha
     return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
   }
   return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+}
+
+/**
+ * How many of the pods a step wants are ready; when the Deployment counts more ready than are
+ * endpoints behind the route, that too (a waiting step and a rollback at timeouts.canaryReady say it).
+ */
+export function canaryCount(canary: ObservedCanary | undefined, wanted: number): string {
+  const ready = canary?.readyReplicas ?? 0;
+  const inDeployment = canary?.readyInDeployment ?? ready;
+  if (inDeployment > ready) {
+    return `${inDeployment} of ${wanted} canary pod(s) ready, ${ready} of them ready endpoints behind the route; check the Service's selector and its EndpointSlices`;
+  }
+  return `${ready} of ${wanted} canary pod(s) ready`;
 }

@@ -7,7 +7,6 @@
 // that acts at once (step-evidence.ts), advancing (step-advance.ts) and what the step asks of the
 // cluster (step-actions.ts) live beside it.
 import { type Context, type HandlerResult, reached } from '../context.ts';
-import type { ObservedCanary } from '../observed.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate } from '../stable-drift.ts';
 import { classifyTemplate, startRollback, supersede, type TemplateChange } from '../transitions.ts';
 import type { CurrentRelease, ReleaseState } from '../types.ts';
@@ -16,7 +15,7 @@ import { stepActions } from './step-actions.ts';
 import { advance } from './step-advance.ts';
 import { readRound, readRouteVerdict } from './step-evidence.ts';
 import { canarySize, duringOutcome } from './step-gates.ts';
-import { beginStep } from './step-start.ts';
+import { beginStep, canaryCount } from './step-start.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
   const deployment = context.observed.deployment!;
@@ -116,14 +115,4 @@ function releaseFailure(
     return `the canary was not ready within timeouts.canaryReady (${timeouts.canaryReady}): ${counted()}`;
   }
   return null;
-}
-
-/** How many of the pods a step wants are ready, and, when some are not yet behind the route, that too. */
-export function canaryCount(canary: ObservedCanary | undefined, wanted: number): string {
-  const ready = canary?.readyReplicas ?? 0;
-  const inDeployment = canary?.readyInDeployment ?? ready;
-  if (inDeployment > ready) {
-    return `${inDeployment} of ${wanted} canary pod(s) ready, ${ready} of them ready endpoints behind the route (check the Service's selector and the EndpointSlices)`;
-  }
-  return `${ready} of ${wanted} canary pod(s) ready`;
 }
