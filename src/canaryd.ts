@@ -6,7 +6,8 @@ import { admissionChecker } from './controller/actor.ts';
 import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
-import { policyKeyOf } from './controller/names.ts';
+import { MANAGED_LABEL, policyKeyOf } from './controller/names.ts';
+import { OrphanSweep } from './controller/orphan-sweep.ts';
 import { policyOnRecord } from './controller/status.ts';
 import { HookRunner, hookMetrics } from './hooks/index.ts';
 import { BackgroundEventRecorder } from './kube/background-events.ts';
@@ -16,6 +17,7 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, watchedBy } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
+import type { Deployment } from './kube/objects.ts';
 import { KubeSecretSource } from './kube/secrets.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi, instrumentMetricProvider } from './metrics/index.ts';
@@ -23,6 +25,7 @@ import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Outbox } from './notify/outbox.ts';
 import { ConfigMapOutboxStore } from './notify/outbox-store.ts';
+import { API_VERSION, KIND } from './policy/schema.ts';
 import { inShard, shardLeaseName, shardOutbox } from './policy/shard.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
@@ -120,6 +123,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     },
   );
 
+  // Deployments left marked by a policy deleted without handing them back (its finalizer removed).
+  const orphans = new OrphanSweep({
+    kube: cached,
+    marked: (namespace) => cached.list<Deployment>('apps/v1', 'Deployment', namespace, `${MANAGED_LABEL}=true`),
+    existing: (keys) => cached.existing(API_VERSION, KIND, keys),
+    events,
+    log,
+  });
+
   const startReconciling = () => {
     if (informers) return;
     informers = startInformers(
@@ -136,6 +148,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
           object: `${object.metadata.namespace ?? ''}/${object.metadata.name}`,
         });
         controller.onEvent(event, object);
+        orphans.onEvent(event, object);
       },
       log.warn,
       settings.namespace,
@@ -150,6 +163,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       await notifier.restore(store.list('CanaryPolicy', '').map(policyOnRecord));
       log.info('caches synced; reconciling', { cached: store.counts() });
       controller.start();
+      void orphans.start();
     });
   };
   let elector: LeaderElector | undefined;

@@ -5,13 +5,15 @@
 //   has not synced yet (startup, a CRD that is not installed): reason "uncached" / "unsynced";
 // - once, for an object a write found changed or already existing (Conflict, AlreadyExists): the
 //   cache is behind, and the caller's next read of it recovers from the API server: "recover".
+// - to ask whether objects the caches do not hold exist after all (another shard's policies) before
+//   acting on their absence: "orphan" (controller/orphan-sweep.ts, rare).
 // Every such read is counted (onLiveRead), so a benchmark can show reconciles read from the caches.
 import { type DeleteOptions, isKubeError, type KubeApi, type StatusWriter } from './api.ts';
 import { type ObjectStore, parseLabelSelector } from './object-store.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
 import { trimForCache } from './trim.ts';
 
-export type LiveReadReason = 'uncached' | 'unsynced' | 'recover' | 'selector';
+export type LiveReadReason = 'uncached' | 'unsynced' | 'recover' | 'selector' | 'orphan';
 
 export interface CachedKubeOptions {
   /** Is the cache of this kind filled (its informer listed)? false for a kind not watched. */
@@ -24,6 +26,9 @@ export interface CachedKubeOptions {
    */
   inScope?(object: KubeObject): boolean;
 }
+
+/** Up to this many objects of a namespace, existing() reads each; more, it lists the namespace. */
+const EXISTING_BY_GET = 10;
 
 const keyOf = (ref: ObjectRef) => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 const refOf = (object: KubeObject): ObjectRef => ({
@@ -89,6 +94,33 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     if (this.#options.synced(kind)) return this.#store.list(kind, namespace).map(pick);
     this.#options.onLiveRead?.('list', kind, 'unsynced');
     return (await this.#live.list(apiVersion, kind, namespace)).map(pick);
+  }
+
+  /**
+   * Which of these objects ("namespace/name") exist on the API server, whatever the watches select
+   * (a policy of another shard exists). A few of a namespace are read one by one, more by one list.
+   */
+  async existing(apiVersion: string, kind: string, keys: string[]): Promise<Set<string>> {
+    const byNamespace = new Map<string, string[]>();
+    for (const key of keys) {
+      const slash = key.indexOf('/');
+      const namespace = key.slice(0, slash);
+      byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), key.slice(slash + 1)]);
+    }
+    const found = new Set<string>();
+    for (const [namespace, names] of byNamespace) {
+      if (names.length > EXISTING_BY_GET) {
+        this.#options.onLiveRead?.('list', kind, 'orphan');
+        const held = new Set((await this.#live.list(apiVersion, kind, namespace)).map((o) => o.metadata.name));
+        for (const name of names) if (held.has(name)) found.add(`${namespace}/${name}`);
+        continue;
+      }
+      for (const name of names) {
+        this.#options.onLiveRead?.('get', kind, 'orphan');
+        if ((await this.#live.get({ apiVersion, kind, namespace, name })) !== null) found.add(`${namespace}/${name}`);
+      }
+    }
+    return found;
   }
 
   create<T extends KubeObject>(object: T): Promise<T> {

@@ -134,7 +134,7 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     liveReads: new Counter({
       name: 'canaryd_cache_live_reads_total',
-      help: 'Reads that went to the API server instead of the watch caches, by verb, kind and reason (uncached: a kind canaryd does not watch; unsynced: its cache is still filling; recover: after a Conflict or AlreadyExists; selector: a selector the cache cannot evaluate).',
+      help: 'Reads that went to the API server instead of the watch caches, by verb, kind and reason (uncached: a kind canaryd does not watch; unsynced: its cache is still filling; recover: after a Conflict or AlreadyExists; selector: a selector the cache cannot evaluate; orphan: whether a policy the cache does not hold exists, before a Deployment it marked is handed back).',
       labelNames: ['verb', 'kind', 'reason'],
       registers,
     }),

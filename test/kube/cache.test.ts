@@ -342,4 +342,28 @@ describe('CachedKubeApi', () => {
       (await live.get<KubeObject>(ref))?.metadata.resourceVersion,
     );
   });
+
+  it('asks the API server whether policies it does not hold exist: a few one by one, more by one list', async () => {
+    const policy = (name: string): KubeObject => ({
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      metadata: { name, namespace: 'shop' },
+    });
+    const others = Array.from({ length: 12 }, (_, i) => policy(`other-${i}`));
+    const live = new StatusKube(policy('web'), ...others);
+    const { api, liveReads } = cachedOver(live, ['CanaryPolicy']);
+    const few = await api.existing('canaryd.dev/v1alpha1', 'CanaryPolicy', ['shop/web', 'shop/gone']);
+    expect([...few]).toEqual(['shop/web']);
+    expect(liveReads).toEqual([
+      ['get', 'CanaryPolicy', 'orphan'],
+      ['get', 'CanaryPolicy', 'orphan'],
+    ]);
+    const many = await api.existing('canaryd.dev/v1alpha1', 'CanaryPolicy', [
+      ...others.map((o) => `shop/${o.metadata.name}`),
+      'shop/gone',
+    ]);
+    expect(many.size).toBe(12);
+    expect(many.has('shop/gone')).toBe(false);
+    expect(liveReads.slice(2)).toEqual([['list', 'CanaryPolicy', 'orphan']]);
+  });
 });

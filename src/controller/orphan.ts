@@ -1,0 +1,82 @@
+// A Deployment canaryd marked (canaryd.dev/managed, canaryd.dev/policy) whose CanaryPolicy is
+// gone without handing it back: the policy's finalizer was removed by hand (a deletion that hung
+// while canaryd was down, `kubectl patch … finalizers: null`), or it was force-deleted. Left
+// alone, the Deployment stays paused and marked, and deploy/'s admission policy refuses anyone
+// else's unpause: the next `kubectl set image` would silently never roll. What canaryd does with
+// such a Deployment, decided here (pure); orphan-sweep.ts finds them and writes the patch.
+import type { Deployment } from '../kube/objects.ts';
+import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../traffic/labels.ts';
+import { recordedBaseline } from '../traffic/replica-ratio-records.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from './names.ts';
+import { templateHash } from './template.ts';
+
+export type OrphanDecision =
+  /** The Deployment controller has not looked at the last change yet: decide on its next status. */
+  | { kind: 'wait' }
+  | { kind: 'handBack'; patch: object; event: { type: 'Normal' | 'Warning'; reason: string; message: string } };
+
+/** The policy ("namespace/name") whose mark the Deployment carries, if canaryd marked it. */
+export const markedBy = (deployment: Deployment): string | undefined =>
+  deployment.metadata.labels?.[MANAGED_LABEL] === undefined
+    ? undefined
+    : deployment.metadata.annotations?.[OWNER_POLICY];
+
+/**
+ * Hand the Deployment of a vanished policy back. Its mark goes in every case (so its owner can
+ * act on it again), and the replicas a replica-ratio surge changed return to those recorded. It is
+ * unpaused only if that rolls nothing new: its template is the one it runs. A paused Deployment
+ * holding a template it never rolled was mid-release; unpausing it would roll that template to
+ * every pod unverified, so it stays paused and the Event says how to go on.
+ */
+export function orphanDecision(deployment: Deployment, policy: string): OrphanDecision {
+  const { spec, metadata } = deployment;
+  const status = deployment.status ?? {};
+  const unmark = {
+    labels: { [MANAGED_LABEL]: null },
+    annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null, [ORIGINAL_REPLICAS]: null },
+  };
+  const baseline = recordedBaseline(deployment);
+  const replicas = baseline === undefined || baseline === spec.replicas ? {} : { replicas: baseline };
+  const name = `deployment/${metadata.name}`;
+  const gone = `CanaryPolicy ${policy} is gone without handing this Deployment back (its finalizer was removed)`;
+  const restored = 'replicas' in replicas ? `, its replicas set back to ${baseline}` : '';
+  if (spec.paused !== true) {
+    const message = `${gone}: canaryd removed its mark${restored}`;
+    return handBack({ metadata: unmark, spec: replicas }, 'Normal', 'Released', message, metadata.resourceVersion);
+  }
+  const adoptedAsIs = metadata.annotations?.[ADOPTED_TEMPLATE_ANNOTATION] === templateHash(spec.template);
+  const statusSeen = (status.observedGeneration ?? 0) >= (metadata.generation ?? 0);
+  if (!adoptedAsIs && !statusSeen) return { kind: 'wait' };
+  // Paused with a new template, the Deployment controller makes no ReplicaSet for it: none of
+  // its pods run the template (updatedReplicas 0).
+  const rolled = adoptedAsIs || (spec.replicas ?? 1) === 0 || (status.updatedReplicas ?? 0) > 0;
+  if (rolled) {
+    const message = `${gone}: canaryd unpaused it and removed its mark${restored}`;
+    const patch = { metadata: unmark, spec: { ...replicas, paused: false } };
+    return handBack(patch, 'Normal', 'Released', message, metadata.resourceVersion);
+  }
+  const message =
+    `${gone} while a release was in flight: canaryd removed its mark${restored} and left it paused, so its new ` +
+    `template does not roll to every pod unverified. Roll it with \`kubectl rollout resume ${name}\`, or go back ` +
+    `to the revision its pods run with \`kubectl rollout undo ${name}\` and then resume it`;
+  return handBack(
+    { metadata: unmark, spec: replicas },
+    'Warning',
+    'ReleaseAbandoned',
+    message,
+    metadata.resourceVersion,
+  );
+}
+
+function handBack(
+  patch: { metadata: object; spec: object },
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  resourceVersion: string | undefined,
+): OrphanDecision {
+  // Against the version decided on: a policy re-created meanwhile may be adopting it again.
+  const metadata = resourceVersion === undefined ? patch.metadata : { ...patch.metadata, resourceVersion };
+  const spec = Object.keys(patch.spec).length === 0 ? {} : { spec: patch.spec };
+  return { kind: 'handBack', patch: { metadata, ...spec }, event: { type, reason, message } };
+}

@@ -1,0 +1,245 @@
+// A policy deleted without handing its Deployment back (its finalizer removed by hand) left the
+// Deployment paused and marked: deploy/'s admission policy then refuses anyone else's unpause, and
+// the next `kubectl set image` would never roll. canaryd hands such a Deployment back itself.
+import { describe, expect, it } from 'vitest';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from '../../src/controller/names.ts';
+import { orphanDecision } from '../../src/controller/orphan.ts';
+import { OrphanSweep } from '../../src/controller/orphan-sweep.ts';
+import { templateHash } from '../../src/controller/template.ts';
+import type { EventRecorder } from '../../src/kube/events.ts';
+import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../../src/traffic/labels.ts';
+import { FakeKube } from '../traffic/fake-kube.ts';
+import { NS } from '../traffic/world.ts';
+import { unadoptedDeployment } from './reconcile-fixtures.ts';
+
+const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' };
+const policy = (name: string): KubeObject => ({
+  apiVersion: 'canaryd.dev/v1alpha1',
+  kind: 'CanaryPolicy',
+  metadata: { name, namespace: NS, uid: `uid-${name}` },
+});
+
+/** The Deployment as canaryd left it at rest: paused on the template it runs, marked by shop/web. */
+function marked(change: (d: Deployment) => void = () => {}): Deployment {
+  const deployment = unadoptedDeployment(3);
+  deployment.spec.paused = true;
+  deployment.metadata.resourceVersion = '7';
+  deployment.metadata.labels = { ...deployment.metadata.labels, [MANAGED_LABEL]: 'true' };
+  deployment.metadata.annotations = {
+    ...deployment.metadata.annotations,
+    [OWNER_POLICY]: `${NS}/web`,
+    [ADOPTED_TEMPLATE_ANNOTATION]: templateHash(deployment.spec.template),
+  };
+  change(deployment);
+  return deployment;
+}
+/** Mid-release: the new template set on the paused Deployment, which makes no ReplicaSet for it. */
+const midRelease = (d: Deployment) => {
+  d.spec.template = { ...d.spec.template, spec: { containers: [{ name: 'web', image: 'shop/web:3.0.0' }] } };
+  d.metadata.generation = 2;
+  d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 0 };
+};
+const unmark = {
+  labels: { [MANAGED_LABEL]: null },
+  annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null, [ORIGINAL_REPLICAS]: null },
+};
+
+describe('what canaryd does with a Deployment whose policy is gone', () => {
+  it('at rest: unpaused and unmarked, against the version it decided on', () => {
+    const decision = orphanDecision(marked(), `${NS}/web`);
+    expect(decision).toEqual({
+      kind: 'handBack',
+      patch: { metadata: { ...unmark, resourceVersion: '7' }, spec: { paused: false } },
+      event: {
+        type: 'Normal',
+        reason: 'Released',
+        message:
+          'CanaryPolicy shop/web is gone without handing this Deployment back (its finalizer was removed): ' +
+          'canaryd unpaused it and removed its mark',
+      },
+    });
+  });
+
+  it('mid-release: unmarked but left paused, so the new template does not roll unverified; the Event says how to go on', () => {
+    const decision = orphanDecision(marked(midRelease), `${NS}/web`);
+    expect(decision.kind).toBe('handBack');
+    if (decision.kind !== 'handBack') return;
+    expect(decision.patch).toEqual({ metadata: { ...unmark, resourceVersion: '7' } });
+    expect(decision.event.type).toBe('Warning');
+    expect(decision.event.reason).toBe('ReleaseAbandoned');
+    expect(decision.event.message).toContain('while a release was in flight');
+    expect(decision.event.message).toContain('`kubectl rollout resume deployment/web`');
+    expect(decision.event.message).toContain('`kubectl rollout undo deployment/web`');
+  });
+
+  it('a replica-ratio surge in force: the replicas go back to those recorded', () => {
+    const decision = orphanDecision(
+      marked((d) => {
+        midRelease(d);
+        d.spec.replicas = 5;
+        d.metadata.annotations = { ...d.metadata.annotations, [ORIGINAL_REPLICAS]: '3' };
+      }),
+      `${NS}/web`,
+    );
+    expect(decision.kind === 'handBack' && decision.patch).toEqual({
+      metadata: { ...unmark, resourceVersion: '7' },
+      spec: { replicas: 3 },
+    });
+    expect(decision.kind === 'handBack' && decision.event.message).toContain('its replicas set back to 3');
+  });
+
+  it('paused by the adoption, the Deployment controller not caught up yet: unpaused (the template is the one adopted)', () => {
+    const decision = orphanDecision(
+      marked((d) => {
+        d.metadata.generation = 2;
+      }),
+      `${NS}/web`,
+    );
+    expect(decision.kind === 'handBack' && decision.patch).toMatchObject({ spec: { paused: false } });
+  });
+
+  it('a changed template the Deployment controller has not looked at yet: waits for its status', () => {
+    const decision = orphanDecision(
+      marked((d) => {
+        midRelease(d);
+        d.metadata.generation = 3;
+      }),
+      `${NS}/web`,
+    );
+    expect(decision).toEqual({ kind: 'wait' });
+  });
+
+  it('already unpaused (deleted during promotion): only the mark goes, the roll goes on', () => {
+    const decision = orphanDecision(
+      marked((d) => {
+        d.spec.paused = false;
+      }),
+      `${NS}/web`,
+    );
+    expect(decision).toMatchObject({
+      kind: 'handBack',
+      patch: { metadata: { ...unmark, resourceVersion: '7' } },
+      event: { type: 'Normal', reason: 'Released' },
+    });
+    expect(decision.kind === 'handBack' && 'spec' in decision.patch).toBe(false);
+  });
+});
+
+/** The sweep over a FakeKube standing for the caches; `others` exist on the API server (other shards). */
+function sweepOver(kube: FakeKube, others: string[] = []) {
+  const events: Array<{ name: string; type: string; reason: string }> = [];
+  const asked: string[][] = [];
+  const recorder: EventRecorder = {
+    record: async (about, type, reason) => {
+      events.push({ name: `${about.kind}/${about.name}`, type, reason });
+    },
+  };
+  const sweep = new OrphanSweep({
+    kube,
+    marked: (namespace) => kube.list<Deployment>('apps/v1', 'Deployment', namespace || NS, `${MANAGED_LABEL}=true`),
+    existing: async (keys) => {
+      asked.push(keys);
+      return new Set(keys.filter((key) => others.includes(key)));
+    },
+    events: recorder,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return { sweep, events, asked };
+}
+const deployment = (kube: FakeKube) => kube.peek<Deployment>(ref)!;
+
+describe('the sweep for Deployments left marked', () => {
+  it('at start, hands back one whose policy exists nowhere, with an Event on the Deployment', async () => {
+    const kube = new FakeKube(marked());
+    const { sweep, events, asked } = sweepOver(kube);
+    await sweep.start();
+    expect(asked).toEqual([[`${NS}/web`]]);
+    expect(deployment(kube).spec.paused).toBe(false);
+    expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(deployment(kube).metadata.annotations?.[OWNER_POLICY]).toBeUndefined();
+    expect(events).toEqual([{ name: 'Deployment/web', type: 'Normal', reason: 'Released' }]);
+  });
+
+  it('leaves alone one whose policy this replica holds, without asking the API server', async () => {
+    const kube = new FakeKube(marked(), policy('web'));
+    const { sweep, events, asked } = sweepOver(kube);
+    await sweep.start();
+    expect(asked).toEqual([]);
+    expect(deployment(kube).spec.paused).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it("leaves alone one whose policy is another shard's (it exists on the API server)", async () => {
+    const kube = new FakeKube(marked());
+    const { sweep, events } = sweepOver(kube, [`${NS}/web`]);
+    await sweep.start();
+    expect(deployment(kube).spec.paused).toBe(true);
+    expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBe('true');
+    expect(events).toEqual([]);
+  });
+
+  it('a policy leaving the cache while canaryd runs: its Deployment is looked at and handed back', async () => {
+    const kube = new FakeKube(marked(), policy('web'));
+    const { sweep, events } = sweepOver(kube);
+    await sweep.start();
+    kube.remove({ apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' });
+    sweep.onEvent('delete', policy('web'));
+    await sweep.idle();
+    expect(deployment(kube).spec.paused).toBe(false);
+    expect(events).toEqual([{ name: 'Deployment/web', type: 'Normal', reason: 'Released' }]);
+  });
+
+  it("waits for the Deployment controller's status, then hands back on the Deployment's next event", async () => {
+    const kube = new FakeKube(
+      marked((d) => {
+        midRelease(d);
+        d.metadata.generation = 3;
+      }),
+    );
+    const { sweep, events, asked } = sweepOver(kube);
+    await sweep.start();
+    expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBe('true');
+    kube.mutate<Deployment>(ref, (d) => {
+      d.status = { ...d.status, observedGeneration: 3 };
+    });
+    sweep.onEvent('update', deployment(kube));
+    await sweep.idle();
+    expect(asked).toHaveLength(1); // found gone once: not asked again
+    expect(deployment(kube).spec.paused).toBe(true);
+    expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(events).toEqual([{ name: 'Deployment/web', type: 'Warning', reason: 'ReleaseAbandoned' }]);
+  });
+
+  it('a Deployment changed between the look and the patch is not overwritten; its change brings it back', async () => {
+    const kube = new FakeKube(marked());
+    const { sweep, events } = sweepOver(kube);
+    kube.failNext('mergePatch', 'Conflict');
+    await sweep.start();
+    expect(deployment(kube).spec.paused).toBe(true);
+    expect(events).toEqual([]);
+    sweep.onEvent('update', deployment(kube));
+    await sweep.idle();
+    expect(deployment(kube).spec.paused).toBe(false);
+  });
+
+  it('a policy re-created under the same name is not swept (it adopts its Deployment itself)', async () => {
+    const kube = new FakeKube(
+      marked((d) => {
+        midRelease(d);
+        d.metadata.generation = 3;
+      }),
+    );
+    const { sweep, events } = sweepOver(kube);
+    await sweep.start(); // found gone, waiting for the status
+    kube.seed(policy('web'));
+    sweep.onEvent('add', policy('web'));
+    kube.mutate<Deployment>(ref, (d) => {
+      d.status = { ...d.status, observedGeneration: 3 };
+    });
+    sweep.onEvent('update', deployment(kube));
+    await sweep.idle();
+    expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBe('true');
+    expect(events).toEqual([]);
+  });
+});
