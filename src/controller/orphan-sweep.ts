@@ -5,7 +5,8 @@
 // - when a policy leaves this replica's cache, at the Deployments marked with its name: one
 //   deleted that way while canaryd runs (a policy that handed back first left nothing marked);
 // - at each change of a Deployment whose policy it found gone and which was not handed back yet
-//   (it waits for the Deployment controller's status, or its patch met a newer version).
+//   (it waits for the Deployment controller's status, or its patch met a newer version), or whose
+//   policy left the cache in the last minute (a pause written as the policy went, answered after).
 // This replica's cache holds only its shard's policies, so "not in the cache" is asked of the
 // API server before anything is handed back (a policy of another shard, or one that just moved,
 // exists): a live read on this rare path, counted as reason "orphan". One look at a time.
@@ -26,7 +27,11 @@ export interface OrphanSweepDeps {
   existing(keys: string[]): Promise<Set<string>>;
   events: EventRecorder;
   log: Logger;
+  now?: () => number;
 }
+
+/** How long after a policy left the cache a Deployment newly marked with its name is looked at. */
+const LEFT_RECENTLY_MS = 60_000;
 
 const deploymentRef = (namespace: string, name: string) => ({
   apiVersion: 'apps/v1',
@@ -39,6 +44,8 @@ export class OrphanSweep {
   readonly #deps: OrphanSweepDeps;
   /** Policies found gone whose Deployment is not handed back yet. */
   readonly #gone = new Set<string>();
+  /** Policies that left this replica's cache, and when. */
+  readonly #left = new Map<string, number>();
   /** What to look at next: a namespace's marked Deployments ("ns:" + namespace) or one ("deploy:" + key). */
   readonly #due = new Set<string>();
   #started = false;
@@ -60,13 +67,30 @@ export class OrphanSweep {
     const namespace = object.metadata.namespace ?? '';
     if (object.kind === 'CanaryPolicy') {
       const key = policyKeyOf(namespace, object.metadata.name);
-      if (event === 'delete') void this.#look(`ns:${namespace}`);
-      else this.#gone.delete(key); // re-created: it adopts its Deployment itself
+      if (event === 'delete') {
+        this.#left.set(key, this.#now());
+        void this.#look(`ns:${namespace}`);
+      } else {
+        this.#gone.delete(key); // re-created: it adopts its Deployment itself
+        this.#left.delete(key);
+      }
       return;
     }
     if (object.kind !== 'Deployment' || event === 'delete') return;
     const owner = markedBy(object as Deployment);
-    if (owner !== undefined && this.#gone.has(owner)) void this.#look(`deploy:${namespace}/${object.metadata.name}`);
+    if (owner === undefined) return;
+    if (this.#gone.has(owner) || this.#leftRecently(owner))
+      void this.#look(`deploy:${namespace}/${object.metadata.name}`);
+  }
+
+  #leftRecently(key: string): boolean {
+    const now = this.#now();
+    for (const [left, at] of this.#left) if (now - at > LEFT_RECENTLY_MS) this.#left.delete(left);
+    return this.#left.has(key);
+  }
+
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
   }
 
   /** Settles once everything due so far has been looked at (tests, shutdown). */

@@ -127,7 +127,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
 });
 
 /** The sweep over a FakeKube standing for the caches; `others` exist on the API server (other shards). */
-function sweepOver(kube: FakeKube, others: string[] = []) {
+function sweepOver(kube: FakeKube, others: string[] = [], now: () => number = () => 0) {
   const events: Array<{ name: string; type: string; reason: string }> = [];
   const asked: string[][] = [];
   const recorder: EventRecorder = {
@@ -144,6 +144,7 @@ function sweepOver(kube: FakeKube, others: string[] = []) {
     },
     events: recorder,
     log: { info: () => {}, warn: () => {}, error: () => {} },
+    now,
   });
   return { sweep, events, asked };
 }
@@ -241,5 +242,38 @@ describe('the sweep for Deployments left marked', () => {
     await sweep.idle();
     expect(deployment(kube).metadata.labels?.[MANAGED_LABEL]).toBe('true');
     expect(events).toEqual([]);
+  });
+
+  it('a pause answered after its policy left the cache (deleted as it was adopted) is handed back within the minute', async () => {
+    let clock = 0;
+    const unmarked = unadoptedDeployment(3);
+    const kube = new FakeKube(unmarked, policy('web'));
+    const { sweep, events } = sweepOver(kube, [], () => clock);
+    await sweep.start();
+    kube.remove({ apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' });
+    sweep.onEvent('delete', policy('web')); // nothing marked yet: the pause is still on its way
+    await sweep.idle();
+    kube.seed(marked());
+    clock = 30_000;
+    sweep.onEvent('update', deployment(kube));
+    await sweep.idle();
+    expect(deployment(kube).spec.paused).toBe(false);
+    expect(events).toEqual([{ name: 'Deployment/web', type: 'Normal', reason: 'Released' }]);
+  });
+
+  it('a Deployment marked long after its policy left is not looked at on every change (another shard may own it)', async () => {
+    let clock = 0;
+    const kube = new FakeKube(unadoptedDeployment(3), policy('web'));
+    const { sweep, asked } = sweepOver(kube, [`${NS}/web`], () => clock);
+    await sweep.start();
+    kube.remove({ apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' });
+    sweep.onEvent('delete', policy('web'));
+    await sweep.idle();
+    kube.seed(marked());
+    clock = 61_000;
+    sweep.onEvent('update', deployment(kube));
+    await sweep.idle();
+    expect(asked).toEqual([]);
+    expect(deployment(kube).spec.paused).toBe(true);
   });
 });
