@@ -9,19 +9,22 @@ import { FINALIZER, MANAGED_LABEL, policyKeyOf, policyRef } from './names.ts';
 import { IN_FLIGHT } from './phases.ts';
 import type { PolicyStatus } from './status.ts';
 
-/** The policy with the finalizer (added when missing). */
-export async function ensureFinalizer(
+/**
+ * The write adding the finalizer where it is missing (undefined: the policy has it), started and
+ * not awaited: whoever writes next awaits it (pass.ts). Its failure is that caller's to report.
+ */
+export function finalizerWrite(
   deps: ReconcilerDeps,
   namespace: string,
   name: string,
   object: PolicyObject,
-): Promise<PolicyObject> {
-  if ((object.metadata.finalizers as string[] | undefined)?.includes(FINALIZER)) return object;
+): Promise<PolicyObject> | undefined {
+  if ((object.metadata.finalizers as string[] | undefined)?.includes(FINALIZER)) return undefined;
   // The finalizer lets a deleted policy hand the Deployment back (unpaused, canary removed).
   const finalizers = [...((object.metadata.finalizers as string[] | undefined) ?? []), FINALIZER];
-  // Go on with the answer (not a trip to the back of the queue: at 1,000 policies adopted at
-  // once, each waited for all the others twice).
-  return deps.kube.mergePatch<PolicyObject>(policyRef(namespace, name), { metadata: { finalizers } });
+  const write = deps.kube.mergePatch<PolicyObject>(policyRef(namespace, name), { metadata: { finalizers } });
+  write.catch(() => {}); // awaited (and so reported) by the pass; never an unhandled rejection meanwhile
+  return write;
 }
 
 /**

@@ -61,6 +61,8 @@ export async function decideAndAct(
   status: PolicyStatus,
   release: ReleaseState,
   observed: Observed,
+  /** The finalizer's write in flight (reconciler.ts): only an adoption's pause goes before its answer. */
+  finalizing?: Promise<PolicyObject>,
 ): Promise<PassOutcome> {
   const { deps, namespace, name, policy, now } = pass;
   const { log } = deps;
@@ -92,7 +94,8 @@ export async function decideAndAct(
   // An adoption's pause carries its own record: it goes first, and this status is persisted with
   // the decision made on the paused Deployment (reconciler.ts), which goes on from it.
   const unwritten = pausesBeforeRecording(next, actions) ? nextStatus : undefined;
-  const written = unwritten ? object : await writeStatus(deps, object, nextStatus);
+  const base = unwritten || finalizing === undefined ? object : await finalizing;
+  const written = unwritten ? object : await writeStatus(deps, base, nextStatus);
   if (written === null) return { kind: 'conflict' };
 
   let latest: PolicyObject = written;
@@ -166,6 +169,8 @@ export async function decideAndAct(
     }
   }
   notify();
+  // The adoption's pause went beside the finalizer: its record is persisted on the policy's answer.
+  if (unwritten && finalizing !== undefined) latest = await finalizing;
   // The share the route now carries, in this pass's status; a lost race or a failed write is
   // left to the next pass, which observes the route again.
   if (measuredShare !== undefined) {

@@ -15,7 +15,7 @@ import { otherClaimant, refuseClaimed } from './claim.ts';
 import type { PolicyObject, ReconcileResult, ReconcilerDeps } from './deps.ts';
 import { putBackDrift } from './drift.ts';
 import { managedMark } from './execute.ts';
-import { ensureFinalizer, finishDeletion, finishNeverValid } from './finalizer.ts';
+import { finalizerWrite, finishDeletion, finishNeverValid } from './finalizer.ts';
 import { policyRef } from './names.ts';
 import { observeAnalysis, observeDeployment } from './observe.ts';
 import { decideAndAct, type PassOutcome } from './pass.ts';
@@ -31,7 +31,7 @@ const CANARY_REMOVAL_POLL_MS = 1000;
 
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const { kube } = deps;
-  let object = await kube.get<PolicyObject>(policyRef(namespace, name));
+  const object = await kube.get<PolicyObject>(policyRef(namespace, name));
   if (object === null) return { requeueAfterMs: null };
   const now = deps.now();
   const status = readStatus(object.status, now);
@@ -49,11 +49,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     return { requeueAfterMs: object.metadata.deletionTimestamp === undefined ? ROUTER_RETRY_MS : null };
   }
   const deleting = object.metadata.deletionTimestamp !== undefined;
-  if (!deleting) object = await ensureFinalizer(deps, namespace, name, object);
+  // The finalizer is written beside the adoption's pause, not before it (one answer less to wait
+  // for per policy adopted): a canaryd stopped between the two, or a policy deleted before its
+  // finalizer landed, leaves a paused Deployment whose policy goes without handing it back, and
+  // the orphan sweep hands that back (orphan-sweep.ts). Every other write waits for it (pass.ts).
+  const finalizing = deleting ? undefined : finalizerWrite(deps, namespace, name, object);
 
   const snapshot = await takeSnapshot(deps, { namespace, name, object, status, policy: valid, deleting, now });
   if ('refused' in snapshot) {
-    await refuseRouter(deps, object, status, snapshot.refused, now);
+    await refuseRouter(deps, (await finalizing) ?? object, status, snapshot.refused, now);
     return { requeueAfterMs: ROUTER_RETRY_MS };
   }
   await putBackDrift(deps, snapshot);
@@ -68,7 +72,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
 
   const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
-  let outcome = await decideAndAct(pass, object, status, release, observed);
+  let outcome = await decideAndAct(pass, object, status, release, observed, finalizing);
   /** Decides again after a pass, on its persisted result and `fresh` observations (no re-read). */
   const decideAgain = (done: Extract<PassOutcome, { kind: 'done' }>, fresh: (after: PolicyStatus) => Observed) => {
     const after = done.unwritten ?? readStatus(done.latest.status, deps.now());

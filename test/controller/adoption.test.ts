@@ -69,6 +69,27 @@ class StopsAfterThePause extends StatusKube {
   }
 }
 
+/** An API server slow to answer the finalizer's patch: it is applied when the test says so. */
+class SlowFinalizerKube extends StatusKube {
+  #answer: (() => void) | undefined;
+  override async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
+    if (ref.kind !== 'CanaryPolicy' || this.#answer !== undefined) return super.mergePatch<T>(ref, patch);
+    await new Promise<void>((resolve) => {
+      this.#answer = resolve;
+    });
+    return super.mergePatch<T>(ref, patch);
+  }
+  answerFinalizer(): void {
+    this.#answer?.();
+  }
+}
+
+/** Resolves once `done` holds, looking after each turn of the event loop (bounded). */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1000 && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
+  expect(done()).toBe(true);
+}
+
 /** The Deployment controller rolls the Deployment's template to every pod. */
 const rolled = (kube: StatusKube) => rolledOut(kube, deploymentRef);
 
@@ -103,6 +124,30 @@ describe('adoption', () => {
     expect(statusOf(kube)?.release.stable?.templateHash).toBe(hash);
     expect(eventReasons(kube)).toContain('Adopted');
     expect(result.requeueAfterMs).not.toBe(0);
+  });
+
+  it('writes the pause while the finalizer is on its way, and the status only once the finalizer is written', async () => {
+    const kube = new SlowFinalizerKube(policyObject(), unadoptedDeployment(2), stableService());
+    const adoption = reconcileOn(kube);
+    await waitUntil(() => deploymentOf(kube)?.spec.paused === true);
+    // The pause is written, the finalizer not answered yet: nothing of the policy written so far.
+    expect(kube.peek<PolicyObject>(policyRef)?.metadata.finalizers).toBeUndefined();
+    expect(kube.statusWrites).toEqual([]);
+    kube.answerFinalizer();
+    await adoption;
+    expect(kube.peek<PolicyObject>(policyRef)?.metadata.finalizers).toEqual([FINALIZER]);
+    expect(kube.statusWrites.map((s) => s.message)).toEqual(['stable at revision 1']);
+  });
+
+  it('a finalizer write that fails after the pause fails the reconcile; the next one adopts the paused Deployment', async () => {
+    const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
+    kube.failNext('mergePatch', 'Unavailable', (ref) => ref.kind === 'CanaryPolicy');
+    await expect(reconcileOn(kube)).rejects.toThrow();
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
+    expect(kube.statusWrites).toEqual([]);
+    await reconcileOn(kube);
+    expect(kube.peek<PolicyObject>(policyRef)?.metadata.finalizers).toEqual([FINALIZER]);
+    expect(statusOf(kube)?.message).toBe('stable at revision 1');
   });
 
   it('does not pause a Deployment whose template changed before the pause; adopts it once rolled', async () => {
