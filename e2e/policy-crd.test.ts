@@ -245,6 +245,28 @@ describe('CanaryPolicy CRD on the real apiserver', () => {
     ]);
   });
 
+  it('tracks the status as one field in managedFields (atomic), however much it holds', async () => {
+    const manifest = inNamespace(documentsOf(join(FIXTURES, 'valid', 'minimal.yaml'))[0]!, 'atomic-status');
+    await create(manifest);
+    const written = (await objects.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: env.namespace,
+        plural: PLURAL,
+        name: 'atomic-status',
+        body: { status: { phase: 'idle', release: { version: 1, history: [{ revision: 1, outcome: 'adopted' }] } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    )) as {
+      status?: { release?: object };
+      metadata: { managedFields?: Array<{ subresource?: string; fieldsV1?: object }> };
+    };
+    expect(written.status?.release).toEqual({ version: 1, history: [{ revision: 1, outcome: 'adopted' }] });
+    const statusFields = written.metadata.managedFields?.find((f) => f.subresource === 'status');
+    expect(statusFields?.fieldsV1).toEqual({ 'f:status': {} });
+  });
+
   describe('the schema is not stricter than the validator', () => {
     const valid = [...yamlFiles(join(FIXTURES, 'valid')), ...yamlFiles(EXAMPLES)].flatMap((file) =>
       documentsOf(file).map((manifest, index) => [`${basename(file)}#${index}`, manifest] as const),
