@@ -140,7 +140,7 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     eventsDropped: new Counter({
       name: 'canaryd_events_dropped_total',
-      help: 'Kubernetes Events not written because more than 1,000 were already waiting (the API server too slow to take them).',
+      help: 'Kubernetes Events not written because more than 5,000 were already waiting (the API server too slow to take them).',
       registers,
     }),
     prometheusQueryDuration: new Histogram({

@@ -72,4 +72,28 @@ describe('BackgroundEventRecorder', () => {
     slow.finish.shift()?.();
     await events.drain();
   });
+
+  it("writes one Event at a time by default, Warnings first, each object's Events still in order", async () => {
+    const slow = slowRecorder();
+    const events = new BackgroundEventRecorder(slow.recorder);
+    await events.record(ref('a'), 'Normal', 'Adopted', '');
+    await events.record(ref('b'), 'Normal', 'Adopted', '');
+    await events.record(ref('c'), 'Normal', 'ReleaseStarted', '');
+    await events.record(ref('c'), 'Warning', 'RollbackStarted', ''); // after c's own Normal Event
+    await events.record(ref('d'), 'Warning', 'RollbackStarted', ''); // ahead of every Normal one
+    expect(slow.started).toEqual(['a:Adopted']);
+    for (let i = 0; i < 4; i++) {
+      slow.finish.shift()?.();
+      await settle();
+    }
+    expect(slow.started).toEqual([
+      'a:Adopted',
+      'd:RollbackStarted',
+      'b:Adopted',
+      'c:ReleaseStarted',
+      'c:RollbackStarted',
+    ]);
+    slow.finish.shift()?.();
+    await events.drain();
+  });
 });
