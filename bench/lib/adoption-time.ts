@@ -1,7 +1,7 @@
 // Where adoption's time goes, from the apiserver's audit log (pure): each policy's adoption is a
-// chain of writes one after the other (finalizer, status, pause, status), so its time is the API
-// server answering them plus canaryd between an answer and its next request (its event loop
-// shared by every worker, decisions, GC). Requests are grouped by namespace/name over the
+// chain of writes (the finalizer beside the pause, then the status), so its time is the API
+// server answering them (overlapping requests counted once) plus canaryd between an answer and
+// its next request (its event loop shared by every worker, decisions, GC). Requests are grouped by namespace/name over the
 // policy, its status and its Deployment (the benchmark names both after the app); Events are
 // written in the background and left out of the chain.
 import type { AuditedRequest } from './audit.ts';
@@ -62,7 +62,7 @@ export function adoptionTime(requests: AuditedRequest[], from: number, to: numbe
   for (const chain of chains.values()) {
     const first = chain[0] as AuditedRequest;
     const lastDone = Math.max(...chain.map((r) => r.doneAt));
-    // Overlapping requests (none in an adoption, which writes one after the other) count once.
+    // Overlapping requests (the finalizer and the pause) count once.
     let busy = 0;
     let until = first.at;
     for (const r of chain) {
@@ -95,7 +95,7 @@ export function describeAdoptionTime(t: AdoptionTime): string {
     .map(([kind, s]) => `${kind} ${s.p50}/${s.p90}`)
     .join(', ');
   return (
-    `${t.policies} policies, ${t.writesPerPolicy} writes each one after the other; per policy p50 ${t.spanMs.p50} ms = ` +
+    `${t.policies} policies, ${t.writesPerPolicy} writes each; per policy p50 ${t.spanMs.p50} ms = ` +
     `API server ${t.apiServerMs.p50} + canaryd between them ${t.canarydMs.p50} (means ${t.spanMs.mean} = ` +
     `${t.apiServerMs.mean} + ${t.canarydMs.mean}); ${t.meanInFlight} in flight on average; ` +
     `API server ms per request p50/p90: ${kinds}; beside the chains: ${JSON.stringify(t.otherRequests)}`
