@@ -21,7 +21,7 @@ import { observeAnalysis, observeDeployment } from './observe.ts';
 import { decideAndAct, type PassOutcome } from './pass.ts';
 import { refuseRouter, writeStatus } from './persist.ts';
 import { IN_FLIGHT } from './phases.ts';
-import { takeSnapshot } from './snapshot.ts';
+import { type Snapshot, takeSnapshot } from './snapshot.ts';
 import { type PolicyStatus, readStatus } from './status.ts';
 
 /** How soon a refused policy (router ambiguous or missing, Deployment claimed) looks again. */
@@ -52,7 +52,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // The finalizer is written beside the adoption's pause, not before it (one answer less to wait
   // for per policy adopted): a canaryd stopped between the two, or a policy deleted before its
   // finalizer landed, leaves a paused Deployment whose policy goes without handing it back, and
-  // the orphan sweep hands that back (orphan-sweep.ts). Every other write waits for it (pass.ts).
+  // the orphan sweep hands that back (orphan-sweep.ts). Every other write waits for it.
   const finalizing = deleting ? undefined : finalizerWrite(deps, namespace, name, object);
 
   const snapshot = await takeSnapshot(deps, { namespace, name, object, status, policy: valid, deleting, now });
@@ -60,19 +60,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     await refuseRouter(deps, (await finalizing) ?? object, status, snapshot.refused, now);
     return { requeueAfterMs: ROUTER_RETRY_MS };
   }
-  await putBackDrift(deps, snapshot);
   const { policy, release, observed, router, target, canary, route } = snapshot;
-  // A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it);
-  // one being adopted gets it with its pause.
-  if (!deleting && release.stable !== undefined && !release.adopting && observed.deployment?.marked === false) {
-    await kube.mergePatch(
-      { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment },
-      { metadata: managedMark(target) },
-    );
-  }
+  // Adopted before (its finalizer removed by hand since): the finalizer first, as for any write.
+  const adopting = release.stable === undefined;
+  const current = adopting ? object : ((await finalizing) ?? object);
+  await putBackDrift(deps, snapshot);
+  if (!deleting) await markAdopted(deps, snapshot);
 
   const pass = { deps, namespace, name, policy, router, target, canary, route, now, uid: object.metadata.uid };
-  let outcome = await decideAndAct(pass, object, status, release, observed, finalizing);
+  let outcome = await decideAndAct(pass, current, status, release, observed, adopting ? finalizing : undefined);
   /** Decides again after a pass, on its persisted result and `fresh` observations (no re-read). */
   const decideAgain = (done: Extract<PassOutcome, { kind: 'done' }>, fresh: (after: PolicyStatus) => Observed) => {
     const after = done.unwritten ?? readStatus(done.latest.status, deps.now());
@@ -104,6 +100,19 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (outcome.kind === 'failed') throw outcome.error;
   if (deleting && (await finishDeletion(deps, outcome))) return { requeueAfterMs: null };
   return { requeueAfterMs: requeueAfter(deps, outcome) };
+}
+
+/**
+ * A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it);
+ * one being adopted gets it with its pause.
+ */
+async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
+  const { release, observed, target } = snapshot;
+  if (release.stable === undefined || release.adopting || observed.deployment?.marked !== false) return;
+  await deps.kube.mergePatch(
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.deployment },
+    { metadata: managedMark(target) },
+  );
 }
 
 /** When to look again after a pass that persisted its decision and ran its actions. */

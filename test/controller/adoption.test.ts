@@ -71,9 +71,11 @@ class StopsAfterThePause extends StatusKube {
 
 /** An API server slow to answer the finalizer's patch: it is applied when the test says so. */
 class SlowFinalizerKube extends StatusKube {
+  #holding = true;
   #answer: (() => void) | undefined;
   override async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: object): Promise<T> {
-    if (ref.kind !== 'CanaryPolicy' || this.#answer !== undefined) return super.mergePatch<T>(ref, patch);
+    if (ref.kind !== 'CanaryPolicy' || !this.#holding) return super.mergePatch<T>(ref, patch);
+    this.#holding = false;
     await new Promise<void>((resolve) => {
       this.#answer = resolve;
     });
@@ -81,6 +83,10 @@ class SlowFinalizerKube extends StatusKube {
   }
   answerFinalizer(): void {
     this.#answer?.();
+  }
+  /** The next patch of the policy waits for answerFinalizer() too. */
+  holdNext(): void {
+    this.#holding = true;
   }
 }
 
@@ -137,6 +143,28 @@ describe('adoption', () => {
     await adoption;
     expect(kube.peek<PolicyObject>(policyRef)?.metadata.finalizers).toEqual([FINALIZER]);
     expect(kube.statusWrites.map((s) => s.message)).toEqual(['stable at revision 1']);
+  });
+
+  it('a policy adopted before, its finalizer removed by hand: nothing else is written before the finalizer is back', async () => {
+    const kube = new SlowFinalizerKube(policyObject(), unadoptedDeployment(2), stableService());
+    const adoption = reconcileOn(kube);
+    await waitUntil(() => deploymentOf(kube)?.spec.paused === true);
+    kube.answerFinalizer();
+    await adoption;
+    kube.mutate<PolicyObject>(policyRef, (p) => {
+      p.metadata.finalizers = undefined;
+    });
+    kube.mutate<Deployment>(deploymentRef, (d) => {
+      delete d.metadata.labels?.[MANAGED_LABEL]; // adopted before the mark existed: canaryd adds it
+    });
+    kube.holdNext();
+    const again = reconcileOn(kube);
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(deploymentOf(kube)?.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    kube.answerFinalizer();
+    await again;
+    expect(kube.peek<PolicyObject>(policyRef)?.metadata.finalizers).toEqual([FINALIZER]);
+    expect(deploymentOf(kube)?.metadata.labels?.[MANAGED_LABEL]).toBe('true');
   });
 
   it('a finalizer write that fails after the pause fails the reconcile; the next one adopts the paused Deployment', async () => {
