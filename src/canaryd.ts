@@ -6,8 +6,8 @@ import { admissionChecker } from './controller/actor.ts';
 import { PrometheusAnalysisRunner } from './controller/analysis-runner.ts';
 import { Controller } from './controller/controller.ts';
 import { applyFilePolicies } from './controller/file-policies.ts';
-import { MANAGED_LABEL, policyKeyOf } from './controller/names.ts';
-import { OrphanSweep } from './controller/orphan-sweep.ts';
+import { policyKeyOf } from './controller/names.ts';
+import { orphanSweepOver } from './controller/orphan-sweep.ts';
 import { policyOnRecord } from './controller/status.ts';
 import { HookRunner, hookMetrics } from './hooks/index.ts';
 import { BackgroundEventRecorder } from './kube/background-events.ts';
@@ -17,7 +17,6 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { type Informers, startInformers, watchedBy } from './kube/informers.ts';
 import { LeaderElector } from './kube/lease.ts';
 import { ObjectStore } from './kube/object-store.ts';
-import type { Deployment } from './kube/objects.ts';
 import { KubeSecretSource } from './kube/secrets.ts';
 import { jsonLogger } from './log/logger.ts';
 import { createMetrics, instrumentKubeApi, instrumentMetricProvider } from './metrics/index.ts';
@@ -25,7 +24,6 @@ import { notifyMetrics } from './notify/metrics.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Outbox } from './notify/outbox.ts';
 import { ConfigMapOutboxStore } from './notify/outbox-store.ts';
-import { API_VERSION, KIND } from './policy/schema.ts';
 import { inShard, shardLeaseName, shardOutbox } from './policy/shard.ts';
 import { watchPolicyDirectory } from './policy/watch.ts';
 import { parseDuration } from './schedule/duration.ts';
@@ -124,13 +122,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   );
 
   // Deployments left marked by a policy deleted without handing them back (its finalizer removed).
-  const orphans = new OrphanSweep({
-    kube: cached,
-    marked: (namespace) => cached.list<Deployment>('apps/v1', 'Deployment', namespace, `${MANAGED_LABEL}=true`),
-    existing: (keys) => cached.existing(API_VERSION, KIND, keys),
-    events,
-    log,
-  });
+  const orphans = orphanSweepOver(cached, events, log);
 
   const startReconciling = () => {
     if (informers) return;

@@ -12,17 +12,24 @@
 // exists): a live read on this rare path, counted as reason "orphan". One look at a time.
 import type { KubeApi } from '../kube/api.ts';
 import { isKubeError } from '../kube/api.ts';
+import type { CachedKubeApi } from '../kube/cached-api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, KubeObject } from '../kube/objects.ts';
+import { API_VERSION, KIND } from '../policy/schema.ts';
 import type { Logger } from './deps.ts';
-import { policyKeyOf, policyRef, splitKey } from './names.ts';
+import { policyKeyOf, splitKey } from './names.ts';
 import { markedBy, orphanDecision } from './orphan.ts';
 
 export interface OrphanSweepDeps {
-  /** The caches: the Deployment and this replica's policies as last seen; the hand-back's patch. */
+  /** The caches: the Deployment as last seen; the hand-back's patch. */
   kube: Pick<KubeApi, 'get' | 'mergePatch'>;
-  /** The cached Deployments carrying canaryd's mark, in one namespace or ('') in all watched. */
-  marked(namespace: string): Promise<Deployment[]>;
+  /**
+   * The cached Deployments carrying canaryd's mark (of one policy, "namespace/name"; undefined:
+   * all), read without copying the others: a namespace's policies deleted together look once each.
+   */
+  marked(owner?: string): Promise<Deployment[]>;
+  /** Does this replica hold the policy ("namespace/name") in its cache? */
+  holds(key: string): Promise<boolean>;
   /** Which of these policies ("namespace/name") exist on the API server, whatever their shard. */
   existing(keys: string[]): Promise<Set<string>>;
   events: EventRecorder;
@@ -46,7 +53,7 @@ export class OrphanSweep {
   readonly #gone = new Set<string>();
   /** Policies that left this replica's cache, and when. */
   readonly #left = new Map<string, number>();
-  /** What to look at next: a namespace's marked Deployments ("ns:" + namespace) or one ("deploy:" + key). */
+  /** What to look at next: every marked Deployment ("all"), a policy's ("owner:" + key) or one ("deploy:" + key). */
   readonly #due = new Set<string>();
   #started = false;
   #running: Promise<void> | undefined;
@@ -58,7 +65,7 @@ export class OrphanSweep {
   /** The caches are synced: look at every marked Deployment, then follow the events. */
   start(): Promise<void> {
     this.#started = true;
-    return this.#look('ns:');
+    return this.#look('all');
   }
 
   /** Feed every watch event here (before start(), they are ignored: start looks at everything). */
@@ -69,7 +76,7 @@ export class OrphanSweep {
       const key = policyKeyOf(namespace, object.metadata.name);
       if (event === 'delete') {
         this.#left.set(key, this.#now());
-        void this.#look(`ns:${namespace}`);
+        void this.#look(`owner:${key}`);
       } else {
         this.#gone.delete(key); // re-created: it adopts its Deployment itself
         this.#left.delete(key);
@@ -124,8 +131,10 @@ export class OrphanSweep {
   async #sweep(what: string): Promise<void> {
     const { kube } = this.#deps;
     let deployments: Deployment[];
-    if (what.startsWith('ns:')) {
-      deployments = await this.#deps.marked(what.slice('ns:'.length));
+    if (what === 'all') {
+      deployments = await this.#deps.marked();
+    } else if (what.startsWith('owner:')) {
+      deployments = await this.#deps.marked(what.slice('owner:'.length));
     } else {
       const { namespace, name } = splitKey(what.slice('deploy:'.length));
       const deployment = await kube.get<Deployment>(deploymentRef(namespace, name));
@@ -135,8 +144,7 @@ export class OrphanSweep {
     for (const deployment of deployments) {
       const owner = markedBy(deployment);
       if (owner === undefined) continue;
-      const { namespace, name } = splitKey(owner);
-      if ((await kube.get(policyRef(namespace, name))) !== null) continue; // this replica's policy: it hands back itself
+      if (await this.#deps.holds(owner)) continue; // this replica's policy: it hands back itself
       candidates.push({ deployment, owner });
     }
     const unasked = [...new Set(candidates.map((c) => c.owner))].filter((owner) => !this.#gone.has(owner));
@@ -168,4 +176,25 @@ export class OrphanSweep {
       .record({ ...ref, uid: deployment.metadata.uid }, type, reason, message)
       .catch((error: Error) => this.#deps.log.warn('could not record event', { reason, error: error.message }));
   }
+}
+
+/** The sweep over the watch caches (canaryd.ts), reading the Deployments it needs, not copying the rest. */
+export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, log: Logger): OrphanSweep {
+  return new OrphanSweep({
+    kube: cached,
+    marked: async (owner) => {
+      const namespace = owner === undefined ? '' : splitKey(owner).namespace;
+      const refs = await cached.project('apps/v1', 'Deployment', namespace, (object) => {
+        const markedFor = markedBy(object as Deployment);
+        const wanted = markedFor !== undefined && (owner === undefined || markedFor === owner);
+        return wanted ? deploymentRef(object.metadata.namespace ?? '', object.metadata.name) : undefined;
+      });
+      const found = await Promise.all(refs.flatMap((ref) => (ref ? [cached.get<Deployment>(ref)] : [])));
+      return found.filter((deployment): deployment is Deployment => deployment !== null);
+    },
+    holds: (key) => cached.holds({ apiVersion: API_VERSION, kind: KIND, ...splitKey(key) }),
+    existing: (keys) => cached.existing(API_VERSION, KIND, keys),
+    events,
+    log,
+  });
 }

@@ -71,6 +71,12 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     return object === null || this.#inScope(object) ? object : null;
   }
 
+  /** Does the object exist, as get would answer, without copying it? */
+  async holds(ref: ObjectRef): Promise<boolean> {
+    if (this.#stale.has(keyOf(ref)) || !this.#options.synced(ref.kind)) return (await this.get(ref)) !== null;
+    return this.#store.get(ref.kind, ref.namespace ?? '', ref.name) !== undefined;
+  }
+
   async list<T extends KubeObject>(
     apiVersion: string,
     kind: string,

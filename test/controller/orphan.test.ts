@@ -4,16 +4,25 @@
 import { describe, expect, it } from 'vitest';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from '../../src/controller/names.ts';
 import { orphanDecision } from '../../src/controller/orphan.ts';
-import { OrphanSweep } from '../../src/controller/orphan-sweep.ts';
+import { OrphanSweep, orphanSweepOver } from '../../src/controller/orphan-sweep.ts';
 import { templateHash } from '../../src/controller/template.ts';
+import { CachedKubeApi } from '../../src/kube/cached-api.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
+import { ObjectStore } from '../../src/kube/object-store.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import { trimForCache } from '../../src/kube/trim.ts';
 import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../../src/traffic/labels.ts';
 import { FakeKube } from '../traffic/fake-kube.ts';
 import { NS } from '../traffic/world.ts';
-import { unadoptedDeployment } from './reconcile-fixtures.ts';
+import { StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
 
 const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' };
+const policyRefOf = (name: string) => ({
+  apiVersion: 'canaryd.dev/v1alpha1',
+  kind: 'CanaryPolicy',
+  namespace: NS,
+  name,
+});
 const policy = (name: string): KubeObject => ({
   apiVersion: 'canaryd.dev/v1alpha1',
   kind: 'CanaryPolicy',
@@ -137,7 +146,11 @@ function sweepOver(kube: FakeKube, others: string[] = [], now: () => number = ()
   };
   const sweep = new OrphanSweep({
     kube,
-    marked: (namespace) => kube.list<Deployment>('apps/v1', 'Deployment', namespace || NS, `${MANAGED_LABEL}=true`),
+    marked: async (owner) =>
+      (await kube.list<Deployment>('apps/v1', 'Deployment', NS, `${MANAGED_LABEL}=true`)).filter(
+        (d) => owner === undefined || d.metadata.annotations?.[OWNER_POLICY] === owner,
+      ),
+    holds: async (key) => kube.peek(policyRefOf(key.slice(key.indexOf('/') + 1))) !== undefined,
     existing: async (keys) => {
       asked.push(keys);
       return new Set(keys.filter((key) => others.includes(key)));
@@ -275,5 +288,38 @@ describe('the sweep for Deployments left marked', () => {
     await sweep.idle();
     expect(asked).toEqual([]);
     expect(deployment(kube).spec.paused).toBe(true);
+  });
+
+  it('over the watch caches: a policy deleted looks only at the Deployments it marked, and asks once', async () => {
+    const api = marked((d) => {
+      d.metadata.name = 'api';
+      d.metadata.uid = 'uid-deploy-api';
+      d.metadata.annotations = { ...d.metadata.annotations, [OWNER_POLICY]: `${NS}/api` };
+    });
+    const live = new StatusKube(marked(), api, policy('api'));
+    const store = new ObjectStore();
+    for (const object of live.all()) store.put(trimForCache(structuredClone(object), object.apiVersion, object.kind));
+    const liveReads: string[] = [];
+    const cached = new CachedKubeApi(live, store, {
+      synced: () => true,
+      onLiveRead: (verb, kind, reason) => liveReads.push(`${verb} ${kind} ${reason}`),
+    });
+    const events: string[] = [];
+    const sweep = orphanSweepOver(
+      cached,
+      { record: async (about, _type, reason) => void events.push(`${about.name}:${reason}`) },
+      { info: () => {}, warn: () => {}, error: () => {} },
+    );
+    sweep.onEvent('delete', policy('web')); // before start: start looks at everything
+    await sweep.start();
+    expect(events).toEqual(['web:Released']);
+    expect(liveReads).toEqual(['get CanaryPolicy orphan']);
+    expect(live.peek<Deployment>({ ...ref, name: 'api' })?.spec.paused).toBe(true);
+    live.remove(policyRefOf('api'));
+    store.remove('CanaryPolicy', NS, 'api');
+    sweep.onEvent('delete', policy('api'));
+    await sweep.idle();
+    expect(events).toEqual(['web:Released', 'api:Released']);
+    expect(liveReads).toEqual(['get CanaryPolicy orphan', 'get CanaryPolicy orphan']);
   });
 });
