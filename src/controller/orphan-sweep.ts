@@ -180,19 +180,28 @@ export class OrphanSweep {
 
 /** The sweep over the watch caches (canaryd.ts), reading the Deployments it needs, not copying the rest. */
 export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, log: Logger): OrphanSweep {
+  const holds = (key: string) => cached.holds({ apiVersion: API_VERSION, kind: KIND, ...splitKey(key) });
   return new OrphanSweep({
     kube: cached,
     marked: async (owner) => {
       const namespace = owner === undefined ? '' : splitKey(owner).namespace;
-      const refs = await cached.project('apps/v1', 'Deployment', namespace, (object) => {
+      const all = await cached.project('apps/v1', 'Deployment', namespace, (object) => {
         const markedFor = markedBy(object as Deployment);
         const wanted = markedFor !== undefined && (owner === undefined || markedFor === owner);
-        return wanted ? deploymentRef(object.metadata.namespace ?? '', object.metadata.name) : undefined;
+        return wanted
+          ? { ref: deploymentRef(object.metadata.namespace ?? '', object.metadata.name), markedFor }
+          : undefined;
       });
-      const found = await Promise.all(refs.flatMap((ref) => (ref ? [cached.get<Deployment>(ref)] : [])));
-      return found.filter((deployment): deployment is Deployment => deployment !== null);
+      // Of every marked Deployment (at start), only those whose policy this replica does not hold are copied.
+      const found: Deployment[] = [];
+      for (const one of all) {
+        if (one === undefined || (owner === undefined && (await holds(one.markedFor)))) continue;
+        const deployment = await cached.get<Deployment>(one.ref);
+        if (deployment !== null) found.push(deployment);
+      }
+      return found;
     },
-    holds: (key) => cached.holds({ apiVersion: API_VERSION, kind: KIND, ...splitKey(key) }),
+    holds,
     existing: (keys) => cached.existing(API_VERSION, KIND, keys),
     events,
     log,
