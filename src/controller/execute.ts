@@ -9,7 +9,7 @@ import { OWNER_POLICY } from '../traffic/labels.ts';
 import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
 import { restoreSelectorPatch } from '../traffic/selector.ts';
 import { buildCanaryDeployment } from './canary-deployment.ts';
-import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from './names.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
 import { templateHash } from './template.ts';
 
 export interface ExecutionContext {
@@ -173,11 +173,7 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       await router.cleanup(target);
       return;
     case 'releaseDeployment': {
-      const unmark = {
-        labels: { [MANAGED_LABEL]: null },
-        annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null },
-      };
-      await kube.mergePatch(stableRef, { metadata: unmark, spec: { paused: false } }).catch((error: unknown) => {
+      await kube.mergePatch(stableRef, { metadata: UNMARK, spec: { paused: false } }).catch((error: unknown) => {
         if (!isKubeError(error, 'NotFound')) throw error; // the Deployment is gone too: nothing to release
       });
       return;

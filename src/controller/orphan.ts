@@ -7,7 +7,7 @@
 import type { Deployment } from '../kube/objects.ts';
 import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../traffic/labels.ts';
 import { recordedBaseline } from '../traffic/replica-ratio-records.ts';
-import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from './names.ts';
+import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
 import { templateHash } from './template.ts';
 
 export type OrphanDecision =
@@ -31,10 +31,8 @@ export const markedBy = (deployment: Deployment): string | undefined =>
 export function orphanDecision(deployment: Deployment, policy: string): OrphanDecision {
   const { spec, metadata } = deployment;
   const status = deployment.status ?? {};
-  const unmark = {
-    labels: { [MANAGED_LABEL]: null },
-    annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null, [ORIGINAL_REPLICAS]: null },
-  };
+  // The surge's record goes too: without the policy, no router undoes it.
+  const unmark = { ...UNMARK, annotations: { ...UNMARK.annotations, [ORIGINAL_REPLICAS]: null } };
   const baseline = recordedBaseline(deployment);
   const replicas = baseline === undefined || baseline === spec.replicas ? {} : { replicas: baseline };
   const name = `deployment/${metadata.name}`;
