@@ -5,12 +5,18 @@
 // unpaused and unmarked, so the next template rolls; mid-release unmarked but left paused (its new
 // template never ran a check), with a Warning that says how to go on. Real API server, real
 // controller-manager (its garbage collector removes what canaryd created for the policy).
-import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MANAGED_LABEL } from '../src/controller/names.ts';
 import { waitFor } from './cluster/wait.ts';
 import { deployStable } from './support/analysis.ts';
-import { adopted, createPolicy, installCrd, readPolicy, startCanaryd } from './support/canaryd.ts';
+import {
+  adopted,
+  createPolicy,
+  deleteWithoutFinalizer,
+  installCrd,
+  readPolicy,
+  startCanaryd,
+} from './support/canaryd.ts';
 import { type TestEnv, useTestEnv } from './support/env.ts';
 import { APP, CANARY, setTemplate } from './support/managed-app.ts';
 import { imageOf, readRelease } from './support/release-status.ts';
@@ -35,22 +41,6 @@ async function withCanaryd(env: TestEnv, until: () => Promise<boolean>, descript
   }
 }
 
-/** `kubectl delete canarypolicy` (it hangs: no canaryd removes the finalizer), then the finalizer removed by hand. */
-async function deleteWithoutFinalizer(env: TestEnv): Promise<void> {
-  const custom = env.kc.makeApiClient(k8s.CustomObjectsApi);
-  const target = { group: 'canaryd.dev', version: 'v1alpha1', namespace: env.namespace, plural: 'canarypolicies' };
-  await custom.deleteNamespacedCustomObject({ ...target, name: APP });
-  expect((await readPolicy(env.kc, env.namespace, APP))?.metadata.deletionTimestamp).toBeDefined();
-  await custom.patchNamespacedCustomObject(
-    { ...target, name: APP, body: { metadata: { finalizers: null } } },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-  );
-  await waitFor(async () => ((await readPolicy(env.kc, env.namespace, APP)) === null ? true : undefined), {
-    timeoutMs: 30_000,
-    description: 'the policy gone',
-  });
-}
-
 const readDeployment = (env: TestEnv) => env.apps.readNamespacedDeployment({ name: APP, namespace: env.namespace });
 const deploymentEvents = async (env: TestEnv, reason: string) =>
   (await env.core.listNamespacedEvent({ namespace: env.namespace })).items.filter(
@@ -69,7 +59,7 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
       async () => adopted((await readPolicy(env.kc, env.namespace, APP))?.status),
       'the policy adopted',
     );
-    await deleteWithoutFinalizer(env);
+    await deleteWithoutFinalizer(env.kc, env.namespace, APP);
     const left = await readDeployment(env);
     expect(left.spec?.paused).toBe(true);
     expect(left.metadata?.labels?.[MANAGED_LABEL]).toBe('true');
@@ -124,7 +114,7 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
       },
       'the release of v3 in its step (canary ready, 25 %)',
     );
-    await deleteWithoutFinalizer(env);
+    await deleteWithoutFinalizer(env.kc, env.namespace, APP);
 
     await withCanaryd(
       env,

@@ -162,13 +162,15 @@ describe('ingress-nginx router', () => {
     expect(canaryService?.spec?.selector).toEqual({ app: 'web', 'canaryd.dev/track': 'canary' });
     expect(canaryService?.spec?.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
 
-    // The stable Service is pinned to the stable ReplicaSet; everything else the user wrote stays.
+    // The stable Service is pinned to the stable ReplicaSet, with the selector as found and the
+    // policy that pinned it recorded; everything else the user wrote stays.
     const hash = await stableHash();
     const stable = await readService('web');
     expect(stable?.spec?.selector).toEqual({ app: 'web', 'pod-template-hash': hash });
     expect(stable?.metadata?.annotations).toEqual({
       ...serviceBefore.annotations,
       'canaryd.dev/original-selector': JSON.stringify({ app: 'web' }),
+      'canaryd.dev/policy': `${namespace}/web`,
     });
     expect(stable?.metadata?.labels ?? {}).toEqual(serviceBefore.labels);
     // The user's Ingress is never touched during a release.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { imageNodeFlags } from '../../scripts/strip-types.ts';
 import { REPO_ROOT } from '../cluster/cluster.ts';
+import { waitFor } from '../cluster/wait.ts';
 
 export { installCrd } from './crd.ts';
 
@@ -127,5 +128,26 @@ export async function createPolicy(kc: k8s.KubeConfig, namespace: string, body: 
     namespace,
     plural: 'canarypolicies',
     body,
+  });
+}
+
+/**
+ * `kubectl delete canarypolicy NAME` while no canaryd runs (it hangs on canaryd's finalizer),
+ * then the finalizer removed by hand, as an SRE "fixes" such a deletion; resolves once it is gone.
+ */
+export async function deleteWithoutFinalizer(kc: k8s.KubeConfig, namespace: string, name: string): Promise<void> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const target = { group: 'canaryd.dev', version: 'v1alpha1', namespace, plural: 'canarypolicies', name };
+  await custom.deleteNamespacedCustomObject(target);
+  if ((await readPolicy(kc, namespace, name))?.metadata.deletionTimestamp === undefined) {
+    throw new Error(`CanaryPolicy ${namespace}/${name} went without its finalizer: was canaryd running?`);
+  }
+  await custom.patchNamespacedCustomObject(
+    { ...target, body: { metadata: { finalizers: null } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+  await waitFor(async () => ((await readPolicy(kc, namespace, name)) === null ? true : undefined), {
+    timeoutMs: 30_000,
+    description: `CanaryPolicy ${namespace}/${name} gone`,
   });
 }

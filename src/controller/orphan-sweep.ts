@@ -1,12 +1,14 @@
-// Finds the Deployments canaryd marked whose CanaryPolicy is gone without handing them back
-// (orphan.ts says what is done with one) and hands them back. It looks
-// - once the caches are synced, at every marked Deployment whose policy this replica does not
-//   hold: a policy deleted (its finalizer removed by hand) while no canaryd ran;
-// - when a policy leaves this replica's cache, at the Deployments marked with its name: one
-//   deleted that way while canaryd runs (a policy that handed back first left nothing marked);
-// - at each change of a Deployment whose policy it found gone and which was not handed back yet
-//   (it waits for the Deployment controller's status, or its patch met a newer version), or whose
-//   policy left the cache in the last minute (a pause written as the policy went, answered after).
+// Finds what a CanaryPolicy gone without handing back left on the user's objects (orphan.ts: a
+// marked Deployment, a pinned Service, an HTTPRoute carrying its record; what is done with each)
+// and hands it back: routes first, so nothing is sent to the canary Service the garbage collector
+// removes, then Services, then Deployments. It looks
+// - once the caches are synced, at every such object whose policy this replica does not hold: a
+//   policy deleted (its finalizer removed by hand) while no canaryd ran;
+// - when a policy leaves this replica's cache, at the objects it left: one deleted that way while
+//   canaryd runs (a policy that handed back first left nothing);
+// - at each change of an object whose policy it found gone and which was not handed back yet (a
+//   Deployment waits for the Deployment controller's status, or a write met a newer version), or
+//   whose policy left the cache in the last minute (a pause written as the policy went, answered after).
 // This replica's cache holds only its shard's policies, so "not in the cache" is asked of the
 // API server before anything is handed back (a policy of another shard, or one that just moved,
 // exists): a live read on this rare path, counted as reason "orphan". One look at a time.
@@ -14,20 +16,21 @@ import type { KubeApi } from '../kube/api.ts';
 import { isKubeError } from '../kube/api.ts';
 import type { CachedKubeApi } from '../kube/cached-api.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import type { Deployment, KubeObject } from '../kube/objects.ts';
+import type { Deployment, KubeObject, ObjectRef, Service } from '../kube/objects.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
+import { restoreRecordedRoute } from '../traffic/httproute-apply.ts';
 import type { Logger } from './deps.ts';
 import { policyKeyOf, splitKey } from './names.ts';
-import { markedBy, orphanDecision } from './orphan.ts';
+import { leftBy, orphanDecision, orphanServiceDecision, routeReleased } from './orphan.ts';
 
 export interface OrphanSweepDeps {
-  /** The caches: the Deployment as last seen; the hand-back's patch. */
-  kube: Pick<KubeApi, 'get' | 'mergePatch'>;
+  /** The caches: the object as last seen; the hand-back's patch (an HTTPRoute's apply). */
+  kube: Pick<KubeApi, 'get' | 'mergePatch' | 'apply'>;
   /**
-   * The cached Deployments carrying canaryd's mark (of one policy, "namespace/name"; undefined:
-   * all), read without copying the others: a namespace's policies deleted together look once each.
+   * The cached objects a policy left changed (orphan.ts leftBy) of one policy ("namespace/name";
+   * undefined: of every policy this replica does not hold), read without copying the others.
    */
-  marked(owner?: string): Promise<Deployment[]>;
+  marked(owner?: string): Promise<KubeObject[]>;
   /** Does this replica hold the policy ("namespace/name") in its cache? */
   holds(key: string): Promise<boolean>;
   /** Which of these policies ("namespace/name") exist on the API server, whatever their shard. */
@@ -37,14 +40,22 @@ export interface OrphanSweepDeps {
   now?: () => number;
 }
 
-/** How long after a policy left the cache a Deployment newly marked with its name is looked at. */
+/** How long after a policy left the cache an object newly changed in its name is looked at. */
 const LEFT_RECENTLY_MS = 60_000;
 
-const deploymentRef = (namespace: string, name: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  namespace,
-  name,
+/** The kinds a policy leaves changed, in the order they are handed back. */
+export const LEFT_KINDS = [
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+] as const;
+const handBackOrder = (object: KubeObject) => LEFT_KINDS.findIndex((k) => k.kind === object.kind);
+
+const refOf = (object: KubeObject): ObjectRef => ({
+  apiVersion: LEFT_KINDS.find((k) => k.kind === object.kind)?.apiVersion ?? object.apiVersion,
+  kind: object.kind,
+  namespace: object.metadata.namespace ?? '',
+  name: object.metadata.name,
 });
 
 export class OrphanSweep {
@@ -53,7 +64,7 @@ export class OrphanSweep {
   readonly #gone = new Set<string>();
   /** Policies that left this replica's cache, and when. */
   readonly #left = new Map<string, number>();
-  /** What to look at next: every marked Deployment ("all"), a policy's ("owner:" + key) or one ("deploy:" + key). */
+  /** What to look at next: everything ("all"), a policy's ("owner:" + key) or one object (its ref as JSON). */
   readonly #due = new Set<string>();
   #started = false;
   #running: Promise<void> | undefined;
@@ -62,7 +73,7 @@ export class OrphanSweep {
     this.#deps = deps;
   }
 
-  /** The caches are synced: look at every marked Deployment, then follow the events. */
+  /** The caches are synced: look at everything left changed, then follow the events. */
   start(): Promise<void> {
     this.#started = true;
     return this.#look('all');
@@ -83,11 +94,10 @@ export class OrphanSweep {
       }
       return;
     }
-    if (object.kind !== 'Deployment' || event === 'delete') return;
-    const owner = markedBy(object as Deployment);
+    if (event === 'delete' || (this.#gone.size === 0 && this.#left.size === 0)) return;
+    const owner = leftBy(object);
     if (owner === undefined) return;
-    if (this.#gone.has(owner) || this.#leftRecently(owner))
-      void this.#look(`deploy:${namespace}/${object.metadata.name}`);
+    if (this.#gone.has(owner) || this.#leftRecently(owner)) void this.#look(JSON.stringify(refOf(object)));
   }
 
   #leftRecently(key: string): boolean {
@@ -130,74 +140,90 @@ export class OrphanSweep {
 
   async #sweep(what: string): Promise<void> {
     const { kube } = this.#deps;
-    let deployments: Deployment[];
+    let objects: KubeObject[];
     if (what === 'all') {
-      deployments = await this.#deps.marked();
+      objects = await this.#deps.marked();
     } else if (what.startsWith('owner:')) {
-      deployments = await this.#deps.marked(what.slice('owner:'.length));
+      objects = await this.#deps.marked(what.slice('owner:'.length));
     } else {
-      const { namespace, name } = splitKey(what.slice('deploy:'.length));
-      const deployment = await kube.get<Deployment>(deploymentRef(namespace, name));
-      deployments = deployment === null ? [] : [deployment];
+      const object = await kube.get(JSON.parse(what) as ObjectRef);
+      objects = object === null ? [] : [object];
     }
-    const candidates: Array<{ deployment: Deployment; owner: string }> = [];
-    for (const deployment of deployments) {
-      const owner = markedBy(deployment);
+    const candidates: Array<{ object: KubeObject; owner: string }> = [];
+    for (const object of objects) {
+      const owner = leftBy(object);
       if (owner === undefined) continue;
       if (await this.#deps.holds(owner)) continue; // this replica's policy: it hands back itself
-      candidates.push({ deployment, owner });
+      candidates.push({ object, owner });
     }
     const unasked = [...new Set(candidates.map((c) => c.owner))].filter((owner) => !this.#gone.has(owner));
     const existing = unasked.length === 0 ? new Set<string>() : await this.#deps.existing(unasked);
     for (const owner of unasked) if (!existing.has(owner)) this.#gone.add(owner);
-    for (const { deployment, owner } of candidates) {
-      if (this.#gone.has(owner)) await this.#handBack(deployment, owner);
+    candidates.sort((a, b) => handBackOrder(a.object) - handBackOrder(b.object));
+    for (const { object, owner } of candidates) {
+      if (this.#gone.has(owner)) await this.#handBack(object, owner);
     }
   }
 
-  async #handBack(deployment: Deployment, owner: string): Promise<void> {
-    const decision = orphanDecision(deployment, owner);
-    if (decision.kind === 'wait') return; // the Deployment controller's status brings it back
-    const { namespace = '', name } = deployment.metadata;
-    const ref = deploymentRef(namespace, name);
-    try {
-      await this.#deps.kube.mergePatch(ref, decision.patch);
-    } catch (error) {
-      // Changed since (its next event looks again), or gone: nothing to hand back.
-      if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) return;
-      throw error;
+  async #handBack(object: KubeObject, owner: string): Promise<void> {
+    const ref = refOf(object);
+    let event: { type: 'Normal' | 'Warning'; reason: string; message: string };
+    if (object.kind === 'HTTPRoute') {
+      // Applied from a fresh read of the route with its resourceVersion, retried on a Conflict.
+      if (!(await restoreRecordedRoute(this.#deps.kube, ref.namespace ?? '', ref.name, owner))) return;
+      event = routeReleased(owner);
+    } else {
+      const decision =
+        object.kind === 'Service'
+          ? orphanServiceDecision(object as Service, owner)
+          : orphanDecision(object as Deployment, owner);
+      if (decision.kind === 'wait') return; // the Deployment controller's status brings it back
+      try {
+        await this.#deps.kube.mergePatch(ref, decision.patch);
+      } catch (error) {
+        // Changed since (its next event looks again), or gone: nothing to hand back.
+        if (isKubeError(error, 'Conflict') || isKubeError(error, 'NotFound')) return;
+        throw error;
+      }
+      event = decision.event;
     }
-    const { type, reason, message } = decision.event;
-    this.#deps.log.warn('handed back a Deployment whose policy is gone', {
-      deployment: `${namespace}/${name}`,
+    const { type, reason, message } = event;
+    this.#deps.log.warn(`handed back a ${object.kind} whose policy is gone`, {
+      [object.kind.toLowerCase()]: `${ref.namespace}/${ref.name}`,
       reason,
     });
     await this.#deps.events
-      .record({ ...ref, uid: deployment.metadata.uid }, type, reason, message)
+      .record({ ...ref, uid: object.metadata.uid }, type, reason, message)
       .catch((error: Error) => this.#deps.log.warn('could not record event', { reason, error: error.message }));
   }
 }
 
-/** The sweep over the watch caches (canaryd.ts), reading the Deployments it needs, not copying the rest. */
+/** The sweep over the watch caches (canaryd.ts), reading the objects it needs, not copying the rest. */
 export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, log: Logger): OrphanSweep {
   const holds = (key: string) => cached.holds({ apiVersion: API_VERSION, kind: KIND, ...splitKey(key) });
   return new OrphanSweep({
     kube: cached,
     marked: async (owner) => {
       const namespace = owner === undefined ? '' : splitKey(owner).namespace;
-      const all = await cached.project('apps/v1', 'Deployment', namespace, (object) => {
-        const markedFor = markedBy(object as Deployment);
-        const wanted = markedFor !== undefined && (owner === undefined || markedFor === owner);
-        return wanted
-          ? { ref: deploymentRef(object.metadata.namespace ?? '', object.metadata.name), markedFor }
-          : undefined;
-      });
-      // Of every marked Deployment (at start), only those whose policy this replica does not hold are copied.
-      const found: Deployment[] = [];
-      for (const one of all) {
-        if (one === undefined || (owner === undefined && (await holds(one.markedFor)))) continue;
-        const deployment = await cached.get<Deployment>(one.ref);
-        if (deployment !== null) found.push(deployment);
+      const found: KubeObject[] = [];
+      for (const { apiVersion, kind } of LEFT_KINDS) {
+        const all = await cached
+          .project(apiVersion, kind, namespace, (object) => {
+            const leftFor = leftBy(object);
+            const wanted = leftFor !== undefined && (owner === undefined || leftFor === owner);
+            return wanted ? { ref: refOf(object as KubeObject), leftFor } : undefined;
+          })
+          // HTTPRoutes: without Gateway API's CRDs there are none to look at.
+          .catch((error: unknown) => {
+            if (kind === 'HTTPRoute' && isKubeError(error, 'NotFound')) return [];
+            throw error;
+          });
+        // Of everything left changed (at start), only what a policy this replica does not hold left is copied.
+        for (const one of all) {
+          if (one === undefined || (owner === undefined && (await holds(one.leftFor)))) continue;
+          const object = await cached.get(one.ref);
+          if (object !== null) found.push(object);
+        }
       }
       return found;
     },

@@ -1,17 +1,25 @@
-// A Deployment canaryd marked (canaryd.dev/managed, canaryd.dev/policy) whose CanaryPolicy is
-// gone without handing it back: the policy's finalizer was removed by hand (a deletion that hung
-// while canaryd was down, `kubectl patch … finalizers: null`), or it was force-deleted. Left
-// alone, the Deployment stays paused and marked, and deploy/'s admission policy refuses anyone
-// else's unpause: the next `kubectl set image` would silently never roll. What canaryd does with
-// such a Deployment, decided here (pure); orphan-sweep.ts finds them and writes the patch.
-import type { Deployment } from '../kube/objects.ts';
+// What a CanaryPolicy gone without handing back leaves on the user's objects: the policy's
+// finalizer was removed by hand (a deletion that hung while canaryd was down, `kubectl patch …
+// finalizers: null`), or it was force-deleted. Left alone,
+// - its Deployment stays paused and marked (canaryd.dev/managed, canaryd.dev/policy), and
+//   deploy/'s admission policy refuses anyone else's unpause: the next `kubectl set image` would
+//   silently never roll;
+// - mid-release, its stable Service stays pinned to the stable pods' pod-template-hash: the next
+//   roll replaces those pods and the Service is left with no endpoints at all;
+// - mid-release, its HTTPRoute keeps a weighted backendRef to the canary Service, which the
+//   garbage collector removes with the policy: that share of requests fails (Gateway API: 500).
+// What canaryd does with each, decided here (pure); orphan-sweep.ts finds them and writes.
+import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
+import type { HTTPRoute } from '../traffic/httproute.ts';
+import { readRecordOrUndefined } from '../traffic/httproute-apply.ts';
 import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../traffic/labels.ts';
 import { recordedBaseline } from '../traffic/replica-ratio-records.ts';
+import { originalSelector, pinnedBy, restoreSelectorPatch } from '../traffic/selector.ts';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
 import { templateHash } from './template.ts';
 
 export type OrphanDecision =
-  /** The Deployment controller has not looked at the last change yet: decide on its next status. */
+  /** Not now: the Deployment controller has not looked at the last change yet (decide on its next status), or nothing is left to put back. */
   | { kind: 'wait' }
   | { kind: 'handBack'; patch: object; event: { type: 'Normal' | 'Warning'; reason: string; message: string } };
 
@@ -20,6 +28,42 @@ export const markedBy = (deployment: Deployment): string | undefined =>
   deployment.metadata.labels?.[MANAGED_LABEL] === undefined
     ? undefined
     : deployment.metadata.annotations?.[OWNER_POLICY];
+
+/**
+ * The policy ("namespace/name") that left this object changed: a Deployment it marked, a Service
+ * it pinned, an HTTPRoute carrying its record. Undefined for anything else.
+ */
+export const leftBy = (object: Readonly<KubeObject>): string | undefined => {
+  switch (object.kind) {
+    case 'Deployment':
+      return markedBy(object as Deployment);
+    case 'Service':
+      return pinnedBy(object as Service);
+    case 'HTTPRoute':
+      return readRecordOrUndefined(object as HTTPRoute)?.policy;
+    default:
+      return undefined;
+  }
+};
+
+const goneWithout = (policy: string, what: string) =>
+  `CanaryPolicy ${policy} is gone without handing this ${what} back (its finalizer was removed)`;
+
+/** A pinned Service of a vanished policy: its selector as recorded, the pin and its record removed. */
+export function orphanServiceDecision(service: Service, policy: string): OrphanDecision {
+  const restore = restoreSelectorPatch(service) as { metadata: object; spec: object } | undefined;
+  if (restore === undefined) return { kind: 'wait' }; // not pinned (anymore): nothing to put back
+  const selector = JSON.stringify(originalSelector(service));
+  const message = `${goneWithout(policy, 'Service')}: canaryd put its selector back to ${selector}`;
+  return handBack(restore, 'Normal', 'Released', message, service.metadata.resourceVersion);
+}
+
+/** The Event on an HTTPRoute of a vanished policy once its record was applied back (httproute-apply.ts). */
+export const routeReleased = (policy: string) => ({
+  type: 'Normal' as const,
+  reason: 'Released',
+  message: `${goneWithout(policy, 'HTTPRoute')}: canaryd removed its canary backendRefs and put back the weights it recorded`,
+});
 
 /**
  * Hand the Deployment of a vanished policy back. Its mark goes in every case (so its owner can
@@ -36,7 +80,7 @@ export function orphanDecision(deployment: Deployment, policy: string): OrphanDe
   const baseline = recordedBaseline(deployment);
   const replicas = baseline === undefined || baseline === spec.replicas ? {} : { replicas: baseline };
   const name = `deployment/${metadata.name}`;
-  const gone = `CanaryPolicy ${policy} is gone without handing this Deployment back (its finalizer was removed)`;
+  const gone = goneWithout(policy, 'Deployment');
   const restored = 'replicas' in replicas ? `, its replicas set back to ${baseline}` : '';
   if (spec.paused !== true) {
     const message = `${gone}: canaryd removed its mark${restored}`;

@@ -64,7 +64,7 @@ export class GatewayApiRouter implements TrafficRouter {
       planRoute(route, paramsOf(target), readRecord(route)?.weight ?? 0, 'keep');
     }
     const existingCanaryService = await ownCanaryService(this.#kube, target);
-    const pin = pinSelectorPatch(service, await this.#stableHash(target));
+    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyKey(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     // The canary Service before the backendRef that names it: else the Gateway reports
     // ResolvedRefs False (BackendNotFound) for the route.

@@ -63,18 +63,33 @@ export const writeRoute = async (
 
 /** Puts one route back as recorded; a route that is gone or was never touched is fine. */
 export const restoreRoute = async (kube: KubeApi, target: RouteTarget, name: string): Promise<void> => {
+  await restoreRecordedRoute(kube, target.namespace, name, policyKey(target));
+};
+
+/**
+ * Puts one route back as `policy` ("namespace/name") recorded it, from the record alone (the
+ * Services it names): also for a policy that is gone (controller/orphan-sweep.ts). Answers
+ * whether it wrote; a route that is gone, never touched or another policy's is left as it is.
+ */
+export const restoreRecordedRoute = async (
+  kube: Pick<KubeApi, 'get' | 'apply'>,
+  namespace: string,
+  name: string,
+  policy: string,
+): Promise<boolean> => {
   for (let attempt = 0; ; attempt++) {
-    const route = await kube.get<HTTPRoute>(httpRouteRef(target.namespace, name));
-    if (route === null) return;
+    const route = await kube.get<HTTPRoute>(httpRouteRef(namespace, name));
+    if (route === null) return false;
     const record = readRecordOrUndefined(route);
-    if (record === undefined || record.policy !== policyKey(target)) return;
-    const rules = restoreRules(route.spec.rules ?? [], record, paramsOf(target));
+    if (record === undefined || record.policy !== policy) return false;
+    const { service, canaryService } = record;
+    const rules = restoreRules(route.spec.rules ?? [], record, { namespace, service, canaryService });
     try {
       // Without the annotation: server-side apply removes a field its manager leaves out.
       await kube.apply(applyConfiguration(route, rules, undefined));
-      return;
+      return true;
     } catch (error) {
-      if (isKubeError(error, 'NotFound')) return;
+      if (isKubeError(error, 'NotFound')) return false;
       if (!isKubeError(error, 'Conflict') || attempt >= CONFLICT_RETRIES) throw error;
     }
   }

@@ -79,7 +79,7 @@ export class IngressNginxRouter implements TrafficRouter {
     const service = await getService(this.#kube, target.namespace, target.service);
     const ingresses = await canaryIngressesToCreate(this.#kube, target);
     const existingCanaryService = await ownCanaryService(this.#kube, target);
-    const pin = pinSelectorPatch(service, await this.#stableHash(target));
+    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyKey(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     if (existingCanaryService === null) {
       await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target), target.owner));

@@ -10,14 +10,15 @@
 // `pod-template-hash: <stable hash>` to the selector while a release runs.
 //
 // The selector as found is recorded in the annotation canaryd.dev/original-selector in the same
-// write, so it is restored exactly even by a controller that restarted in between. The pin must
-// be removed before the stable Deployment is unpaused for promotion: the roll creates pods with a
-// new hash that a pinned selector would not see.
+// write, so it is restored exactly even by a controller that restarted in between, with the
+// policy that pinned it (canaryd.dev/policy), so a policy deleted without its finalizer leaves no
+// pin behind (controller/orphan.ts). The pin must be removed before the stable Deployment is
+// unpaused for promotion: the roll creates pods with a new hash that a pinned selector would not see.
 import { z } from 'zod';
 import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
-import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH } from './labels.ts';
+import { ORIGINAL_SELECTOR, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
 
 /** The fields of an apps/v1 ReplicaSet the pin needs. */
 export interface ReplicaSet extends KubeObject {
@@ -82,6 +83,10 @@ export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaS
 
 export const isPinned = (service: Service): boolean => service.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
 
+/** The policy ("namespace/name") that pinned the Service; undefined when unpinned, or pinned by a canaryd before 2026-12. */
+export const pinnedBy = (service: Service): string | undefined =>
+  isPinned(service) ? service.metadata.annotations?.[OWNER_POLICY] : undefined;
+
 /** A selector canaryd recorded in annotation `key` (JSON), or undefined when none is recorded. */
 export const recordedSelector = (service: Service, key: string): Record<string, string> | undefined => {
   const recorded = service.metadata.annotations?.[key];
@@ -141,10 +146,11 @@ export const pinnedSelectorDrift = (service: Service): string | undefined => {
 };
 
 /**
- * The merge patch that pins the Service to pods with `hash`, or undefined when it already is.
- * On a pinned Service it also puts back the recorded selector, should someone have edited it.
+ * The merge patch that pins the Service to pods with `hash` for `policy` ("namespace/name"), or
+ * undefined when it already is. On a pinned Service it also puts back the recorded selector,
+ * should someone have edited it, and records the policy on a pin an older canaryd made.
  */
-export const pinSelectorPatch = (service: Service, hash: string): object | undefined => {
+export const pinSelectorPatch = (service: Service, hash: string, policy: string): object | undefined => {
   const selector = service.spec.selector ?? {};
   if (Object.keys(selector).length === 0) {
     throw new TrafficError(
@@ -154,18 +160,23 @@ export const pinSelectorPatch = (service: Service, hash: string): object | undef
   }
   if (!isPinned(service)) {
     return {
-      metadata: { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector) } },
+      metadata: { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector), [OWNER_POLICY]: policy } },
       spec: { selector: { [POD_TEMPLATE_HASH]: hash } },
     };
   }
   const wanted = { ...originalSelector(service), [POD_TEMPLATE_HASH]: hash };
-  if (sameSelector(selector, wanted)) return undefined;
-  return { spec: { selector: selectorPatch(selector, wanted) } };
+  const owner =
+    service.metadata.annotations?.[OWNER_POLICY] === policy
+      ? {}
+      : { metadata: { annotations: { [OWNER_POLICY]: policy } } };
+  const edited = sameSelector(selector, wanted) ? {} : { spec: { selector: selectorPatch(selector, wanted) } };
+  return Object.keys(owner).length === 0 && Object.keys(edited).length === 0 ? undefined : { ...owner, ...edited };
 };
 
 /** The merge patch that puts the recorded selector back exactly, or undefined when not pinned. */
 export const restoreSelectorPatch = (service: Service): object | undefined => {
   if (!isPinned(service)) return undefined;
   const selector = selectorPatch(service.spec.selector ?? {}, originalSelector(service));
-  return { metadata: { annotations: { [ORIGINAL_SELECTOR]: null } }, spec: { selector } };
+  const owner = service.metadata.annotations?.[OWNER_POLICY] === undefined ? {} : { [OWNER_POLICY]: null };
+  return { metadata: { annotations: { [ORIGINAL_SELECTOR]: null, ...owner } }, spec: { selector } };
 };

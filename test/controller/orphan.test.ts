@@ -4,25 +4,19 @@
 import { describe, expect, it } from 'vitest';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL } from '../../src/controller/names.ts';
 import { orphanDecision } from '../../src/controller/orphan.ts';
-import { OrphanSweep, orphanSweepOver } from '../../src/controller/orphan-sweep.ts';
+import { orphanSweepOver } from '../../src/controller/orphan-sweep.ts';
 import { templateHash } from '../../src/controller/template.ts';
 import { CachedKubeApi } from '../../src/kube/cached-api.ts';
-import type { EventRecorder } from '../../src/kube/events.ts';
 import { ObjectStore } from '../../src/kube/object-store.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
 import { trimForCache } from '../../src/kube/trim.ts';
 import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../../src/traffic/labels.ts';
 import { FakeKube } from '../traffic/fake-kube.ts';
 import { NS } from '../traffic/world.ts';
+import { policyRefOf, sweepOver } from './orphan-fixtures.ts';
 import { StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
 
 const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' };
-const policyRefOf = (name: string) => ({
-  apiVersion: 'canaryd.dev/v1alpha1',
-  kind: 'CanaryPolicy',
-  namespace: NS,
-  name,
-});
 const policy = (name: string): KubeObject => ({
   apiVersion: 'canaryd.dev/v1alpha1',
   kind: 'CanaryPolicy',
@@ -135,32 +129,6 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
   });
 });
 
-/** The sweep over a FakeKube standing for the caches; `others` exist on the API server (other shards). */
-function sweepOver(kube: FakeKube, others: string[] = [], now: () => number = () => 0) {
-  const events: Array<{ name: string; type: string; reason: string }> = [];
-  const asked: string[][] = [];
-  const recorder: EventRecorder = {
-    record: async (about, type, reason) => {
-      events.push({ name: `${about.kind}/${about.name}`, type, reason });
-    },
-  };
-  const sweep = new OrphanSweep({
-    kube,
-    marked: async (owner) =>
-      (await kube.list<Deployment>('apps/v1', 'Deployment', NS, `${MANAGED_LABEL}=true`)).filter(
-        (d) => owner === undefined || d.metadata.annotations?.[OWNER_POLICY] === owner,
-      ),
-    holds: async (key) => kube.peek(policyRefOf(key.slice(key.indexOf('/') + 1))) !== undefined,
-    existing: async (keys) => {
-      asked.push(keys);
-      return new Set(keys.filter((key) => others.includes(key)));
-    },
-    events: recorder,
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    now,
-  });
-  return { sweep, events, asked };
-}
 const deployment = (kube: FakeKube) => kube.peek<Deployment>(ref)!;
 
 describe('the sweep for Deployments left marked', () => {

@@ -1,0 +1,208 @@
+// A policy deleted mid-release without its finalizer left more than its Deployment: the stable
+// Service pinned to the stable pods' pod-template-hash (the next roll would leave it with no
+// endpoints) and, with Gateway API, the user's HTTPRoute weighing a canary Service the garbage
+// collector removes with the policy (that share of requests would fail). The sweep puts both back
+// from the records canaryd left on them, before the Deployment. The routes here are written by the
+// real routers (prepare, setWeight) over the fake API server.
+import { describe, expect, it } from 'vitest';
+import { MANAGED_LABEL } from '../../src/controller/names.ts';
+import { leftBy, orphanServiceDecision } from '../../src/controller/orphan.ts';
+import type { Deployment, KubeObject, ObjectRef, Service } from '../../src/kube/objects.ts';
+import { GatewayApiRouter } from '../../src/traffic/gateway-api.ts';
+import { type HTTPRoute, httpRouteRef } from '../../src/traffic/httproute.ts';
+import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
+import { OWNER_POLICY } from '../../src/traffic/labels.ts';
+import { NS, STABLE_HASH, stableService, userView, World } from '../traffic/world.ts';
+import { policyRefOf, sweepOver } from './orphan-fixtures.ts';
+
+const serviceRef = { apiVersion: 'v1', kind: 'Service', namespace: NS, name: 'web' };
+const deploymentRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web' };
+const policy = (name: string): KubeObject => ({
+  apiVersion: 'canaryd.dev/v1alpha1',
+  kind: 'CanaryPolicy',
+  metadata: { name, namespace: NS, uid: `uid-${name}` },
+});
+
+const httpRoute = (): HTTPRoute => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name: 'web', namespace: NS, labels: { app: 'web' } },
+  spec: {
+    parentRefs: [{ name: 'public', namespace: 'infra' }],
+    hostnames: ['shop.example.com'],
+    rules: [
+      {
+        matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+        backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80, weight: 1 }],
+      },
+    ],
+  },
+});
+
+/** What the user wrote: metadata and spec (a route's status is its Gateway's). */
+const written = (object: KubeObject | undefined) => {
+  const { metadata, spec } = userView(object) as KubeObject & { spec: unknown };
+  return { metadata, spec };
+};
+const routeAsFound = (world: World) => written(world.kube.peek(httpRouteRef(NS, 'web')));
+const serviceAsFound = (world: World) => written(world.kube.peek(serviceRef));
+
+/** The stable Deployment as a release left it: marked by shop/web, paused on a new template no pod runs. */
+const markMidRelease = (world: World) =>
+  world.kube.mutate<Deployment>(deploymentRef, (d) => {
+    d.metadata.labels = { ...d.metadata.labels, [MANAGED_LABEL]: 'true' };
+    d.metadata.annotations = { ...d.metadata.annotations, [OWNER_POLICY]: `${NS}/web` };
+    d.spec.template = { ...d.spec.template, spec: { containers: [{ name: 'web', image: 'shop/web:3.0.0' }] } };
+    d.metadata.generation = 2;
+    d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 0 };
+  });
+
+/** The Gateway controller accepts the route's current generation. */
+const gatewayAccepts = (world: World) =>
+  world.kube.mutate<HTTPRoute>(httpRouteRef(NS, 'web'), (route) => {
+    const observedGeneration = route.metadata.generation ?? 1;
+    route.status = {
+      parents: [
+        {
+          parentRef: { name: 'public', namespace: 'infra' },
+          controllerName: 'traefik.io/gateway-controller',
+          conditions: [
+            { type: 'Accepted', status: 'True', reason: 'Accepted', observedGeneration },
+            { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', observedGeneration },
+          ],
+        },
+      ],
+    };
+  });
+
+/** A gateway-api release at 10 % whose policy was deleted without its finalizer (so none is in the caches). */
+async function gatewayReleaseLeftBehind() {
+  const world = new World({ ingresses: [], httpRoutes: [httpRoute()] });
+  const found = { route: routeAsFound(world), service: serviceAsFound(world) };
+  const router = new GatewayApiRouter(world.kube);
+  await router.prepare(world.target);
+  gatewayAccepts(world);
+  world.addCanaryDeployment();
+  world.scaleCanary(1);
+  world.settle();
+  await router.setWeight(world.target, 10);
+  markMidRelease(world);
+  return { world, found };
+}
+
+describe('what a policy gone mid-release left on the routes', () => {
+  it('names the policy that pinned a Service, weighed an HTTPRoute, marked a Deployment; nothing else', async () => {
+    const { world } = await gatewayReleaseLeftBehind();
+    const left = (ref: ObjectRef) => leftBy(world.kube.peek(ref)!);
+    expect(left(serviceRef)).toBe(`${NS}/web`);
+    expect(left(httpRouteRef(NS, 'web'))).toBe(`${NS}/web`);
+    expect(left(deploymentRef)).toBe(`${NS}/web`);
+    // The canary Service is the policy's own (a ControllerRef): the garbage collector's, not the sweep's.
+    expect(left({ ...serviceRef, name: 'web-canary' })).toBeUndefined();
+    expect(leftBy(stableService())).toBeUndefined();
+    expect(leftBy(httpRoute())).toBeUndefined();
+  });
+
+  it('a pinned Service: its selector as recorded, the pin and its record gone, against the version decided on', async () => {
+    const { world } = await gatewayReleaseLeftBehind();
+    const pinned = world.kube.peek<Service>(serviceRef)!;
+    expect(pinned.spec.selector).toEqual({ app: 'web', 'pod-template-hash': STABLE_HASH });
+    const decision = orphanServiceDecision(pinned, `${NS}/web`);
+    expect(decision).toEqual({
+      kind: 'handBack',
+      patch: {
+        metadata: {
+          annotations: { 'canaryd.dev/original-selector': null, [OWNER_POLICY]: null },
+          resourceVersion: pinned.metadata.resourceVersion,
+        },
+        spec: { selector: { app: 'web', 'pod-template-hash': null } },
+      },
+      event: {
+        type: 'Normal',
+        reason: 'Released',
+        message:
+          'CanaryPolicy shop/web is gone without handing this Service back (its finalizer was removed): ' +
+          'canaryd put its selector back to {"app":"web"}',
+      },
+    });
+  });
+});
+
+describe('the sweep for what a policy gone mid-release left', () => {
+  it('gateway-api: the HTTPRoute as the user wrote it, then the Service unpinned, then the Deployment unmarked', async () => {
+    const { world, found } = await gatewayReleaseLeftBehind();
+    const weighed = world.kube.peek<HTTPRoute>(httpRouteRef(NS, 'web'))!;
+    expect(weighed.spec.rules![0]!.backendRefs!.map((r) => [r.name, r.weight])).toEqual([
+      ['web', 90],
+      ['web-canary', 10],
+    ]);
+    const { sweep, events, messages } = sweepOver(world.kube);
+    await sweep.start();
+    expect(routeAsFound(world)).toEqual(found.route);
+    expect(serviceAsFound(world)).toEqual(found.service);
+    const deployment = world.kube.peek<Deployment>(deploymentRef)!;
+    expect(deployment.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(deployment.spec.paused).toBe(true); // its new template never ran a check
+    expect(events).toEqual([
+      { name: 'HTTPRoute/web', type: 'Normal', reason: 'Released' },
+      { name: 'Service/web', type: 'Normal', reason: 'Released' },
+      { name: 'Deployment/web', type: 'Warning', reason: 'ReleaseAbandoned' },
+    ]);
+    expect(messages[0]).toBe(
+      'CanaryPolicy shop/web is gone without handing this HTTPRoute back (its finalizer was removed): ' +
+        'canaryd removed its canary backendRefs and put back the weights it recorded',
+    );
+    // Once handed back, a second look writes nothing.
+    const writes = world.kube.writes().length;
+    await sweep.start();
+    expect(world.kube.writes().length).toBe(writes);
+  });
+
+  it('ingress-nginx: the stable Service unpinned (the canary Ingress is the policy’s own, for the garbage collector)', async () => {
+    const world = new World();
+    const found = { service: serviceAsFound(world) };
+    await new IngressNginxRouter(world.kube).prepare(world.target);
+    markMidRelease(world);
+    expect(leftBy(world.kube.peek(serviceRef)!)).toBe(`${NS}/web`);
+    const { sweep, events } = sweepOver(world.kube);
+    await sweep.start();
+    expect(serviceAsFound(world)).toEqual(found.service);
+    expect(events.map((e) => `${e.name} ${e.reason}`)).toEqual([
+      'Service/web Released',
+      'Deployment/web ReleaseAbandoned',
+    ]);
+  });
+
+  it('a policy this replica holds, or another shard’s: its route and Service are left as they are', async () => {
+    for (const others of [[], [`${NS}/web`]]) {
+      const { world } = await gatewayReleaseLeftBehind();
+      if (others.length === 0) world.kube.seed(policy('web'));
+      const before = world.kube.writes().length;
+      const { sweep, events } = sweepOver(world.kube, others);
+      await sweep.start();
+      expect(world.kube.writes().length).toBe(before);
+      expect(events).toEqual([]);
+    }
+  });
+
+  it('a policy leaving the cache while canaryd runs: its route and Service are put back too', async () => {
+    const { world, found } = await gatewayReleaseLeftBehind();
+    world.kube.seed(policy('web'));
+    const { sweep, events } = sweepOver(world.kube);
+    await sweep.start();
+    world.kube.remove(policyRefOf('web'));
+    sweep.onEvent('delete', policy('web'));
+    await sweep.idle();
+    expect(routeAsFound(world)).toEqual(found.route);
+    expect(events.map((e) => e.name)).toEqual(['HTTPRoute/web', 'Service/web', 'Deployment/web']);
+  });
+
+  it('an HTTPRoute changed between the read and the apply is applied from its new version', async () => {
+    const { world, found } = await gatewayReleaseLeftBehind();
+    world.kube.failNext('apply', 'Conflict');
+    const { sweep, events } = sweepOver(world.kube);
+    await sweep.start();
+    expect(routeAsFound(world)).toEqual(found.route);
+    expect(events[0]).toEqual({ name: 'HTTPRoute/web', type: 'Normal', reason: 'Released' });
+  });
+});
