@@ -5,6 +5,7 @@
 // unpaused and unmarked, so the next template rolls; mid-release unmarked but left paused (its new
 // template never ran a check), with a Warning that says how to go on. Real API server, real
 // controller-manager (its garbage collector removes what canaryd created for the policy).
+import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MANAGED_LABEL } from '../src/controller/names.ts';
 import { waitFor } from './cluster/wait.ts';
@@ -144,5 +145,45 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
       },
       { timeoutMs: 60_000, description: 'the canary Deployment removed by the garbage collector' },
     );
+  });
+
+  it('a policy created again before anyone resumed: waits, does not call the unrolled template stable; adopts it once rolled', async () => {
+    await createPolicy(env.kc, env.namespace, policy(env.namespace));
+    const ready = async () =>
+      (await readPolicy(env.kc, env.namespace, APP))?.status?.conditions?.find((c) => c.type === 'Ready');
+    const canaryd = startCanaryd(env.kubeconfig, ['--namespace', env.namespace]);
+    try {
+      const waiting = await waitFor(
+        async () => {
+          const condition = await ready();
+          return condition?.reason === 'Adopting' && condition.message.startsWith('not adopted')
+            ? condition
+            : undefined;
+        },
+        { timeoutMs: 60_000, description: 'the policy waiting, not adopting the paused template' },
+      );
+      expect(waiting.status).toBe('False');
+      expect(waiting.message).toContain('a template 0 of its 4 pods run');
+      expect(waiting.message).toContain(`\`kubectl rollout resume deployment/${APP}\``);
+      const deployment = await readDeployment(env);
+      expect(deployment.spec?.paused).toBe(true);
+      expect(deployment.metadata?.labels?.[MANAGED_LABEL]).toBeUndefined();
+
+      // `kubectl rollout resume`: Kubernetes rolls v3 (the user's choice), then canaryd adopts it.
+      await env.apps.patchNamespacedDeployment(
+        { name: APP, namespace: env.namespace, body: { spec: { paused: false } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      await waitFor(async () => ((await ready())?.status === 'True' ? true : undefined), {
+        timeoutMs: 90_000,
+        description: 'v3 rolled by Kubernetes, then adopted',
+      });
+      const adoptedDeployment = await readDeployment(env);
+      expect(adoptedDeployment.spec?.paused).toBe(true);
+      expect(adoptedDeployment.status?.updatedReplicas).toBe(4);
+      expect(imageOf(adoptedDeployment)).toBe('canaryd-demo:v3');
+    } finally {
+      await canaryd.stop();
+    }
   });
 });

@@ -58,6 +58,7 @@ export function observeDeployment(deployment: Deployment, release?: ReleaseState
     replicas,
     readyReplicas: status.readyReplicas ?? 0,
     rolloutComplete,
+    ...(generationSeen ? { updatedReplicas: status.updatedReplicas ?? 0 } : {}),
     statusObserved: generationSeen,
     marked: deployment.metadata.labels?.[MANAGED_LABEL] !== undefined,
     ...adoptedTemplateOf(deployment),

@@ -100,7 +100,8 @@ export function orphanDecision(deployment: Deployment, policy: string): OrphanDe
   const message =
     `${gone} while a release was in flight: canaryd removed its mark${restored} and left it paused, so its new ` +
     `template does not roll to every pod unverified. Roll it with \`kubectl rollout resume ${name}\`, or go back ` +
-    `to the revision its pods run with \`kubectl rollout undo ${name}\` and then resume it`;
+    'to the revision its pods run: set the template back (re-apply your previous manifest, or `kubectl set image` ' +
+    'to the image its pods run), then resume it (`kubectl rollout undo` refuses a paused Deployment)';
   return handBack(
     { metadata: unmark, spec: replicas },
     'Warning',

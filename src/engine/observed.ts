@@ -18,6 +18,11 @@ export interface ObservedDeployment {
   /** Every pod runs templateHash, all available, status observed for the latest generation. */
   rolloutComplete: boolean;
   /**
+   * Pods that run the template, as the Deployment controller counts them (status.updatedReplicas)
+   * once it has observed the latest spec; absent: not known (yet).
+   */
+  updatedReplicas?: number;
+  /**
    * false while the Deployment controller has not observed the latest spec (right after a
    * write, canaryd's own included): rolloutComplete is unknown then, not false. Absent: observed.
    */

@@ -73,7 +73,9 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
     expect(decision.event.reason).toBe('ReleaseAbandoned');
     expect(decision.event.message).toContain('while a release was in flight');
     expect(decision.event.message).toContain('`kubectl rollout resume deployment/web`');
-    expect(decision.event.message).toContain('`kubectl rollout undo deployment/web`');
+    // A paused Deployment cannot be undone (kubectl refuses): the way back is to set the template back.
+    expect(decision.event.message).toContain('set the template back');
+    expect(decision.event.message).toContain('`kubectl rollout undo` refuses a paused Deployment');
   });
 
   it('a replica-ratio surge in force: the replicas go back to those recorded', () => {

@@ -68,6 +68,51 @@ describe('adoption reported once the pause is seen', () => {
   });
 });
 
+describe('a Deployment found paused with a template its pods do not run', () => {
+  // A rollout someone paused halfway, or a release left paused by a policy deleted without its
+  // finalizer (ReleaseAbandoned): nobody rolled that template, so it is not called stable.
+  it.each([
+    ['none of its pods run it', 0],
+    ['some of its pods run it (paused halfway)', 2],
+  ])('%s: not adopted, the reason says how to go on', (_case, updatedReplicas) => {
+    const paused = deployment('v3', { updatedReplicas, rolloutComplete: false, statusObserved: true });
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: paused }), T0);
+    expect(next.stable).toBeUndefined();
+    expect(next.history).toEqual([]);
+    expect(actions).toEqual([]);
+    expect(next.reason).toContain(`a template ${updatedReplicas} of its 4 pods run`);
+    expect(next.reason).toContain('`kubectl rollout resume deployment/web`');
+    expect(next.reason).toContain('`kubectl rollout undo` refuses a paused Deployment');
+  });
+
+  it("waits for the Deployment controller's status before calling a paused template stable", () => {
+    const paused = deployment('v3', { statusObserved: false, rolloutComplete: false });
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: paused }), T0);
+    expect(next.stable).toBeUndefined();
+    expect(actions).toEqual([]);
+    expect(next.reason).toContain("waiting for the Deployment controller's status");
+  });
+
+  it('resumed by the user: its rollout is waited for, then it is adopted (paused again by canaryd)', () => {
+    const found = deployment('v3', { updatedReplicas: 0, rolloutComplete: false, statusObserved: true });
+    const waiting = decide(policy(), initialState(), observed({ deployment: found }), T0).next;
+    const rolling = unpaused('v3', { rolloutComplete: false, updatedReplicas: 2 });
+    const during = decide(policy(), waiting, observed({ deployment: rolling }), T0);
+    expect(during.next.stable).toBeUndefined();
+    expect(during.next.reason).toContain('rollout to complete');
+    const rolled = decide(policy(), during.next, observed({ deployment: unpaused('v3', { updatedReplicas: 4 }) }), T0);
+    expect(rolled.next.stable).toMatchObject({ revision: 1, templateHash: 'v3' });
+    expect(types(rolled.actions)).toEqual(['adoptDeployment']);
+  });
+
+  it('every pod runs its template: adopted at once, as any Deployment found paused', () => {
+    const paused = deployment('v1', { updatedReplicas: 4, statusObserved: true });
+    const { next } = decide(policy(), initialState(), observed({ deployment: paused }), T0);
+    expect(next.stable).toMatchObject({ revision: 1, templateHash: 'v1' });
+    expect(next.reason).toBe('stable at revision 1');
+  });
+});
+
 describe('a pause without its record (canaryd stopped between the two)', () => {
   it('the same template as the pause recorded: adopted at once', () => {
     const paused = deployment('v1', { adoptedTemplate: 'v1' });

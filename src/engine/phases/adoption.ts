@@ -5,7 +5,8 @@
 // (Event, reason, Ready) only once the pause is seen. A template changed before the pause, or
 // after it while the adoption was not recorded yet, is the user's own rollout: Kubernetes rolls
 // it, and canaryd adopts the new revision once that rollout is complete, instead of pausing a
-// Deployment halfway and calling its mixed pods a canary.
+// Deployment halfway and calling its mixed pods a canary. A Deployment found paused by someone
+// else is adopted at once, unless its template is not the one its pods run: then nobody rolled it.
 
 import type { Action } from '../actions.ts';
 import { type Context, event } from '../context.ts';
@@ -30,6 +31,11 @@ export function adopt(state: ReleaseState, context: Context): { next: ReleaseSta
   }
   if (!deployment.paused && !deployment.rolloutComplete) {
     setPhase(state, 'idle', "waiting for the Deployment's own rollout to complete before adopting it");
+    return { next: state, actions: [] };
+  }
+  const unrolled = deployment.paused && deployment.adoptedTemplate === undefined ? pausedUnrolled(context) : undefined;
+  if (unrolled !== undefined) {
+    setPhase(state, 'idle', unrolled);
     return { next: state, actions: [] };
   }
   const revision = state.nextRevision;
@@ -58,6 +64,28 @@ export function adopt(state: ReleaseState, context: Context): { next: ReleaseSta
     setPhase(state, 'idle', `adopting revision ${revision}: pausing the Deployment`);
   }
   return { next: state, actions: adoptionActions(state, context) };
+}
+
+/**
+ * Found paused by someone else (no mark of canaryd's pause): is its template one its pods run? A
+ * paused Deployment rolls nothing, so a template set on it since (a rollout paused halfway, or a
+ * release abandoned by a policy deleted without its finalizer) ran on none or only some of its pods,
+ * and is not called stable. The reason says how to go on, undefined when it may be adopted.
+ */
+function pausedUnrolled(context: Context): string | undefined {
+  const deployment = context.observed.deployment!;
+  if (deployment.statusObserved === false) {
+    return "waiting for the Deployment controller's status of the paused Deployment before adopting it";
+  }
+  const running = deployment.updatedReplicas;
+  if (running === undefined || running >= deployment.replicas) return undefined;
+  const name = `deployment/${context.policy.spec.target.deployment}`;
+  return (
+    `not adopted: the Deployment is paused with a template ${running} of its ${deployment.replicas} pods run, ` +
+    `so it is not the stable revision. Roll it out (\`kubectl rollout resume ${name}\`), or set the template back to ` +
+    'the one its pods run and resume it (`kubectl rollout undo` refuses a paused Deployment); canaryd adopts it once ' +
+    'its rollout is complete'
+  );
 }
 
 /**
