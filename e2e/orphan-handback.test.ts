@@ -131,6 +131,9 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
       (p) => p.metadata?.deletionTimestamp === undefined && !p.metadata?.name?.startsWith(CANARY),
     );
     expect(stablePods.map((p) => p.spec?.containers[0]?.image)).toEqual(Array(4).fill('canaryd-demo:v2'));
+    // The replica-ratio release's record of the Service's selector went too (the selector was never changed).
+    const service = await env.core.readNamespacedService({ name: APP, namespace: env.namespace });
+    expect(Object.keys(service.metadata?.annotations ?? {}).filter((a) => a.startsWith('canaryd.dev/'))).toEqual([]);
     const [abandoned] = await deploymentEvents(env, 'ReleaseAbandoned');
     expect(abandoned?.type).toBe('Warning');
     expect(abandoned?.message).toContain('while a release was in flight');

@@ -7,14 +7,16 @@
 // - mid-release, its stable Service stays pinned to the stable pods' pod-template-hash: the next
 //   roll replaces those pods and the Service is left with no endpoints at all;
 // - mid-release, its HTTPRoute keeps a weighted backendRef to the canary Service, which the
-//   garbage collector removes with the policy: that share of requests fails (Gateway API: 500).
+//   garbage collector removes with the policy: that share of requests fails (Gateway API: 500);
+// - mid-release with replica-ratio, its record of the Service's selector stays, and a policy
+//   created later would put that old selector back as if it were an edit to undo.
 // What canaryd does with each, decided here (pure); orphan-sweep.ts finds them and writes.
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { HTTPRoute } from '../traffic/httproute.ts';
 import { readRecordOrUndefined } from '../traffic/httproute-apply.ts';
-import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../traffic/labels.ts';
+import { ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from '../traffic/labels.ts';
 import { recordedBaseline } from '../traffic/replica-ratio-records.ts';
-import { originalSelector, pinnedBy, restoreSelectorPatch } from '../traffic/selector.ts';
+import { isPinned, originalSelector, recordedBy, restoreSelectorPatch } from '../traffic/selector.ts';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
 import { templateHash } from './template.ts';
 
@@ -38,7 +40,7 @@ export const leftBy = (object: Readonly<KubeObject>): string | undefined => {
     case 'Deployment':
       return markedBy(object as Deployment);
     case 'Service':
-      return pinnedBy(object as Service);
+      return recordedBy(object as Service);
     case 'HTTPRoute':
       return readRecordOrUndefined(object as HTTPRoute)?.policy;
     default:
@@ -49,13 +51,24 @@ export const leftBy = (object: Readonly<KubeObject>): string | undefined => {
 const goneWithout = (policy: string, what: string) =>
   `CanaryPolicy ${policy} is gone without handing this ${what} back (its finalizer was removed)`;
 
-/** A pinned Service of a vanished policy: its selector as recorded, the pin and its record removed. */
+/**
+ * The stable Service of a vanished policy: a pin removed (its selector as recorded), and the
+ * records canaryd kept on it (the pin's, replica-ratio's, the policy's name) removed.
+ */
 export function orphanServiceDecision(service: Service, policy: string): OrphanDecision {
-  const restore = restoreSelectorPatch(service) as { metadata: object; spec: object } | undefined;
-  if (restore === undefined) return { kind: 'wait' }; // not pinned (anymore): nothing to put back
-  const selector = JSON.stringify(originalSelector(service));
-  const message = `${goneWithout(policy, 'Service')}: canaryd put its selector back to ${selector}`;
-  return handBack(restore, 'Normal', 'Released', message, service.metadata.resourceVersion);
+  const pinned = isPinned(service);
+  const restore = (restoreSelectorPatch(service) ?? { metadata: { annotations: {} } }) as {
+    metadata: { annotations: Record<string, string | null> };
+    spec?: object;
+  };
+  const annotations: Record<string, string | null> = { ...restore.metadata.annotations, [OWNER_POLICY]: null };
+  if (service.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) annotations[RELEASE_SELECTOR] = null;
+  const done = pinned
+    ? `canaryd put its selector back to ${JSON.stringify(originalSelector(service))}`
+    : `canaryd removed its record of the selector (${RELEASE_SELECTOR})`;
+  const message = `${goneWithout(policy, 'Service')}: ${done}`;
+  const patch = { metadata: { annotations }, spec: restore.spec ?? {} };
+  return handBack(patch, 'Normal', 'Released', message, service.metadata.resourceVersion);
 }
 
 /** The Event on an HTTPRoute of a vanished policy once its record was applied back (httproute-apply.ts). */

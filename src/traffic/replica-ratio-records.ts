@@ -1,22 +1,24 @@
 // What the replica-ratio router records on the user's objects and reads back: the Service's
-// selector (canaryd.dev/release-selector), the weight it last wrote (a label of the canary
+// selector (canaryd.dev/release-selector, with the policy that recorded it in canaryd.dev/policy,
+// so a policy deleted without its finalizer leaves no record behind), the weight it last wrote (a label of the canary
 // Deployment) and, while a surge is in force, the stable Deployment's replicas before it
 // (canaryd.dev/original-replicas); with the split for a weight from that baseline
 // (replica-solver.ts, its errors as TrafficError). Pure: replica-ratio.ts and its
 // replica-ratio-*.ts siblings do the reads and writes.
 import type { Deployment, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
-import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, RELEASE_SELECTOR } from './labels.ts';
+import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from './labels.ts';
 import { type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteTarget } from './router.ts';
 import { originalSelector, recordedSelector, restoreSelectorPatch, sameSelector, selectorPatch } from './selector.ts';
 
 /**
- * The patch prepare writes on the stable Service, or undefined when it is as it should be: a pin
- * left by an interrupted ingress-nginx release removed (it would keep the canary pods out), the
- * selector recorded once, and put back should someone have edited it since.
+ * The patch prepare writes on the stable Service for `policy` ("namespace/name"), or undefined
+ * when it is as it should be: a pin left by an interrupted ingress-nginx release removed (it would
+ * keep the canary pods out), the selector recorded once with the policy, and put back should
+ * someone have edited it since.
  */
-export const releaseSelectorPatch = (service: Service): object | undefined => {
+export const releaseSelectorPatch = (service: Service, policy: string): object | undefined => {
   const restore = restoreSelectorPatch(service) as
     | { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string | null> } }
     | undefined;
@@ -25,6 +27,9 @@ export const releaseSelectorPatch = (service: Service): object | undefined => {
   const wanted = recorded ?? found;
   const annotations: Record<string, string | null> = { ...restore?.metadata.annotations };
   if (recorded === undefined) annotations[RELEASE_SELECTOR] = JSON.stringify(found);
+  if (service.metadata.annotations?.[OWNER_POLICY] !== policy || annotations[OWNER_POLICY] === null) {
+    annotations[OWNER_POLICY] = policy;
+  }
   const selector = service.spec.selector ?? {};
   const edited = !sameSelector(selector, wanted);
   if (Object.keys(annotations).length === 0 && !edited) return undefined;

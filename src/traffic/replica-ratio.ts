@@ -11,18 +11,19 @@ import type { Deployment, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { deploymentRef, getDeployment, getService, patchIfPresent, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { ORIGINAL_REPLICAS, RELEASE_SELECTOR } from './labels.ts';
+import { ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from './labels.ts';
 import { observeReplicaRatio } from './replica-ratio-observe.ts';
 import { recordedBaseline, releaseSelectorPatch, splitFor, weightRecord } from './replica-ratio-records.ts';
 import { scaleToWeight } from './replica-ratio-scale.ts';
-import type {
-  ObserveOptions,
-  RouteLookup,
-  RouteNames,
-  RouteStatus,
-  RouteTarget,
-  SetWeightOptions,
-  TrafficRouter,
+import {
+  type ObserveOptions,
+  policyKey,
+  type RouteLookup,
+  type RouteNames,
+  type RouteStatus,
+  type RouteTarget,
+  type SetWeightOptions,
+  type TrafficRouter,
 } from './router.ts';
 
 export class ReplicaRatioRouter implements TrafficRouter {
@@ -52,7 +53,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
       );
     }
     await getDeployment(this.#kube, target.namespace, target.deployment);
-    const patch = releaseSelectorPatch(service);
+    const patch = releaseSelectorPatch(service, policyKey(target));
     if (patch !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), patch);
   }
 
@@ -101,7 +102,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     if (service?.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) {
       await patchIfPresent(this.#kube, serviceRef(target.namespace, target.service), {
-        metadata: { annotations: { [RELEASE_SELECTOR]: null } },
+        metadata: { annotations: { [RELEASE_SELECTOR]: null, [OWNER_POLICY]: null } },
       });
     }
     const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
-import { ORIGINAL_SELECTOR, OWNER_POLICY, POD_TEMPLATE_HASH } from './labels.ts';
+import { ORIGINAL_SELECTOR, OWNER_POLICY, POD_TEMPLATE_HASH, RELEASE_SELECTOR } from './labels.ts';
 
 /** The fields of an apps/v1 ReplicaSet the pin needs. */
 export interface ReplicaSet extends KubeObject {
@@ -83,9 +83,16 @@ export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaS
 
 export const isPinned = (service: Service): boolean => service.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
 
-/** The policy ("namespace/name") that pinned the Service; undefined when unpinned, or pinned by a canaryd before 2026-12. */
-export const pinnedBy = (service: Service): string | undefined =>
-  isPinned(service) ? service.metadata.annotations?.[OWNER_POLICY] : undefined;
+/**
+ * The policy ("namespace/name") that left its record of the selector on the Service: the pin
+ * (canaryd.dev/original-selector) or replica-ratio's (canaryd.dev/release-selector). Undefined
+ * when there is none, or it was left by a canaryd before 2026-12-05 (no policy recorded).
+ */
+export const recordedBy = (service: Service): string | undefined => {
+  const annotations = service.metadata.annotations ?? {};
+  const recorded = annotations[ORIGINAL_SELECTOR] !== undefined || annotations[RELEASE_SELECTOR] !== undefined;
+  return recorded ? annotations[OWNER_POLICY] : undefined;
+};
 
 /** A selector canaryd recorded in annotation `key` (JSON), or undefined when none is recorded. */
 export const recordedSelector = (service: Service, key: string): Record<string, string> | undefined => {

@@ -12,6 +12,7 @@ import { GatewayApiRouter } from '../../src/traffic/gateway-api.ts';
 import { type HTTPRoute, httpRouteRef } from '../../src/traffic/httproute.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
 import { OWNER_POLICY } from '../../src/traffic/labels.ts';
+import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, STABLE_HASH, stableService, userView, World } from '../traffic/world.ts';
 import { policyRefOf, sweepOver } from './orphan-fixtures.ts';
 
@@ -171,6 +172,22 @@ describe('the sweep for what a policy gone mid-release left', () => {
       'Service/web Released',
       'Deployment/web ReleaseAbandoned',
     ]);
+  });
+
+  it('replica-ratio: the record of the selector goes, the selector itself was never changed', async () => {
+    const world = new World({ ingresses: [] });
+    const found = { service: serviceAsFound(world) };
+    await new ReplicaRatioRouter(world.kube).prepare(world.target);
+    markMidRelease(world);
+    expect(leftBy(world.kube.peek(serviceRef)!)).toBe(`${NS}/web`);
+    const { sweep, events, messages } = sweepOver(world.kube);
+    await sweep.start();
+    expect(serviceAsFound(world)).toEqual(found.service);
+    expect(events.map((e) => `${e.name} ${e.reason}`)).toEqual([
+      'Service/web Released',
+      'Deployment/web ReleaseAbandoned',
+    ]);
+    expect(messages[0]).toContain('canaryd removed its record of the selector (canaryd.dev/release-selector)');
   });
 
   it('a policy this replica holds, or another shard’s: its route and Service are left as they are', async () => {

@@ -190,6 +190,11 @@ describe('replica-ratio router', () => {
     const found = userView(world.kube.peek<Service>(webService));
     const router = new ReplicaRatioRouter(world.kube);
     await router.prepare(world.target);
+    // The selector as found, recorded with the policy that recorded it (for a policy deleted without its finalizer).
+    expect(world.kube.peek<Service>(webService)!.metadata.annotations).toMatchObject({
+      'canaryd.dev/release-selector': '{"app":"web"}',
+      'canaryd.dev/policy': 'shop/web',
+    });
     world.addCanaryDeployment();
     await router.setWeight(world.target, 25);
     world.settle();

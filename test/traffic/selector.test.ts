@@ -5,10 +5,10 @@ import { isTrafficError } from '../../src/traffic/errors.ts';
 import {
   isPinned,
   originalSelector,
-  pinnedBy,
   pinnedSelectorDrift,
   pinSelectorPatch,
   type ReplicaSet,
+  recordedBy,
   restoreSelectorPatch,
   stableTemplateHash,
 } from '../../src/traffic/selector.ts';
@@ -50,12 +50,12 @@ describe('pinning the stable Service selector', () => {
   it('records the policy that pinned it, so a policy deleted without its finalizer leaves no pin behind', () => {
     const found = serviceWith({ app: 'web' });
     const pinned = patched(found, pinSelectorPatch(found, 'abc123', 'shop/web'));
-    expect(pinnedBy(pinned)).toBe('shop/web');
-    expect(pinnedBy(found)).toBeUndefined();
+    expect(recordedBy(pinned)).toBe('shop/web');
+    expect(recordedBy(found)).toBeUndefined();
     // A pin an older canaryd made carries no policy: the next pin records it, and changes nothing else.
     const { 'canaryd.dev/policy': _owner, ...older } = pinned.metadata.annotations ?? {};
     const olderPin = { ...pinned, metadata: { ...pinned.metadata, annotations: older } };
-    expect(pinnedBy(olderPin)).toBeUndefined();
+    expect(recordedBy(olderPin)).toBeUndefined();
     expect(pinSelectorPatch(olderPin, 'abc123', 'shop/web')).toEqual({
       metadata: { annotations: { 'canaryd.dev/policy': 'shop/web' } },
     });
