@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../e2e/cluster/cluster.ts';
 import { waitFor } from '../../e2e/cluster/wait.ts';
 import { buildImageTree, imageNodeFlags } from '../../scripts/strip-types.ts';
-import { FROM_SOURCE, sleep } from './common.ts';
+import { FROM_SOURCE, OTHER_ENTRY, sleep } from './common.ts';
 import { canarydMetrics, sumCounter } from './metrics.ts';
 
 export interface LogLine {
@@ -69,7 +69,8 @@ export const INSTALL_MEMORY_LIMIT_MIB: number = (() => {
  * How canaryd starts: as the image runs it (JavaScript with the types stripped at build time,
  * Node's own stripper switched off), built from the working tree when the benchmark starts, so
  * that editing src/ meanwhile does not change what is measured. CANARYD_BENCH_FROM_SOURCE=1 runs
- * src/main.ts as `node src/main.ts` does (type stripping at load: ~17 MiB more RSS).
+ * src/main.ts as `node src/main.ts` does (type stripping at load: ~17 MiB more RSS);
+ * CANARYD_BENCH_ENTRY runs another build (common.ts OTHER_ENTRY).
  */
 let entry: string[] | undefined;
 export function canarydEntry(): string[] {
@@ -77,7 +78,9 @@ export function canarydEntry(): string[] {
   // The image's own Node flags (its ENTRYPOINT: --memory-saver-mode, stripping off); from
   // source, the same but with Node's type stripper on.
   const flags = imageNodeFlags(REPO_ROOT);
-  if (FROM_SOURCE) {
+  if (OTHER_ENTRY !== undefined) {
+    entry = [...flags, OTHER_ENTRY];
+  } else if (FROM_SOURCE) {
     entry = [...flags.filter((f) => f !== '--no-experimental-strip-types'), join(REPO_ROOT, 'src', 'main.ts')];
   } else {
     const tree = join(REPO_ROOT, 'dist', 'image');

@@ -120,9 +120,15 @@ export function machine() {
   };
 }
 
-/** Writes results/<name>-<YYYY-MM-DD>.json and returns its path relative to the repo. */
 /** CANARYD_BENCH_FROM_SOURCE=1: the benchmarks run canaryd's sources, not the image's tree. */
 export const FROM_SOURCE = process.env.CANARYD_BENCH_FROM_SOURCE === '1';
+/**
+ * CANARYD_BENCH_ENTRY=/path/to/main.js: the benchmarks run that entry instead (another build of
+ * canaryd to compare, e.g. a bundle), with the image's Node flags.
+ */
+export const OTHER_ENTRY = process.env.CANARYD_BENCH_ENTRY || undefined;
+
+/** Writes results/<name>-<YYYY-MM-DD>.json and returns its path relative to the repo. */
 
 export function writeResults(name: string, data: Record<string, unknown>): string {
   const dir = join(REPO_ROOT, 'results');
@@ -130,9 +136,12 @@ export function writeResults(name: string, data: Record<string, unknown>): strin
   const date = new Date().toISOString().slice(0, 10);
   const file = join(dir, `${name}-${date}.json`);
   // What canaryd ran as (bench/lib/canaryd.ts canarydEntry).
-  const entry = FROM_SOURCE
-    ? 'src/main.ts (types stripped at load)'
-    : 'dist/image/src/main.js (types stripped at build, as the image runs it)';
+  const entry =
+    OTHER_ENTRY !== undefined
+      ? `${OTHER_ENTRY} (CANARYD_BENCH_ENTRY)`
+      : FROM_SOURCE
+        ? 'src/main.ts (types stripped at load)'
+        : 'dist/image/src/main.js (types stripped at build, as the image runs it)';
   const body = { name, date: new Date().toISOString(), machine: machine(), entry, ...data };
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
   say(`results written to results/${name}-${date}.json`);
