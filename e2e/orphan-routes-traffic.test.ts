@@ -7,6 +7,9 @@
 // - once handed back, every request reaches the stable version (v1), none is the proxy's own;
 // - `kubectl rollout resume`, as the ReleaseAbandoned Event says, rolls v2 to every pod without a
 //   failed request (a Service left pinned to v1's hash would have no endpoints once v1's pods go).
+// And when GitOps creates the policy again before canaryd is back, the new policy takes the paused
+// Deployment for an adoption interrupted after its pause and hands it back for Kubernetes to roll:
+// the pin and the route's canary are removed first, so that roll fails no request either.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MANAGED_LABEL } from '../src/controller/names.ts';
@@ -23,7 +26,7 @@ import {
   startCanaryd,
 } from './support/canaryd.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
-import { readRelease } from './support/release-status.ts';
+import { imageOf, readRelease } from './support/release-status.ts';
 import { userView } from './support/routers.ts';
 import { setVersion, streamThroughProxy, waitForTraefikWeight } from './support/traffic.ts';
 
@@ -39,6 +42,17 @@ interface Route {
     }>;
   };
 }
+
+const webPolicy = (namespace: string) => ({
+  apiVersion: 'canaryd.dev/v1alpha1',
+  kind: 'CanaryPolicy',
+  metadata: { name: 'web', namespace },
+  spec: {
+    target: { deployment: 'web', service: 'web', router: 'gateway-api' },
+    strategy: { steps: [{ weight: 50, hold: '10m' }], allowLargeFirstStep: true },
+    timeouts: { canaryReady: '60s' },
+  },
+});
 
 describe('a gateway-api release whose policy is deleted without its finalizer while canaryd is down', () => {
   const env = useTestEnv('orphanroute');
@@ -114,16 +128,7 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
   it('the restarted canaryd puts the HTTPRoute and the Service back; resuming the Deployment rolls v2 without a failed request', async () => {
     const { kc, namespace } = env;
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
-    await createPolicy(kc, namespace, {
-      apiVersion: 'canaryd.dev/v1alpha1',
-      kind: 'CanaryPolicy',
-      metadata: { name: 'web', namespace },
-      spec: {
-        target: { deployment: 'web', service: 'web', router: 'gateway-api' },
-        strategy: { steps: [{ weight: 50, hold: '10m' }], allowLargeFirstStep: true },
-        timeouts: { canaryReady: '60s' },
-      },
-    });
+    await createPolicy(kc, namespace, webPolicy(namespace));
     await waitFor(async () => (adopted((await readPolicy(kc, namespace, 'web'))?.status) ? true : undefined), {
       timeoutMs: 60_000,
       description: 'the policy adopted',
@@ -207,5 +212,76 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
       expect(seen.proxyAnswers, 'answers from the proxy itself during the roll').toEqual([]);
       expect(seen.failedAt, 'requests without an answer during the roll').toEqual([]);
     }
+  }, 420_000);
+
+  it('the same policy created again before canaryd is back: the route and the Service are put back before the Deployment rolls', async () => {
+    // From the first test: v2 runs on all pods, no policy, canaryd running.
+    const { kc, namespace } = env;
+    const readyCondition = async () =>
+      (await readPolicy(kc, namespace, 'web'))?.status?.conditions?.find((c) => c.type === 'Ready');
+    await createPolicy(kc, namespace, webPolicy(namespace));
+    await waitFor(async () => (adopted((await readPolicy(kc, namespace, 'web'))?.status) ? true : undefined), {
+      timeoutMs: 60_000,
+      description: 'the policy adopted (v2)',
+    });
+    await setVersion(env.apps, namespace, 'web', 'v3', 0);
+    await waitFor(
+      async () => {
+        const release = await readRelease(env);
+        return release?.phase === 'progressing' && release.current?.stepStartedAt !== undefined ? true : undefined;
+      },
+      { timeoutMs: 90_000, description: 'the release of v3 in its step at 50 %' },
+    );
+    await waitForTraefikWeight(cluster.traefikApiUrl ?? '', namespace, 50, 30_000);
+    await stopCanaryd();
+    await deleteWithoutFinalizer(kc, namespace, 'web');
+    await waitFor(
+      async () =>
+        (await env.core.readNamespacedService({ name: 'web-canary', namespace }).catch(() => null)) === null
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, description: 'the canary Service removed by the garbage collector' },
+    );
+    // GitOps puts the policy back before anyone starts canaryd again: a new object of the same name.
+    await createPolicy(kc, namespace, webPolicy(namespace));
+
+    canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
+    // The new policy takes the paused Deployment for an adoption interrupted after its pause and
+    // hands it back for Kubernetes to roll v3; by then the pin and the route's canary are gone.
+    const rolling = await waitFor(
+      async () => {
+        const deployment = await readDeployment();
+        return deployment.spec?.paused !== true || (deployment.status?.updatedReplicas ?? 0) > 0
+          ? deployment
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, description: 'the Deployment handed back for its rollout' },
+    );
+    expect(imageOf(rolling)).toBe('canaryd-demo:v3');
+    expect(userView(await readService())).toEqual(serviceAsWritten);
+    expect(userView(await readRoute())).toEqual(routeAsWritten);
+    const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 5 * 60_000 });
+    try {
+      await waitFor(async () => ((await readyCondition())?.status === 'True' ? true : undefined), {
+        timeoutMs: 120_000,
+        description: 'v3 rolled by Kubernetes, then adopted',
+      });
+      const adoptedDeployment = await readDeployment();
+      expect(adoptedDeployment.status?.updatedReplicas).toBe(3);
+      await waitFor(async () => ((await through(20)).byVersion.v3 === 20 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        description: 'Traefik sending every request to v3',
+      });
+    } finally {
+      const seen = await steady.stop();
+      expect(seen.sent, 'the stream sent requests').toBeGreaterThan(20);
+      expect(seen.proxyAnswers, 'answers from the proxy itself during the roll').toEqual([]);
+      expect(seen.failedAt, 'requests without an answer during the roll').toEqual([]);
+    }
+    const reasons = (await env.core.listNamespacedEvent({ namespace })).items
+      .filter((e) => e.involvedObject.kind === 'CanaryPolicy' && e.involvedObject.name === 'web')
+      .map((e) => e.reason);
+    expect(reasons).toContain('AdoptionRestarted');
   }, 420_000);
 });

@@ -138,6 +138,36 @@ describe('a pause without its record (canaryd stopped between the two)', () => {
     ]);
   });
 
+  it('an earlier release’s canary and route (a policy of this name deleted mid-release, created again): removed before the hand-back', () => {
+    // The roll that follows the hand-back replaces the pods a pinned Service selects: the pin goes first.
+    const paused = deployment('v3', { adoptedTemplate: 'v1', updatedReplicas: 0, statusObserved: true });
+    const route = { prepared: true, weight: 50, achievedWeight: 50, testersRouting: false };
+    const canary = { templateHash: 'v3', replicas: 1, readyReplicas: 1, servingReplicas: 1 };
+    let state = initialState();
+    const passes = [
+      observed({ deployment: paused, canary, route }),
+      observed({ deployment: paused, canary, route: { ...route, weight: 0, achievedWeight: 0 } }),
+      observed({ deployment: paused, route: { ...route, weight: 0, achievedWeight: 0 } }),
+      observed({ deployment: paused }),
+    ];
+    const seen = passes.map((pass) => {
+      const { next, actions } = decide(policy(), state, pass, T0);
+      state = next;
+      return { actions: types(actions), events: eventsOf(actions).map((e) => e.reason), reason: next.reason };
+    });
+    expect(seen.map((s) => s.actions)).toEqual([
+      ['setWeight', 'deleteCanary'],
+      ['deleteCanary'],
+      ['cleanupRoute'],
+      ['releaseDeployment'],
+    ]);
+    expect(
+      seen.slice(0, 3).every((s) => s.events.length === 0 && s.reason.startsWith('removing the canary and route')),
+    ).toBe(true);
+    expect(seen[3]!.events).toEqual(['AdoptionRestarted']);
+    expect(state.stable).toBeUndefined();
+  });
+
   it('the mark is read only while nothing is recorded: an adopted policy releases the new template', () => {
     const adopted = decide(policy(), initialState(), observed({ deployment: deployment('v1') }), T0).next;
     const { next } = decide(

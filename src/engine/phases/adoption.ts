@@ -131,6 +131,15 @@ export function continueAdoption(
  */
 function handBackForItsRollout(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const deployment = context.observed.deployment!;
+  // A release of a policy of this name, deleted without its finalizer and created again, left
+  // its canary and its route (a pinned Service, a weighted HTTPRoute): removed first, one pass
+  // after the other, as an adoption would. The roll below replaces the pods a pinned Service
+  // selects, so it must not start while the pin is there.
+  const leftovers = routeLeftoversRemoval(context);
+  if (leftovers.length > 0) {
+    setPhase(state, 'idle', 'removing the canary and route an earlier release left before handing the Deployment back');
+    return { next: state, actions: leftovers };
+  }
   event(
     context,
     'Normal',
@@ -161,9 +170,15 @@ function adopted(state: ReleaseState, context: Context): void {
 }
 
 function adoptionActions(state: ReleaseState, context: Context): Action[] {
-  const { route } = context.observed;
-  const actions: Action[] = [{ type: 'adoptDeployment', templateHash: state.stable!.templateHash }];
-  if (route.weight > 0) actions.unshift({ type: 'setWeight', weight: 0 });
-  actions.push(...canaryObjectsRemoval(context.observed));
-  return actions;
+  const adopt: Action = { type: 'adoptDeployment', templateHash: state.stable!.templateHash };
+  return [...weightZero(context), adopt, ...canaryObjectsRemoval(context.observed)];
 }
+
+/** What a release left on the route, removed: weight 0 first (invariant 1), then the canary, then the route. */
+const routeLeftoversRemoval = (context: Context): Action[] => [
+  ...weightZero(context),
+  ...canaryObjectsRemoval(context.observed),
+];
+
+const weightZero = (context: Context): Action[] =>
+  context.observed.route.weight > 0 ? [{ type: 'setWeight', weight: 0 }] : [];
