@@ -87,6 +87,38 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
     canaryd = undefined;
   };
 
+  /**
+   * canaryd (running) adopts web and releases `version` to its step at 50 % (Traefik carrying it),
+   * then stops; the policy is deleted with its finalizer removed by hand, and the garbage
+   * collector removes the canary Service the route still weighs.
+   */
+  const releaseAbandoned = async (version: string) => {
+    const { kc, namespace } = env;
+    await createPolicy(kc, namespace, webPolicy(namespace));
+    await waitFor(async () => (adopted((await readPolicy(kc, namespace, 'web'))?.status) ? true : undefined), {
+      timeoutMs: 60_000,
+      description: 'the policy adopted',
+    });
+    await setVersion(env.apps, namespace, 'web', version, 0);
+    await waitFor(
+      async () => {
+        const release = await readRelease(env);
+        return release?.phase === 'progressing' && release.current?.stepStartedAt !== undefined ? true : undefined;
+      },
+      { timeoutMs: 90_000, description: `the release of ${version} in its step at 50 %` },
+    );
+    await waitForTraefikWeight(cluster.traefikApiUrl ?? '', namespace, 50, 30_000);
+    await stopCanaryd();
+    await deleteWithoutFinalizer(kc, namespace, 'web');
+    await waitFor(
+      async () =>
+        (await env.core.readNamespacedService({ name: 'web-canary', namespace }).catch(() => null)) === null
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, description: 'the canary Service removed by the garbage collector' },
+    );
+  };
+
   beforeAll(async () => {
     expect(proxyUrl, 'the cluster reports no proxy URL').not.toBe('');
     const { kc, apps, core, namespace } = env;
@@ -126,33 +158,9 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
   afterAll(stopCanaryd);
 
   it('the restarted canaryd puts the HTTPRoute and the Service back; resuming the Deployment rolls v2 without a failed request', async () => {
-    const { kc, namespace } = env;
+    const { namespace } = env;
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
-    await createPolicy(kc, namespace, webPolicy(namespace));
-    await waitFor(async () => (adopted((await readPolicy(kc, namespace, 'web'))?.status) ? true : undefined), {
-      timeoutMs: 60_000,
-      description: 'the policy adopted',
-    });
-    await setVersion(env.apps, namespace, 'web', 'v2', 0);
-    await waitFor(
-      async () => {
-        const release = await readRelease(env);
-        return release?.phase === 'progressing' && release.current?.stepStartedAt !== undefined ? true : undefined;
-      },
-      { timeoutMs: 90_000, description: 'the release of v2 in its step at 50 %' },
-    );
-    await waitForTraefikWeight(cluster.traefikApiUrl ?? '', namespace, 50, 30_000);
-    await stopCanaryd();
-
-    await deleteWithoutFinalizer(kc, namespace, 'web');
-    // The garbage collector removes what canaryd created for the policy; the route still weighs it.
-    await waitFor(
-      async () =>
-        (await env.core.readNamespacedService({ name: 'web-canary', namespace }).catch(() => null)) === null
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, description: 'the canary Service removed by the garbage collector' },
-    );
+    await releaseAbandoned('v2');
     const left = await readRoute();
     expect(left.spec.rules[0]?.backendRefs?.map((ref) => ref.name)).toEqual(['web', 'web-canary']);
     expect((await readService()).spec?.selector?.['pod-template-hash']).toBeDefined();
@@ -219,29 +227,7 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
     const { kc, namespace } = env;
     const readyCondition = async () =>
       (await readPolicy(kc, namespace, 'web'))?.status?.conditions?.find((c) => c.type === 'Ready');
-    await createPolicy(kc, namespace, webPolicy(namespace));
-    await waitFor(async () => (adopted((await readPolicy(kc, namespace, 'web'))?.status) ? true : undefined), {
-      timeoutMs: 60_000,
-      description: 'the policy adopted (v2)',
-    });
-    await setVersion(env.apps, namespace, 'web', 'v3', 0);
-    await waitFor(
-      async () => {
-        const release = await readRelease(env);
-        return release?.phase === 'progressing' && release.current?.stepStartedAt !== undefined ? true : undefined;
-      },
-      { timeoutMs: 90_000, description: 'the release of v3 in its step at 50 %' },
-    );
-    await waitForTraefikWeight(cluster.traefikApiUrl ?? '', namespace, 50, 30_000);
-    await stopCanaryd();
-    await deleteWithoutFinalizer(kc, namespace, 'web');
-    await waitFor(
-      async () =>
-        (await env.core.readNamespacedService({ name: 'web-canary', namespace }).catch(() => null)) === null
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, description: 'the canary Service removed by the garbage collector' },
-    );
+    await releaseAbandoned('v3');
     // GitOps puts the policy back before anyone starts canaryd again: a new object of the same name.
     await createPolicy(kc, namespace, webPolicy(namespace));
 
