@@ -10,6 +10,7 @@ import { type ProxyLoadReport, sendThroughProxy } from './cluster/proxy-load.ts'
 import { waitFor } from './cluster/wait.ts';
 import { demoDeployment, demoService, useTestEnv } from './support/env.ts';
 import { binomialInterval } from './support/routers.ts';
+import { traefikBackends } from './support/traffic.ts';
 
 const NGINX = 'nginx.ingress.kubernetes.io/';
 const Z_95 = 1.959963984540054;
@@ -74,11 +75,25 @@ describe('ingress data plane (Traefik)', () => {
       intervalMs: 250,
       description: `Traefik answering host ${host()} from the demo app`,
     });
+    // One pod can answer those first requests while Traefik has not seen the other's endpoint yet
+    // (its API says which pod IPs it balances over): wait for both before counting who answers.
+    const pods = await env.core.listNamespacedPod({ namespace: env.namespace, labelSelector: 'app=web' });
+    const podIps = pods.items.map((p) => p.status?.podIP ?? '');
+    await waitFor(
+      async () => {
+        const { ips } = await traefikBackends(cluster.traefikApiUrl ?? '', env.namespace);
+        return podIps.every((ip) => ips.includes(ip)) ? true : undefined;
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        description: `Traefik balancing over both web pods (${podIps.join(', ')})`,
+      },
+    );
     const report = await through(200);
     expect(report.failures).toBe(0);
     expect(report.bySource).toEqual({ app: 200, proxy: 0 });
     expect(report.byVersion).toEqual({ v1: 200 });
-    const pods = await env.core.listNamespacedPod({ namespace: env.namespace, labelSelector: 'app=web' });
     expect(Object.keys(report.byPod).sort()).toEqual(pods.items.map((p) => p.metadata?.name).sort());
   });
 
