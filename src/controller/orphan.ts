@@ -21,7 +21,7 @@ import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
 import { templateHash } from './template.ts';
 
 export type OrphanDecision =
-  /** Not now: the Deployment controller has not looked at the last change yet (decide on its next status), or nothing is left to put back. */
+  /** The Deployment controller has not looked at the last change yet: decide on its next status. */
   | { kind: 'wait' }
   | { kind: 'handBack'; patch: object; event: { type: 'Normal' | 'Warning'; reason: string; message: string } };
 
