@@ -60,10 +60,12 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
       async () => adopted((await readPolicy(env.kc, env.namespace, APP))?.status),
       'the policy adopted',
     );
+    const uid = (await readPolicy(env.kc, env.namespace, APP))?.metadata.uid;
     await deleteWithoutFinalizer(env.kc, env.namespace, APP);
     const left = await readDeployment(env);
     expect(left.spec?.paused).toBe(true);
     expect(left.metadata?.labels?.[MANAGED_LABEL]).toBe('true');
+    expect(left.metadata?.annotations?.['canaryd.dev/policy-uid']).toBe(uid);
 
     await withCanaryd(
       env,
@@ -76,8 +78,8 @@ describe('a policy deleted without its finalizer while canaryd was down', () => 
     const [released] = await deploymentEvents(env, 'Released');
     expect(released?.type).toBe('Normal');
     expect(released?.message).toBe(
-      `CanaryPolicy ${env.namespace}/${APP} is gone without handing this Deployment back (its finalizer was ` +
-        'removed): canaryd unpaused it and removed its mark',
+      `CanaryPolicy ${env.namespace}/${APP} (uid ${uid}) is gone without handing this Deployment back (its ` +
+        'finalizer was removed): canaryd unpaused it and removed its mark',
     );
     const annotations = (await readDeployment(env)).metadata?.annotations ?? {};
     expect(Object.keys(annotations).filter((a) => a.startsWith('canaryd.dev/'))).toEqual([]);

@@ -7,9 +7,10 @@
 // - once handed back, every request reaches the stable version (v1), none is the proxy's own;
 // - `kubectl rollout resume`, as the ReleaseAbandoned Event says, rolls v2 to every pod without a
 //   failed request (a Service left pinned to v1's hash would have no endpoints once v1's pods go).
-// And when GitOps creates the policy again before canaryd is back, the new policy takes the paused
-// Deployment for an adoption interrupted after its pause and hands it back for Kubernetes to roll:
-// the pin and the route's canary are removed first, so that roll fails no request either.
+// And when GitOps creates the policy again before canaryd is back, the new policy (another uid)
+// does not take the earlier one's marks for its own: what that release left is handed back the
+// same way, the Deployment stays paused on the template no check passed, and the new policy
+// waits until someone rolls it (no failed request then either) and adopts it.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MANAGED_LABEL } from '../src/controller/names.ts';
@@ -81,6 +82,17 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
         return current('Accepted')?.status === 'True' && current('ResolvedRefs')?.status === 'True' ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200, description: 'Traefik reporting Accepted and ResolvedRefs on the route' },
+    );
+  /** The HTTPRoute and the Service as the user wrote them, the Deployment's mark gone. */
+  const handedBackAsWritten = () =>
+    waitFor(
+      async () =>
+        JSON.stringify(userView(await readRoute())) === JSON.stringify(routeAsWritten) &&
+        JSON.stringify(userView(await readService())) === JSON.stringify(serviceAsWritten) &&
+        (await readDeployment()).metadata?.labels?.[MANAGED_LABEL] === undefined
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, description: 'the HTTPRoute, the Service and the Deployment handed back as written' },
     );
   const stopCanaryd = async () => {
     await canaryd?.stop();
@@ -166,15 +178,7 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
     expect((await readService()).spec?.selector?.['pod-template-hash']).toBeDefined();
 
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
-    await waitFor(
-      async () =>
-        JSON.stringify(userView(await readRoute())) === JSON.stringify(routeAsWritten) &&
-        JSON.stringify(userView(await readService())) === JSON.stringify(serviceAsWritten) &&
-        (await readDeployment()).metadata?.labels?.[MANAGED_LABEL] === undefined
-          ? true
-          : undefined,
-      { timeoutMs: 60_000, description: 'the HTTPRoute, the Service and the Deployment handed back as written' },
-    );
+    await handedBackAsWritten();
     await traefikAccepts();
     const events = (await env.core.listNamespacedEvent({ namespace })).items;
     const reasonsOn = (kind: string) =>
@@ -222,38 +226,65 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
     }
   }, 420_000);
 
-  it('the same policy created again before canaryd is back: the route and the Service are put back before the Deployment rolls', async () => {
+  it('the same policy created again before canaryd is back: the earlier release is handed back, v3 stays paused until resumed', async () => {
     // From the first test: v2 runs on all pods, no policy, canaryd running.
     const { kc, namespace } = env;
     const readyCondition = async () =>
       (await readPolicy(kc, namespace, 'web'))?.status?.conditions?.find((c) => c.type === 'Ready');
     await releaseAbandoned('v3');
+    const earlierUid = (await readDeployment()).metadata?.annotations?.['canaryd.dev/policy-uid'];
+    expect(earlierUid, 'the mark records the uid of the policy that made it').toBeDefined();
     // GitOps puts the policy back before anyone starts canaryd again: a new object of the same name.
     await createPolicy(kc, namespace, webPolicy(namespace));
+    const recreated = await readPolicy(kc, namespace, 'web');
+    expect(recreated?.metadata?.uid).not.toBe(earlierUid);
 
     canaryd = startCanaryd(env.kubeconfig, ['--namespace', namespace]);
-    // The new policy takes the paused Deployment for an adoption interrupted after its pause and
-    // hands it back for Kubernetes to roll v3; by then the pin and the route's canary are gone.
-    const rolling = await waitFor(
+    // The new policy is another policy: what the earlier one left is handed back as for any
+    // abandoned release (route, Service, then the Deployment, left paused on v3, which no check
+    // passed), and the new policy waits, saying how to go on.
+    await handedBackAsWritten();
+    const waiting = await waitFor(
       async () => {
-        const deployment = await readDeployment();
-        return deployment.spec?.paused !== true || (deployment.status?.updatedReplicas ?? 0) > 0
-          ? deployment
-          : undefined;
+        const condition = await readyCondition();
+        return condition?.reason === 'Adopting' && condition.message.startsWith('not adopted') ? condition : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 50, description: 'the Deployment handed back for its rollout' },
+      { timeoutMs: 60_000, description: 'the new policy waiting: the paused template runs on no pod' },
     );
-    expect(imageOf(rolling)).toBe('canaryd-demo:v3');
-    expect(userView(await readService())).toEqual(serviceAsWritten);
-    expect(userView(await readRoute())).toEqual(routeAsWritten);
+    expect(waiting.status).toBe('False');
+    expect(waiting.message).toContain('`kubectl rollout resume deployment/web`');
+    const paused = await readDeployment();
+    expect(paused.spec?.paused).toBe(true);
+    expect(imageOf(paused)).toBe('canaryd-demo:v3');
+    expect(paused.status?.updatedReplicas ?? 0).toBe(0);
+    const abandoned = (await env.core.listNamespacedEvent({ namespace })).items.filter(
+      (e) => e.involvedObject.kind === 'Deployment' && e.reason === 'ReleaseAbandoned',
+    );
+    expect(abandoned.map((e) => e.message).join('\n')).toContain(`(uid ${earlierUid})`);
+    await traefikAccepts();
+    await waitFor(async () => ((await through(20)).byVersion.v2 === 20 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: 'Traefik sending every request to v2, the version every pod runs',
+    });
+    const handedBack = await through(200);
+    expect(handedBack.bySource.proxy, JSON.stringify(handedBack.proxyCodes)).toBe(0);
+    expect(handedBack.byVersion).toEqual({ v2: 200 });
+
+    // `kubectl rollout resume deployment/web`, as the reason says: Kubernetes rolls v3, canaryd adopts it.
     const steady = streamThroughProxy({ proxyUrl, host: host(), maxDurationMs: 5 * 60_000 });
     try {
+      await env.apps.patchNamespacedDeployment(
+        { name: 'web', namespace, body: { spec: { paused: false } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
       await waitFor(async () => ((await readyCondition())?.status === 'True' ? true : undefined), {
         timeoutMs: 120_000,
         description: 'v3 rolled by Kubernetes, then adopted',
       });
       const adoptedDeployment = await readDeployment();
       expect(adoptedDeployment.status?.updatedReplicas).toBe(3);
+      expect(adoptedDeployment.metadata?.annotations?.['canaryd.dev/policy-uid']).toBe(recreated?.metadata?.uid);
       await waitFor(async () => ((await through(20)).byVersion.v3 === 20 ? true : undefined), {
         timeoutMs: 30_000,
         intervalMs: 250,
@@ -268,6 +299,7 @@ describe('a gateway-api release whose policy is deleted without its finalizer wh
     const reasons = (await env.core.listNamespacedEvent({ namespace })).items
       .filter((e) => e.involvedObject.kind === 'CanaryPolicy' && e.involvedObject.name === 'web')
       .map((e) => e.reason);
-    expect(reasons).toContain('AdoptionRestarted');
+    expect(reasons).toContain('Adopted');
+    expect(reasons).not.toContain('AdoptionRestarted');
   }, 420_000);
 });

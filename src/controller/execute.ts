@@ -5,8 +5,8 @@ import { isKubeError, type KubeApi } from '../kube/api.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, KubeObject, ObjectRef, Service } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
-import { OWNER_POLICY } from '../traffic/labels.ts';
-import type { RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import { markAnnotations } from '../traffic/policy-mark.ts';
+import { policyMark, type RouteTarget, type TrafficRouter } from '../traffic/router.ts';
 import { restoreSelectorPatch } from '../traffic/selector.ts';
 import { buildCanaryDeployment } from './canary-deployment.ts';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
@@ -211,7 +211,7 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
 /** The label and annotation that say which policy manages the user's Deployment. */
 export const managedMark = (target: RouteTarget) => ({
   labels: { [MANAGED_LABEL]: 'true' },
-  annotations: { [OWNER_POLICY]: `${target.namespace}/${target.policy}` },
+  annotations: markAnnotations(policyMark(target)),
 });
 
 const ownerOf = (object: KubeObject) =>

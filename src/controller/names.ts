@@ -1,6 +1,6 @@
 // Names and keys the controller itself writes (the routers' keys are in traffic/labels.ts).
 import { API_VERSION, KIND } from '../policy/schema.ts';
-import { OWNER_POLICY } from '../traffic/labels.ts';
+import { MARK_REMOVAL } from '../traffic/policy-mark.ts';
 
 export const OPERATION_ANNOTATION = 'canaryd.dev/operation';
 /**
@@ -38,7 +38,7 @@ export const ADOPTED_TEMPLATE_ANNOTATION = 'canaryd.dev/adopted-template';
 /** The metadata patch that takes canaryd's mark (and the adoption's record) off a Deployment handed back. */
 export const UNMARK = {
   labels: { [MANAGED_LABEL]: null },
-  annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null },
+  annotations: { ...MARK_REMOVAL, [ADOPTED_TEMPLATE_ANNOTATION]: null },
 } as const;
 
 export const policyKeyOf = (namespace: string, name: string): string => `${namespace}/${name}`;

@@ -14,8 +14,10 @@ import { OWN_FIELD_MANAGER } from '../engine/index.ts';
 import { lastWriterOf } from '../kube/managed-fields.ts';
 import type { Deployment } from '../kube/objects.ts';
 import type { CanaryPolicy } from '../policy/schema.ts';
+import { isOwnMark, type PolicyMark } from '../traffic/policy-mark.ts';
 import type { RouteStatus } from '../traffic/router.ts';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, TEMPLATE_HASH_ANNOTATION } from './names.ts';
+import { markedBy } from './orphan.ts';
 import type { AnalysisStatus } from './status.ts';
 import { describeChange, templateHash } from './template.ts';
 
@@ -36,7 +38,15 @@ export function freshChangeCause(deployment: Deployment, release: ReleaseState |
   return stale ? undefined : annotation;
 }
 
-export function observeDeployment(deployment: Deployment, release?: ReleaseState): ObservedDeployment {
+/**
+ * The Deployment in the engine's terms; `self` is the policy observing it, to tell its own mark
+ * from an earlier policy's of the same name (traffic/policy-mark.ts).
+ */
+export function observeDeployment(
+  deployment: Deployment,
+  release?: ReleaseState,
+  self?: PolicyMark,
+): ObservedDeployment {
   const stableTemplate = release?.stable?.template;
   const replicas = deployment.spec.replicas ?? 1;
   const status = deployment.status ?? {};
@@ -61,9 +71,16 @@ export function observeDeployment(deployment: Deployment, release?: ReleaseState
     ...(generationSeen ? { updatedReplicas: status.updatedReplicas ?? 0 } : {}),
     statusObserved: generationSeen,
     marked: deployment.metadata.labels?.[MANAGED_LABEL] !== undefined,
+    ...(self !== undefined && markedByEarlier(deployment, self) ? { markedByEarlierPolicy: true } : {}),
     ...adoptedTemplateOf(deployment),
     writers: writersOf(deployment),
   };
+}
+
+/** Marked by a policy of this name with another uid: one deleted without its finalizer before this one was created. */
+function markedByEarlier(deployment: Deployment, self: PolicyMark): boolean {
+  const mark = markedBy(deployment);
+  return mark !== undefined && mark.policy === self.policy && !isOwnMark(mark, self);
 }
 
 /**

@@ -12,6 +12,9 @@
 // This replica's cache holds only its shard's policies, so "not in the cache" is asked of the
 // API server before anything is handed back (a policy of another shard, or one that just moved,
 // exists): a live read on this rare path, counted as reason "orphan". One look at a time.
+// A record carries the policy's uid (traffic/policy-mark.ts): a policy created again under the
+// same name is another policy, and what the earlier one left is handed back all the same (its
+// adoption waits for that, engine/phases/adoption.ts).
 import type { KubeApi } from '../kube/api.ts';
 import { isKubeError } from '../kube/api.ts';
 import type { CachedKubeApi } from '../kube/cached-api.ts';
@@ -19,6 +22,7 @@ import type { EventRecorder } from '../kube/events.ts';
 import type { Deployment, KubeObject, ObjectRef, Service } from '../kube/objects.ts';
 import { API_VERSION, KIND } from '../policy/schema.ts';
 import { restoreRecordedRoute } from '../traffic/httproute-apply.ts';
+import { markIdentity, type PolicyMark } from '../traffic/policy-mark.ts';
 import type { Logger } from './deps.ts';
 import { policyKeyOf, splitKey } from './names.ts';
 import { leftBy, orphanDecision, orphanServiceDecision, routeReleased } from './orphan.ts';
@@ -27,14 +31,18 @@ export interface OrphanSweepDeps {
   /** The caches: the object as last seen; the hand-back's patch (an HTTPRoute's apply). */
   kube: Pick<KubeApi, 'get' | 'mergePatch' | 'apply'>;
   /**
-   * The cached objects a policy left changed (orphan.ts leftBy) of one policy ("namespace/name";
-   * undefined: of every policy this replica does not hold), read without copying the others.
+   * The cached objects a policy left changed (orphan.ts leftBy) of policies of one name
+   * ("namespace/name"; undefined: of every policy this replica does not hold), read without
+   * copying the others.
    */
   marked(owner?: string): Promise<KubeObject[]>;
-  /** Does this replica hold the policy ("namespace/name") in its cache? */
-  holds(key: string): Promise<boolean>;
-  /** Which of these policies ("namespace/name") exist on the API server, whatever their shard. */
-  existing(keys: string[]): Promise<Set<string>>;
+  /** Does this replica hold the policy the mark names (the same uid, when it records one) in its cache? */
+  holds(mark: PolicyMark): Promise<boolean>;
+  /**
+   * Which of these policies exist on the API server, whatever their shard: their identities
+   * (policy-mark.ts markIdentity), a mark with a uid only when the policy has that uid.
+   */
+  existing(marks: PolicyMark[]): Promise<Set<string>>;
   events: EventRecorder;
   log: Logger;
   now?: () => number;
@@ -60,7 +68,7 @@ const refOf = (object: KubeObject): ObjectRef => ({
 
 export class OrphanSweep {
   readonly #deps: OrphanSweepDeps;
-  /** Policies found gone whose Deployment is not handed back yet. */
+  /** Policies found gone whose Deployment is not handed back yet, by identity (markIdentity). */
   readonly #gone = new Set<string>();
   /** Policies that left this replica's cache, and when. */
   readonly #left = new Map<string, number>();
@@ -89,7 +97,9 @@ export class OrphanSweep {
         this.#left.set(key, this.#now());
         void this.#look(`owner:${key}`);
       } else {
-        this.#gone.delete(key); // re-created: it adopts its Deployment itself
+        // Re-created: what was marked by name alone (no uid) it adopts itself; what an earlier
+        // policy of the name marked with its uid is still that one's, and still handed back.
+        this.#gone.delete(key);
         this.#left.delete(key);
       }
       return;
@@ -97,7 +107,9 @@ export class OrphanSweep {
     if (event === 'delete' || (this.#gone.size === 0 && this.#left.size === 0)) return;
     const owner = leftBy(object);
     if (owner === undefined) return;
-    if (this.#gone.has(owner) || this.#leftRecently(owner)) void this.#look(JSON.stringify(refOf(object)));
+    if (this.#gone.has(markIdentity(owner)) || this.#leftRecently(owner.policy)) {
+      void this.#look(JSON.stringify(refOf(object)));
+    }
   }
 
   #leftRecently(key: string): boolean {
@@ -149,23 +161,27 @@ export class OrphanSweep {
       const object = await kube.get(JSON.parse(what) as ObjectRef);
       objects = object === null ? [] : [object];
     }
-    const candidates: Array<{ object: KubeObject; owner: string }> = [];
+    const candidates: Array<{ object: KubeObject; owner: PolicyMark }> = [];
     for (const object of objects) {
       const owner = leftBy(object);
       if (owner === undefined) continue;
       if (await this.#deps.holds(owner)) continue; // this replica's policy: it hands back itself
       candidates.push({ object, owner });
     }
-    const unasked = [...new Set(candidates.map((c) => c.owner))].filter((owner) => !this.#gone.has(owner));
-    const existing = unasked.length === 0 ? new Set<string>() : await this.#deps.existing(unasked);
-    for (const owner of unasked) if (!existing.has(owner)) this.#gone.add(owner);
+    const unasked = new Map<string, PolicyMark>();
+    for (const { owner } of candidates) {
+      const identity = markIdentity(owner);
+      if (!this.#gone.has(identity)) unasked.set(identity, owner);
+    }
+    const existing = unasked.size === 0 ? new Set<string>() : await this.#deps.existing([...unasked.values()]);
+    for (const identity of unasked.keys()) if (!existing.has(identity)) this.#gone.add(identity);
     candidates.sort((a, b) => handBackOrder(a.object) - handBackOrder(b.object));
     for (const { object, owner } of candidates) {
-      if (this.#gone.has(owner)) await this.#handBack(object, owner);
+      if (this.#gone.has(markIdentity(owner))) await this.#handBack(object, owner);
     }
   }
 
-  async #handBack(object: KubeObject, owner: string): Promise<void> {
+  async #handBack(object: KubeObject, owner: PolicyMark): Promise<void> {
     const ref = refOf(object);
     let event: { type: 'Normal' | 'Warning'; reason: string; message: string };
     if (object.kind === 'HTTPRoute') {
@@ -200,7 +216,10 @@ export class OrphanSweep {
 
 /** The sweep over the watch caches (canaryd.ts), reading the objects it needs, not copying the rest. */
 export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, log: Logger): OrphanSweep {
-  const holds = (key: string) => cached.holds({ apiVersion: API_VERSION, kind: KIND, ...splitKey(key) });
+  const holds = async (mark: PolicyMark) => {
+    const uid = await cached.uidOf({ apiVersion: API_VERSION, kind: KIND, ...splitKey(mark.policy) });
+    return uid !== null && (mark.uid === undefined || uid === mark.uid);
+  };
   return new OrphanSweep({
     kube: cached,
     marked: async (owner) => {
@@ -210,7 +229,7 @@ export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, lo
         const all = await cached
           .project(apiVersion, kind, namespace, (object) => {
             const leftFor = leftBy(object);
-            const wanted = leftFor !== undefined && (owner === undefined || leftFor === owner);
+            const wanted = leftFor !== undefined && (owner === undefined || leftFor.policy === owner);
             return wanted ? { ref: refOf(object as KubeObject), leftFor } : undefined;
           })
           // HTTPRoutes: without Gateway API's CRDs there are none to look at.
@@ -228,7 +247,11 @@ export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, lo
       return found;
     },
     holds,
-    existing: (keys) => cached.existing(API_VERSION, KIND, keys),
+    existing: async (marks) => {
+      const found = await cached.existing(API_VERSION, KIND, [...new Set(marks.map((m) => m.policy))]);
+      const exist = marks.filter((m) => found.has(m.policy) && (m.uid === undefined || found.get(m.policy) === m.uid));
+      return new Set(exist.map(markIdentity));
+    },
     events,
     log,
   });

@@ -10,11 +10,15 @@
 //   garbage collector removes with the policy: that share of requests fails (Gateway API: 500);
 // - mid-release with replica-ratio, its record of the Service's selector stays, and a policy
 //   created later would put that old selector back as if it were an edit to undo.
+// Each record names the policy and its uid (traffic/policy-mark.ts): a policy of the same name
+// created again is not the one that left them, and they are handed back all the same.
 // What canaryd does with each, decided here (pure); orphan-sweep.ts finds them and writes.
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import type { HTTPRoute } from '../traffic/httproute.ts';
 import { readRecordOrUndefined } from '../traffic/httproute-apply.ts';
-import { ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from '../traffic/labels.ts';
+import { markOfRecord } from '../traffic/httproute-record.ts';
+import { ORIGINAL_REPLICAS, RELEASE_SELECTOR } from '../traffic/labels.ts';
+import { MARK_REMOVAL, markIn, type PolicyMark } from '../traffic/policy-mark.ts';
 import { recordedBaseline } from '../traffic/replica-ratio-records.ts';
 import { isPinned, originalSelector, recordedBy, restoreSelectorPatch } from '../traffic/selector.ts';
 import { ADOPTED_TEMPLATE_ANNOTATION, MANAGED_LABEL, UNMARK } from './names.ts';
@@ -25,43 +29,44 @@ export type OrphanDecision =
   | { kind: 'wait' }
   | { kind: 'handBack'; patch: object; event: { type: 'Normal' | 'Warning'; reason: string; message: string } };
 
-/** The policy ("namespace/name") whose mark the Deployment carries, if canaryd marked it. */
-export const markedBy = (deployment: Deployment): string | undefined =>
-  deployment.metadata.labels?.[MANAGED_LABEL] === undefined
-    ? undefined
-    : deployment.metadata.annotations?.[OWNER_POLICY];
+/** The policy whose mark the Deployment carries, if canaryd marked it. */
+export const markedBy = (deployment: Deployment): PolicyMark | undefined =>
+  deployment.metadata.labels?.[MANAGED_LABEL] === undefined ? undefined : markIn(deployment.metadata.annotations);
 
 /**
- * The policy ("namespace/name") that left this object changed: a Deployment it marked, a Service
- * it pinned, an HTTPRoute carrying its record. Undefined for anything else.
+ * The policy that left this object changed: a Deployment it marked, a Service it pinned, an
+ * HTTPRoute carrying its record. Undefined for anything else.
  */
-export const leftBy = (object: Readonly<KubeObject>): string | undefined => {
+export const leftBy = (object: Readonly<KubeObject>): PolicyMark | undefined => {
   switch (object.kind) {
     case 'Deployment':
       return markedBy(object as Deployment);
     case 'Service':
       return recordedBy(object as Service);
-    case 'HTTPRoute':
-      return readRecordOrUndefined(object as HTTPRoute)?.policy;
+    case 'HTTPRoute': {
+      const record = readRecordOrUndefined(object as HTTPRoute);
+      return record === undefined ? undefined : markOfRecord(record);
+    }
     default:
       return undefined;
   }
 };
 
-const goneWithout = (policy: string, what: string) =>
-  `CanaryPolicy ${policy} is gone without handing this ${what} back (its finalizer was removed)`;
+const goneWithout = ({ policy, uid }: PolicyMark, what: string) =>
+  `CanaryPolicy ${policy}${uid === undefined ? '' : ` (uid ${uid})`} is gone without handing this ${what} back ` +
+  '(its finalizer was removed)';
 
 /**
  * The stable Service of a vanished policy: a pin removed (its selector as recorded), and the
  * records canaryd kept on it (the pin's, replica-ratio's, the policy's name) removed.
  */
-export function orphanServiceDecision(service: Service, policy: string): OrphanDecision {
+export function orphanServiceDecision(service: Service, policy: PolicyMark): OrphanDecision {
   const pinned = isPinned(service);
   const restore = (restoreSelectorPatch(service) ?? { metadata: { annotations: {} } }) as {
     metadata: { annotations: Record<string, string | null> };
     spec?: object;
   };
-  const annotations: Record<string, string | null> = { ...restore.metadata.annotations, [OWNER_POLICY]: null };
+  const annotations: Record<string, string | null> = { ...restore.metadata.annotations, ...MARK_REMOVAL };
   if (service.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) annotations[RELEASE_SELECTOR] = null;
   const done = pinned
     ? `canaryd put its selector back to ${JSON.stringify(originalSelector(service))}`
@@ -72,7 +77,7 @@ export function orphanServiceDecision(service: Service, policy: string): OrphanD
 }
 
 /** The Event on an HTTPRoute of a vanished policy once its record was applied back (httproute-apply.ts). */
-export const routeReleased = (policy: string) => ({
+export const routeReleased = (policy: PolicyMark) => ({
   type: 'Normal' as const,
   reason: 'Released',
   message: `${goneWithout(policy, 'HTTPRoute')}: canaryd removed its canary backendRefs and put back the weights it recorded`,
@@ -85,7 +90,7 @@ export const routeReleased = (policy: string) => ({
  * holding a template it never rolled was mid-release; unpausing it would roll that template to
  * every pod unverified, so it stays paused and the Event says how to go on.
  */
-export function orphanDecision(deployment: Deployment, policy: string): OrphanDecision {
+export function orphanDecision(deployment: Deployment, policy: PolicyMark): OrphanDecision {
   const { spec, metadata } = deployment;
   const status = deployment.status ?? {};
   // The surge's record goes too: without the policy, no router undoes it.

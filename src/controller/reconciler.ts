@@ -10,6 +10,7 @@
 
 import { type Observed, pausesBeforeRecording } from '../engine/index.ts';
 import type { Deployment } from '../kube/objects.ts';
+import { policyMark } from '../traffic/router.ts';
 import { activePolicy } from './active-policy.ts';
 import { otherClaimant, refuseClaimed } from './claim.ts';
 import type { PolicyObject, ReconcileResult, ReconcilerDeps } from './deps.ts';
@@ -92,7 +93,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: target.deployment };
     const deployment = await kube.get<Deployment>(ref);
     if (deployment !== null) {
-      outcome = await decideAgain(done, () => ({ ...observed, deployment: observeDeployment(deployment, done.next) }));
+      outcome = await decideAgain(done, () => ({
+        ...observed,
+        deployment: observeDeployment(deployment, done.next, policyMark(target)),
+      }));
     }
   }
   if (outcome.kind === 'conflict') return { requeueAfterMs: 0 }; // someone else wrote first: observe again
@@ -103,12 +107,16 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
 }
 
 /**
- * A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it);
- * one being adopted gets it with its pause.
+ * A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it),
+ * and one marked before the mark recorded the policy's uid gets the uid; one being adopted gets
+ * its mark with its pause.
  */
 async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
-  const { release, observed, target } = snapshot;
-  if (release.stable === undefined || release.adopting || observed.deployment?.marked !== false) return;
+  const { release, observed, target, stableMark } = snapshot;
+  if (release.stable === undefined || release.adopting) return;
+  const own = policyMark(target);
+  const withoutUid = stableMark?.policy === own.policy && stableMark.uid === undefined && own.uid !== undefined;
+  if (observed.deployment?.marked !== false && !withoutUid) return;
   await deps.kube.mergePatch(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.deployment },
     { metadata: managedMark(target) },

@@ -7,11 +7,13 @@ import { mergeHookAnswers } from '../hooks/index.ts';
 import type { Deployment } from '../kube/objects.ts';
 import { API_VERSION, type CanaryPolicy, KIND } from '../policy/schema.ts';
 import { isTrafficError } from '../traffic/errors.ts';
-import type { RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.ts';
+import type { PolicyMark } from '../traffic/policy-mark.ts';
+import { policyMark, type RouteStatus, type RouteTarget, type TrafficRouter } from '../traffic/router.ts';
 import { approvalWrittenPlainly, recordedActor } from './actor.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
 import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
+import { markedBy } from './orphan.ts';
 import { STEP_PHASES } from './phases.ts';
 import { policyForRouter, routeTargetFor } from './route-target.ts';
 import type { PolicyStatus } from './status.ts';
@@ -34,6 +36,8 @@ export interface Snapshot {
   observed: Observed;
   /** A step needs a complete route (RoutePieces.complete); elsewhere any piece asks for cleanup. */
   stepNeedsRoute: boolean;
+  /** The mark on the user's Deployment, as read (traffic/policy-mark.ts). */
+  stableMark?: PolicyMark;
 }
 
 export interface SnapshotInput {
@@ -95,7 +99,7 @@ export async function takeSnapshot(
   declareHooks(deps, policy);
   const observed: Observed = {
     policyDeleted: deleting,
-    deployment: deployment ? observeDeployment(deployment, release) : undefined,
+    deployment: deployment ? observeDeployment(deployment, release, policyMark(target)) : undefined,
     canary: observeCanary(canary, route.status),
     route: route.observed,
     analysis: observeAnalysis(policy, release, status.analysis, now),
@@ -109,7 +113,8 @@ export async function takeSnapshot(
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
     );
   }
-  return { deleting, release, policy, router, target, canary, route, observed, stepNeedsRoute };
+  const stableMark = deployment === null ? undefined : markedBy(deployment);
+  return { deleting, release, policy, router, target, canary, route, observed, stepNeedsRoute, stableMark };
 }
 
 /** The route observed again (after drift was put back), in the snapshot and its Observed. */

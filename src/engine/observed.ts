@@ -30,6 +30,11 @@ export interface ObservedDeployment {
   /** Carries canaryd's managed label (canaryd.dev/managed): to be removed when handed back. */
   marked?: boolean;
   /**
+   * The mark is an earlier CanaryPolicy's of this name (another uid): one deleted without its
+   * finalizer before this one was created. What it left is the orphan sweep's to hand back.
+   */
+  markedByEarlierPolicy?: boolean;
+  /**
    * The template hash canaryd's adoption pause wrote on the Deployment (canaryd.dev/adopted-template):
    * what a pause without a persisted adoption was for.
    */

@@ -73,8 +73,17 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
 
   /** Does the object exist, as get would answer, without copying it? */
   async holds(ref: ObjectRef): Promise<boolean> {
-    if (this.#stale.has(keyOf(ref)) || !this.#options.synced(ref.kind)) return (await this.get(ref)) !== null;
-    return this.#store.get(ref.kind, ref.namespace ?? '', ref.name) !== undefined;
+    return (await this.uidOf(ref)) !== null;
+  }
+
+  /** The object's metadata.uid as get would answer (undefined: it has none), null when there is no such object. */
+  async uidOf(ref: ObjectRef): Promise<string | undefined | null> {
+    if (this.#stale.has(keyOf(ref)) || !this.#options.synced(ref.kind)) {
+      const object = await this.get(ref);
+      return object === null ? null : object.metadata.uid;
+    }
+    const held = this.#store.get(ref.kind, ref.namespace ?? '', ref.name);
+    return held === undefined ? null : held.metadata.uid;
   }
 
   async list<T extends KubeObject>(
@@ -104,26 +113,33 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
 
   /**
    * Which of these objects ("namespace/name") exist on the API server, whatever the watches select
-   * (a policy of another shard exists). A few of a namespace are read one by one, more by one list.
+   * (a policy of another shard exists), each with its uid ('' when it has none). A few of a
+   * namespace are read one by one, more by one list.
    */
-  async existing(apiVersion: string, kind: string, keys: string[]): Promise<Set<string>> {
+  async existing(apiVersion: string, kind: string, keys: string[]): Promise<Map<string, string>> {
     const byNamespace = new Map<string, string[]>();
     for (const key of keys) {
       const slash = key.indexOf('/');
       const namespace = key.slice(0, slash);
       byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), key.slice(slash + 1)]);
     }
-    const found = new Set<string>();
+    const found = new Map<string, string>();
     for (const [namespace, names] of byNamespace) {
       if (names.length > EXISTING_BY_GET) {
         this.#options.onLiveRead?.('list', kind, 'orphan');
-        const held = new Set((await this.#live.list(apiVersion, kind, namespace)).map((o) => o.metadata.name));
-        for (const name of names) if (held.has(name)) found.add(`${namespace}/${name}`);
+        const held = new Map(
+          (await this.#live.list(apiVersion, kind, namespace)).map((o) => [o.metadata.name, o.metadata.uid ?? '']),
+        );
+        for (const name of names) {
+          const uid = held.get(name);
+          if (uid !== undefined) found.set(`${namespace}/${name}`, uid);
+        }
         continue;
       }
       for (const name of names) {
         this.#options.onLiveRead?.('get', kind, 'orphan');
-        if ((await this.#live.get({ apiVersion, kind, namespace, name })) !== null) found.add(`${namespace}/${name}`);
+        const object = await this.#live.get({ apiVersion, kind, namespace, name });
+        if (object !== null) found.set(`${namespace}/${name}`, object.metadata.uid ?? '');
       }
     }
     return found;

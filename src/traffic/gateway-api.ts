@@ -14,11 +14,13 @@ import { assertRoutable, mustGetRoute, routesOf } from './gateway-api-checks.ts'
 import { observeGatewayApi } from './gateway-api-observe.ts';
 import type { HTTPRoute } from './httproute.ts';
 import { paramsOf, type Routing, readRecordOrUndefined, restoreRoute, writeRoute } from './httproute-apply.ts';
-import { readRecord } from './httproute-record.ts';
+import { markOfRecord, readRecord } from './httproute-record.ts';
 import { planRoute, routeWeights } from './httproute-rewrite.ts';
 import { testerHeaderMatches } from './httproute-testers.ts';
+import { isOwnMark } from './policy-mark.ts';
 import {
   policyKey,
+  policyMark,
   type RouteLookup,
   type RouteNames,
   type RouteStatus,
@@ -64,7 +66,7 @@ export class GatewayApiRouter implements TrafficRouter {
       planRoute(route, paramsOf(target), readRecord(route)?.weight ?? 0, 'keep');
     }
     const existingCanaryService = await ownCanaryService(this.#kube, target);
-    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyKey(target));
+    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyMark(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     // The canary Service before the backendRef that names it: else the Gateway reports
     // ResolvedRefs False (BackendNotFound) for the route.
@@ -123,7 +125,10 @@ export class GatewayApiRouter implements TrafficRouter {
         throw error;
       });
     const ours = recorded
-      .filter((route) => readRecordOrUndefined(route)?.policy === policyKey(target))
+      .filter((route) => {
+        const record = readRecordOrUndefined(route);
+        return record !== undefined && isOwnMark(markOfRecord(record), policyMark(target));
+      })
       .map((route) => route.metadata.name);
     for (const name of new Set([...(target.httpRoutes ?? []), ...ours])) await restoreRoute(this.#kube, target, name);
     const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));

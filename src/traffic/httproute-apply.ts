@@ -9,10 +9,11 @@ import { sameJson } from '../kube/canonical-json.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { TrafficError } from './errors.ts';
 import { type HTTPRoute, httpRouteRef } from './httproute.ts';
-import { type RouteParams, readRecord, restoreRules } from './httproute-record.ts';
+import { markOfRecord, type RouteParams, readRecord, restoreRules } from './httproute-record.ts';
 import { planRoute } from './httproute-rewrite.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
-import { policyKey, type RouteTarget } from './router.ts';
+import { isOwnMark, type PolicyMark } from './policy-mark.ts';
+import { policyKey, policyMark, type RouteTarget } from './router.ts';
 
 /** Writes retried after a resourceVersion conflict (someone wrote the route in between). */
 const CONFLICT_RETRIES = 3;
@@ -22,6 +23,7 @@ export const paramsOf = (target: RouteTarget): RouteParams => ({
   service: target.service,
   canaryService: target.canaryService,
   policy: policyKey(target),
+  ...(target.owner === undefined ? {} : { policyUid: target.owner.uid }),
 });
 
 export type Routing = RoutingSpec | undefined | 'keep';
@@ -63,11 +65,11 @@ export const writeRoute = async (
 
 /** Puts one route back as recorded; a route that is gone or was never touched is fine. */
 export const restoreRoute = async (kube: KubeApi, target: RouteTarget, name: string): Promise<void> => {
-  await restoreRecordedRoute(kube, target.namespace, name, policyKey(target));
+  await restoreRecordedRoute(kube, target.namespace, name, policyMark(target));
 };
 
 /**
- * Puts one route back as `policy` ("namespace/name") recorded it, from the record alone (the
+ * Puts one route back as the policy `mark` names recorded it, from the record alone (the
  * Services it names): also for a policy that is gone (controller/orphan-sweep.ts). Answers
  * whether it wrote; a route that is gone, never touched or another policy's is left as it is.
  */
@@ -75,13 +77,13 @@ export const restoreRecordedRoute = async (
   kube: Pick<KubeApi, 'get' | 'apply'>,
   namespace: string,
   name: string,
-  policy: string,
+  mark: PolicyMark,
 ): Promise<boolean> => {
   for (let attempt = 0; ; attempt++) {
     const route = await kube.get<HTTPRoute>(httpRouteRef(namespace, name));
     if (route === null) return false;
     const record = readRecordOrUndefined(route);
-    if (record === undefined || record.policy !== policy) return false;
+    if (record === undefined || !isOwnMark(markOfRecord(record), mark)) return false;
     const { service, canaryService } = record;
     const rules = restoreRules(route.spec.rules ?? [], record, { namespace, service, canaryService });
     try {

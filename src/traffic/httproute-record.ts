@@ -8,9 +8,12 @@ import { canonicalJson } from '../kube/canonical-json.ts';
 import { TrafficError } from './errors.ts';
 import { type BackendRef, type HTTPRoute, isTesterRule, type RouteRule, refersToService } from './httproute.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
+import type { PolicyMark } from './policy-mark.ts';
 
 const recordSchema = z.object({
   policy: z.string(),
+  /** The policy's uid (since 2026-12-05; policy-mark.ts). */
+  policyUid: z.string().optional(),
   service: z.string(),
   canaryService: z.string(),
   /** The percent canaryd last wrote. */
@@ -26,7 +29,17 @@ export interface RouteParams {
   canaryService: string;
   /** "<namespace>/<policy>", the owner recorded on the route. */
   policy: string;
+  /** The owner's uid, when known. */
+  policyUid?: string;
 }
+
+/** The policy these params name (policy-mark.ts). */
+export const markOfParams = (params: RouteParams): PolicyMark =>
+  params.policyUid === undefined ? { policy: params.policy } : { policy: params.policy, uid: params.policyUid };
+
+/** The policy a record names (policy-mark.ts). */
+export const markOfRecord = (record: RouteRecord): PolicyMark =>
+  record.policyUid === undefined ? { policy: record.policy } : { policy: record.policy, uid: record.policyUid };
 
 export const routeName = (route: HTTPRoute) => `HTTPRoute ${route.metadata.namespace ?? ''}/${route.metadata.name}`;
 

@@ -14,6 +14,8 @@ import type { RoutingSpec } from '../policy/schema.ts';
 import { TrafficError } from './errors.ts';
 import { type BackendRef, type HTTPRoute, isTesterRule, type RouteRule, refersToService } from './httproute.ts';
 import {
+  markOfParams,
+  markOfRecord,
   type RouteParams,
   type RouteRecord,
   readRecord,
@@ -22,6 +24,7 @@ import {
   ruleKey,
 } from './httproute-record.ts';
 import { assertWithinLimits, testerHeaderMatches, testerRule } from './httproute-testers.ts';
+import { isOwnMark } from './policy-mark.ts';
 import { toNginxWeight } from './weights.ts';
 
 /** Rules whose backends include the stable Service (with a weight), by index. */
@@ -93,10 +96,12 @@ export const planRoute = (
   const { canary, total } = routeWeights(weight);
   const headers = routing === 'keep' ? [] : testerHeaderMatches(routing);
   const record = readRecord(route);
-  if (record !== undefined && record.policy !== params.policy) {
+  if (record !== undefined && !isOwnMark(markOfRecord(record), markOfParams(params))) {
+    const earlier =
+      record.policy === params.policy ? ' (an earlier CanaryPolicy of that name, deleted without its finalizer)' : '';
     throw new TrafficError(
       'NotManaged',
-      `${routeName(route)} carries a canary of policy ${record.policy}; two policies cannot split the same route: finish that release first`,
+      `${routeName(route)} carries a canary of policy ${record.policy}${earlier}; two policies cannot split the same route: finish that release first`,
     );
   }
   const base = restoreRules(route.spec.rules ?? [], record, params);
@@ -128,6 +133,7 @@ export const planRoute = (
     rules: planned,
     record: {
       policy: params.policy,
+      ...(params.policyUid === undefined ? {} : { policyUid: params.policyUid }),
       service: params.service,
       canaryService: params.canaryService,
       weight,

@@ -17,6 +17,7 @@ import { observeIngressNginx } from './ingress-nginx-observe.ts';
 import { MANAGED_BY, MANAGED_BY_CANARYD, NGINX_TESTER_ANNOTATIONS } from './labels.ts';
 import {
   policyKey,
+  policyMark,
   type RouteLookup,
   type RouteNames,
   type RouteStatus,
@@ -79,7 +80,7 @@ export class IngressNginxRouter implements TrafficRouter {
     const service = await getService(this.#kube, target.namespace, target.service);
     const ingresses = await canaryIngressesToCreate(this.#kube, target);
     const existingCanaryService = await ownCanaryService(this.#kube, target);
-    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyKey(target));
+    const pin = pinSelectorPatch(service, await this.#stableHash(target), policyMark(target));
     if (pin !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), pin);
     if (existingCanaryService === null) {
       await this.#kube.create(buildCanaryService(service, target.canaryService, policyKey(target), target.owner));

@@ -28,6 +28,12 @@ export const TRACK = 'canaryd.dev/track';
 export const TRACK_CANARY = 'canary';
 /** On canary objects: the CanaryPolicy they belong to, "<namespace>/<name>". */
 export const OWNER_POLICY = 'canaryd.dev/policy';
+/**
+ * Beside canaryd.dev/policy on the user's objects (Deployment mark, Service records, HTTPRoute
+ * record in its JSON): the policy's uid, so one created again under the same name tells an
+ * earlier one's records from its own (policy-mark.ts).
+ */
+export const OWNER_POLICY_UID = 'canaryd.dev/policy-uid';
 /** On a canary Ingress: the stable Ingress it was copied from. */
 export const CANARY_OF = 'canaryd.dev/canary-of';
 /**

@@ -8,17 +8,18 @@
 import type { Deployment, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from './labels.ts';
+import { isMarkedExactly, MARK_REMOVAL, markAnnotations, markIn, type PolicyMark } from './policy-mark.ts';
 import { type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteTarget } from './router.ts';
 import { originalSelector, recordedSelector, restoreSelectorPatch, sameSelector, selectorPatch } from './selector.ts';
 
 /**
- * The patch prepare writes on the stable Service for `policy` ("namespace/name"), or undefined
+ * The patch prepare writes on the stable Service for the policy `mark` names, or undefined
  * when it is as it should be: a pin left by an interrupted ingress-nginx release removed (it would
  * keep the canary pods out), the selector recorded once with the policy, and put back should
  * someone have edited it since.
  */
-export const releaseSelectorPatch = (service: Service, policy: string): object | undefined => {
+export const releaseSelectorPatch = (service: Service, mark: PolicyMark): object | undefined => {
   const restore = restoreSelectorPatch(service) as
     | { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string | null> } }
     | undefined;
@@ -27,8 +28,8 @@ export const releaseSelectorPatch = (service: Service, policy: string): object |
   const wanted = recorded ?? found;
   const annotations: Record<string, string | null> = { ...restore?.metadata.annotations };
   if (recorded === undefined) annotations[RELEASE_SELECTOR] = JSON.stringify(found);
-  if (service.metadata.annotations?.[OWNER_POLICY] !== policy || annotations[OWNER_POLICY] === null) {
-    annotations[OWNER_POLICY] = policy;
+  if (!isMarkedExactly(markIn(service.metadata.annotations), mark) || annotations[OWNER_POLICY] === null) {
+    Object.assign(annotations, MARK_REMOVAL, markAnnotations(mark));
   }
   const selector = service.spec.selector ?? {};
   const edited = !sameSelector(selector, wanted);

@@ -11,13 +11,14 @@ import type { Deployment, Service } from '../kube/objects.ts';
 import type { RoutingSpec } from '../policy/schema.ts';
 import { deploymentRef, getDeployment, getService, patchIfPresent, serviceRef } from './cluster.ts';
 import { TrafficError } from './errors.ts';
-import { ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from './labels.ts';
+import { ORIGINAL_REPLICAS, RELEASE_SELECTOR } from './labels.ts';
+import { MARK_REMOVAL } from './policy-mark.ts';
 import { observeReplicaRatio } from './replica-ratio-observe.ts';
 import { recordedBaseline, releaseSelectorPatch, splitFor, weightRecord } from './replica-ratio-records.ts';
 import { scaleToWeight } from './replica-ratio-scale.ts';
 import {
   type ObserveOptions,
-  policyKey,
+  policyMark,
   type RouteLookup,
   type RouteNames,
   type RouteStatus,
@@ -53,7 +54,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
       );
     }
     await getDeployment(this.#kube, target.namespace, target.deployment);
-    const patch = releaseSelectorPatch(service, policyKey(target));
+    const patch = releaseSelectorPatch(service, policyMark(target));
     if (patch !== undefined) await this.#kube.mergePatch(serviceRef(target.namespace, target.service), patch);
   }
 
@@ -102,7 +103,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     const service = await this.#kube.get<Service>(serviceRef(target.namespace, target.service));
     if (service?.metadata.annotations?.[RELEASE_SELECTOR] !== undefined) {
       await patchIfPresent(this.#kube, serviceRef(target.namespace, target.service), {
-        metadata: { annotations: { [RELEASE_SELECTOR]: null, [OWNER_POLICY]: null } },
+        metadata: { annotations: { [RELEASE_SELECTOR]: null, ...MARK_REMOVAL } },
       });
     }
     const stable = await this.#kube.get<Deployment>(deploymentRef(target.namespace, target.deployment));

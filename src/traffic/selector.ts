@@ -18,7 +18,8 @@ import { z } from 'zod';
 import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
-import { ORIGINAL_SELECTOR, OWNER_POLICY, POD_TEMPLATE_HASH, RELEASE_SELECTOR } from './labels.ts';
+import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH, RELEASE_SELECTOR } from './labels.ts';
+import { isMarkedExactly, MARK_REMOVAL, markAnnotations, markIn, type PolicyMark } from './policy-mark.ts';
 
 /** The fields of an apps/v1 ReplicaSet the pin needs. */
 export interface ReplicaSet extends KubeObject {
@@ -84,14 +85,14 @@ export const stableTemplateHash = (deployment: Deployment, replicaSets: ReplicaS
 export const isPinned = (service: Service): boolean => service.metadata.annotations?.[ORIGINAL_SELECTOR] !== undefined;
 
 /**
- * The policy ("namespace/name") that left its record of the selector on the Service: the pin
+ * The policy that left its record of the selector on the Service: the pin
  * (canaryd.dev/original-selector) or replica-ratio's (canaryd.dev/release-selector). Undefined
  * when there is none, or it was left by a canaryd before 2026-12-05 (no policy recorded).
  */
-export const recordedBy = (service: Service): string | undefined => {
+export const recordedBy = (service: Service): PolicyMark | undefined => {
   const annotations = service.metadata.annotations ?? {};
   const recorded = annotations[ORIGINAL_SELECTOR] !== undefined || annotations[RELEASE_SELECTOR] !== undefined;
-  return recorded ? annotations[OWNER_POLICY] : undefined;
+  return recorded ? markIn(annotations) : undefined;
 };
 
 /** A selector canaryd recorded in annotation `key` (JSON), or undefined when none is recorded. */
@@ -153,11 +154,11 @@ export const pinnedSelectorDrift = (service: Service): string | undefined => {
 };
 
 /**
- * The merge patch that pins the Service to pods with `hash` for `policy` ("namespace/name"), or
+ * The merge patch that pins the Service to pods with `hash` for the policy `mark` names, or
  * undefined when it already is. On a pinned Service it also puts back the recorded selector,
  * should someone have edited it, and records the policy on a pin an older canaryd made.
  */
-export const pinSelectorPatch = (service: Service, hash: string, policy: string): object | undefined => {
+export const pinSelectorPatch = (service: Service, hash: string, mark: PolicyMark): object | undefined => {
   const selector = service.spec.selector ?? {};
   if (Object.keys(selector).length === 0) {
     throw new TrafficError(
@@ -167,15 +168,14 @@ export const pinSelectorPatch = (service: Service, hash: string, policy: string)
   }
   if (!isPinned(service)) {
     return {
-      metadata: { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector), [OWNER_POLICY]: policy } },
+      metadata: { annotations: { [ORIGINAL_SELECTOR]: JSON.stringify(selector), ...markAnnotations(mark) } },
       spec: { selector: { [POD_TEMPLATE_HASH]: hash } },
     };
   }
   const wanted = { ...originalSelector(service), [POD_TEMPLATE_HASH]: hash };
-  const owner =
-    service.metadata.annotations?.[OWNER_POLICY] === policy
-      ? {}
-      : { metadata: { annotations: { [OWNER_POLICY]: policy } } };
+  const owner = isMarkedExactly(markIn(service.metadata.annotations), mark)
+    ? {}
+    : { metadata: { annotations: { ...MARK_REMOVAL, ...markAnnotations(mark) } } };
   const edited = sameSelector(selector, wanted) ? {} : { spec: { selector: selectorPatch(selector, wanted) } };
   return Object.keys(owner).length === 0 && Object.keys(edited).length === 0 ? undefined : { ...owner, ...edited };
 };
@@ -184,6 +184,6 @@ export const pinSelectorPatch = (service: Service, hash: string, policy: string)
 export const restoreSelectorPatch = (service: Service): object | undefined => {
   if (!isPinned(service)) return undefined;
   const selector = selectorPatch(service.spec.selector ?? {}, originalSelector(service));
-  const owner = service.metadata.annotations?.[OWNER_POLICY] === undefined ? {} : { [OWNER_POLICY]: null };
+  const owner = markIn(service.metadata.annotations) === undefined ? {} : MARK_REMOVAL;
   return { metadata: { annotations: { [ORIGINAL_SELECTOR]: null, ...owner } }, spec: { selector } };
 };

@@ -11,6 +11,7 @@ import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
 import { templateHash } from '../../src/controller/template.ts';
 import type { Deployment, KubeObject, ObjectRef } from '../../src/kube/objects.ts';
+import { OWNER_POLICY, OWNER_POLICY_UID } from '../../src/traffic/labels.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, stableService } from '../traffic/world.ts';
 import { quietDeps, rolledOut, StatusKube, unadoptedDeployment } from './reconcile-fixtures.ts';
@@ -242,5 +243,48 @@ describe('adoption', () => {
     expect(deploymentOf(kube)?.spec.paused).toBe(true);
     expect(statusOf(kube)?.release.stable?.changeCause).toContain('shop/web:3.0.0');
     expect(statusOf(kube)?.release.history.map((h) => [h.revision, h.outcome])).toEqual([[1, 'adopted']]);
+  });
+
+  it('the mark records the policy’s uid; a mark made before it did gets it, nothing else changes', async () => {
+    const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
+    await reconcileOn(kube);
+    expect(deploymentOf(kube)?.metadata.annotations).toMatchObject({
+      [OWNER_POLICY]: `${NS}/web`,
+      [OWNER_POLICY_UID]: 'uid-policy',
+    });
+    kube.mutate<Deployment>(deploymentRef, (d) => {
+      delete d.metadata.annotations?.[OWNER_POLICY_UID]; // marked by a canaryd before 2026-12-05
+    });
+    await reconcileOn(kube);
+    expect(deploymentOf(kube)?.metadata.annotations?.[OWNER_POLICY_UID]).toBe('uid-policy');
+    const writes = kube.calls.length;
+    await reconcileOn(kube); // marked as it should be: nothing more to write
+    expect(kube.calls.slice(writes).filter((c) => c.verb === 'mergePatch' && c.kind === 'Deployment')).toEqual([]);
+  });
+
+  it('marked by an earlier policy of this name mid-release (another uid): not taken for its own adoption, nothing written', async () => {
+    const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
+    kube.mutate<Deployment>(deploymentRef, (d) => {
+      d.metadata.labels = { ...d.metadata.labels, [MANAGED_LABEL]: 'true' };
+      d.metadata.annotations = {
+        ...d.metadata.annotations,
+        [OWNER_POLICY]: `${NS}/web`,
+        [OWNER_POLICY_UID]: 'uid-earlier',
+        [ADOPTED_TEMPLATE_ANNOTATION]: templateHash(d.spec.template),
+      };
+      d.spec.paused = true;
+      d.spec.template.spec.containers[0]!.image = 'shop/web:3.0.0'; // the earlier release's canary template
+      d.metadata.generation = 2;
+      d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 0 };
+    });
+    await reconcileOn(kube);
+    const deployment = deploymentOf(kube);
+    expect(deployment?.spec.paused).toBe(true); // not unpaused: 3.0.0 passed no check
+    expect(deployment?.metadata.annotations?.[OWNER_POLICY_UID]).toBe('uid-earlier'); // the orphan sweep's to remove
+    expect(kube.calls.filter((c) => c.verb === 'mergePatch' && c.kind === 'Deployment')).toEqual([]);
+    expect(statusOf(kube)?.release.stable).toBeUndefined();
+    expect(readyOf(kube)).toMatchObject({ status: 'False', reason: 'Adopting' });
+    expect(readyOf(kube)?.message).toContain('an earlier CanaryPolicy of this name');
+    expect(eventReasons(kube)).not.toContain('AdoptionRestarted');
   });
 });

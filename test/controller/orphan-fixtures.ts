@@ -2,8 +2,11 @@
 import { leftBy } from '../../src/controller/orphan.ts';
 import { OrphanSweep } from '../../src/controller/orphan-sweep.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
+import { markIdentity } from '../../src/traffic/policy-mark.ts';
 import type { FakeKube } from '../traffic/fake-kube.ts';
 import { NS } from '../traffic/world.ts';
+
+const nameOf = (key: string) => key.slice(key.indexOf('/') + 1);
 
 export const policyRefOf = (name: string) => ({
   apiVersion: 'canaryd.dev/v1alpha1',
@@ -12,7 +15,10 @@ export const policyRefOf = (name: string) => ({
   name,
 });
 
-/** The sweep over a FakeKube standing for the caches; `others` exist on the API server (other shards). */
+/**
+ * The sweep over a FakeKube standing for the caches; `others` ("namespace/name") exist on the API
+ * server (other shards), each with uid `uid-<name>` as policy() in the tests makes them.
+ */
 export function sweepOver(kube: FakeKube, others: string[] = [], now: () => number = () => 0) {
   const events: Array<{ name: string; type: string; reason: string }> = [];
   const messages: string[] = [];
@@ -28,12 +34,18 @@ export function sweepOver(kube: FakeKube, others: string[] = [], now: () => numb
     marked: async (owner) =>
       kube.all().filter((object) => {
         const left = leftBy(object);
-        return left !== undefined && (owner === undefined || left === owner);
+        return left !== undefined && (owner === undefined || left.policy === owner);
       }),
-    holds: async (key) => kube.peek(policyRefOf(key.slice(key.indexOf('/') + 1))) !== undefined,
-    existing: async (keys) => {
-      asked.push(keys);
-      return new Set(keys.filter((key) => others.includes(key)));
+    holds: async (mark) => {
+      const held = kube.peek(policyRefOf(nameOf(mark.policy)));
+      return held !== undefined && (mark.uid === undefined || held.metadata.uid === mark.uid);
+    },
+    existing: async (marks) => {
+      asked.push(marks.map(markIdentity));
+      const exist = marks.filter(
+        (m) => others.includes(m.policy) && (m.uid === undefined || m.uid === `uid-${nameOf(m.policy)}`),
+      );
+      return new Set(exist.map(markIdentity));
     },
     events: recorder,
     log: { info: () => {}, warn: () => {}, error: () => {} },

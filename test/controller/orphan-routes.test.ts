@@ -11,7 +11,7 @@ import type { Deployment, KubeObject, ObjectRef, Service } from '../../src/kube/
 import { GatewayApiRouter } from '../../src/traffic/gateway-api.ts';
 import { type HTTPRoute, httpRouteRef } from '../../src/traffic/httproute.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
-import { OWNER_POLICY } from '../../src/traffic/labels.ts';
+import { OWNER_POLICY, OWNER_POLICY_UID } from '../../src/traffic/labels.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, STABLE_HASH, stableService, userView, World } from '../traffic/world.ts';
 import { policyRefOf, sweepOver } from './orphan-fixtures.ts';
@@ -48,11 +48,12 @@ const written = (object: KubeObject | undefined) => {
 const routeAsFound = (world: World) => written(world.kube.peek(httpRouteRef(NS, 'web')));
 const serviceAsFound = (world: World) => written(world.kube.peek(serviceRef));
 
-/** The stable Deployment as a release left it: marked by shop/web, paused on a new template no pod runs. */
-const markMidRelease = (world: World) =>
+/** The stable Deployment as a release left it: marked by shop/web (with `uid`), paused on a new template no pod runs. */
+const markMidRelease = (world: World, uid?: string) =>
   world.kube.mutate<Deployment>(deploymentRef, (d) => {
     d.metadata.labels = { ...d.metadata.labels, [MANAGED_LABEL]: 'true' };
-    d.metadata.annotations = { ...d.metadata.annotations, [OWNER_POLICY]: `${NS}/web` };
+    const mark: Record<string, string> = uid === undefined ? {} : { [OWNER_POLICY_UID]: uid };
+    d.metadata.annotations = { ...d.metadata.annotations, [OWNER_POLICY]: `${NS}/web`, ...mark };
     d.spec.template = { ...d.spec.template, spec: { containers: [{ name: 'web', image: 'shop/web:3.0.0' }] } };
     d.metadata.generation = 2;
     d.status = { ...d.status, observedGeneration: 2, updatedReplicas: 0 };
@@ -76,9 +77,14 @@ const gatewayAccepts = (world: World) =>
     };
   });
 
-/** A gateway-api release at 10 % whose policy was deleted without its finalizer (so none is in the caches). */
-async function gatewayReleaseLeftBehind() {
+/**
+ * A gateway-api release at 10 % whose policy was deleted without its finalizer (so none is in the
+ * caches); with `uid`, the policy's records carry its uid, as canaryd writes them since 2026-12-05.
+ */
+async function gatewayReleaseLeftBehind(uid?: string) {
   const world = new World({ ingresses: [], httpRoutes: [httpRoute()] });
+  if (uid !== undefined)
+    world.target.owner = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', name: 'web', uid };
   const found = { route: routeAsFound(world), service: serviceAsFound(world) };
   const router = new GatewayApiRouter(world.kube);
   await router.prepare(world.target);
@@ -87,7 +93,7 @@ async function gatewayReleaseLeftBehind() {
   world.scaleCanary(1);
   world.settle();
   await router.setWeight(world.target, 10);
-  markMidRelease(world);
+  markMidRelease(world, uid);
   return { world, found };
 }
 
@@ -95,9 +101,9 @@ describe('what a policy gone mid-release left on the routes', () => {
   it('names the policy that pinned a Service, weighed an HTTPRoute, marked a Deployment; nothing else', async () => {
     const { world } = await gatewayReleaseLeftBehind();
     const left = (ref: ObjectRef) => leftBy(world.kube.peek(ref)!);
-    expect(left(serviceRef)).toBe(`${NS}/web`);
-    expect(left(httpRouteRef(NS, 'web'))).toBe(`${NS}/web`);
-    expect(left(deploymentRef)).toBe(`${NS}/web`);
+    expect(left(serviceRef)).toEqual({ policy: `${NS}/web` });
+    expect(left(httpRouteRef(NS, 'web'))).toEqual({ policy: `${NS}/web` });
+    expect(left(deploymentRef)).toEqual({ policy: `${NS}/web` });
     // The canary Service is the policy's own (a ControllerRef): the garbage collector's, not the sweep's.
     expect(left({ ...serviceRef, name: 'web-canary' })).toBeUndefined();
     expect(leftBy(stableService())).toBeUndefined();
@@ -108,12 +114,12 @@ describe('what a policy gone mid-release left on the routes', () => {
     const { world } = await gatewayReleaseLeftBehind();
     const pinned = world.kube.peek<Service>(serviceRef)!;
     expect(pinned.spec.selector).toEqual({ app: 'web', 'pod-template-hash': STABLE_HASH });
-    const decision = orphanServiceDecision(pinned, `${NS}/web`);
+    const decision = orphanServiceDecision(pinned, { policy: `${NS}/web` });
     expect(decision).toEqual({
       kind: 'handBack',
       patch: {
         metadata: {
-          annotations: { 'canaryd.dev/original-selector': null, [OWNER_POLICY]: null },
+          annotations: { 'canaryd.dev/original-selector': null, [OWNER_POLICY]: null, [OWNER_POLICY_UID]: null },
           resourceVersion: pinned.metadata.resourceVersion,
         },
         spec: { selector: { app: 'web', 'pod-template-hash': null } },
@@ -164,7 +170,7 @@ describe('the sweep for what a policy gone mid-release left', () => {
     const found = { service: serviceAsFound(world) };
     await new IngressNginxRouter(world.kube).prepare(world.target);
     markMidRelease(world);
-    expect(leftBy(world.kube.peek(serviceRef)!)).toBe(`${NS}/web`);
+    expect(leftBy(world.kube.peek(serviceRef)!)).toEqual({ policy: `${NS}/web` });
     const { sweep, events } = sweepOver(world.kube);
     await sweep.start();
     expect(serviceAsFound(world)).toEqual(found.service);
@@ -179,7 +185,7 @@ describe('the sweep for what a policy gone mid-release left', () => {
     const found = { service: serviceAsFound(world) };
     await new ReplicaRatioRouter(world.kube).prepare(world.target);
     markMidRelease(world);
-    expect(leftBy(world.kube.peek(serviceRef)!)).toBe(`${NS}/web`);
+    expect(leftBy(world.kube.peek(serviceRef)!)).toEqual({ policy: `${NS}/web` });
     const { sweep, events, messages } = sweepOver(world.kube);
     await sweep.start();
     expect(serviceAsFound(world)).toEqual(found.service);
@@ -212,6 +218,41 @@ describe('the sweep for what a policy gone mid-release left', () => {
     await sweep.idle();
     expect(routeAsFound(world)).toEqual(found.route);
     expect(events.map((e) => e.name)).toEqual(['HTTPRoute/web', 'Service/web', 'Deployment/web']);
+  });
+
+  it('a policy of the same name created again (another uid): what the earlier one left is still handed back', async () => {
+    const { world, found } = await gatewayReleaseLeftBehind('uid-earlier');
+    const records = [serviceRef, httpRouteRef(NS, 'web'), deploymentRef].map((ref) => leftBy(world.kube.peek(ref)!));
+    expect(records).toEqual(Array(3).fill({ policy: `${NS}/web`, uid: 'uid-earlier' }));
+    world.kube.seed(policy('web')); // GitOps put it back: uid-web, held by this replica
+    const { sweep, events, messages, asked } = sweepOver(world.kube, [`${NS}/web`]);
+    await sweep.start();
+    expect(asked).toEqual([[`${NS}/web#uid-earlier`]]);
+    expect(routeAsFound(world)).toEqual(found.route);
+    expect(serviceAsFound(world)).toEqual(found.service);
+    const deployment = world.kube.peek<Deployment>(deploymentRef)!;
+    expect(deployment.metadata.labels?.[MANAGED_LABEL]).toBeUndefined();
+    expect(deployment.metadata.annotations?.[OWNER_POLICY_UID]).toBeUndefined();
+    expect(deployment.spec.paused).toBe(true); // v3 passed no check: the new policy does not roll it either
+    expect(events.map((e) => `${e.name} ${e.reason}`)).toEqual([
+      'HTTPRoute/web Released',
+      'Service/web Released',
+      'Deployment/web ReleaseAbandoned',
+    ]);
+    expect(messages[2]).toContain(
+      'CanaryPolicy shop/web (uid uid-earlier) is gone without handing this Deployment back',
+    );
+  });
+
+  it('the policy that left them, still held (the same uid): its route, Service and Deployment are left to it', async () => {
+    const { world } = await gatewayReleaseLeftBehind('uid-web');
+    world.kube.seed(policy('web'));
+    const before = world.kube.writes().length;
+    const { sweep, events, asked } = sweepOver(world.kube);
+    await sweep.start();
+    expect(asked).toEqual([]);
+    expect(world.kube.writes().length).toBe(before);
+    expect(events).toEqual([]);
   });
 
   it('an HTTPRoute changed between the read and the apply is applied from its new version', async () => {

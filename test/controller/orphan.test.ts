@@ -10,7 +10,7 @@ import { CachedKubeApi } from '../../src/kube/cached-api.ts';
 import { ObjectStore } from '../../src/kube/object-store.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
 import { trimForCache } from '../../src/kube/trim.ts';
-import { ORIGINAL_REPLICAS, OWNER_POLICY } from '../../src/traffic/labels.ts';
+import { ORIGINAL_REPLICAS, OWNER_POLICY, OWNER_POLICY_UID } from '../../src/traffic/labels.ts';
 import { FakeKube } from '../traffic/fake-kube.ts';
 import { NS } from '../traffic/world.ts';
 import { policyRefOf, sweepOver } from './orphan-fixtures.ts';
@@ -45,12 +45,17 @@ const midRelease = (d: Deployment) => {
 };
 const unmark = {
   labels: { [MANAGED_LABEL]: null },
-  annotations: { [OWNER_POLICY]: null, [ADOPTED_TEMPLATE_ANNOTATION]: null, [ORIGINAL_REPLICAS]: null },
+  annotations: {
+    [OWNER_POLICY]: null,
+    [OWNER_POLICY_UID]: null,
+    [ADOPTED_TEMPLATE_ANNOTATION]: null,
+    [ORIGINAL_REPLICAS]: null,
+  },
 };
 
 describe('what canaryd does with a Deployment whose policy is gone', () => {
   it('at rest: unpaused and unmarked, against the version it decided on', () => {
-    const decision = orphanDecision(marked(), `${NS}/web`);
+    const decision = orphanDecision(marked(), { policy: `${NS}/web` });
     expect(decision).toEqual({
       kind: 'handBack',
       patch: { metadata: { ...unmark, resourceVersion: '7' }, spec: { paused: false } },
@@ -65,7 +70,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
   });
 
   it('mid-release: unmarked but left paused, so the new template does not roll unverified; the Event says how to go on', () => {
-    const decision = orphanDecision(marked(midRelease), `${NS}/web`);
+    const decision = orphanDecision(marked(midRelease), { policy: `${NS}/web` });
     expect(decision.kind).toBe('handBack');
     if (decision.kind !== 'handBack') return;
     expect(decision.patch).toEqual({ metadata: { ...unmark, resourceVersion: '7' } });
@@ -85,7 +90,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
         d.spec.replicas = 5;
         d.metadata.annotations = { ...d.metadata.annotations, [ORIGINAL_REPLICAS]: '3' };
       }),
-      `${NS}/web`,
+      { policy: `${NS}/web` },
     );
     expect(decision.kind === 'handBack' && decision.patch).toEqual({
       metadata: { ...unmark, resourceVersion: '7' },
@@ -99,7 +104,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
       marked((d) => {
         d.metadata.generation = 2;
       }),
-      `${NS}/web`,
+      { policy: `${NS}/web` },
     );
     expect(decision.kind === 'handBack' && decision.patch).toMatchObject({ spec: { paused: false } });
   });
@@ -110,7 +115,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
         midRelease(d);
         d.metadata.generation = 3;
       }),
-      `${NS}/web`,
+      { policy: `${NS}/web` },
     );
     expect(decision).toEqual({ kind: 'wait' });
   });
@@ -120,7 +125,7 @@ describe('what canaryd does with a Deployment whose policy is gone', () => {
       marked((d) => {
         d.spec.paused = false;
       }),
-      `${NS}/web`,
+      { policy: `${NS}/web` },
     );
     expect(decision).toMatchObject({
       kind: 'handBack',

@@ -196,3 +196,32 @@ describe('which decision writes its pause before its record', () => {
     expect(pausesBeforeRecording(next, actions)).toBe(expected);
   });
 });
+
+describe('a Deployment still marked by an earlier policy of this name (deleted without its finalizer, created again)', () => {
+  // The earlier policy's release at 50 %: its mark, its canary and its route are still there.
+  const left = deployment('v3', {
+    adoptedTemplate: 'v1',
+    marked: true,
+    markedByEarlierPolicy: true,
+    updatedReplicas: 0,
+    statusObserved: true,
+  });
+  const route = { prepared: true, weight: 50, achievedWeight: 50, testersRouting: false };
+  const canary = { templateHash: 'v3', replicas: 1, readyReplicas: 1, servingReplicas: 1 };
+
+  it('is not taken for its own interrupted adoption: nothing is written, the release is not rolled unverified', () => {
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: left, canary, route }), T0);
+    expect(actions).toEqual([]);
+    expect(next.stable).toBeUndefined();
+    expect(next.phase).toBe('idle');
+    expect(next.reason).toContain('an earlier CanaryPolicy of this name');
+  });
+
+  it('once the orphan sweep has handed it back (unmarked, still paused on v3): waits for someone to roll it', () => {
+    const handedBack = deployment('v3', { updatedReplicas: 0, statusObserved: true });
+    const { next, actions } = decide(policy(), initialState(), observed({ deployment: handedBack }), T0);
+    expect(actions).toEqual([]);
+    expect(next.stable).toBeUndefined();
+    expect(next.reason).toMatch(/^not adopted: the Deployment is paused with a template 0 of its \d+ pods run/);
+  });
+});

@@ -1,6 +1,6 @@
 // Stopping a policy (deleting it) and losing the Deployment: everything is handed back.
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/engine/index.ts';
+import { decide, initialState } from '../../src/engine/index.ts';
 import type { Phase } from '../../src/engine/types.ts';
 import {
   adoptedState,
@@ -59,6 +59,19 @@ describe('policy deleted', () => {
     expect(
       types(effects(decide(policy(), adoptedState(), observed({ policyDeleted: true }), at(MIN)).actions)),
     ).toEqual(['releaseDeployment']);
+  });
+
+  it('before it adopted anything: a pause it did not make stays (an earlier policy’s release, or the user’s own)', () => {
+    const earlier = deployment('v3', { adoptedTemplate: 'v1', marked: true, markedByEarlierPolicy: true });
+    const route = { prepared: true, weight: 50, achievedWeight: 50, testersRouting: false };
+    const leftByEarlier = observed({ policyDeleted: true, deployment: earlier, route });
+    // What the earlier policy left is the orphan sweep's: nothing is written, the finalizer may go.
+    const afterEarlier = decide(policy(), initialState(), leftByEarlier, at(MIN));
+    expect(afterEarlier.actions).toEqual([]);
+    expect(afterEarlier.next.reason).toBe('policy deleted before it adopted the Deployment: nothing to hand back');
+    // Paused by the user, never adopted: left paused, and no Event claims it was unpaused.
+    const pausedByUser = observed({ policyDeleted: true, deployment: deployment('v2', { updatedReplicas: 0 }) });
+    expect(decide(policy(), initialState(), pausedByUser, at(MIN)).actions).toEqual([]);
   });
 
   it('an empty action list means done: the release is closed in the history and the finalizer may go', () => {

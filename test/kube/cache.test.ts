@@ -353,7 +353,16 @@ describe('CachedKubeApi', () => {
     const live = new StatusKube(policy('web'), ...others);
     const { api, liveReads } = cachedOver(live, ['CanaryPolicy']);
     const few = await api.existing('canaryd.dev/v1alpha1', 'CanaryPolicy', ['shop/web', 'shop/gone']);
-    expect([...few]).toEqual(['shop/web']);
+    expect([...few.keys()]).toEqual(['shop/web']);
+    // With its uid: a policy of the same name created again is another policy (the orphan sweep).
+    const web = await live.get<KubeObject>({
+      apiVersion: 'canaryd.dev/v1alpha1',
+      kind: 'CanaryPolicy',
+      namespace: 'shop',
+      name: 'web',
+    });
+    expect(web?.metadata.uid).toMatch(/^uid-/);
+    expect(few.get('shop/web')).toBe(web?.metadata.uid);
     expect(liveReads).toEqual([
       ['get', 'CanaryPolicy', 'orphan'],
       ['get', 'CanaryPolicy', 'orphan'],

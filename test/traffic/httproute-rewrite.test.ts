@@ -220,6 +220,24 @@ describe('planRoute: several rules, parents, ports and filters', () => {
       /carries a canary of policy shop\/web/,
     );
   });
+
+  it('records the policy’s uid, and refuses a route an earlier policy of the same name left split', () => {
+    const earlier = { ...params, policyUid: 'uid-earlier' };
+    const planned = planRoute(original, earlier, 5, undefined);
+    expect(planned.record).toMatchObject({ policy: 'shop/web', policyUid: 'uid-earlier' });
+    const left = {
+      ...original,
+      metadata: { ...original.metadata, annotations: { [HTTPROUTE_RECORD]: JSON.stringify(planned.record) } },
+    };
+    throwsCode(
+      () => planRoute(left, { ...params, policyUid: 'uid-now' }, 10, undefined),
+      'NotManaged',
+      /carries a canary of policy shop\/web \(an earlier CanaryPolicy of that name, deleted without its finalizer\)/,
+    );
+    // The same policy, and a record an older canaryd wrote without the uid, are its own.
+    expect(planRoute(left, earlier, 10, undefined).record.weight).toBe(10);
+    expect(planRoute(written(original, 5), { ...params, policyUid: 'uid-now' }, 10, undefined).record.weight).toBe(10);
+  });
 });
 
 describe('tester rules', () => {

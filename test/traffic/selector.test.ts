@@ -35,30 +35,41 @@ const patched = (service: Service, patch: object | undefined): Service => {
   return next;
 };
 
+/** The policy pinning, as its records name it. */
+const WEB = { policy: 'shop/web', uid: 'uid-2' };
+
 describe('pinning the stable Service selector', () => {
   it('adds the stable pod-template-hash and records the selector as found', () => {
     const pinned = patched(
       serviceWith({ app: 'web', tier: 'frontend' }),
-      pinSelectorPatch(serviceWith({ app: 'web', tier: 'frontend' }), 'abc123', 'shop/web'),
+      pinSelectorPatch(serviceWith({ app: 'web', tier: 'frontend' }), 'abc123', WEB),
     );
     expect(pinned.spec.selector).toEqual({ app: 'web', tier: 'frontend', 'pod-template-hash': 'abc123' });
     expect(isPinned(pinned)).toBe(true);
     expect(originalSelector(pinned)).toEqual({ app: 'web', tier: 'frontend' });
-    expect(pinSelectorPatch(pinned, 'abc123', 'shop/web')).toBeUndefined(); // idempotent
+    expect(pinSelectorPatch(pinned, 'abc123', WEB)).toBeUndefined(); // idempotent
   });
 
   it('records the policy that pinned it, so a policy deleted without its finalizer leaves no pin behind', () => {
     const found = serviceWith({ app: 'web' });
-    const pinned = patched(found, pinSelectorPatch(found, 'abc123', 'shop/web'));
-    expect(recordedBy(pinned)).toBe('shop/web');
+    const pinned = patched(found, pinSelectorPatch(found, 'abc123', WEB));
+    expect(recordedBy(pinned)).toEqual(WEB);
     expect(recordedBy(found)).toBeUndefined();
     // A pin an older canaryd made carries no policy: the next pin records it, and changes nothing else.
-    const { 'canaryd.dev/policy': _owner, ...older } = pinned.metadata.annotations ?? {};
+    const {
+      'canaryd.dev/policy': _owner,
+      'canaryd.dev/policy-uid': _uid,
+      ...older
+    } = pinned.metadata.annotations ?? {};
     const olderPin = { ...pinned, metadata: { ...pinned.metadata, annotations: older } };
     expect(recordedBy(olderPin)).toBeUndefined();
-    expect(pinSelectorPatch(olderPin, 'abc123', 'shop/web')).toEqual({
-      metadata: { annotations: { 'canaryd.dev/policy': 'shop/web' } },
+    expect(pinSelectorPatch(olderPin, 'abc123', WEB)).toEqual({
+      metadata: { annotations: { 'canaryd.dev/policy': 'shop/web', 'canaryd.dev/policy-uid': 'uid-2' } },
     });
+    // A pin of an earlier policy of the same name (another uid) is recorded as this one's once it pins.
+    const earlier = patched(found, pinSelectorPatch(found, 'abc123', { policy: 'shop/web', uid: 'uid-1' }));
+    expect(recordedBy(earlier)).toEqual({ policy: 'shop/web', uid: 'uid-1' });
+    expect(recordedBy(patched(earlier, pinSelectorPatch(earlier, 'abc123', WEB)))).toEqual(WEB);
     // Restored, the policy goes with the record.
     expect(patched(pinned, restoreSelectorPatch(pinned))).toEqual(found);
     expect(patched(olderPin, restoreSelectorPatch(olderPin))).toEqual(found);
@@ -73,8 +84,8 @@ describe('pinning the stable Service selector', () => {
         labelValue,
         (selector, annotations, hash1, hash2) => {
           const found = serviceWith(selector, annotations);
-          let service = patched(found, pinSelectorPatch(found, hash1, 'shop/web'));
-          service = patched(service, pinSelectorPatch(service, hash2, 'shop/web')); // the stable hash changed
+          let service = patched(found, pinSelectorPatch(found, hash1, WEB));
+          service = patched(service, pinSelectorPatch(service, hash2, WEB)); // the stable hash changed
           const restored = patched(service, restoreSelectorPatch(service));
           expect(restored).toEqual(found);
           expect(restoreSelectorPatch(restored)).toBeUndefined();
@@ -85,7 +96,7 @@ describe('pinning the stable Service selector', () => {
 
   it('reports an edited pinned selector and pinning again puts back exactly the recorded one plus the pin', () => {
     const found = serviceWith({ app: 'web' });
-    const pinned = patched(found, pinSelectorPatch(found, 'abc123', 'shop/web'));
+    const pinned = patched(found, pinSelectorPatch(found, 'abc123', WEB));
     expect(pinnedSelectorDrift(pinned)).toBeUndefined();
     expect(pinnedSelectorDrift(found)).toBeUndefined(); // not pinned: nothing canaryd owns
     const edits: Array<[Record<string, string | null>, RegExp]> = [
@@ -96,7 +107,7 @@ describe('pinning the stable Service selector', () => {
     for (const [edit, reported] of edits) {
       const edited = patched(pinned, { spec: { selector: edit } });
       expect(pinnedSelectorDrift(edited)).toMatch(reported);
-      const repaired = patched(edited, pinSelectorPatch(edited, 'abc123', 'shop/web'));
+      const repaired = patched(edited, pinSelectorPatch(edited, 'abc123', WEB));
       expect(repaired.spec.selector).toEqual({ app: 'web', 'pod-template-hash': 'abc123' });
       expect(pinnedSelectorDrift(repaired)).toBeUndefined();
       expect(patched(repaired, restoreSelectorPatch(repaired))).toEqual(found);
@@ -104,7 +115,7 @@ describe('pinning the stable Service selector', () => {
   });
 
   it('refuses a Service without selector, and a damaged record, with what to do', () => {
-    expect(() => pinSelectorPatch(serviceWith({}), 'abc', 'shop/web')).toThrow(/has no selector/);
+    expect(() => pinSelectorPatch(serviceWith({}), 'abc', WEB)).toThrow(/has no selector/);
     const damaged = serviceWith({ app: 'web', 'pod-template-hash': 'x' }, { 'canaryd.dev/original-selector': '{app' });
     expect(() => restoreSelectorPatch(damaged)).toThrow(/restore the selector by hand/);
     const wrongShape = serviceWith({ app: 'web' }, { 'canaryd.dev/original-selector': '["app"]' });

@@ -7,6 +7,8 @@
 // it, and canaryd adopts the new revision once that rollout is complete, instead of pausing a
 // Deployment halfway and calling its mixed pods a canary. A Deployment found paused by someone
 // else is adopted at once, unless its template is not the one its pods run: then nobody rolled it.
+// One still marked by an earlier policy of the same name (another uid: deleted without its
+// finalizer, then created again) is that policy's until canaryd hands it back.
 
 import type { Action } from '../actions.ts';
 import { type Context, event } from '../context.ts';
@@ -22,6 +24,12 @@ import type { ReleaseState } from '../types.ts';
  */
 export function adopt(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const deployment = context.observed.deployment!;
+  if (deployment.markedByEarlierPolicy) {
+    // Not this policy's pause: what that release left (its route, its paused template) is handed
+    // back by the orphan sweep first, then this policy adopts the Deployment as it is left.
+    setPhase(state, 'idle', EARLIER_POLICY_WAIT);
+    return { next: state, actions: [] };
+  }
   if (
     deployment.paused &&
     deployment.adoptedTemplate !== undefined &&
@@ -65,6 +73,10 @@ export function adopt(state: ReleaseState, context: Context): { next: ReleaseSta
   }
   return { next: state, actions: adoptionActions(state, context) };
 }
+
+const EARLIER_POLICY_WAIT =
+  'waiting for canaryd to hand back what an earlier CanaryPolicy of this name left: it was deleted without its ' +
+  'finalizer and its mark is still on the Deployment (a release in flight stays paused until you roll or revert it)';
 
 /**
  * Found paused by someone else (no mark of canaryd's pause): is its template one its pods run? A
@@ -131,10 +143,12 @@ export function continueAdoption(
  */
 function handBackForItsRollout(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const deployment = context.observed.deployment!;
-  // A release of a policy of this name, deleted without its finalizer and created again, left
-  // its canary and its route (a pinned Service, a weighted HTTPRoute): removed first, one pass
-  // after the other, as an adoption would. The roll below replaces the pods a pinned Service
-  // selects, so it must not start while the pin is there.
+  // A release of a policy of this name, deleted without its finalizer and created again, whose
+  // marks carry no uid (an older canaryd, or a policy from a file; with a uid the Deployment is
+  // markedByEarlierPolicy and waits for the orphan sweep instead), left its canary and its route
+  // (a pinned Service, a weighted HTTPRoute): removed first, one pass after the other, as an
+  // adoption would. The roll below replaces the pods a pinned Service selects, so it must not
+  // start while the pin is there.
   const leftovers = routeLeftoversRemoval(context);
   if (leftovers.length > 0) {
     setPhase(state, 'idle', 'removing the canary and route an earlier release left before handing the Deployment back');

@@ -10,11 +10,14 @@ import type { ReleaseState } from '../types.ts';
 
 /**
  * Policy deleted: weight 0, the stable template back (unless the release was already being
- * promoted: that roll is let finish), canary objects removed, the Deployment unpaused.
+ * promoted: that roll is let finish), canary objects removed, the Deployment unpaused. A policy
+ * that never adopted the Deployment leaves alone what it did not do: a pause someone else made,
+ * and what an earlier policy of its name left (the orphan sweep hands that back).
  */
 export function policyDeleted(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const { deployment, route } = context.observed;
   const current = state.current;
+  if (state.stable === undefined && deployment?.markedByEarlierPolicy) return deletedBeforeAdoption(state);
   const promoting =
     state.phase === 'promoting' && current !== undefined && deployment?.templateHash === current.templateHash;
   const actions: Action[] = [];
@@ -29,7 +32,11 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
     }
   }
   actions.push(...canaryObjectsRemoval(context.observed));
-  if (deployment?.paused || deployment?.marked) actions.push({ type: 'releaseDeployment' });
+  // Paused without canaryd's mark: by an older canaryd's adoption (a stable revision is recorded),
+  // else by someone else, and theirs to resume.
+  if (deployment?.marked || (deployment?.paused && state.stable !== undefined)) {
+    actions.push({ type: 'releaseDeployment' });
+  }
   if (actions.length > 0) {
     state.reason = 'policy deleted: handing the Deployment back';
     return { next: state, actions };
@@ -40,10 +47,17 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
       : 'policy deleted: the Deployment is back at its stable revision';
     finishRelease(state, context, 'cancelled', reason, 'idle');
   }
+  if (state.stable === undefined) return deletedBeforeAdoption(state);
   if (state.reason !== 'policy deleted: Deployment released') {
     event(context, 'Normal', 'Released', 'policy deleted: the Deployment is unpaused and canary objects are removed');
   }
   setPhase(state, 'idle', 'policy deleted: Deployment released');
+  return { next: state, actions: [] };
+}
+
+/** Deleted before it adopted the Deployment: it took nothing, so nothing is reported handed back. */
+function deletedBeforeAdoption(state: ReleaseState): { next: ReleaseState; actions: Action[] } {
+  setPhase(state, 'idle', 'policy deleted before it adopted the Deployment: nothing to hand back');
   return { next: state, actions: [] };
 }
 
