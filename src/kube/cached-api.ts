@@ -8,6 +8,9 @@
 // - to ask whether objects the caches do not hold exist after all (another shard's policies) before
 //   acting on their absence: "orphan" (controller/orphan-sweep.ts, rare).
 // Every such read is counted (onLiveRead), so a benchmark can show reconciles read from the caches.
+// A list the API server answered NotFound (the kind's CRD is not installed: the Gateway API's
+// HTTPRoute on a cluster without it) is answered so again, without asking, for ABSENT_REUSE_MS:
+// every router choice of a policy asks for HTTPRoutes, and would otherwise list live each time.
 import { type DeleteOptions, isKubeError, type KubeApi, type StatusWriter } from './api.ts';
 import { type ObjectStore, parseLabelSelector } from './object-store.ts';
 import type { KubeObject, ObjectRef } from './objects.ts';
@@ -25,7 +28,11 @@ export interface CachedKubeOptions {
    * replica's: get answers null and the store forgets it. Default: every object.
    */
   inScope?(object: KubeObject): boolean;
+  now?(): number;
 }
+
+/** How long a NotFound list (a CRD not installed) is answered again without asking the API server. */
+export const ABSENT_REUSE_MS = 30_000;
 
 /** Up to this many objects of a namespace, existing() reads each; more, it lists the namespace. */
 const EXISTING_BY_GET = 10;
@@ -44,6 +51,8 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
   readonly #options: CachedKubeOptions;
   /** Objects a write found stale in the cache: their next get asks the API server. */
   readonly #stale = new Set<string>();
+  /** Kinds whose list answered NotFound (CRD not installed): the answer, and until when it is reused. */
+  readonly #absent = new Map<string, { until: number; error: unknown }>();
 
   constructor(live: KubeApi & StatusWriter, store: ObjectStore, options: CachedKubeOptions) {
     this.#live = live;
@@ -96,8 +105,13 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     if (this.#options.synced(kind) && matcher !== undefined) {
       return this.#store.list(kind, namespace, matcher).map((object) => structuredClone(object) as T);
     }
-    this.#options.onLiveRead?.('list', kind, matcher === undefined ? 'selector' : 'unsynced');
-    return this.#live.list<T>(apiVersion, kind, namespace, labelSelector);
+    return this.#liveList<T>(
+      apiVersion,
+      kind,
+      namespace,
+      labelSelector,
+      matcher === undefined ? 'selector' : 'unsynced',
+    );
   }
 
   async project<R>(
@@ -107,8 +121,29 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
     pick: (object: Readonly<KubeObject>) => R,
   ): Promise<R[]> {
     if (this.#options.synced(kind)) return this.#store.list(kind, namespace).map(pick);
-    this.#options.onLiveRead?.('list', kind, 'unsynced');
-    return (await this.#live.list(apiVersion, kind, namespace)).map(pick);
+    return (await this.#liveList(apiVersion, kind, namespace, undefined, 'unsynced')).map(pick);
+  }
+
+  /** A list from the API server, counted; a kind it just found not installed is answered so again (top). */
+  async #liveList<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector: string | undefined,
+    reason: LiveReadReason,
+  ): Promise<T[]> {
+    const now = this.#options.now?.() ?? Date.now();
+    const absent = this.#absent.get(kind);
+    if (absent !== undefined && now < absent.until) throw absent.error;
+    this.#options.onLiveRead?.('list', kind, reason);
+    try {
+      const items = await this.#live.list<T>(apiVersion, kind, namespace, labelSelector);
+      this.#absent.delete(kind);
+      return items;
+    } catch (error) {
+      if (isKubeError(error, 'NotFound')) this.#absent.set(kind, { until: now + ABSENT_REUSE_MS, error });
+      throw error;
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
 // wake the controller, and when the reader port still asks the API server.
 import { describe, expect, it } from 'vitest';
 import { KubeError, type StatusWriter } from '../../src/kube/api.ts';
-import { CachedKubeApi, type LiveReadReason } from '../../src/kube/cached-api.ts';
+import { ABSENT_REUSE_MS, CachedKubeApi, type LiveReadReason } from '../../src/kube/cached-api.ts';
 import { lastWriterOf } from '../../src/kube/managed-fields.ts';
 import { ObjectStore, parseLabelSelector } from '../../src/kube/object-store.ts';
 import type { KubeObject } from '../../src/kube/objects.ts';
@@ -223,15 +223,53 @@ class StatusKube extends FakeKube implements StatusWriter {
   }
 }
 
-function cachedOver(live: StatusKube, kinds: string[]) {
+function cachedOver(live: StatusKube, kinds: string[], now?: () => number) {
   const store = new ObjectStore();
   const liveReads: Array<[string, string, LiveReadReason]> = [];
   const api = new CachedKubeApi(live, store, {
     synced: (kind) => kinds.includes(kind),
     onLiveRead: (verb, kind, reason) => liveReads.push([verb, kind, reason]),
+    ...(now === undefined ? {} : { now }),
   });
   return { store, api, liveReads };
 }
+
+/** An API server without the Gateway API's CRDs until `installed`: a list of HTTPRoutes is NotFound. */
+class WithoutGatewayApi extends StatusKube {
+  installed = false;
+  override async list<T extends KubeObject>(apiVersion: string, kind: string, namespace: string, selector?: string) {
+    if (kind === 'HTTPRoute' && !this.installed) {
+      throw new KubeError('NotFound', 'the server could not find the requested resource', { status: 404 });
+    }
+    return super.list<T>(apiVersion, kind, namespace, selector);
+  }
+}
+
+describe('a kind whose CRD is not installed', () => {
+  it('answers NotFound again for a while without asking, then asks again; once installed, lists as usual', async () => {
+    let clock = 0;
+    const live = new WithoutGatewayApi();
+    const { api, liveReads } = cachedOver(live, ['Deployment'], () => clock);
+    const list = () => api.list('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop');
+    const project = () => api.project('gateway.networking.k8s.io/v1', 'HTTPRoute', '', (o) => o.metadata.name);
+    await expect(list()).rejects.toMatchObject({ code: 'NotFound' });
+    expect(liveReads).toEqual([['list', 'HTTPRoute', 'unsynced']]);
+    // Every router choice asks for HTTPRoutes: answered from that NotFound for 30 s.
+    clock += ABSENT_REUSE_MS - 1;
+    await expect(list()).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(project()).rejects.toMatchObject({ code: 'NotFound' });
+    expect(liveReads).toHaveLength(1);
+    clock += 1;
+    await expect(list()).rejects.toMatchObject({ code: 'NotFound' });
+    expect(liveReads).toHaveLength(2);
+    // Installed meanwhile: seen within 30 s, and not answered NotFound after.
+    live.installed = true;
+    clock += ABSENT_REUSE_MS;
+    await expect(list()).resolves.toEqual([]);
+    await expect(project()).resolves.toEqual([]);
+    expect(liveReads).toHaveLength(4);
+  });
+});
 
 const replicasOf = (object: KubeObject | null) => (object?.spec as { replicas?: number } | undefined)?.replicas;
 const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
