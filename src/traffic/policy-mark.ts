@@ -3,8 +3,9 @@
 // 2026-12-05, its uid in canaryd.dev/policy-uid. The uid tells a policy created again under the
 // same name (GitOps re-applying it after it was deleted without its finalizer) from the one that
 // left the record: the earlier one's records are the orphan sweep's to hand back, not the new
-// policy's to take for its own. A record without a uid (an older canaryd, or a policy from a
-// file, which has none) is told apart by name alone, as before. Pure.
+// policy's to take for its own. A record without a uid (made by a canaryd before the uid was
+// recorded) is told apart by name alone, as before. Policies from files are CanaryPolicy objects
+// too, with a uid of their own. Pure.
 import { OWNER_POLICY, OWNER_POLICY_UID } from './labels.ts';
 
 export interface PolicyMark {

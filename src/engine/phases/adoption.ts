@@ -144,7 +144,7 @@ export function continueAdoption(
 function handBackForItsRollout(state: ReleaseState, context: Context): { next: ReleaseState; actions: Action[] } {
   const deployment = context.observed.deployment!;
   // A release of a policy of this name, deleted without its finalizer and created again, whose
-  // marks carry no uid (an older canaryd, or a policy from a file; with a uid the Deployment is
+  // marks carry no uid (made by a canaryd before 2026-12-05; with a uid the Deployment is
   // markedByEarlierPolicy and waits for the orphan sweep instead), left its canary and its route
   // (a pinned Service, a weighted HTTPRoute): removed first, one pass after the other, as an
   // adoption would. The roll below replaces the pods a pinned Service selects, so it must not
