@@ -25,7 +25,7 @@ import { restoreRecordedRoute } from '../traffic/httproute-apply.ts';
 import { markIdentity, type PolicyMark } from '../traffic/policy-mark.ts';
 import type { Logger } from './deps.ts';
 import { policyKeyOf, splitKey } from './names.ts';
-import { leftBy, orphanDecision, orphanServiceDecision, routeReleased } from './orphan.ts';
+import { leftBy, orphanDecision, orphanServiceDecision, ownsMarked, routeReleased } from './orphan.ts';
 
 export interface OrphanSweepDeps {
   /** The caches: the object as last seen; the hand-back's patch (an HTTPRoute's apply). */
@@ -36,11 +36,11 @@ export interface OrphanSweepDeps {
    * copying the others.
    */
   marked(owner?: string): Promise<KubeObject[]>;
-  /** Does this replica hold the policy the mark names (the same uid, when it records one) in its cache? */
+  /** Does this replica hold the policy the mark names (orphan.ts ownsMarked) in its cache? */
   holds(mark: PolicyMark): Promise<boolean>;
   /**
-   * Which of these policies exist on the API server, whatever their shard: their identities
-   * (policy-mark.ts markIdentity), a mark with a uid only when the policy has that uid.
+   * Which of these policies exist on the API server, whatever their shard, and own what they
+   * marked (orphan.ts ownsMarked): their identities (policy-mark.ts markIdentity).
    */
   existing(marks: PolicyMark[]): Promise<Set<string>>;
   events: EventRecorder;
@@ -216,10 +216,10 @@ export class OrphanSweep {
 
 /** The sweep over the watch caches (canaryd.ts), reading the objects it needs, not copying the rest. */
 export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, log: Logger): OrphanSweep {
-  const holds = async (mark: PolicyMark) => {
-    const uid = await cached.uidOf({ apiVersion: API_VERSION, kind: KIND, ...splitKey(mark.policy) });
-    return uid !== null && (mark.uid === undefined || uid === mark.uid);
-  };
+  const holds = async (mark: PolicyMark) =>
+    (await cached.peek({ apiVersion: API_VERSION, kind: KIND, ...splitKey(mark.policy) }, (p) =>
+      ownsMarked(p, mark),
+    )) === true;
   return new OrphanSweep({
     kube: cached,
     marked: async (owner) => {
@@ -249,8 +249,11 @@ export function orphanSweepOver(cached: CachedKubeApi, events: EventRecorder, lo
     holds,
     existing: async (marks) => {
       const found = await cached.existing(API_VERSION, KIND, [...new Set(marks.map((m) => m.policy))]);
-      const exist = marks.filter((m) => found.has(m.policy) && (m.uid === undefined || found.get(m.policy) === m.uid));
-      return new Set(exist.map(markIdentity));
+      const owned = marks.filter((m) => {
+        const policy = found.get(m.policy);
+        return policy !== undefined && ownsMarked(policy, m);
+      });
+      return new Set(owned.map(markIdentity));
     },
     events,
     log,

@@ -52,6 +52,17 @@ export const leftBy = (object: Readonly<KubeObject>): PolicyMark | undefined => 
   }
 };
 
+/**
+ * Does this CanaryPolicy own what `mark` names: a mark without a uid (an older canaryd's) names
+ * any policy of its name; one with a uid, the policy with that uid, or one of the name that has
+ * adopted the Deployment (a stable revision in its status): created again with its status under
+ * a new uid (a backup restored), it takes the marks for its own and records its uid on them.
+ */
+export const ownsMarked = (policy: Readonly<KubeObject>, mark: PolicyMark): boolean =>
+  mark.uid === undefined ||
+  policy.metadata.uid === mark.uid ||
+  (policy as { status?: { release?: { stable?: unknown } } }).status?.release?.stable !== undefined;
+
 const goneWithout = ({ policy, uid }: PolicyMark, what: string) =>
   `CanaryPolicy ${policy}${uid === undefined ? '' : ` (uid ${uid})`} is gone without handing this ${what} back ` +
   '(its finalizer was removed)';

@@ -108,15 +108,16 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
 
 /**
  * A Deployment adopted before the mark existed gets it (deploy/'s admission policy selects on it),
- * and one marked before the mark recorded the policy's uid gets the uid; one being adopted gets
- * its mark with its pause.
+ * and one whose mark names this policy without its uid (marked before the uid was recorded, or by
+ * this policy's earlier self whose status came back with it under a new uid) gets the uid; one
+ * being adopted gets its mark with its pause.
  */
 async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
   const { release, observed, target, stableMark } = snapshot;
   if (release.stable === undefined || release.adopting) return;
   const own = policyMark(target);
-  const withoutUid = stableMark?.policy === own.policy && stableMark.uid === undefined && own.uid !== undefined;
-  if (observed.deployment?.marked !== false && !withoutUid) return;
+  const otherUid = stableMark?.policy === own.policy && stableMark.uid !== own.uid && own.uid !== undefined;
+  if (observed.deployment?.marked !== false && !otherUid) return;
   await deps.kube.mergePatch(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.deployment },
     { metadata: managedMark(target) },

@@ -82,17 +82,17 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
 
   /** Does the object exist, as get would answer, without copying it? */
   async holds(ref: ObjectRef): Promise<boolean> {
-    return (await this.uidOf(ref)) !== null;
+    return (await this.peek(ref, () => true)) !== null;
   }
 
-  /** The object's metadata.uid as get would answer (undefined: it has none), null when there is no such object. */
-  async uidOf(ref: ObjectRef): Promise<string | undefined | null> {
+  /** `pick` of the object as get would answer it, without copying it; null when there is no such object. */
+  async peek<R>(ref: ObjectRef, pick: (object: Readonly<KubeObject>) => R): Promise<R | null> {
     if (this.#stale.has(keyOf(ref)) || !this.#options.synced(ref.kind)) {
       const object = await this.get(ref);
-      return object === null ? null : object.metadata.uid;
+      return object === null ? null : pick(object);
     }
     const held = this.#store.get(ref.kind, ref.namespace ?? '', ref.name);
-    return held === undefined ? null : held.metadata.uid;
+    return held === undefined ? null : pick(held);
   }
 
   async list<T extends KubeObject>(
@@ -148,33 +148,31 @@ export class CachedKubeApi implements KubeApi, StatusWriter {
 
   /**
    * Which of these objects ("namespace/name") exist on the API server, whatever the watches select
-   * (a policy of another shard exists), each with its uid ('' when it has none). A few of a
-   * namespace are read one by one, more by one list.
+   * (a policy of another shard exists), each as the API server answered. A few of a namespace are
+   * read one by one, more by one list.
    */
-  async existing(apiVersion: string, kind: string, keys: string[]): Promise<Map<string, string>> {
+  async existing(apiVersion: string, kind: string, keys: string[]): Promise<Map<string, KubeObject>> {
     const byNamespace = new Map<string, string[]>();
     for (const key of keys) {
       const slash = key.indexOf('/');
       const namespace = key.slice(0, slash);
       byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), key.slice(slash + 1)]);
     }
-    const found = new Map<string, string>();
+    const found = new Map<string, KubeObject>();
     for (const [namespace, names] of byNamespace) {
       if (names.length > EXISTING_BY_GET) {
         this.#options.onLiveRead?.('list', kind, 'orphan');
-        const held = new Map(
-          (await this.#live.list(apiVersion, kind, namespace)).map((o) => [o.metadata.name, o.metadata.uid ?? '']),
-        );
+        const held = new Map((await this.#live.list(apiVersion, kind, namespace)).map((o) => [o.metadata.name, o]));
         for (const name of names) {
-          const uid = held.get(name);
-          if (uid !== undefined) found.set(`${namespace}/${name}`, uid);
+          const object = held.get(name);
+          if (object !== undefined) found.set(`${namespace}/${name}`, object);
         }
         continue;
       }
       for (const name of names) {
         this.#options.onLiveRead?.('get', kind, 'orphan');
         const object = await this.#live.get({ apiVersion, kind, namespace, name });
-        if (object !== null) found.set(`${namespace}/${name}`, object.metadata.uid ?? '');
+        if (object !== null) found.set(`${namespace}/${name}`, object);
       }
     }
     return found;

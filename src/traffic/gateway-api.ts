@@ -14,10 +14,9 @@ import { assertRoutable, mustGetRoute, routesOf } from './gateway-api-checks.ts'
 import { observeGatewayApi } from './gateway-api-observe.ts';
 import type { HTTPRoute } from './httproute.ts';
 import { paramsOf, type Routing, readRecordOrUndefined, restoreRoute, writeRoute } from './httproute-apply.ts';
-import { markOfRecord, readRecord } from './httproute-record.ts';
+import { readRecord } from './httproute-record.ts';
 import { planRoute, routeWeights } from './httproute-rewrite.ts';
 import { testerHeaderMatches } from './httproute-testers.ts';
-import { isOwnMark } from './policy-mark.ts';
 import {
   policyKey,
   policyMark,
@@ -125,10 +124,7 @@ export class GatewayApiRouter implements TrafficRouter {
         throw error;
       });
     const ours = recorded
-      .filter((route) => {
-        const record = readRecordOrUndefined(route);
-        return record !== undefined && isOwnMark(markOfRecord(record), policyMark(target));
-      })
+      .filter((route) => readRecordOrUndefined(route)?.policy === policyKey(target))
       .map((route) => route.metadata.name);
     for (const name of new Set([...(target.httpRoutes ?? []), ...ours])) await restoreRoute(this.#kube, target, name);
     const canaryService = await this.#kube.get<Service>(serviceRef(target.namespace, target.canaryService));

@@ -13,7 +13,7 @@ import { markOfRecord, type RouteParams, readRecord, restoreRules } from './http
 import { planRoute } from './httproute-rewrite.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
 import { isOwnMark, type PolicyMark } from './policy-mark.ts';
-import { policyKey, policyMark, type RouteTarget } from './router.ts';
+import { policyKey, type RouteTarget } from './router.ts';
 
 /** Writes retried after a resourceVersion conflict (someone wrote the route in between). */
 const CONFLICT_RETRIES = 3;
@@ -65,12 +65,14 @@ export const writeRoute = async (
 
 /** Puts one route back as recorded; a route that is gone or was never touched is fine. */
 export const restoreRoute = async (kube: KubeApi, target: RouteTarget, name: string): Promise<void> => {
-  await restoreRecordedRoute(kube, target.namespace, name, policyMark(target));
+  // By name (no uid): the record of this policy, whatever uid it was written under.
+  await restoreRecordedRoute(kube, target.namespace, name, { policy: policyKey(target) });
 };
 
 /**
  * Puts one route back as the policy `mark` names recorded it, from the record alone (the
- * Services it names): also for a policy that is gone (controller/orphan-sweep.ts). Answers
+ * Services it names): also for a policy that is gone (controller/orphan-sweep.ts), whose mark
+ * carries its uid, so a record a policy of the same name wrote since is left alone. Answers
  * whether it wrote; a route that is gone, never touched or another policy's is left as it is.
  */
 export const restoreRecordedRoute = async (

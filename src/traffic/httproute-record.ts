@@ -33,10 +33,6 @@ export interface RouteParams {
   policyUid?: string;
 }
 
-/** The policy these params name (policy-mark.ts). */
-export const markOfParams = (params: RouteParams): PolicyMark =>
-  params.policyUid === undefined ? { policy: params.policy } : { policy: params.policy, uid: params.policyUid };
-
 /** The policy a record names (policy-mark.ts). */
 export const markOfRecord = (record: RouteRecord): PolicyMark =>
   record.policyUid === undefined ? { policy: record.policy } : { policy: record.policy, uid: record.policyUid };

@@ -14,8 +14,6 @@ import type { RoutingSpec } from '../policy/schema.ts';
 import { TrafficError } from './errors.ts';
 import { type BackendRef, type HTTPRoute, isTesterRule, type RouteRule, refersToService } from './httproute.ts';
 import {
-  markOfParams,
-  markOfRecord,
   type RouteParams,
   type RouteRecord,
   readRecord,
@@ -24,7 +22,6 @@ import {
   ruleKey,
 } from './httproute-record.ts';
 import { assertWithinLimits, testerHeaderMatches, testerRule } from './httproute-testers.ts';
-import { isOwnMark } from './policy-mark.ts';
 import { toNginxWeight } from './weights.ts';
 
 /** Rules whose backends include the stable Service (with a weight), by index. */
@@ -96,12 +93,13 @@ export const planRoute = (
   const { canary, total } = routeWeights(weight);
   const headers = routing === 'keep' ? [] : testerHeaderMatches(routing);
   const record = readRecord(route);
-  if (record !== undefined && !isOwnMark(markOfRecord(record), markOfParams(params))) {
-    const earlier =
-      record.policy === params.policy ? ' (an earlier CanaryPolicy of that name, deleted without its finalizer)' : '';
+  // By name: what an earlier policy of this name left is handed back by the orphan sweep before
+  // this one releases anything (controller/orphan-sweep.ts); one restored with its status under a
+  // new uid takes its record over (the next write records its uid).
+  if (record !== undefined && record.policy !== params.policy) {
     throw new TrafficError(
       'NotManaged',
-      `${routeName(route)} carries a canary of policy ${record.policy}${earlier}; two policies cannot split the same route: finish that release first`,
+      `${routeName(route)} carries a canary of policy ${record.policy}; two policies cannot split the same route: finish that release first`,
     );
   }
   const base = restoreRules(route.spec.rules ?? [], record, params);

@@ -245,7 +245,7 @@ describe('adoption', () => {
     expect(statusOf(kube)?.release.history.map((h) => [h.revision, h.outcome])).toEqual([[1, 'adopted']]);
   });
 
-  it('the mark records the policy’s uid; a mark made before it did gets it, nothing else changes', async () => {
+  it('the mark records the policy’s uid; a mark without it, or under an earlier uid of this adopted policy, gets it', async () => {
     const kube = new StatusKube(policyObject(), unadoptedDeployment(2), stableService());
     await reconcileOn(kube);
     expect(deploymentOf(kube)?.metadata.annotations).toMatchObject({
@@ -257,6 +257,14 @@ describe('adoption', () => {
     });
     await reconcileOn(kube);
     expect(deploymentOf(kube)?.metadata.annotations?.[OWNER_POLICY_UID]).toBe('uid-policy');
+    // Marked under another uid, the adoption in this policy's status (restored with it by a
+    // backup tool under a new uid): it is this policy's, and gets its uid.
+    kube.mutate<Deployment>(deploymentRef, (d) => {
+      d.metadata.annotations = { ...d.metadata.annotations, [OWNER_POLICY_UID]: 'uid-before-restore' };
+    });
+    await reconcileOn(kube);
+    expect(deploymentOf(kube)?.metadata.annotations?.[OWNER_POLICY_UID]).toBe('uid-policy');
+    expect(deploymentOf(kube)?.spec.paused).toBe(true);
     const writes = kube.calls.length;
     await reconcileOn(kube); // marked as it should be: nothing more to write
     expect(kube.calls.slice(writes).filter((c) => c.verb === 'mergePatch' && c.kind === 'Deployment')).toEqual([]);

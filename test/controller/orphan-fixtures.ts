@@ -1,5 +1,5 @@
 // The orphan sweep over a FakeKube standing for the caches (test/controller/orphan*.test.ts).
-import { leftBy } from '../../src/controller/orphan.ts';
+import { leftBy, ownsMarked } from '../../src/controller/orphan.ts';
 import { OrphanSweep } from '../../src/controller/orphan-sweep.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import { markIdentity } from '../../src/traffic/policy-mark.ts';
@@ -38,7 +38,7 @@ export function sweepOver(kube: FakeKube, others: string[] = [], now: () => numb
       }),
     holds: async (mark) => {
       const held = kube.peek(policyRefOf(nameOf(mark.policy)));
-      return held !== undefined && (mark.uid === undefined || held.metadata.uid === mark.uid);
+      return held !== undefined && ownsMarked(held, mark);
     },
     existing: async (marks) => {
       asked.push(marks.map(markIdentity));

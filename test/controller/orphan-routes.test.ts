@@ -244,6 +244,16 @@ describe('the sweep for what a policy gone mid-release left', () => {
     );
   });
 
+  it('a policy of the name with a stable revision in its status (restored with it under a new uid): left to it', async () => {
+    const { world } = await gatewayReleaseLeftBehind('uid-earlier');
+    world.kube.seed({ ...policy('web'), status: { release: { stable: { revision: 1 } } } } as KubeObject);
+    const before = world.kube.writes().length;
+    const { sweep, events } = sweepOver(world.kube);
+    await sweep.start();
+    expect(world.kube.writes().length).toBe(before);
+    expect(events).toEqual([]);
+  });
+
   it('the policy that left them, still held (the same uid): its route, Service and Deployment are left to it', async () => {
     const { world } = await gatewayReleaseLeftBehind('uid-web');
     world.kube.seed(policy('web'));

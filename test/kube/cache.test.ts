@@ -400,7 +400,7 @@ describe('CachedKubeApi', () => {
       name: 'web',
     });
     expect(web?.metadata.uid).toMatch(/^uid-/);
-    expect(few.get('shop/web')).toBe(web?.metadata.uid);
+    expect(few.get('shop/web')?.metadata.uid).toBe(web?.metadata.uid);
     expect(liveReads).toEqual([
       ['get', 'CanaryPolicy', 'orphan'],
       ['get', 'CanaryPolicy', 'orphan'],

@@ -221,7 +221,7 @@ describe('planRoute: several rules, parents, ports and filters', () => {
     );
   });
 
-  it('records the policy’s uid, and refuses a route an earlier policy of the same name left split', () => {
+  it('records the policy’s uid; a record of its name is its own, and the next write records its uid', () => {
     const earlier = { ...params, policyUid: 'uid-earlier' };
     const planned = planRoute(original, earlier, 5, undefined);
     expect(planned.record).toMatchObject({ policy: 'shop/web', policyUid: 'uid-earlier' });
@@ -229,13 +229,12 @@ describe('planRoute: several rules, parents, ports and filters', () => {
       ...original,
       metadata: { ...original.metadata, annotations: { [HTTPROUTE_RECORD]: JSON.stringify(planned.record) } },
     };
-    throwsCode(
-      () => planRoute(left, { ...params, policyUid: 'uid-now' }, 10, undefined),
-      'NotManaged',
-      /carries a canary of policy shop\/web \(an earlier CanaryPolicy of that name, deleted without its finalizer\)/,
-    );
-    // The same policy, and a record an older canaryd wrote without the uid, are its own.
-    expect(planRoute(left, earlier, 10, undefined).record.weight).toBe(10);
+    // A policy of the name restored with its status under a new uid takes it over (an earlier
+    // one's, deleted without its finalizer, is handed back by the orphan sweep before any write).
+    const now = planRoute(left, { ...params, policyUid: 'uid-now' }, 10, undefined);
+    expect(now.record).toMatchObject({ policy: 'shop/web', policyUid: 'uid-now', weight: 10 });
+    expect(now.rules).toEqual(planRoute(original, params, 10, undefined).rules);
+    // A record an older canaryd wrote without the uid is its own too.
     expect(planRoute(written(original, 5), { ...params, policyUid: 'uid-now' }, 10, undefined).record.weight).toBe(10);
   });
 });
