@@ -186,7 +186,11 @@ describe('gateway-api router (route as written; a stand-in reports for the Gatew
     expect(route.metadata.labels).toEqual(routeBefore.labels);
     const { 'canaryd.dev/httproute': record, ...annotations } = route.metadata.annotations ?? {};
     expect(annotations).toEqual(routeBefore.annotations);
-    expect(JSON.parse(record ?? '{}')).toMatchObject({ policy: `${env.namespace}/web`, service: 'web' });
+    expect(JSON.parse(record ?? '{}')).toMatchObject({
+      policy: `${env.namespace}/web`,
+      policyUid: (await policy())?.metadata.uid,
+      service: 'web',
+    });
     // Written by server-side apply as canaryd, owning the rules and its annotation only.
     const applied = route.metadata.managedFields?.find((f) => f.manager === 'canaryd' && f.operation === 'Apply');
     expect(Object.keys((applied?.fieldsV1 as { 'f:spec'?: object })?.['f:spec'] ?? {})).toEqual(['f:rules']);

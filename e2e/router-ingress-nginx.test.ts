@@ -171,6 +171,7 @@ describe('ingress-nginx router', () => {
       ...serviceBefore.annotations,
       'canaryd.dev/original-selector': JSON.stringify({ app: 'web' }),
       'canaryd.dev/policy': `${namespace}/web`,
+      'canaryd.dev/policy-uid': (await policy())?.metadata.uid,
     });
     expect(stable?.metadata?.labels ?? {}).toEqual(serviceBefore.labels);
     // The user's Ingress is never touched during a release.

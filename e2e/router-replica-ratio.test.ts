@@ -215,10 +215,14 @@ describe('replica-ratio router', () => {
     // While the policy manages it, the Deployment carries canaryd's mark (removed when the policy
     // is deleted: docs/operations.md); everything else is as the user left it.
     expect(after.metadata?.annotations?.['canaryd.dev/policy']).toBe(`${namespace}/api`);
+    expect(after.metadata?.annotations?.['canaryd.dev/policy-uid']).toBe(
+      (await readPolicy(kc, namespace, 'api'))?.metadata.uid,
+    );
     expect(after.metadata?.annotations?.['canaryd.dev/adopted-template']).toMatch(/^[0-9a-f]{12}$/);
     const {
       'deployment.kubernetes.io/revision': _revision,
       'canaryd.dev/policy': _mark,
+      'canaryd.dev/policy-uid': _markUid,
       'canaryd.dev/adopted-template': _adopted,
       ...userAnnotations
     } = after.metadata?.annotations ?? {};
