@@ -74,6 +74,7 @@ describe("the image's Node flags", () => {
     const flags = imageNodeFlags();
     expect(flags).toContain('--no-experimental-strip-types');
     expect(flags).toContain('--memory-saver-mode');
+    expect(flags).toContain('--max-opt=1');
     const script = 'console.log(JSON.stringify(process.execArgv))';
     const result = runNode(['-e', script]);
     expect(result.stderr).toBe('');

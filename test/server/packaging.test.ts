@@ -66,8 +66,9 @@ describe('Dockerfile', () => {
     expect(entrypoint).toContain('"--no-experimental-strip-types"');
   });
 
-  it('runs Node in memory saver mode (a V8 flag NODE_OPTIONS refuses, so on the ENTRYPOINT)', () => {
+  it('runs Node in memory saver mode, compiled no further than V8 baseline code (V8 flags, so on the ENTRYPOINT)', () => {
     expect(named('ENTRYPOINT').at(-1)).toContain('"--memory-saver-mode"');
+    expect(named('ENTRYPOINT').at(-1)).toContain('"--max-opt=1"');
   });
 
   it('writes nowhere outside /tmp at run time (HOME=/tmp; no npm in the entrypoint)', () => {
