@@ -72,6 +72,17 @@ describe('policy deleted', () => {
     // Paused by the user, never adopted: left paused, and no Event claims it was unpaused.
     const pausedByUser = observed({ policyDeleted: true, deployment: deployment('v2', { updatedReplicas: 0 }) });
     expect(decide(policy(), initialState(), pausedByUser, at(MIN)).actions).toEqual([]);
+    // Its own adoption's pause, not yet recorded: released, and then reported released.
+    const ownPause = observed({
+      policyDeleted: true,
+      deployment: deployment('v1', { adoptedTemplate: 'v1', marked: true }),
+    });
+    const releasing = decide(policy(), initialState(), ownPause, at(MIN));
+    expect(types(effects(releasing.actions))).toEqual(['releaseDeployment']);
+    const released = observed({ policyDeleted: true, deployment: deployment('v1', { paused: false }) });
+    const after = decide(policy(), releasing.next, released, at(2 * MIN));
+    expect(effects(after.actions)).toEqual([]);
+    expect(after.actions.map((a) => (a.type === 'recordEvent' ? a.reason : a.type))).toEqual(['Released']);
   });
 
   it('an empty action list means done: the release is closed in the history and the finalizer may go', () => {

@@ -8,6 +8,8 @@ import { canaryObjectsRemoval } from '../drain.ts';
 import { finishRelease, setPhase } from '../transitions.ts';
 import type { ReleaseState } from '../types.ts';
 
+const HANDING_BACK = 'policy deleted: handing the Deployment back';
+
 /**
  * Policy deleted: weight 0, the stable template back (unless the release was already being
  * promoted: that roll is let finish), canary objects removed, the Deployment unpaused. A policy
@@ -38,7 +40,7 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
     actions.push({ type: 'releaseDeployment' });
   }
   if (actions.length > 0) {
-    state.reason = 'policy deleted: handing the Deployment back';
+    state.reason = HANDING_BACK;
     return { next: state, actions };
   }
   if (current !== undefined) {
@@ -47,7 +49,9 @@ export function policyDeleted(state: ReleaseState, context: Context): { next: Re
       : 'policy deleted: the Deployment is back at its stable revision';
     finishRelease(state, context, 'cancelled', reason, 'idle');
   }
-  if (state.stable === undefined) return deletedBeforeAdoption(state);
+  // Never adopted and nothing handed back in an earlier pass (the pause of an adoption not yet
+  // recorded is): nothing to report as released.
+  if (state.stable === undefined && state.reason !== HANDING_BACK) return deletedBeforeAdoption(state);
   if (state.reason !== 'policy deleted: Deployment released') {
     event(context, 'Normal', 'Released', 'policy deleted: the Deployment is unpaused and canary objects are removed');
   }
