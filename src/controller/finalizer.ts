@@ -3,7 +3,7 @@
 // completes once the rest is gone (issue 12).
 import type { Action, ReleaseState } from '../engine/index.ts';
 import type { Deployment } from '../kube/objects.ts';
-import { isOwnMark, markIn } from '../traffic/policy-mark.ts';
+import { isOwnMark, markIn, markOf } from '../traffic/policy-mark.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { FINALIZER, MANAGED_LABEL, policyKeyOf, policyRef } from './names.ts';
 import { IN_FLIGHT } from './phases.ts';
@@ -69,7 +69,7 @@ export async function finishNeverValid(
   if (status.activeSpec !== undefined || status.release.stable !== undefined) return false;
   if (!((object.metadata.finalizers as string[] | undefined) ?? []).includes(FINALIZER)) return true;
   const marked = await deps.kube.list<Deployment>('apps/v1', 'Deployment', namespace, `${MANAGED_LABEL}=true`);
-  const self = { policy: policyKeyOf(namespace, name), ...(object.metadata.uid ? { uid: object.metadata.uid } : {}) };
+  const self = markOf(policyKeyOf(namespace, name), object.metadata.uid);
   if (marked.some((d) => isOwnMark(markIn(d.metadata.annotations), self))) return false;
   await dropFinalizer(deps, object);
   return true;

@@ -8,7 +8,7 @@ import { canonicalJson } from '../kube/canonical-json.ts';
 import { TrafficError } from './errors.ts';
 import { type BackendRef, type HTTPRoute, isTesterRule, type RouteRule, refersToService } from './httproute.ts';
 import { HTTPROUTE_RECORD } from './labels.ts';
-import type { PolicyMark } from './policy-mark.ts';
+import { markOf, type PolicyMark } from './policy-mark.ts';
 
 const recordSchema = z.object({
   policy: z.string(),
@@ -34,8 +34,7 @@ export interface RouteParams {
 }
 
 /** The policy a record names (policy-mark.ts). */
-export const markOfRecord = (record: RouteRecord): PolicyMark =>
-  record.policyUid === undefined ? { policy: record.policy } : { policy: record.policy, uid: record.policyUid };
+export const markOfRecord = (record: RouteRecord): PolicyMark => markOf(record.policy, record.policyUid);
 
 export const routeName = (route: HTTPRoute) => `HTTPRoute ${route.metadata.namespace ?? ''}/${route.metadata.name}`;
 

@@ -15,6 +15,9 @@ export interface PolicyMark {
   uid?: string;
 }
 
+/** The mark of policy "namespace/name", with its uid when known. */
+export const markOf = (policy: string, uid: string | undefined): PolicyMark => (uid ? { policy, uid } : { policy });
+
 /** The annotations that record `mark` on an object. */
 export const markAnnotations = (mark: PolicyMark): Record<string, string> => ({
   [OWNER_POLICY]: mark.policy,
@@ -24,12 +27,16 @@ export const markAnnotations = (mark: PolicyMark): Record<string, string> => ({
 /** Merge-patch values that take the record of a policy off an object. */
 export const MARK_REMOVAL = { [OWNER_POLICY]: null, [OWNER_POLICY_UID]: null } as const;
 
+/** Merge-patch values that record exactly `mark`, over whichever policy's record is there. */
+export const markReplacement = (mark: PolicyMark): Record<string, string | null> => ({
+  ...MARK_REMOVAL,
+  ...markAnnotations(mark),
+});
+
 /** The mark recorded in these annotations, undefined when none. */
 export const markIn = (annotations: Readonly<Record<string, string>> | undefined): PolicyMark | undefined => {
   const policy = annotations?.[OWNER_POLICY];
-  if (policy === undefined) return undefined;
-  const uid = annotations?.[OWNER_POLICY_UID];
-  return uid === undefined ? { policy } : { policy, uid };
+  return policy === undefined ? undefined : markOf(policy, annotations?.[OWNER_POLICY_UID]);
 };
 
 /**

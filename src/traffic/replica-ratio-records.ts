@@ -8,7 +8,7 @@
 import type { Deployment, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { INTENDED_WEIGHT, ORIGINAL_REPLICAS, OWNER_POLICY, RELEASE_SELECTOR } from './labels.ts';
-import { isMarkedExactly, MARK_REMOVAL, markAnnotations, markIn, type PolicyMark } from './policy-mark.ts';
+import { isMarkedExactly, markIn, markReplacement, type PolicyMark } from './policy-mark.ts';
 import { type ReplicaSplit, solveReplicaSplit } from './replica-solver.ts';
 import type { RouteTarget } from './router.ts';
 import { originalSelector, recordedSelector, restoreSelectorPatch, sameSelector, selectorPatch } from './selector.ts';
@@ -29,7 +29,7 @@ export const releaseSelectorPatch = (service: Service, mark: PolicyMark): object
   const annotations: Record<string, string | null> = { ...restore?.metadata.annotations };
   if (recorded === undefined) annotations[RELEASE_SELECTOR] = JSON.stringify(found);
   if (!isMarkedExactly(markIn(service.metadata.annotations), mark) || annotations[OWNER_POLICY] === null) {
-    Object.assign(annotations, MARK_REMOVAL, markAnnotations(mark));
+    Object.assign(annotations, markReplacement(mark));
   }
   const selector = service.spec.selector ?? {};
   const edited = !sameSelector(selector, wanted);

@@ -4,7 +4,7 @@
 // Every method is idempotent and reads the cluster as the source of truth, so a restarted
 // controller simply calls them again.
 import type { RoutingSpec } from '../policy/schema.ts';
-import type { PolicyMark } from './policy-mark.ts';
+import { markOf, type PolicyMark } from './policy-mark.ts';
 
 export type RouterName = 'ingress-nginx' | 'replica-ratio' | 'gateway-api';
 
@@ -158,5 +158,4 @@ export const canaryObjectNames = (deployment: string, service: string) => ({
 export const policyKey = (target: RouteTarget): string => `${target.namespace}/${target.policy}`;
 
 /** The policy as its records on the user's objects name it: its key, and its uid when known. */
-export const policyMark = (target: RouteTarget): PolicyMark =>
-  target.owner === undefined ? { policy: policyKey(target) } : { policy: policyKey(target), uid: target.owner.uid };
+export const policyMark = (target: RouteTarget): PolicyMark => markOf(policyKey(target), target.owner?.uid);

@@ -19,7 +19,14 @@ import { canonicalJson } from '../kube/canonical-json.ts';
 import type { Deployment, KubeObject, Service } from '../kube/objects.ts';
 import { TrafficError } from './errors.ts';
 import { ORIGINAL_SELECTOR, POD_TEMPLATE_HASH, RELEASE_SELECTOR } from './labels.ts';
-import { isMarkedExactly, MARK_REMOVAL, markAnnotations, markIn, type PolicyMark } from './policy-mark.ts';
+import {
+  isMarkedExactly,
+  MARK_REMOVAL,
+  markAnnotations,
+  markIn,
+  markReplacement,
+  type PolicyMark,
+} from './policy-mark.ts';
 
 /** The fields of an apps/v1 ReplicaSet the pin needs. */
 export interface ReplicaSet extends KubeObject {
@@ -175,7 +182,7 @@ export const pinSelectorPatch = (service: Service, hash: string, mark: PolicyMar
   const wanted = { ...originalSelector(service), [POD_TEMPLATE_HASH]: hash };
   const owner = isMarkedExactly(markIn(service.metadata.annotations), mark)
     ? {}
-    : { metadata: { annotations: { ...MARK_REMOVAL, ...markAnnotations(mark) } } };
+    : { metadata: { annotations: markReplacement(mark) } };
   const edited = sameSelector(selector, wanted) ? {} : { spec: { selector: selectorPatch(selector, wanted) } };
   return Object.keys(owner).length === 0 && Object.keys(edited).length === 0 ? undefined : { ...owner, ...edited };
 };
