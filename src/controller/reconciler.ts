@@ -19,6 +19,7 @@ import { managedMark } from './execute.ts';
 import { finalizerWrite, finishDeletion, finishNeverValid } from './finalizer.ts';
 import { policyRef } from './names.ts';
 import { observeAnalysis, observeDeployment } from './observe.ts';
+import { markedBy } from './orphan.ts';
 import { decideAndAct, type PassOutcome } from './pass.ts';
 import { refuseRouter, writeStatus } from './persist.ts';
 import { IN_FLIGHT } from './phases.ts';
@@ -113,11 +114,12 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
  * being adopted gets its mark with its pause.
  */
 async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<void> {
-  const { release, observed, target, stableMark } = snapshot;
-  if (release.stable === undefined || release.adopting) return;
+  const { release, target, stable } = snapshot;
+  if (release.stable === undefined || release.adopting || stable === null) return;
+  const mark = markedBy(stable);
   const own = policyMark(target);
-  const otherUid = stableMark?.policy === own.policy && stableMark.uid !== own.uid && own.uid !== undefined;
-  if (observed.deployment?.marked !== false && !otherUid) return;
+  const otherUid = mark?.policy === own.policy && mark.uid !== own.uid && own.uid !== undefined;
+  if (mark !== undefined && !otherUid) return;
   await deps.kube.mergePatch(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: target.namespace, name: target.deployment },
     { metadata: managedMark(target) },

@@ -7,13 +7,11 @@ import { mergeHookAnswers } from '../hooks/index.ts';
 import type { Deployment } from '../kube/objects.ts';
 import { API_VERSION, type CanaryPolicy, KIND } from '../policy/schema.ts';
 import { isTrafficError } from '../traffic/errors.ts';
-import type { PolicyMark } from '../traffic/policy-mark.ts';
 import { policyMark, type RouteStatus, type RouteTarget, type TrafficRouter } from '../traffic/router.ts';
 import { approvalWrittenPlainly, recordedActor } from './actor.ts';
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { OPERATION_ANNOTATION, OPERATION_BY_ANNOTATION, policyKeyOf } from './names.ts';
 import { observeAnalysis, observeCanary, observeDeployment, observeRoute, parseOperation } from './observe.ts';
-import { markedBy } from './orphan.ts';
 import { STEP_PHASES } from './phases.ts';
 import { policyForRouter, routeTargetFor } from './route-target.ts';
 import type { PolicyStatus } from './status.ts';
@@ -36,8 +34,8 @@ export interface Snapshot {
   observed: Observed;
   /** A step needs a complete route (RoutePieces.complete); elsewhere any piece asks for cleanup. */
   stepNeedsRoute: boolean;
-  /** The mark on the user's Deployment, as read (traffic/policy-mark.ts). */
-  stableMark?: PolicyMark;
+  /** The user's Deployment as read. */
+  stable: Deployment | null;
 }
 
 export interface SnapshotInput {
@@ -113,8 +111,7 @@ export async function takeSnapshot(
       step.fullSize ? observed.deployment!.replicas : router.desiredCanaryReplicas(target, step.weight),
     );
   }
-  const stableMark = deployment === null ? undefined : markedBy(deployment);
-  return { deleting, release, policy, router, target, canary, route, observed, stepNeedsRoute, stableMark };
+  return { deleting, release, policy, router, target, stable: deployment, canary, route, observed, stepNeedsRoute };
 }
 
 /** The route observed again (after drift was put back), in the snapshot and its Observed. */
