@@ -1,9 +1,13 @@
 // Removing the canary at the end of a release (promotion, rollback, abort, leftovers at rest).
 // Weight 0 alone is not enough: a data plane applies a weight change a moment later and finishes
 // requests already sent (Traefik kept sending to a canary for ~3 s after it went to 0), so the
-// canary is kept for spec.traffic.drainDelay after the route is seen at weight 0. The start of
-// the drain is persisted (state.drain), so a controller restarted during it neither removes the
-// canary early nor starts the drain again. Rollback still begins at once: only the removal waits.
+// canary is kept for spec.traffic.drainDelay after the route is written at weight 0. The drain
+// starts with the decision that writes weight 0 (the write goes out right after that decision is
+// persisted, before anything else), or with the first pass that sees the route at 0: one status
+// write, not one for the decision and another for the drain. The start of the drain is persisted
+// (state.drain), so a controller restarted during it neither removes the canary early nor starts
+// the drain again; a restart that finds the weight above 0 (the write never went out) writes it
+// and starts the drain over. Rollback still begins at once: only the removal waits.
 //
 // Then the canary Deployment is deleted (dependents first: it stays until its pods are gone), and
 // only once it is gone are the route objects removed:
@@ -16,8 +20,12 @@ import { type Context, event, plusMs, reached } from './context.ts';
 import type { Observed } from './observed.ts';
 import type { ReleaseState } from './types.ts';
 
-/** What removes the canary now: tester routing off, deleteCanary once drained, cleanupRoute once it is gone. */
-export function canaryRemoval(state: ReleaseState, context: Context): Action[] {
+/**
+ * What removes the canary now: tester routing off, deleteCanary once drained, cleanupRoute once it
+ * is gone. `before` is what the same decision does first: when it writes weight 0, the drain
+ * starts with it.
+ */
+export function canaryRemoval(state: ReleaseState, context: Context, before: readonly Action[] = []): Action[] {
   const { canary, route } = context.observed;
   if (canary === undefined) {
     state.drain = undefined;
@@ -25,7 +33,8 @@ export function canaryRemoval(state: ReleaseState, context: Context): Action[] {
   }
   const actions: Action[] = [];
   if (route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: false });
-  if (canary.removing || drained(state, context)) actions.push(...canaryObjectsRemoval(context.observed));
+  const zeroNow = before.some((action) => action.type === 'setWeight' && action.weight === 0);
+  if (canary.removing || drained(state, context, zeroNow)) actions.push(...canaryObjectsRemoval(context.observed));
   return actions;
 }
 
@@ -45,15 +54,19 @@ export function drainEndsAt(state: ReleaseState, drainDelayMs: number): string |
   return state.drain === undefined ? null : plusMs(state.drain.since, drainDelayMs);
 }
 
-function drained(state: ReleaseState, context: Context): boolean {
+/** `zeroNow`: this decision writes weight 0 (and tester routing off) before the removal. */
+function drained(state: ReleaseState, context: Context, zeroNow: boolean): boolean {
   const { route } = context.observed;
   const delayMs = context.times.drainDelayMs;
   // "0s": removed right after the weight-0 write, in the same batch (it comes first).
   if (delayMs === 0) return true;
   // Nothing routes to the canary (no canary Ingress/Service, nothing in the stable Service).
   if (!route.prepared) return true;
-  if (route.weight > 0 || route.testersRouting) {
-    // The weight-0 write is not visible yet: the drain starts when it is.
+  if (zeroNow && state.drain !== undefined && route.weight > 0) {
+    // A weight came back during the drain (someone raised it): the drain starts over with this write.
+    state.drain = undefined;
+  } else if (!zeroNow && (route.weight > 0 || route.testersRouting)) {
+    // Weight 0 is neither written by this decision nor seen yet: the drain starts when it is.
     state.drain = undefined;
     return false;
   }

@@ -52,12 +52,12 @@ describe('drain after weight 0', () => {
     drainSince?: string | null;
   }[] = [
     {
-      name: 'rollback begins: weight 0 first, nothing removed before the write is seen',
+      name: 'rollback begins: weight 0 first, and the drain with it (one status write); nothing removed',
       state: rollingBack(),
       observed: canaryObserved(50),
       nowMs: MIN,
       actions: ['setWeight', 'restoreStableTemplate'],
-      drainSince: null,
+      drainSince: iso(MIN),
     },
     {
       name: 'weight 0 seen: the drain starts now, the canary stays (weight 0 not written again during it)',
@@ -104,20 +104,20 @@ describe('drain after weight 0', () => {
       drainSince: null,
     },
     {
-      name: 'testers still routed: their routing goes first; the drain starts once it is gone',
+      name: 'testers still routed: weight 0 and their routing off in one batch; the drain starts with it',
       state: rollingBack(),
       observed: idleCanary({ testersRouting: true }),
       nowMs: MIN,
       actions: ['setWeight', 'setTesterRouting'],
-      drainSince: null,
+      drainSince: iso(MIN),
     },
     {
-      name: 'someone raised the weight again during the drain: weight 0 again, the drain starts over',
+      name: 'someone raised the weight again during the drain: weight 0 again, the drain starts over with it',
       state: rollingBack({ drain: { since: iso(MIN) } }),
       observed: idleCanary({ weight: 10, achievedWeight: 10 }),
       nowMs: MIN + 6 * SEC,
       actions: ['setWeight'],
-      drainSince: null,
+      drainSince: iso(MIN + 6 * SEC),
     },
     {
       name: 'nothing routes to the canary (no route objects): removed at once',
@@ -138,6 +138,22 @@ describe('drain after weight 0', () => {
       drainDelay: '0s',
       actions: ['setWeight', 'restoreStableTemplate', 'deleteCanary'],
       drainSince: null,
+    },
+    {
+      name: 'after promotion (succeeded), the canary still weighted: weight 0 and the drain start in one decision',
+      state: { ...initialStateAdopted(), phase: 'succeeded' },
+      observed: idleCanary({ weight: 50, achievedWeight: 50 }),
+      nowMs: MIN,
+      actions: ['setWeight'],
+      drainSince: iso(MIN),
+    },
+    {
+      name: 'restarted with a drain on record but the weight-0 write never went out: written now, the drain starts over',
+      state: { ...initialStateAdopted(), phase: 'succeeded', drain: { since: iso(MIN) } },
+      observed: idleCanary({ weight: 50, achievedWeight: 50 }),
+      nowMs: MIN + 2 * SEC,
+      actions: ['setWeight'],
+      drainSince: iso(MIN + 2 * SEC),
     },
     {
       name: 'after promotion (succeeded): the leftover canary waits for its drain too',

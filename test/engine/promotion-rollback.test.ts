@@ -119,7 +119,8 @@ describe('rollback', () => {
       { type: 'setWeight', weight: 0 },
       { type: 'restoreStableTemplate', templateHash: 'v1', template: deployment('v1').template },
     ]);
-    expect(next.drain).toBeUndefined(); // the weight-0 write is not visible yet
+    // The drain starts with the weight-0 write, persisted with this decision (no second write).
+    expect(next.drain).toEqual({ since: iso(MIN) });
   });
 
   it('with drainDelay 0s the canary goes in the same batch, after weight 0; the route once it is gone', () => {

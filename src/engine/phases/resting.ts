@@ -40,6 +40,6 @@ export function restingActions(state: ReleaseState, context: Context, deployment
   const actions: Action[] = [];
   if (route.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
   if (!deployment.paused && deployment.rolloutComplete) actions.push({ type: 'repauseStable' });
-  actions.push(...canaryRemoval(state, context));
+  actions.push(...canaryRemoval(state, context, actions));
   return actions;
 }

@@ -18,8 +18,8 @@ export function rollingBackPhase(state: ReleaseState, context: Context): Handler
   const dep = deployment!;
   const actions: Action[] = [];
   // Weight 0 first, also when the route already says 0 (replica-ratio scales the canary to 0
-  // with it); once the drain has started (weight 0 seen), not again on every pass: only if a
-  // weight or a share comes back.
+  // with it); once the drain has started (with the weight-0 write, drain.ts), not again on every
+  // pass: only if a weight or a share comes back.
   const weightZeroSeen = state.drain !== undefined;
   if (route.weight > 0 || route.achievedWeight > 0 || (route.prepared && !weightZeroSeen)) {
     actions.push({ type: 'setWeight', weight: 0 });
@@ -39,7 +39,7 @@ export function rollingBackPhase(state: ReleaseState, context: Context): Handler
   } else if (!dep.paused) {
     actions.push({ type: 'repauseStable' });
   }
-  actions.push(...canaryRemoval(state, context));
+  actions.push(...canaryRemoval(state, context, actions));
 
   const done =
     canary === undefined &&
