@@ -2,13 +2,15 @@
 // keys: JSON with object keys sorted and undefined members left out (canonicalJson, for hashes and
 // keys), or compared as such without building the strings (sameJson). Pure.
 
+import { byCodeUnits } from '../order.ts';
+
 /** Canonical JSON: object keys sorted, so the same content always serialises the same. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => byCodeUnits(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -6,6 +6,8 @@
 // request that removed it leaves no entry when it set nothing else. `kubectl rollout resume`
 // removes spec.paused (false is omitted), so an unpause has no writer to name.
 
+import { byCodeUnits } from '../order.ts';
+
 export interface FieldWriter {
   /** The field manager, e.g. "kubectl-rollout", "kubectl-scale", "helm", "argocd-controller". */
   manager: string;
@@ -50,7 +52,7 @@ export function lastWriterOf(
     (entry) => typeof entry?.manager === 'string' && !ignore.includes(entry.manager) && ownsPath(entry.fieldsV1, path),
   );
   // Newest first; an entry without a time sorts last (ISO times compare as strings).
-  owners.sort((a, b) => String(b.time ?? '').localeCompare(String(a.time ?? '')));
+  owners.sort((a, b) => byCodeUnits(String(b.time ?? ''), String(a.time ?? '')));
   const newest = owners[0];
   if (newest === undefined) return undefined;
   return {

@@ -1,6 +1,8 @@
 // Policy errors in the shape compilers use: where (file:line:col or namespace/name), which field,
 // what was expected and found, and what to do.
 
+import { byCodeUnits } from '../order.ts';
+
 export interface PolicyError {
   /** File path, or "namespace/name" of a CanaryPolicy object in the cluster. */
   source: string;
@@ -33,10 +35,10 @@ export function formatPolicyError(error: PolicyError, severity: Severity = 'erro
 export function sortPolicyErrors(errors: readonly PolicyError[]): PolicyError[] {
   return [...errors].sort(
     (a, b) =>
-      a.source.localeCompare(b.source) ||
+      byCodeUnits(a.source, b.source) ||
       (a.line ?? 0) - (b.line ?? 0) ||
       (a.column ?? 0) - (b.column ?? 0) ||
-      a.path.localeCompare(b.path),
+      byCodeUnits(a.path, b.path),
   );
 }
 

@@ -2,6 +2,8 @@
 // something canaryd will not do (steps on a blueGreen release, a surge budget with an Ingress),
 // so each is an error naming the field and why, never a silent no-op. Only values the author
 // set count: a field at its default (which the apiserver fills in) is never "set".
+
+import { byCodeUnits } from '../order.ts';
 import type { FieldPath } from './errors.ts';
 import type { Reporter } from './findings.ts';
 import type { CanaryPolicySpec, CheckSpec } from './schema.ts';
@@ -222,7 +224,7 @@ function isWritten(value: unknown, path: FieldPath): boolean {
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     typeof inner === 'object' && inner !== null && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => byCodeUnits(a, b)))
       : inner,
   );
 }

@@ -1,5 +1,7 @@
 // The policies in force. A new version that fails validation never replaces the last good one:
 // the old version stays active and the new version's errors are kept beside it for reporting.
+
+import { byCodeUnits } from '../order.ts';
 import type { PolicyError } from './errors.ts';
 import type { PolicyLoad } from './load.ts';
 import type { CanaryPolicy } from './schema.ts';
@@ -35,7 +37,7 @@ export class PolicyStore {
   }
 
   list(): ActivePolicy[] {
-    return [...this.#active.values()].sort((a, b) => a.key.localeCompare(b.key));
+    return [...this.#active.values()].sort((a, b) => byCodeUnits(a.key, b.key));
   }
 
   forDeployment(namespace: string, deployment: string): ActivePolicy | undefined {

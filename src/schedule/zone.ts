@@ -16,6 +16,13 @@ export interface WallClock {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/**
+ * Zones that are UTC at every instant, answered without Intl: the first Intl.DateTimeFormat
+ * loads ICU's locale and zone data, ~10 MiB of a process's RSS (8 of them pages of the node
+ * binary), and "UTC" is every policy's default (spec.schedule.timeZone).
+ */
+const ALWAYS_UTC = new Set(['UTC', 'Etc/UTC']);
+
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (formatter === undefined) {
@@ -37,6 +44,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** True when Intl knows the IANA zone name ("Europe/Berlin", "UTC"). */
 export function isKnownTimeZone(timeZone: string): boolean {
   if (typeof timeZone !== 'string' || timeZone.length === 0) return false;
+  if (ALWAYS_UTC.has(timeZone)) return true;
   try {
     formatterFor(timeZone);
     return true;
@@ -48,6 +56,7 @@ export function isKnownTimeZone(timeZone: string): boolean {
 
 /** UTC epoch ms of the wall clock shown at `instant` in the zone, seconds included. */
 function wallAsUtc(instant: number, timeZone: string): number {
+  if (ALWAYS_UTC.has(timeZone)) return instant;
   const fields: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(instant))) {
     if (part.type !== 'literal') fields[part.type] = Number(part.value);

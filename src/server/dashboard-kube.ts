@@ -11,6 +11,7 @@ import { readStatus } from '../controller/status.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { KubeSecretSource } from '../kube/secrets.ts';
+import { byCodeUnits } from '../order.ts';
 import { canaryPolicySpec, type PrometheusSpec } from '../policy/schema.ts';
 import { policyRef } from './operations.ts';
 import { chartPlan, type ReleaseCharts, seriesOf } from './series.ts';
@@ -127,7 +128,7 @@ export function kubeDashboardReader(
           lastSeen: event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? '',
         }))
         .filter((event) => about.has(event.object))
-        .sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
+        .sort((a, b) => byCodeUnits(b.lastSeen, a.lastSeen))
         .slice(0, MAX_EVENTS);
     },
   };

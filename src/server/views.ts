@@ -8,6 +8,7 @@ import type { CurrentRelease, HistoryEntry, ReleaseState, Revision } from '../en
 import type { HookAnswers } from '../hooks/index.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { KubeObject } from '../kube/objects.ts';
+import { byCodeUnits } from '../order.ts';
 import { API_VERSION, type CanaryPolicySpec, canaryPolicySpec, KIND } from '../policy/schema.ts';
 import type { ReleaseReader } from './ports.ts';
 
@@ -222,4 +223,4 @@ export function kubeReleaseReader(kube: KubeApi, now: () => Date = () => new Dat
 }
 
 const byNamespaceAndName = (a: ReleaseView, b: ReleaseView): number =>
-  a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+  byCodeUnits(a.namespace, b.namespace) || byCodeUnits(a.name, b.name);
