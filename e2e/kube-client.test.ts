@@ -1,10 +1,16 @@
 // The KubeApi port over the real apiserver: what every router and the controller rely on.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isKubeError } from '../src/kube/api.ts';
 import { ClientKubeApi } from '../src/kube/client.ts';
 import type { KubeObject, Service } from '../src/kube/objects.ts';
 import { installCrd } from './support/crd.ts';
 import { useTestEnv } from './support/env.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const url = (path: string) => pathToFileURL(join(ROOT, path)).href;
 
 describe('ClientKubeApi against the real apiserver', () => {
   const env = useTestEnv('kube');
@@ -51,6 +57,52 @@ describe('ClientKubeApi against the real apiserver', () => {
     await expect(kube.mergePatch(ref, { metadata: { labels: { a: 'b' } } })).rejects.toSatisfy((error) =>
       isKubeError(error, 'NotFound'),
     );
+  });
+
+  it("as canaryd loads it (client-node without its models), answers are the API server's JSON", () => {
+    // canaryd's entry points client-node's serializer at a pass-through (src/kube/client-node/
+    // lean.ts): a fresh process, as canaryd runs, writes and reads a Deployment and a Service.
+    const probe = `
+      (await import(${JSON.stringify(url('src/kube/client-node/lean.ts'))})).loadClientNodeLean();
+      const { ClientKubeApi, loadKubeConfig } = await import(${JSON.stringify(url('src/kube/client.ts'))});
+      const kube = new ClientKubeApi(loadKubeConfig(${JSON.stringify(env.kubeconfig)}));
+      const ns = ${JSON.stringify(env.namespace)};
+      const labels = { app: 'lean' };
+      const created = await kube.create({
+        apiVersion: 'apps/v1', kind: 'Deployment',
+        metadata: { name: 'lean', namespace: ns, labels, annotations: { 'example.com/gone': 'x' } },
+        spec: { replicas: 0, selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'example/app:1' }] } } },
+      });
+      const patched = await kube.mergePatch({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'lean' },
+        { metadata: { annotations: { 'example.com/gone': null } }, spec: { paused: true } });
+      const read = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'lean' });
+      const listed = await kube.list('apps/v1', 'Deployment', ns, 'app=lean');
+      const service = await kube.create({ apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'lean', namespace: ns }, spec: { selector: labels, ports: [{ port: 80, targetPort: 'http' }] } });
+      await kube.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'lean' });
+      // What the process holds, before JSON carries it here: plain objects with string times.
+      const held = [created, patched, read, listed[0], service].map(
+        (a) => \`\${a.constructor.name} \${typeof a.metadata.creationTimestamp}\`,
+      );
+      console.log(JSON.stringify({ created, patched, read, listed, service, held }));
+    `;
+    const out = execFileSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', probe],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    const answers = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+    expect(answers.held).toEqual(Array(5).fill('Object string'));
+    for (const answer of [answers.created, answers.patched, answers.read, answers.service]) {
+      expect(answer.metadata.uid).toBeTruthy();
+    }
+    expect(answers.created.metadata.annotations).toEqual({ 'example.com/gone': 'x' });
+    expect(answers.patched.metadata.annotations?.['example.com/gone']).toBeUndefined(); // null removes
+    expect(answers.read.spec.paused).toBe(true);
+    expect(answers.read.metadata.managedFields[0].time).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(answers.listed.map((d: KubeObject) => [d.kind, d.metadata.name])).toEqual([['Deployment', 'lean']]);
+    expect(answers.service.spec.ports[0].targetPort).toBe('http');
   });
 
   it('writes the CanaryPolicy status subresource and refuses a stale one', async () => {

@@ -41,11 +41,15 @@ describe('client-node loaded lean', () => {
     expect(urls.some((u) => u.endsWith('/dist/object.js'))).toBe(true);
     expect(urls.filter((u) => GENERATED_INDEX.test(u))).toEqual([]);
     expect(urls.filter((u) => u.endsWith('/dist/api.js'))).toEqual([]);
+    // Nor the generated models the library's serializer converts JSON with (~780 modules).
+    expect(urls.filter((u) => u.includes('/dist/gen/models/'))).toEqual([]);
+    expect(urls.filter((u) => u.endsWith('/dist/serializer.js'))).toEqual([]);
   });
 
   it('without it, the same modules work and load the whole generated index', () => {
     const { urls, built } = loaded(false);
     expect(built).toBe(true);
     expect(urls.some((u) => GENERATED_INDEX.test(u))).toBe(true);
+    expect(urls.some((u) => u.includes('/dist/gen/models/'))).toBe(true);
   });
 });
