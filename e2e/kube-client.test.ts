@@ -81,11 +81,23 @@ describe('ClientKubeApi against the real apiserver', () => {
       const service = await kube.create({ apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'lean', namespace: ns }, spec: { selector: labels, ports: [{ port: 80, targetPort: 'http' }] } });
       await kube.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'lean' });
+      // The watch caches list in pages: every page's continue token is followed.
+      await kube.create({ apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'lean-2', namespace: ns }, spec: { selector: labels, ports: [{ port: 80 }] } });
+      const { startInformers, WATCHED } = await import(${JSON.stringify(url('src/kube/informers.ts'))});
+      const { ObjectStore } = await import(${JSON.stringify(url('src/kube/object-store.ts'))});
+      const store = new ObjectStore();
+      const informers = startInformers(loadKubeConfig(${JSON.stringify(env.kubeconfig)}),
+        WATCHED.filter((r) => r.kind === 'Service'), store, () => {}, () => {}, ns, { pageSize: 1 });
+      const deadline = Date.now() + 30_000;
+      while (!informers.isSynced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const cachedServices = store.list('Service', ns).map((o) => o.metadata.name).sort();
+      await informers.stop();
       // What the process holds, before JSON carries it here: plain objects with string times.
       const held = [created, patched, read, listed[0], service].map(
         (a) => \`\${a.constructor.name} \${typeof a.metadata.creationTimestamp}\`,
       );
-      console.log(JSON.stringify({ created, patched, read, listed, service, held }));
+      console.log(JSON.stringify({ created, patched, read, listed, service, held, cachedServices }));
     `;
     const out = execFileSync(
       process.execPath,
@@ -103,6 +115,7 @@ describe('ClientKubeApi against the real apiserver', () => {
     expect(answers.read.metadata.managedFields[0].time).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(answers.listed.map((d: KubeObject) => [d.kind, d.metadata.name])).toEqual([['Deployment', 'lean']]);
     expect(answers.service.spec.ports[0].targetPort).toBe('http');
+    expect(answers.cachedServices).toEqual(['lean', 'lean-2']); // two pages of one
   });
 
   it('writes the CanaryPolicy status subresource and refuses a stale one', async () => {

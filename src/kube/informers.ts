@@ -189,46 +189,26 @@ interface Page {
 type Lister = (resource: WatchedResource, scope: string | undefined, limit: number, token?: string) => Promise<Page>;
 
 /**
- * One page of a collection as the server's JSON. Kinds of a named API group are read as the JSON
- * the server sent (the typed client builds model objects with Dates, and its generic path drops
- * a custom resource list's `continue`); the core group's (/api/v1: Services, Pods) through the
- * typed client, made plain again.
+ * One page of a collection as the server's JSON, for every kind: the typed client builds model
+ * objects with Dates and names the continue token `_continue`, and with client-node loaded lean
+ * (kube/client-node/serializer.ts) it hands back the JSON as it came, `continue` included; one
+ * path for both keeps pagination whichever way the library was loaded.
  */
 function pageLister(kc: k8s.KubeConfig): Lister {
   const objects = ObjectApi.over(kc);
   return async (resource, scope, limit, token) => {
-    const [, apis, group = '', version = '', plural = ''] = resource.path.split('/');
-    if (apis === 'apis') {
-      const path = `/apis/${group}/${version}/${scope === undefined ? '' : `namespaces/${scope}/`}${plural}`;
-      const list = (await objects.getJson(path, {
-        fieldSelector: resource.fieldSelector,
-        labelSelector: resource.labelSelector,
-        limit: String(limit),
-        continue: token,
-      })) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
-      return {
-        items: list.items ?? [],
-        resourceVersion: list.metadata?.resourceVersion,
-        continueToken: list.metadata?.continue || undefined,
-      };
-    }
-    const list = await objects.list(
-      resource.apiVersion,
-      resource.kind,
-      scope,
-      undefined,
-      undefined,
-      undefined,
-      resource.fieldSelector,
-      resource.labelSelector,
-      limit,
-      token,
-    );
+    const path = scope === undefined ? resource.path : namespacedPath(resource.path, scope);
+    const list = (await objects.getJson(path, {
+      fieldSelector: resource.fieldSelector,
+      labelSelector: resource.labelSelector,
+      limit: String(limit),
+      continue: token,
+    })) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
     return {
-      // Plain JSON like the watch's events (the typed client's objects carry Dates).
-      items: JSON.parse(JSON.stringify(list.items)) as KubeObject[],
+      // List items carry no apiVersion/kind; trimForCache gives them back.
+      items: list.items ?? [],
       resourceVersion: list.metadata?.resourceVersion,
-      continueToken: list.metadata?._continue || undefined,
+      continueToken: list.metadata?.continue || undefined,
     };
   };
 }
