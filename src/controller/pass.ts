@@ -1,6 +1,7 @@
 // One pass: decide (the pure engine) → persist the next state → execute its actions in order →
 // notify. Persisting first means a crash between the two repeats actions (idempotent) but never
-// a step (engine/decide.ts).
+// a step (engine/decide.ts). A step's start whose one action is its weight goes to the route
+// first and its status after it, with the share the route then carries: one status write.
 import {
   type Action,
   countersAfterDecision,
@@ -12,6 +13,7 @@ import {
   type Observed,
   pausesBeforeRecording,
   type ReleaseState,
+  routeBeforeRecording,
 } from '../engine/index.ts';
 import type { Deployment, KubeObject } from '../kube/objects.ts';
 import { deriveNotifications, type Transition } from '../notify/derive.ts';
@@ -23,7 +25,7 @@ import type { RouteStatus, RouteTarget, TrafficRouter } from '../traffic/router.
 import type { PolicyObject, ReconcilerDeps } from './deps.ts';
 import { executeAction } from './execute.ts';
 import { policyKeyOf, policyRef } from './names.ts';
-import { readyCondition, writeMeasuredShare, writeStatus } from './persist.ts';
+import { readyCondition, withShare, writeMeasuredShare, writeStatus } from './persist.ts';
 import { reconciledCondition } from './reconcile-error.ts';
 import { type PolicyStatus, readStatus, setCondition, summarise } from './status.ts';
 
@@ -94,8 +96,11 @@ export async function decideAndAct(
   // An adoption's pause carries its own record: it goes first, and this status is persisted with
   // the decision made on the paused Deployment (reconciler.ts), which goes on from it.
   const unwritten = pausesBeforeRecording(next, actions) ? nextStatus : undefined;
+  // A step's start goes to the route first: its record of the weight stands for the decision
+  // until the status, written after it with the share the route then carries (engine/phases/step-recorded.ts).
+  const routeFirst = routeBeforeRecording(release, next, actions);
   const base = unwritten || finalizing === undefined ? object : await finalizing;
-  const written = unwritten ? object : await writeStatus(deps, base, nextStatus);
+  const written = unwritten || routeFirst ? object : await writeStatus(deps, base, nextStatus);
   if (written === null) return { kind: 'conflict' };
 
   let latest: PolicyObject = written;
@@ -164,9 +169,16 @@ export async function decideAndAct(
         .catch(() => {
           // The Event is only a report; the failure itself is logged above and retried below.
         });
-      notify();
+      // A step's start whose route write failed was never recorded: nothing to notify.
+      if (!routeFirst) notify();
       return { kind: 'failed', error };
     }
+  }
+  if (routeFirst) {
+    // A lost race or a crash before this write: the next pass reads the route's record.
+    const recorded = await writeStatus(deps, latest, withShare(policy, nextStatus, measuredShare));
+    if (recorded === null) return { kind: 'conflict' };
+    latest = recorded;
   }
   notify();
   // The adoption's pause went beside the finalizer: its record is persisted on the policy's answer.

@@ -64,15 +64,16 @@ export async function writeMeasuredShare(
   now: Date,
 ): Promise<PolicyObject | null> {
   const status = readStatus(object.status, now);
+  if (status.release.current === undefined || status.release.current.achievedWeight === share) return object;
+  return writeStatus(deps, object, { ...withShare(policy, status, share), updatedAt: now.toISOString() });
+}
+
+/** The status with the share the route carries (undefined: as it is). */
+export function withShare(policy: CanaryPolicy, status: PolicyStatus, share: number | undefined): PolicyStatus {
   const current = status.release.current;
-  if (current === undefined || current.achievedWeight === share) return object;
+  if (share === undefined || current === undefined) return status;
   const release = { ...status.release, current: { ...current, achievedWeight: share } };
-  return writeStatus(deps, object, {
-    ...status,
-    ...summarise(policy, release, share),
-    release,
-    updatedAt: now.toISOString(),
-  });
+  return { ...status, ...summarise(policy, release, share), release };
 }
 
 /**

@@ -2,7 +2,7 @@
 // persist → execute. Level-triggered and idempotent: it can run any number of times, after a
 // crash at any point, and converges. Order matters (see engine/decide.ts): the next state is
 // persisted FIRST, then the actions run, so a crash between the two repeats actions (idempotent)
-// but never a step.
+// but never a step (a step's start goes to the route first, whose record the next decision reads).
 //
 // The steps: active-policy.ts (the policy in force), claim.ts (one policy per Deployment), finalizer.ts, snapshot.ts (everything read,
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →

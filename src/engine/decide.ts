@@ -1,5 +1,6 @@
 // decide(policy, state, observed, now) -> { next, actions }: the whole release engine as one pure
-// function. The controller persists `next` FIRST, then executes `actions` in order (stopping at
+// function. The controller persists `next` FIRST (a step's start whose only action is its weight
+// goes to the route first, which carries its record: phases/step-recorded.ts), then executes `actions` in order (stopping at
 // the first failure). Every action is derived from (state, observed), so after a crash at any
 // point the next call asks again for whatever the cluster does not show yet; progress (step
 // index, step start) lives in the state, never in how often decide was called.

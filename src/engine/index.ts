@@ -5,6 +5,7 @@ export type * from './hook-calls.ts';
 export { nextAnalysisTime, nextStepTime } from './next.ts';
 export type * from './observed.ts';
 export { pausesBeforeRecording } from './phases/adoption.ts';
+export { routeBeforeRecording } from './phases/step-recorded.ts';
 export { canaryReplicas, type PlannedStep, planSteps } from './plan.ts';
 export { OWN_FIELD_MANAGER } from './stable-drift.ts';
 export type * from './types.ts';

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
+import { KubeError } from '../../src/kube/api.ts';
 import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
 import type { Transition } from '../../src/notify/derive.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
@@ -64,12 +65,79 @@ describe('the measured share after a weight write', () => {
     // the canary Ingress's weight as written, in this pass's status
     expect(status.weight).toBe(25);
     expect(status.release.current?.achievedWeight).toBe(25);
-    // the decision (persisted first, with the share before the write), then the measured share
-    expect(statusWrites.map((s) => s.weight)).toEqual([0, 25]);
+    // one write: the step's start goes to the route first, and the status after it says the
+    // step and the share the route then carries (engine/phases/step-recorded.ts)
+    expect(statusWrites.map((s) => [s.release.current?.stepStartedAt !== undefined, s.weight])).toEqual([[true, 25]]);
     // and the next pass, seeing the same share, writes nothing
     statusWrites.length = 0;
     await pass();
     expect(statusWrites).toEqual([]);
+  });
+
+  it('a step whose status write was lost after its route write starts from the route, not over again', async () => {
+    const world = new World();
+    const statusWrites: PolicyStatus[] = [];
+    let loseNext = false;
+    const kube = Object.assign(world.kube, {
+      replaceStatus: <T extends KubeObject>(object: T) => {
+        if (loseNext) {
+          loseNext = false;
+          return Promise.reject(new KubeError('Conflict', 'the object has been modified'));
+        }
+        statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
+        return world.kube.replace(object);
+      },
+    });
+    const twoSteps = oneStepPolicy('ingress-nginx');
+    (twoSteps.spec as { strategy: unknown }).strategy = {
+      steps: [
+        { weight: 10, hold: '1m' },
+        { weight: 30, hold: '1h' },
+      ],
+      allowLargeFirstStep: true,
+    };
+    // Steps advance 08:00–08:02 only: the pass after the lost write comes when that has closed.
+    (twoSteps.spec as { schedule: unknown }).schedule = {
+      timeZone: 'UTC',
+      advanceWindows: [{ cron: '0 8 * * *', duration: '2m' }],
+    };
+    kube.seed(twoSteps);
+    let now = Date.parse('2026-12-06T08:00:00Z');
+    const deps = quietDeps(
+      kube,
+      () => new IngressNginxRouter(kube),
+      () => new Date(now),
+    );
+    const pass = async () => {
+      await reconcile(deps, NS, 'web');
+      now += 1000;
+    };
+    const current = () => (kube.peek<PolicyObject>(policyRef)?.status as PolicyStatus | undefined)?.release.current;
+    const ingressWeights: string[] = [];
+    const canaryWeight = () =>
+      kube.peek<KubeObject>({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: NS, name: 'web-canary' })
+        ?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'];
+    rollAll(world);
+    await pass(); // adopted
+    kube.mutate<Deployment>(deploymentRef('web'), (d) => {
+      d.spec.template.spec.containers[0]!.image = 'shop/web:2.1.0';
+    });
+    await pass(); // started
+    rollAll(world);
+    await pass(); // step 1 at 10 %
+    expect(current()).toMatchObject({ stepIndex: 0, weight: 10 });
+    now += 60_000; // its hold is over
+    loseNext = true; // the status write after step 2's route write is lost
+    await pass();
+    ingressWeights.push(canaryWeight() ?? '');
+    expect(current()).toMatchObject({ stepIndex: 0, weight: 10 });
+    statusWrites.length = 0;
+    now += 60_000; // the advance window has closed
+    await pass(); // the next pass reads the route's record: step 2 started, not held at step 1
+    ingressWeights.push(canaryWeight() ?? '');
+    expect(current()).toMatchObject({ stepIndex: 1, weight: 30, achievedWeight: 30 });
+    expect(ingressWeights).toEqual(['30', '30']);
+    expect(statusWrites).toHaveLength(1);
   });
 
   it('starts a step only once its canary pods are ready endpoints, so the step is announced with the share they carry', async () => {

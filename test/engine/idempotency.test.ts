@@ -8,7 +8,7 @@ import type { AnalysisDecision } from '../../src/engine/observed.ts';
 import type { ManualOperation, ReleaseState } from '../../src/engine/types.ts';
 import type { CanaryPolicy } from '../../src/policy/schema.ts';
 import { CHECKS, policy, T0 } from './fixtures.ts';
-import { Cluster, type Driver, drive } from './sim.ts';
+import { Cluster, type Driver, drive, persistAndExecute } from './sim.ts';
 
 const POLICIES: Record<string, CanaryPolicy> = {
   canary: policy(),
@@ -88,8 +88,8 @@ function scenario(policyName: string, events: Event[], decisions: AnalysisDecisi
     // Same inputs again (a retry, a duplicate event): no further progress.
     const second = decide(p, first.next, cluster.observe(), now);
     expect(progress(second.next)).toEqual(progress(first.next));
-    state = first.next; // persisted before anything is executed
-    cluster.execute(first.actions, now, keep);
+    // Persisted before anything is executed, or after the route for a step's start (sim.ts).
+    state = persistAndExecute(cluster, state, first, now, keep);
     keep = undefined;
     cluster.tick();
     if (state.current) steps.push({ revision: state.current.revision, stepIndex: state.current.stepIndex });

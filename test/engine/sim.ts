@@ -3,7 +3,7 @@
 // instead of throwing, so a test can assert there were none.
 
 import type { Action } from '../../src/engine/actions.ts';
-import { decide, nextWakeAt } from '../../src/engine/index.ts';
+import { decide, nextWakeAt, routeBeforeRecording } from '../../src/engine/index.ts';
 import type { AnalysisDecision, Observed } from '../../src/engine/observed.ts';
 import type { JsonValue, ManualOperation, ReleaseState } from '../../src/engine/types.ts';
 import type { CanaryPolicy } from '../../src/policy/schema.ts';
@@ -203,6 +203,24 @@ export interface Driver {
  * decide -> persist -> execute -> pods catch up, repeatedly; time jumps to nextWakeAt (or by
  * `idleStepMs`) when a call asked for nothing. Stops when `until` holds or after `maxCalls`.
  */
+/**
+ * One pass as the controller runs it (controller/pass.ts): the decision persisted, then its
+ * actions; or, for a decision that only starts a step's weight, the route first and the status
+ * after it. A crash after `limit` actions (any limit: the status comes last) loses that status.
+ * Answers the state persisted.
+ */
+export function persistAndExecute(
+  cluster: Cluster,
+  before: ReleaseState,
+  decision: { next: ReleaseState; actions: readonly Action[] },
+  now: Date,
+  limit?: number,
+): ReleaseState {
+  cluster.execute(decision.actions, now, limit);
+  const crashed = limit !== undefined;
+  return crashed && routeBeforeRecording(before, decision.next, decision.actions) ? before : decision.next;
+}
+
 export function drive(
   driver: Driver,
   policy: CanaryPolicy,
@@ -212,10 +230,9 @@ export function drive(
   const maxCalls = options.maxCalls ?? 500;
   for (let call = 0; call < maxCalls && !until(driver); call++) {
     const { next, actions } = decide(policy, driver.state, driver.cluster.observe(), driver.now);
-    driver.state = next;
-    if (driver.phases.at(-1) !== next.phase) driver.phases.push(next.phase);
     const limit = options.crashAfter?.(call);
-    driver.cluster.execute(actions, driver.now, limit);
+    driver.state = persistAndExecute(driver.cluster, driver.state, { next, actions }, driver.now, limit);
+    if (driver.phases.at(-1) !== next.phase) driver.phases.push(next.phase);
     driver.cluster.tick();
     const effective = actions.filter((action) => action.type !== 'recordEvent');
     if (effective.length === 0) {

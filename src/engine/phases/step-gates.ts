@@ -62,11 +62,16 @@ export function heldByGates(current: CurrentRelease, context: Context, step: Pla
 
 /** Canary pods the step needs now: its planned size, or the size in force while its gates hold it. */
 export function canarySize(current: CurrentRelease, context: Context, step: PlannedStep): number {
-  const planned = (index: number): number =>
+  if (!heldByGates(current, context, step)) return plannedCanarySize(context, current.stepIndex);
+  return current.stepIndex === 0 ? 0 : plannedCanarySize(context, current.stepIndex - 1);
+}
+
+/** Canary pods step `index` is planned with (the router's solver where it sizes the canary). */
+export function plannedCanarySize(context: Context, index: number): number {
+  return (
     context.observed.canaryReplicasPerStep?.[index] ??
-    canaryReplicas(context.steps[index]!, context.observed.deployment!.replicas);
-  if (!heldByGates(current, context, step)) return planned(current.stepIndex);
-  return current.stepIndex === 0 ? 0 : planned(current.stepIndex - 1);
+    canaryReplicas(context.steps[index]!, context.observed.deployment!.replicas)
+  );
 }
 
 /** After the last step passed, before the stable Deployment rolls. */

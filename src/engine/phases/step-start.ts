@@ -65,7 +65,7 @@ function openGatesFirst(state: ReleaseState, context: Context, step: PlannedStep
 }
 
 /** The canary is ready for the step: its weight is set and its hold begins now. */
-function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
+export function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
   const current = state.current!;
   current.stepStartedAt = context.nowIso;
   current.weight = step.weight;

@@ -5,7 +5,8 @@
 // stepStartedAt), never from how often decide was called.
 // This file reads the situation and picks the move; entering a step (step-start.ts), the evidence
 // that acts at once (step-evidence.ts), advancing (step-advance.ts) and what the step asks of the
-// cluster (step-actions.ts) live beside it.
+// cluster (step-actions.ts) live beside it; a step the route says started before the status
+// could (step-recorded.ts) starts from the route's record.
 import { type Context, type HandlerResult, reached } from '../context.ts';
 import { isRolloutTemplateDrift, noteStableScale, reportRolloutTemplate } from '../stable-drift.ts';
 import { classifyTemplate, startRollback, supersede, type TemplateChange } from '../transitions.ts';
@@ -15,6 +16,7 @@ import { stepActions } from './step-actions.ts';
 import { advance } from './step-advance.ts';
 import { readRound, readRouteVerdict } from './step-evidence.ts';
 import { canarySize, duringOutcome } from './step-gates.ts';
+import { startRecordedByRoute } from './step-recorded.ts';
 import { beginStep, canaryCount } from './step-start.ts';
 
 export function stepPhase(state: ReleaseState, context: Context): HandlerResult {
@@ -49,6 +51,9 @@ export function stepPhase(state: ReleaseState, context: Context): HandlerResult 
   const verdict =
     readRound(state, context, analysing) ?? readRouteVerdict(state, context) ?? duringOutcome(state, context);
   if (verdict !== null) return verdict;
+
+  const recorded = startRecordedByRoute(state, context, canaryOk ? canary : undefined);
+  if (recorded !== null) return recorded;
 
   if (state.phase === 'progressing' && current.stepStartedAt === undefined) {
     const started = beginStep(state, context, step, canaryReady, wanted);
