@@ -11,7 +11,9 @@
 //   watches and Lease renewals, RSS and CPU, the heap by space, cache sizes per kind;
 // - under load: RSS, CPU, heap and caches; step due → weight written p50/p99 (and → status);
 // - per step of the release phase: GET, LIST and writes by verb and resource, from the audit
-//   log, from canaryd's own counter, and apiserver_request_total of all clients.
+//   log, from canaryd's own counter, and apiserver_request_total of all clients; and canaryd's
+//   writes by the phase of each release they belong to, per release and per step transition
+//   (release-phases.ts: a release's start, step 1, steps 2…n, promotion, drain).
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
 // `--node-options="--flag …"`: V8/Node flags added to the install's (to weigh one before deploy/ has it).
@@ -51,6 +53,7 @@ import {
 } from './lib/fleet.ts';
 import { describeCaches, describeFootprint, type Footprint } from './lib/footprint.ts';
 import { sampleLoopLag } from './lib/loop-lag.ts';
+import { writesByReleasePhase } from './lib/release-phases.ts';
 import { footprints, largest, type Replicas, sampleReplicas, shardOfPolicy, spawnReplicas } from './lib/replicas.ts';
 import { requestWindow } from './lib/requests.ts';
 import { reportScale } from './lib/scale-report.ts';
@@ -164,6 +167,12 @@ async function releasePhase(
     `${settled ? 'cleanup done' : 'still reconciling after 3 min'}: ${Date.now() - cleanupStarted} ms after the last release ended`,
   );
   const requests = await window.end();
+  // canaryd's writes by the phase of each release (its start, step 1, the steps after it, promotion,
+  // the drain): what a step costs apart from what a release costs once.
+  const trails = new Map(keys.map((key) => [key, fleet.statuses.get(key) ?? []]));
+  const writesByPhase = cluster.info.audit
+    ? writesByReleasePhase(window.audited(), trails, window.startedAt, FLEET_STEPS.length)
+    : null;
   // Where a step's latency goes: queue waits, the API server's answers, GC (summed over replicas).
   const work = controllerWork(metricsBefore, await canaryd.metrics());
   say(`canaryd while releasing: ${describeWork(work)}`);
@@ -188,6 +197,7 @@ async function releasePhase(
     work,
     requests,
     stepsTotal: m * FLEET_STEPS.length,
+    writesByPhase,
     latency: stepLatency(canaryd.lines(), fleet.statuses, FLEET_STEPS),
     oneRelease: statusTrail(fleet.statuses.get(keys[0] ?? '') ?? [], startedAt),
   };

@@ -44,17 +44,23 @@ export async function requestWindow(cluster: BenchCluster, canarydBase: string |
     return { at: Date.now(), apiserver, canaryd: canaryd.join('\n') };
   };
   const start = await mark();
+  let audited: AuditedRequest[] = [];
   return {
     startedAt: start.at,
     async end(): Promise<RequestWindow> {
       const stop = await mark();
       await sleep(2500); // --audit-log-batch-max-wait=1s
-      return windowBetween(cluster, start, stop);
+      const audit = cluster.info.audit;
+      const requests = audit ? readAudit(audit.log, audit.user) : [];
+      audited = requests.filter((r) => r.at >= start.at && r.at < stop.at);
+      return windowBetween(cluster, start, stop, requests);
     },
+    /** The requests audited in the window, once it ended (each one, for what counts cannot tell). */
+    audited: (): AuditedRequest[] => audited,
   };
 }
 
-function windowBetween(cluster: BenchCluster, start: Mark, stop: Mark): RequestWindow {
+function windowBetween(cluster: BenchCluster, start: Mark, stop: Mark, requests: AuditedRequest[]): RequestWindow {
   const counter = (text: string) => parseCounter(text, 'canaryd_kubernetes_requests_total', ['verb', 'resource']);
   const own = delta(counter(start.canaryd), counter(stop.canaryd));
   const live = delta(
@@ -65,7 +71,6 @@ function windowBetween(cluster: BenchCluster, start: Mark, stop: Mark): RequestW
     normaliseApiserver(parseCounter(text, 'apiserver_request_total', ['verb', 'resource', 'subresource']));
   const all = delta(api(start.apiserver), api(stop.apiserver));
   const audit = cluster.info.audit;
-  const requests: AuditedRequest[] = audit ? readAudit(audit.log, audit.user) : [];
   return {
     seconds: Math.round((stop.at - start.at) / 100) / 10,
     audited: audit ? countAudited(requests, start.at, stop.at) : null,

@@ -5,6 +5,7 @@ import { round, table, writeResults } from './common.ts';
 import type { ControllerWork } from './controller-work.ts';
 import { describeCaches, type Footprint } from './footprint.ts';
 import type { LoopLag } from './loop-lag.ts';
+import { type PerUnit, RELEASE_PHASES, type WritesByReleasePhase } from './release-phases.ts';
 import { per, type RequestWindow, requestRows } from './requests.ts';
 import type { StepLatency } from './step-latency.ts';
 
@@ -53,6 +54,8 @@ interface ScaleReport {
     work: ControllerWork;
     requests: RequestWindow;
     stepsTotal: number;
+    /** canaryd's writes by the phase of each release (null without an audit log). */
+    writesByPhase: WritesByReleasePhase | null;
     latency: StepLatency;
     /** The status writes of the first releasing policy, in order. */
     oneRelease: Array<Record<string, unknown>>;
@@ -71,6 +74,56 @@ const verbsOf = (byVerbResource: Record<string, number>) => {
 
 const rw = (counts: ReturnType<typeof readsAndWrites>, by: number) =>
   `${round(counts.get / by, 2)} GET, ${round(counts.list / by, 2)} LIST, ${round(counts.writes / by, 2)} writes`;
+
+const SPANS: Record<string, string> = {
+  start: "first status write → step 1's weight decided",
+  firstStep: "step 1's weight decided → step 2 entered",
+  steps: 'step 2 entered → promoting (per transition)',
+  promotion: 'promoting → succeeded (its write included)',
+  drain: 'after the succeeded write',
+};
+
+type Row = [string, string, string, number, number, string];
+
+/** Rows of the table by release phase: phase, span, per what, writes, apart from Events, by verb and resource; then the whole release. */
+export function releasePhaseRows(w: WritesByReleasePhase): Row[] {
+  const row = (name: string, unit: string, u: PerUnit): Row => {
+    const verbs = Object.entries(u.byVerbResource).map(([key, n]) => `${key} ${n}`);
+    return [name, SPANS[name] ?? 'the release', unit, u.writes, u.withoutEvents, verbs.join(', ')];
+  };
+  const rows = RELEASE_PHASES.map((name) => {
+    const { perStepTransition: perStep, perRelease } = w.phases[name];
+    return perStep ? row(name, 'step transition', perStep) : row(name, 'release', perRelease);
+  });
+  return [...rows, row('all', 'release', w.perRelease)];
+}
+
+const RELEASE_PHASES_NOTE =
+  "canaryd's writes in the release phase's window (apiserver audit; the Lease, reads and watches left out) by the phase of the release they belong to (bench/lib/release-phases.ts): start (the release's first status write → before the decision that sets step 1's weight: the canary created, its Events), firstStep (that decision → before the one entering step 2), steps (→ before the status write entering promoting; perStepTransition over releases × (steps − 1)), promotion (→ the status write recording succeeded, included), drain (what follows: weight 0, the canary's removal, the last status). A write is a policy's by name (the app, <app>-canary, Events <app>.<hex>). Events are written in the background, one at a time: they count in the phase they were written in, later than decided under load.";
+
+/** The main table's line beside the per-step ones: what a step transition writes, apart from the release's once. */
+function stepWritesRows(w: WritesByReleasePhase | null): Array<[string, string]> {
+  if (w === null) return [];
+  const each = w.phases.steps.perStepTransition;
+  const once = (['start', 'promotion', 'drain'] as const).map((name) => w.phases[name].perRelease.writes);
+  return [
+    [
+      'per step transition (steps 2…n): canaryd writes by release phase (audit)',
+      `${each?.writes ?? 0} (${JSON.stringify(each?.byVerbResource ?? {})}); step 1 ${w.phases.firstStep.perRelease.writes}; per release: start / promotion / drain ${once.join(' / ')}`,
+    ],
+  ];
+}
+
+function printReleasePhases(w: WritesByReleasePhase | null): void {
+  if (w === null) return;
+  console.log(
+    `\ncanaryd's writes by phase of each release (apiserver audit): ${w.releases} releases, ${w.stepTransitions} step transitions`,
+  );
+  table(['phase', 'from → to', 'per', 'writes', 'apart from Events', 'by verb and resource'], releasePhaseRows(w));
+  console.log(
+    `Events count where written (in the background, later than decided under load); status writes matched to the watch in order for ${w.matchedInOrder} of ${w.releases} releases (the rest by time); releases left out: ${w.leftOut.length}; writes of no release: ${w.unattributed.writes} ${JSON.stringify(w.unattributed.byVerbResource)}`,
+  );
+}
 
 const heap = (f: Footprint) =>
   `heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB, external ${f.externalMiB} MiB; RSS anon ${f.rssAnonMiB} + file ${f.rssFileMiB} MiB`;
@@ -164,6 +217,7 @@ export function reportScale(r: ScaleReport): void {
       ['per step: canaryd, its own counter', rw(own, by)],
       ['per step: canaryd, cache live reads', JSON.stringify(per(load.requests.canaryd.liveReads, by))],
       ['per step: all clients, apiserver_request_total', rw(all, by)],
+      ...stepWritesRows(load.writesByPhase),
     );
   }
   table(['measure', 'value'], rows);
@@ -174,6 +228,7 @@ export function reportScale(r: ScaleReport): void {
       requestRows(load.requests, load.stepsTotal),
     );
   }
+  printReleasePhases(load?.writesByPhase ?? null);
   writeResults(`scale-${n}x${m}${r.router === 'replica-ratio' ? '' : `-${r.router}`}${k ? `-shards${k}` : ''}`, {
     setup: r.setup,
     shards: r.shards,
@@ -196,6 +251,7 @@ export function reportScale(r: ScaleReport): void {
           stepLatencyMs: load.latency.weightWritten,
           stepLatencyToStatusMs: load.latency.statusWritten,
           stepsTotal: load.stepsTotal,
+          ...(load.writesByPhase && { writesByReleasePhase: { note: RELEASE_PHASES_NOTE, ...load.writesByPhase } }),
           statusWritesOfOneRelease: load.oneRelease,
           apiRequests: {
             note: "audited: canaryd's identity in the apiserver's audit log (every request, watches and informer lists included); canaryd: its own canaryd_kubernetes_requests_total (its KubeApi: reconciles, Events, Lease; not the informers); apiserverAllClients: apiserver_request_total deltas over the release phase, every client together (kube-controller-manager, scheduler, kwok, this benchmark's watch)",
