@@ -32,7 +32,7 @@ import { installFinalizerPolicy } from '../e2e/support/finalizer-policy.ts';
 import { adoptionTime } from './lib/adoption-time.ts';
 import { release } from './lib/app.ts';
 import { readAudit } from './lib/audit.ts';
-import { waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
+import { waitEventsWritten, waitReady, waitReconcilesSettle } from './lib/canaryd.ts';
 import { benchCluster, canarydKubeconfig, logsDir } from './lib/cluster.ts';
 import { sampleClusterCpu } from './lib/cluster-cpu.ts';
 import { type Flags, intFlag, round, say, sleep, switchFlag, wordsFlag } from './lib/common.ts';
@@ -323,6 +323,18 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
         ? `canaryd spawn → queue drained (no reconcile for 5 s): ${quietMs} ms`
         : `canaryd still reconciling ${settleMs / 60_000} min after adoption (--settle-minutes); the idle phase is measured anyway`,
     );
+    // Nothing left to do means the Events decided while adopting written too: the idle minute
+    // starts then, and how long the Event backlog outlasted the reconciles is its own figure.
+    const written = await Promise.all(started.bases().map((base) => waitEventsWritten(base, settleMs))).then(
+      () => true,
+      () => false,
+    );
+    const eventsWrittenMs = written ? Date.now() - started.startedAt : null;
+    say(
+      written
+        ? `canaryd spawn → every Event written (canaryd_events_pending 0): ${eventsWrittenMs} ms`
+        : `canaryd still writing Events ${settleMs / 60_000} min after the queue drained; the idle phase is measured anyway`,
+    );
     const idle = await idlePhase(cluster, started, idleSeconds);
     const load = m > 0 ? await releasePhase(cluster, started, fleet, n, m, releaseTimeout) : undefined;
     // The audit log of the adoption, long written by now: where each policy's adoption time went.
@@ -340,6 +352,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       adoptionLoopLag,
       adoptionCpuPercent,
       quietMs,
+      eventsWrittenMs,
       idle,
       load,
     });

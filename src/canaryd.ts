@@ -57,6 +57,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       log.warn('event dropped: too many Events waiting to be written', { reason });
     },
   });
+  metrics.eventsPending(() => events.pending);
   // Every Secret read of the controller goes through this one reader, over the watch caches
   // (which answer from the API server while they hold no Secrets).
   const secrets = new KubeSecretSource(cached, { watched: () => informers?.kindSynced('Secret') ?? false });

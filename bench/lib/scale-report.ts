@@ -33,6 +33,8 @@ interface ScaleReport {
   adoptionCpuPercent: Record<string, number | null>;
   /** null: reconciles had not stopped within --settle-minutes. */
   quietMs: number | null;
+  /** spawn → canaryd_events_pending 0 (the idle minute starts then); null: not within the bound. */
+  eventsWrittenMs: number | null;
   idle: {
     process: { rssMiBMean: number | null; rssMiBMax: number | null; cpuPercent: number | null };
     reconciles: number;
@@ -128,6 +130,8 @@ function printReleasePhases(w: WritesByReleasePhase | null): void {
 const heap = (f: Footprint) =>
   `heap used ${f.heapUsedMiB} of ${f.heapTotalMiB} MiB, external ${f.externalMiB} MiB; RSS anon ${f.rssAnonMiB} + file ${f.rssFileMiB} MiB`;
 
+const settledIn = (ms: number | null) => (ms === null ? 'not within --settle-minutes' : `${ms} ms`);
+
 export function reportScale(r: ScaleReport): void {
   if (r.adoption) console.log(`adoption: ${describeAdoptionTime(r.adoption)}`);
   const { policies: n, releasing: m } = r.setup;
@@ -164,7 +168,8 @@ export function reportScale(r: ScaleReport): void {
         .map(([name, percent]) => `${name} ${percent ?? '?'}`)
         .join(', '),
     ],
-    ['spawn → queue drained', r.quietMs === null ? 'not within --settle-minutes' : `${r.quietMs} ms`],
+    ['spawn → queue drained', settledIn(r.quietMs)],
+    ['spawn → every Event written (idle starts)', settledIn(r.eventsWrittenMs)],
     [`idle (${r.idle.requests.seconds} s): reconciles`, r.idle.reconciles],
     [
       'idle: requests per minute apart from watches and Lease (apiserver audit)',
@@ -238,6 +243,7 @@ export function reportScale(r: ScaleReport): void {
     adoptionLoopLag: r.adoptionLoopLag,
     adoptionCpuPercent: r.adoptionCpuPercent,
     quietMs: r.quietMs,
+    eventsWrittenMs: r.eventsWrittenMs,
     idle: r.idle,
     ...(load
       ? {

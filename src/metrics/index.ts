@@ -37,6 +37,8 @@ export interface CanarydMetrics {
   cacheSizes(counts: () => Record<string, number>): void;
   /** A Kubernetes Event dropped by the background recorder (kube/background-events.ts). */
   countDroppedEvent(): void;
+  /** Reports the Events waiting to be written (kube/background-events.ts) when /metrics is scraped. */
+  eventsPending(pending: () => number): void;
   /** One Prometheus query; `errorCode` (a MetricQueryError code) when it failed. */
   observePrometheusQuery(seconds: number, errorCode?: string): void;
 }
@@ -96,6 +98,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
     },
     countDroppedEvent() {
       m.eventsDropped.inc();
+    },
+    eventsPending(pending) {
+      (m.eventsPending as unknown as { collect?: () => void }).collect = () => m.eventsPending.set(pending());
     },
     observePrometheusQuery(seconds, errorCode) {
       m.prometheusQueryDuration.observe({ result: errorCode === undefined ? 'success' : 'error' }, seconds);

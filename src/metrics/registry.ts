@@ -143,6 +143,11 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Kubernetes Events not written because more than 5,000 were already waiting (the API server too slow to take them).',
       registers,
     }),
+    eventsPending: new Gauge({
+      name: 'canaryd_events_pending',
+      help: 'Kubernetes Events decided and not written yet (written one at a time in the background; a backlog after many adoptions at once).',
+      registers,
+    }),
     prometheusQueryDuration: new Histogram({
       name: 'canaryd_prometheus_query_duration_seconds',
       help: 'Time of one Prometheus instant query, by result (success, error).',

@@ -199,6 +199,15 @@ describe('controller health', () => {
     expect(value(await text(metrics), 'canaryd_events_dropped_total')).toBe(2);
   });
 
+  it('Events waiting to be written, as many as the recorder holds when scraped', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let pending = 1200;
+    metrics.eventsPending(() => pending);
+    expect(value(await text(metrics), 'canaryd_events_pending')).toBe(1200);
+    pending = 0;
+    expect(value(await text(metrics), 'canaryd_events_pending')).toBe(0);
+  });
+
   it('reconcile duration by result and errors by reason', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeReconcile(0.02);
