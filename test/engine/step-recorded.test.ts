@@ -2,7 +2,7 @@
 // decisions do so, and how a decision reads a route whose status write never happened.
 import { describe, expect, it } from 'vitest';
 import { decide, routeBeforeRecording } from '../../src/engine/index.ts';
-import { at, CHECKS, canaryObserved, effects, iso, MIN, policy, releaseState, types } from './fixtures.ts';
+import { at, CHECKS, canaryObserved, effects, iso, MIN, operation, policy, releaseState, types } from './fixtures.ts';
 
 // Steps 1 %, 5 %, 25 %, each held 5 minutes; advancing only 03:00–04:00 UTC (T0 is 10:00).
 const windowed = policy({ schedule: { advanceWindows: [{ cron: '0 3 * * *', duration: '1h' }] } });
@@ -96,6 +96,13 @@ describe('a route that carries a step the status does not', () => {
     const decision = decide(pausing, stopped(), canaryObserved(5), at(6 * MIN));
     expect(decision.next.phase).toBe('paused');
     expect(decision.next.current).toMatchObject({ stepIndex: 1, weight: 5 });
+    expect(effects(decision.actions)).toEqual([]);
+  });
+
+  it('a person’s pause that made the status write lose its race: paused at the step the route carries', () => {
+    const decision = decide(windowed, stopped(), canaryObserved(5, { operation: operation('pause') }), at(6 * MIN));
+    expect(decision.next.phase).toBe('paused');
+    expect(decision.next.current).toMatchObject({ stepIndex: 1, stepStartedAt: iso(6 * MIN), weight: 5 });
     expect(effects(decision.actions)).toEqual([]);
   });
 

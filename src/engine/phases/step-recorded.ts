@@ -15,7 +15,7 @@ import type { ObservedCanary } from '../observed.ts';
 import { enterStep } from '../transitions.ts';
 import type { ReleaseState } from '../types.ts';
 import { plannedCanarySize } from './step-gates.ts';
-import { startStep } from './step-start.ts';
+import { markStarted, startStep } from './step-start.ts';
 
 /**
  * Does this decision write its route before its status? Only one that starts a step of the same
@@ -37,7 +37,8 @@ export function routeBeforeRecording(before: ReleaseState, next: ReleaseState, a
 /**
  * The route carries the weight of the step that would start next, which the status does not:
  * that step started in a pass whose status write never happened. It starts again now (a step
- * that pauses pauses as it would have), if its canary is still ready for it; null otherwise (the step's actions then put the status's weight
+ * that pauses pauses as it would have; a release paused meanwhile stays paused, at that step),
+ * if its canary is still ready for it; null otherwise (the step's actions then put the status's weight
  * back, and the step starts when its gates open again).
  */
 export function startRecordedByRoute(
@@ -47,7 +48,8 @@ export function startRecordedByRoute(
 ): HandlerResult | null {
   const current = state.current!;
   const { route } = context.observed;
-  if (state.phase !== 'progressing' || route.weight <= current.weight) return null;
+  const paused = state.phase === 'paused';
+  if ((state.phase !== 'progressing' && !paused) || route.weight <= current.weight) return null;
   // Before this release set any weight, the route's may be an earlier release's (superseded):
   // the first step starts through its gates as usual, and they answer as they did (recorded).
   if (current.stepStartedAt === undefined && current.stepIndex === 0) return null;
@@ -56,5 +58,9 @@ export function startRecordedByRoute(
   if (step === undefined || step.weight !== route.weight || step.testersOnly) return null;
   if (canary === undefined || canary.readyReplicas < plannedCanarySize(context, index)) return null;
   if (index !== current.stepIndex) enterStep(current, index, context);
-  return startStep(state, context, step);
+  if (!paused) return startStep(state, context, step);
+  // Paused meanwhile (a person's pause, which is what made the status write lose its race): the
+  // release pauses at the step the route carries, not at the one before with its weight lowered.
+  markStarted(current, context, step);
+  return null;
 }

@@ -6,7 +6,7 @@ import { type Context, type HandlerResult, plusMs } from '../context.ts';
 import type { ObservedCanary } from '../observed.ts';
 import type { PlannedStep } from '../plan.ts';
 import { pause, setPhase } from '../transitions.ts';
-import type { ReleaseState } from '../types.ts';
+import type { CurrentRelease, ReleaseState } from '../types.ts';
 import { canarySize, heldByGates, startGates } from './step-gates.ts';
 
 /** The step routes testers by header or cookie (a testers-only step, or spec.routing on every step). */
@@ -67,14 +67,19 @@ function openGatesFirst(state: ReleaseState, context: Context, step: PlannedStep
 /** The canary is ready for the step: its weight is set and its hold begins now. */
 export function startStep(state: ReleaseState, context: Context, step: PlannedStep): HandlerResult {
   const current = state.current!;
-  current.stepStartedAt = context.nowIso;
-  current.weight = step.weight;
-  current.testersOnly = step.testersOnly;
-  current.deadlines.canaryReady = undefined;
+  markStarted(current, context, step);
   if (step.pause && current.stepPauseLifted !== current.stepIndex && !current.promote) {
     return { goto: pause(state, context, 'step', 'policy', `step ${current.stepIndex + 1} waits for resume`) };
   }
   return { goto: setPhase(state, 'progressing', `step ${current.stepIndex + 1} at ${step.weight}%`) };
+}
+
+/** The step's weight is set now and its hold begins. */
+export function markStarted(current: CurrentRelease, context: Context, step: PlannedStep): void {
+  current.stepStartedAt = context.nowIso;
+  current.weight = step.weight;
+  current.testersOnly = step.testersOnly;
+  current.deadlines.canaryReady = undefined;
 }
 
 /**
