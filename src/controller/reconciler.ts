@@ -8,8 +8,9 @@
 // as Observed), drift.ts (what someone else changed, put back), pass.ts (decide → persist.ts →
 // execute.ts → notify), and finalizer.ts again once a deleted policy has handed everything back.
 
-import { type Observed, pausesBeforeRecording } from '../engine/index.ts';
+import { drainRunning, type Observed, pausesBeforeRecording } from '../engine/index.ts';
 import type { Deployment } from '../kube/objects.ts';
+import type { CanaryPolicy } from '../policy/schema.ts';
 import { policyMark } from '../traffic/router.ts';
 import { activePolicy } from './active-policy.ts';
 import { otherClaimant, refuseClaimed } from './claim.ts';
@@ -104,7 +105,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // The controller backs off per key and shows the error as Reconciled=False.
   if (outcome.kind === 'failed') throw outcome.error;
   if (deleting && (await finishDeletion(deps, outcome))) return { requeueAfterMs: null };
-  return { requeueAfterMs: requeueAfter(deps, outcome) };
+  return { requeueAfterMs: requeueAfter(deps, policy, outcome) };
 }
 
 /**
@@ -127,7 +128,11 @@ async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<vo
 }
 
 /** When to look again after a pass that persisted its decision and ran its actions. */
-function requeueAfter(deps: ReconcilerDeps, outcome: Extract<PassOutcome, { kind: 'done' }>): number | null {
+function requeueAfter(
+  deps: ReconcilerDeps,
+  policy: CanaryPolicy,
+  outcome: Extract<PassOutcome, { kind: 'done' }>,
+): number | null {
   const { next, actions, wake } = outcome;
   if (outcome.analysed) return 0;
   // After writes, look again soon: the cluster answers with watch events, but some waits (pods
@@ -135,10 +140,10 @@ function requeueAfter(deps: ReconcilerDeps, outcome: Extract<PassOutcome, { kind
   // asking for while the cluster converges must not spin the controller.
   if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return 250;
   const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
-  // A canary being removed (drained, then deleted) is watched for until it is gone, also after
-  // the release ended: the route's cleanup (a surge undone, a selector restored) waits for it,
-  // and the delete of the canary's Deployment may reach us before its pods are gone.
-  const removing = next.drain !== undefined ? CANARY_REMOVAL_POLL_MS : null;
+  // A canary being drained is looked at every second until the drain ends, also after the
+  // release ended; from then on the engine asks for its delete and the route's cleanup (a surge
+  // undone, a selector restored) on every pass until they are done, and those actions requeue.
+  const removing = drainRunning(next, policy, deps.now()) ? CANARY_REMOVAL_POLL_MS : null;
   const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : removing;
   const candidates = [untilWake, resync].filter((v): v is number => v !== null);
   return candidates.length ? Math.min(...candidates) : null;

@@ -7,17 +7,21 @@
 // write, not one for the decision and another for the drain. The start of the drain is persisted
 // (state.drain), so a controller restarted during it neither removes the canary early nor starts
 // the drain again; a restart that finds the weight above 0 (the write never went out) writes it
-// and starts the drain over. Rollback still begins at once: only the removal waits.
+// and starts the drain over. Rollback still begins at once: only the removal waits. Once the
+// canary is gone the record stays as it is, read only beside a canary, until the next release
+// starts without it: clearing it took a status write of its own at the end of every release.
 //
 // Then the canary Deployment is deleted (dependents first: it stays until its pods are gone), and
 // only once it is gone are the route objects removed:
 // in ingress mode cleanupRoute restores the stable Service's selector, which selects the canary
 // pods too (they carry the user's labels), so restoring it earlier would hand stable traffic to
 // pods about to go.
+import type { CanaryPolicy } from '../policy/schema.ts';
 import { formatDuration } from '../schedule/duration.ts';
 import type { Action } from './actions.ts';
 import { type Context, event, plusMs, reached } from './context.ts';
 import type { Observed } from './observed.ts';
+import { policyTimes } from './plan.ts';
 import type { ReleaseState } from './types.ts';
 
 /**
@@ -27,10 +31,9 @@ import type { ReleaseState } from './types.ts';
  */
 export function canaryRemoval(state: ReleaseState, context: Context, before: readonly Action[] = []): Action[] {
   const { canary, route } = context.observed;
-  if (canary === undefined) {
-    state.drain = undefined;
-    return canaryObjectsRemoval(context.observed);
-  }
+  // The drain's record stays once the canary is gone (a status write of its own would say
+  // nothing anyone reads); the next release starts without it (transitions.ts).
+  if (canary === undefined) return canaryObjectsRemoval(context.observed);
   const actions: Action[] = [];
   if (route.testersRouting) actions.push({ type: 'setTesterRouting', enabled: false });
   const zeroNow = before.some((action) => action.type === 'setWeight' && action.weight === 0);
@@ -47,6 +50,12 @@ export function canaryRemoval(state: ReleaseState, context: Context, before: rea
 export function canaryObjectsRemoval(observed: Observed): Action[] {
   if (observed.canary !== undefined) return [{ type: 'deleteCanary' }];
   return observed.route.prepared ? [{ type: 'cleanupRoute' }] : [];
+}
+
+/** The drain is still running at `now` (its record outlives it: it is read only beside a canary). */
+export function drainRunning(state: ReleaseState, policy: CanaryPolicy, now: Date): boolean {
+  const end = drainEndsAt(state, policyTimes(policy).drainDelayMs);
+  return end !== null && Date.parse(end) > now.getTime();
 }
 
 /** When the drain ends (null: not draining); for nextWakeAt. */

@@ -1,6 +1,7 @@
 // The release engine's public surface: a pure decide() and the data it speaks.
 export type * from './actions.ts';
 export { decide, initialState } from './decide.ts';
+export { drainRunning } from './drain.ts';
 export type * from './hook-calls.ts';
 export { nextAnalysisTime, nextStepTime } from './next.ts';
 export type * from './observed.ts';

@@ -149,7 +149,8 @@ export interface ReleaseState {
    * The canary is being drained: since `since` (the first decide that saw the route at weight 0
    * with no tester routing) it receives no new requests, and it is removed once
    * spec.traffic.drainDelay has passed. Kept here, not in `current`, because promotion ends the
-   * release before the canary goes.
+   * release before the canary goes. It stays after the canary is gone (read only beside a
+   * canary; drainRunning says whether it still runs) until the next release begins.
    */
   drain?: { since: string };
   /**

@@ -93,7 +93,7 @@ describe('drain after weight 0', () => {
       drainSince: iso(MIN),
     },
     {
-      name: 'canary gone: the route objects are removed and the drain is forgotten',
+      name: 'canary gone: the route objects are removed; the drain’s record stays (no status write of its own)',
       state: rollingBack({ drain: { since: iso(MIN) } }),
       observed: observed({
         deployment: deployment('v1'),
@@ -101,7 +101,7 @@ describe('drain after weight 0', () => {
       }),
       nowMs: MIN + 6 * SEC,
       actions: ['cleanupRoute'],
-      drainSince: null,
+      drainSince: iso(MIN),
     },
     {
       name: 'testers still routed: weight 0 and their routing off in one batch; the drain starts with it',
@@ -236,7 +236,32 @@ describe('drain in whole journeys (the simulated cluster checks the drain on eve
     drive(d, p, (x) => x.cluster.canary === undefined && !x.cluster.route.prepared, { maxCalls: 20 });
     expect(d.cluster.canary).toBeUndefined();
     expect(d.cluster.route.prepared).toBe(false);
-    expect(d.state.drain).toBeUndefined();
+    expect(d.cluster.violations).toEqual([]);
+    // Nothing left to do, nothing to write: the pass that found the canary gone left the state
+    // as the drain's start had written it (one status write less per release).
+    const rested = d.state;
+    const again = decide(p, rested, d.cluster.observe(), new Date(d.now.getTime() + 60 * SEC));
+    expect(effects(again.actions)).toEqual([]);
+    expect(again.next).toEqual(rested);
+    expect(rested.drain).toBeDefined();
+    expect(nextWakeAt(rested, p, d.now)).toBeNull();
+  });
+
+  it('a drain record left by the last release is not read by the next one', () => {
+    const p = policy({ traffic: { drainDelay: '30s' } });
+    const d = start(new Cluster({ drainDelayMs: 30 * SEC }));
+    drive(d, p, (x) => x.state.stable !== undefined && x.cluster.deployment.paused);
+    d.cluster.setTemplate('v2');
+    drive(d, p, (x) => x.state.phase === 'succeeded' && x.cluster.canary === undefined && !x.cluster.route.prepared);
+    expect(d.state.drain).toBeDefined();
+    d.cluster.setTemplate('v3');
+    const started = decide(p, d.state, d.cluster.observe(), d.now);
+    expect(started.next.phase).toBe('progressing');
+    expect(started.next.drain).toBeUndefined();
+    // and v3 is rolled back by a person: its canary still waits its own 30 s after weight 0
+    drive(d, p, (x) => x.state.current?.stepStartedAt !== undefined && x.state.current.revision === 3);
+    d.cluster.operation = { id: 'abort-v3', op: 'abort', by: 'alice', at: d.now.toISOString() };
+    drive(d, p, (x) => x.state.phase === 'idle' && x.cluster.canary === undefined && !x.cluster.route.prepared);
     expect(d.cluster.violations).toEqual([]);
   });
 
