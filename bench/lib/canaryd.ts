@@ -236,13 +236,9 @@ export function sampleProcess(pid: number, intervalMs = 1000) {
 }
 
 /**
- * Waits until canaryd's reconcile count has not moved for `quietMs` (adoption leaves follow-up
- * reconciles queued); returns when that was reached.
- */
-/**
- * Until canaryd has written every Event it decided (canaryd_events_pending 0): its Events go out
- * one at a time in the background, and 2,000 `Adopted` Events of 1,000 adoptions outlast the
- * reconciles on a slow API server. Answers how long that took.
+ * Waits until canaryd has written every Event it decided (canaryd_events_pending 0): its Events
+ * go out one at a time in the background, and 2,000 `Adopted` Events of 1,000 adoptions outlast
+ * the reconciles on a slow API server.
  */
 export async function waitEventsWritten(base: string, timeoutMs: number): Promise<void> {
   await waitFor(async () => sumCounter(await canarydMetrics(base), 'canaryd_events_pending') === 0, {
@@ -252,6 +248,10 @@ export async function waitEventsWritten(base: string, timeoutMs: number): Promis
   });
 }
 
+/**
+ * Waits until canaryd's reconcile count has not moved for `quietMs` (adoption leaves follow-up
+ * reconciles queued); returns when that was reached.
+ */
 export async function waitReconcilesSettle(base: string, quietMs = 5000, timeoutMs = 10 * 60_000): Promise<void> {
   let lastCount = -1;
   let stableSince = Date.now();

@@ -15,9 +15,11 @@
 // Events are written in the background, one at a time (kube/background-events.ts): they count in
 // the phase they were written in, which under load is later than the decision that asked for them.
 import { isDeepStrictEqual } from 'node:util';
+import { byCodeUnits } from '../../src/order.ts';
 import type { AuditedRequest } from './audit.ts';
 import { round } from './common.ts';
 import type { Seen } from './fleet.ts';
+import type { Counts } from './metrics.ts';
 
 type Current = NonNullable<NonNullable<Seen['status']['release']>['current']>;
 
@@ -54,7 +56,6 @@ export interface WritesByReleasePhase {
   unattributed: { writes: number; byVerbResource: Record<string, number> };
 }
 
-type Counts = Map<string, number>;
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** A write of canaryd's apart from the Lease (leader election belongs to no release). */
@@ -132,7 +133,7 @@ function phaseAt(x: number, w: AuditedRequest, b: Bounds): ReleasePhase | undefi
 
 const add = (counts: Counts, key: string, n = 1) => counts.set(key, (counts.get(key) ?? 0) + n);
 const sorted = (counts: Counts) =>
-  Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || byCodeUnits(a[0], b[0])));
 const total = (counts: Counts, keep = (_key: string) => true) =>
   [...counts].reduce((sum, [key, n]) => sum + (keep(key) ? n : 0), 0);
 

@@ -58,7 +58,7 @@ export function drainRunning(state: ReleaseState, policy: CanaryPolicy, now: Dat
   return end !== null && Date.parse(end) > now.getTime();
 }
 
-/** When the drain ends (null: not draining); for nextWakeAt. */
+/** When the recorded drain ends, or ended (null: no record); for nextWakeAt and drainRunning. */
 export function drainEndsAt(state: ReleaseState, drainDelayMs: number): string | null {
   return state.drain === undefined ? null : plusMs(state.drain.since, drainDelayMs);
 }

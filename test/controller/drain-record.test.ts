@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
 import type { PolicyStatus } from '../../src/controller/status.ts';
-import type { Deployment, KubeObject } from '../../src/kube/objects.ts';
+import type { Deployment } from '../../src/kube/objects.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
 import { NS, World } from '../traffic/world.ts';
-import { quietDeps, rollAll } from './reconcile-fixtures.ts';
+import { keepingStatusWrites, quietDeps, rollAll } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 const ref = (kind: string, name: string, apiVersion = 'apps/v1') => ({ apiVersion, kind, namespace: NS, name });
@@ -16,13 +16,7 @@ const ref = (kind: string, name: string, apiVersion = 'apps/v1') => ({ apiVersio
 describe('after a release', () => {
   it('writes its status once from promotion done to the canary gone, then leaves the policy alone', async () => {
     const world = new World();
-    const statusWrites: PolicyStatus[] = [];
-    const kube = Object.assign(world.kube, {
-      replaceStatus: <T extends KubeObject>(object: T) => {
-        statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
-        return world.kube.replace(object);
-      },
-    });
+    const { kube, statusWrites } = keepingStatusWrites(world.kube);
     kube.seed({
       apiVersion: policyRef.apiVersion,
       kind: policyRef.kind,

@@ -12,7 +12,7 @@ import type { Transition } from '../../src/notify/derive.ts';
 import { IngressNginxRouter } from '../../src/traffic/ingress-nginx.ts';
 import { ReplicaRatioRouter } from '../../src/traffic/replica-ratio.ts';
 import { NS, World } from '../traffic/world.ts';
-import { quietDeps, rollAll } from './reconcile-fixtures.ts';
+import { keepingStatusWrites, quietDeps, rollAll } from './reconcile-fixtures.ts';
 
 const policyRef = { apiVersion: 'canaryd.dev/v1alpha1', kind: 'CanaryPolicy', namespace: NS, name: 'web' };
 const deploymentRef = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name });
@@ -31,13 +31,7 @@ const oneStepPolicy = (router: string): PolicyObject => ({
 describe('the measured share after a weight write', () => {
   it('is in the status the same pass leaves, before any watch event brings the policy back', async () => {
     const world = new World();
-    const statusWrites: PolicyStatus[] = [];
-    const kube = Object.assign(world.kube, {
-      replaceStatus: <T extends KubeObject>(object: T) => {
-        statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
-        return world.kube.replace(object);
-      },
-    });
+    const { kube, statusWrites } = keepingStatusWrites(world.kube);
     kube.seed(oneStepPolicy('ingress-nginx'));
     const rolled = () => rollAll(world);
     let now = Date.parse('2026-12-03T08:00:00Z');
@@ -76,17 +70,11 @@ describe('the measured share after a weight write', () => {
 
   it('a step whose status write was lost after its route write starts from the route, not over again', async () => {
     const world = new World();
-    const statusWrites: PolicyStatus[] = [];
     let loseNext = false;
-    const kube = Object.assign(world.kube, {
-      replaceStatus: <T extends KubeObject>(object: T) => {
-        if (loseNext) {
-          loseNext = false;
-          return Promise.reject(new KubeError('Conflict', 'the object has been modified'));
-        }
-        statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
-        return world.kube.replace(object);
-      },
+    const { kube, statusWrites } = keepingStatusWrites(world.kube, () => {
+      if (!loseNext) return undefined;
+      loseNext = false;
+      return new KubeError('Conflict', 'the object has been modified');
     });
     const twoSteps = oneStepPolicy('ingress-nginx');
     (twoSteps.spec as { strategy: unknown }).strategy = {
@@ -151,7 +139,7 @@ describe('the measured share after a weight write', () => {
     const announced: Transition[] = [];
     const deps = {
       ...quietDeps(
-        Object.assign(kube, { replaceStatus: <T extends KubeObject>(object: T) => kube.replace(object) }),
+        keepingStatusWrites(kube).kube,
         () => new ReplicaRatioRouter(kube),
         () => new Date(now),
       ),

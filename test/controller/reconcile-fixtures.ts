@@ -20,6 +20,23 @@ export class StatusKube extends FakeKube implements StatusWriter {
   }
 }
 
+/**
+ * `kube` (a World's) writing statuses through, each one kept in `statusWrites`; `refuse` answers
+ * an error for a write instead (a lost race), or undefined to let it through.
+ */
+export function keepingStatusWrites<K extends FakeKube>(kube: K, refuse: () => Error | undefined = () => undefined) {
+  const statusWrites: PolicyStatus[] = [];
+  const writing = Object.assign(kube, {
+    replaceStatus: <T extends KubeObject>(object: T): Promise<T> => {
+      const error = refuse();
+      if (error !== undefined) return Promise.reject(error);
+      statusWrites.push(structuredClone((object as { status?: PolicyStatus }).status as PolicyStatus));
+      return kube.replace(object);
+    },
+  });
+  return { kube: writing, statusWrites };
+}
+
 /** The stable Deployment as a policy finds it: unpaused, rolled out, every replica available. */
 export function unadoptedDeployment(replicas: number): Deployment {
   const deployment = stableDeployment(replicas);

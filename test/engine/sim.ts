@@ -200,10 +200,6 @@ export interface Driver {
 }
 
 /**
- * decide -> persist -> execute -> pods catch up, repeatedly; time jumps to nextWakeAt (or by
- * `idleStepMs`) when a call asked for nothing. Stops when `until` holds or after `maxCalls`.
- */
-/**
  * One pass as the controller runs it (controller/pass.ts): the decision persisted, then its
  * actions; or, for a decision that only starts a step's weight, the route first and the status
  * after it. A crash after `limit` actions (any limit: the status comes last) loses that status.
@@ -221,6 +217,10 @@ export function persistAndExecute(
   return crashed && routeBeforeRecording(before, decision.next, decision.actions) ? before : decision.next;
 }
 
+/**
+ * decide -> persist -> execute -> pods catch up, repeatedly; time jumps to nextWakeAt (or by
+ * `idleStepMs`) when a call asked for nothing. Stops when `until` holds or after `maxCalls`.
+ */
 export function drive(
   driver: Driver,
   policy: CanaryPolicy,
