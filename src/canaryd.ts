@@ -117,7 +117,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     {
       concurrency: settings.concurrency,
       onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error),
-      onDequeue: (seconds) => metrics.observeQueueWait(seconds),
+      onDequeue: (seconds, lane) => metrics.observeQueueWait(seconds, lane),
       started: false,
     },
   );

@@ -7,7 +7,9 @@ import { byFirst, delta, histogramQuantileDelta, parseCounter, sumCounter, toRec
 export interface ControllerWork {
   reconciles: number;
   reconcileMeanMs: number | null;
-  queueWaitMs: { mean: number | null; p50: number | null; p99: number | null };
+  queueWaitMs: QueueWait;
+  /** The same by the queue's lane: schedule (wake-ups: a hold's end, an analysis round; first) and change. */
+  queueWaitByLaneMs: Record<string, QueueWait & { n: number }>;
   /** Mean time of a Kubernetes request, by verb, ms. */
   kubeRequestMeanMs: Record<string, number>;
   gcSeconds: number;
@@ -17,6 +19,13 @@ export interface ControllerWork {
   watchLists: Record<string, number>;
 }
 
+export interface QueueWait {
+  mean: number | null;
+  p50: number | null;
+  p99: number | null;
+}
+
+const LANES = ['schedule', 'change'];
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 const diff = (before: string, after: string, metric: string) => sumCounter(after, metric) - sumCounter(before, metric);
 const ms = (seconds: number) => (Number.isFinite(seconds) ? round(seconds * 1000, 1) : null);
@@ -40,11 +49,14 @@ export function controllerWork(before: string, after: string): ControllerWork {
     reconciles: round(reconciles, 0),
     reconcileMeanMs:
       reconciles > 0 ? ms(diff(before, after, 'canaryd_reconcile_duration_seconds_sum') / reconciles) : null,
-    queueWaitMs: {
-      mean: waits > 0 ? ms(diff(before, after, 'canaryd_workqueue_wait_seconds_sum') / waits) : null,
-      p50: ms(histogramQuantileDelta(before, after, 'canaryd_workqueue_wait_seconds', 0.5)),
-      p99: ms(histogramQuantileDelta(before, after, 'canaryd_workqueue_wait_seconds', 0.99)),
-    },
+    queueWaitMs: queueWait(before, after, waits, diff(before, after, 'canaryd_workqueue_wait_seconds_sum'), {}),
+    queueWaitByLaneMs: Object.fromEntries(
+      LANES.map((lane) => {
+        const n = laneDiff(before, after, 'canaryd_workqueue_wait_seconds_count', lane);
+        const sum = laneDiff(before, after, 'canaryd_workqueue_wait_seconds_sum', lane);
+        return [lane, { n: round(n, 0), ...queueWait(before, after, n, sum, { lane }) }];
+      }),
+    ),
     kubeRequestMeanMs,
     gcSeconds: round(diff(before, after, 'canaryd_nodejs_gc_duration_seconds_sum'), 2),
     watchEvents: toRecord(
@@ -62,12 +74,24 @@ export function controllerWork(before: string, after: string): ControllerWork {
   };
 }
 
+function queueWait(before: string, after: string, n: number, sum: number, where: Record<string, string>): QueueWait {
+  const quantile = (q: number) => ms(histogramQuantileDelta(before, after, 'canaryd_workqueue_wait_seconds', q, where));
+  return { mean: n > 0 ? ms(sum / n) : null, p50: quantile(0.5), p99: quantile(0.99) };
+}
+
+const laneDiff = (before: string, after: string, metric: string, lane: string) =>
+  (parseCounter(after, metric, ['lane']).get(lane) ?? 0) - (parseCounter(before, metric, ['lane']).get(lane) ?? 0);
+
 /** One line for the log. */
 export function describeWork(work: ControllerWork): string {
   const wait = work.queueWaitMs;
   return [
     `${work.reconciles} reconciles (mean ${work.reconcileMeanMs ?? '–'} ms)`,
-    `queue wait mean/p50/p99 ${wait.mean ?? '–'}/${wait.p50 ?? '–'}/${wait.p99 ?? '–'} ms`,
+    `queue wait mean/p50/p99 ${wait.mean ?? '–'}/${wait.p50 ?? '–'}/${wait.p99 ?? '–'} ms (${Object.entries(
+      work.queueWaitByLaneMs,
+    )
+      .map(([lane, w]) => `${lane} lane ${w.n}: ${w.mean ?? '–'}/${w.p50 ?? '–'}/${w.p99 ?? '–'}`)
+      .join(', ')})`,
     `API request mean ms ${JSON.stringify(work.kubeRequestMeanMs)}`,
     `GC ${work.gcSeconds} s`,
     `watch events ${JSON.stringify(work.watchEvents)}`,

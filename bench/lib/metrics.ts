@@ -94,11 +94,19 @@ export function sumCounter(text: string, metric: string): number {
   return sum;
 }
 
-/** Cumulative bucket counts of a histogram ({le: count}), summed over its other labels. */
-export function histogramBuckets(text: string, metric: string): Map<number, number> {
+/** Cumulative bucket counts of a histogram ({le: count}), summed over its other labels but `where`'s. */
+export function histogramBuckets(
+  text: string,
+  metric: string,
+  where: Record<string, string> = {},
+): Map<number, number> {
   const out = new Map<number, number>();
-  for (const [key, count] of parseCounter(text, `${metric}_bucket`, ['le'])) {
-    const le = key === '+Inf' ? Number.POSITIVE_INFINITY : Number(key);
+  const wanted = Object.entries(where);
+  const labels = ['le', ...wanted.map(([label]) => label)];
+  for (const [key, count] of parseCounter(text, `${metric}_bucket`, labels)) {
+    const [bound, ...values] = key.split('|');
+    if (wanted.some(([, value], i) => values[i] !== value)) continue;
+    const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
     out.set(le, (out.get(le) ?? 0) + count);
   }
   return out;
@@ -108,9 +116,15 @@ export function histogramBuckets(text: string, metric: string): Map<number, numb
  * The q-quantile of the observations between two scrapes of a histogram, as Prometheus'
  * histogram_quantile computes it (linear within the bucket); Infinity past the last bound.
  */
-export function histogramQuantileDelta(before: string, after: string, metric: string, q: number): number {
-  const a = histogramBuckets(after, metric);
-  const b = histogramBuckets(before, metric);
+export function histogramQuantileDelta(
+  before: string,
+  after: string,
+  metric: string,
+  q: number,
+  where: Record<string, string> = {},
+): number {
+  const a = histogramBuckets(after, metric, where);
+  const b = histogramBuckets(before, metric, where);
   const bounds = [...a.keys()].sort((x, y) => x - y);
   const counts = bounds.map((le) => (a.get(le) ?? 0) - (b.get(le) ?? 0));
   const total = counts.at(-1) ?? 0;

@@ -9,7 +9,7 @@ import { KeyBackoff } from './backoff.ts';
 import type { ReconcilerDeps } from './deps.ts';
 import { splitKey } from './names.ts';
 import { PolicyIndex } from './policy-index.ts';
-import { WorkQueue } from './queue.ts';
+import { type Lane, type Requeue, WorkQueue } from './queue.ts';
 import { errorReason, reportReconcileError } from './reconcile-error.ts';
 import { reconcile } from './reconciler.ts';
 
@@ -22,7 +22,7 @@ export class Controller {
   readonly #index = new PolicyIndex();
   #reconciles = 0;
   readonly #onReconcile: ((seconds: number, error?: string) => void) | undefined;
-  readonly #onDequeue: ((waitedSeconds: number) => void) | undefined;
+  readonly #onDequeue: ((waitedSeconds: number, lane: Lane) => void) | undefined;
   readonly #backoff: KeyBackoff;
   /** Keys seen before start() (caches still filling); null once started. */
   #waiting: Set<string> | null;
@@ -32,8 +32,8 @@ export class Controller {
     options: {
       concurrency?: number;
       onReconcile?: (seconds: number, error?: string) => void;
-      /** How long each reconcile waited in the queue after it was due (metrics). */
-      onDequeue?: (waitedSeconds: number) => void;
+      /** How long each reconcile waited in the queue after it was due, by lane (metrics). */
+      onDequeue?: (waitedSeconds: number, lane: Lane) => void;
       /** false: events only collect keys until start() (the caches are still syncing). */
       started?: boolean;
       backoff?: { baseMs?: number; capMs?: number };
@@ -49,7 +49,7 @@ export class Controller {
     this.#onDequeue = options.onDequeue;
     this.#backoff = new KeyBackoff(options.backoff);
     this.#waiting = options.started === false ? new Set() : null;
-    this.#queue = new WorkQueue((key, waitedMs) => this.#reconcile(key, waitedMs), {
+    this.#queue = new WorkQueue((key, waitedMs, lane) => this.#reconcile(key, waitedMs, lane), {
       concurrency: options.concurrency ?? 16,
       ...options.queue,
     });
@@ -86,10 +86,10 @@ export class Controller {
     await this.#queue.stop();
   }
 
-  async #reconcile(key: string, waitedMs = 0): Promise<number | null> {
+  async #reconcile(key: string, waitedMs: number, lane: Lane): Promise<Requeue | null> {
     const { namespace, name } = splitKey(key);
-    this.#onDequeue?.(waitedMs / 1000);
-    this.#deps.log.debug?.('reconcile', { policy: key, waitedMs: Math.round(waitedMs) });
+    this.#onDequeue?.(waitedMs / 1000, lane);
+    this.#deps.log.debug?.('reconcile', { policy: key, waitedMs: Math.round(waitedMs), lane });
     const started = performance.now();
     try {
       const result = await reconcile(this.#deps, namespace, name);
@@ -97,11 +97,13 @@ export class Controller {
       this.#deps.log.debug?.('reconciled', {
         policy: key,
         requeueAfterMs: result.requeueAfterMs,
+        wake: result.wake === true,
         tookMs: Math.round(performance.now() - started),
       });
       this.#onReconcile?.((performance.now() - started) / 1000);
       this.#backoff.succeeded(key);
-      return result.requeueAfterMs;
+      if (result.requeueAfterMs === null) return null;
+      return { afterMs: result.requeueAfterMs, lane: result.wake ? 'schedule' : 'change' };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const retryInMs = this.#backoff.failed(key);
@@ -109,7 +111,7 @@ export class Controller {
         // Someone wrote first (or the cache was behind): the next read of that object is live.
         this.#deps.log.debug?.('reconcile conflict; again at once', { policy: key, error: message });
         this.#onReconcile?.((performance.now() - started) / 1000, 'Conflict');
-        return 0;
+        return { afterMs: 0 };
       }
       this.#deps.log.error('reconcile failed', { policy: key, error: message, retryInMs });
       this.#onReconcile?.((performance.now() - started) / 1000, errorReason(error));
@@ -117,7 +119,7 @@ export class Controller {
         (reportError: Error) =>
           this.#deps.log.warn('could not report the reconcile error', { policy: key, error: reportError.message }),
       );
-      return retryInMs;
+      return { afterMs: retryInMs };
     }
   }
 }

@@ -3,11 +3,28 @@
 // The time a key waits between being due (added, or its requeue timer fired) and starting is
 // handed to the work: under load it is most of a step's latency.
 //
+// Two lanes. A key whose schedule came due (a hold's end, an analysis round, a window opening, a
+// deadline: the engine's wake-up) goes before keys that follow a change in the cluster. When the
+// API server is slow every worker waits on a write, and a due step used to queue behind the
+// writes of other policies' starts, promotions and drains. Within a lane keys keep their order; a
+// key already waiting moves to the schedule lane when its wake-up comes. The schedule lane cannot
+// starve the other: each key enters it once per wake-up the engine asked for.
+//
 // A reconcile starts on a turn of its own (setImmediate), never straight from the one before it:
 // a reconcile that finds nothing to write does no I/O, and a backlog of them chained through
 // promise callbacks held the event loop for a second at 1,000 policies (the scale benchmark's CPU
 // profile), with watch events, API answers, Lease renewals and /healthz waiting behind it. Now at
 // most `concurrency` of them run between two looks at I/O.
+
+/** `schedule`: the key's wake-up came (goes first); `change`: something in the cluster changed. */
+export type Lane = 'schedule' | 'change';
+
+/** When the work wants its key again: `afterMs` from now (0 at once), in `lane` (default change). */
+export interface Requeue {
+  afterMs: number;
+  lane?: Lane;
+}
+
 export interface WorkQueueOptions {
   concurrency?: number;
   /** Runs `start` on a later turn of the event loop (test seam; default setImmediate). */
@@ -18,26 +35,32 @@ export interface WorkQueueOptions {
   now?: () => number;
 }
 
+const first = (a: Lane | undefined, b: Lane): Lane => (a === 'schedule' || b === 'schedule' ? 'schedule' : 'change');
+
 export class WorkQueue {
-  readonly #work: (key: string, waitedMs: number) => Promise<number | null>;
+  readonly #work: (key: string, waitedMs: number, lane: Lane) => Promise<Requeue | null>;
   readonly #concurrency: number;
   readonly #now: () => number;
-  /** When each key in #ready became due. */
+  /** Keys waiting for a worker, by lane, in the order they became due (a Set keeps insertion order). */
+  readonly #lanes: Record<Lane, Set<string>> = { schedule: new Set(), change: new Set() };
+  /** When each waiting key became due. */
   readonly #dueAt = new Map<string, number>();
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #clearTimer: (handle: unknown) => void;
   readonly #defer: (start: () => void) => void;
-  readonly #ready: string[] = [];
-  readonly #queued = new Set<string>();
   readonly #running = new Set<string>();
-  readonly #dirty = new Set<string>();
-  readonly #timers = new Map<string, { at: number; handle: unknown }>();
+  /** Keys added while they ran, to run again afterwards, in the lane they were added to. */
+  readonly #dirty = new Map<string, Lane>();
+  readonly #timers = new Map<string, { at: number; lane: Lane; handle: unknown }>();
   #active = 0;
   #stopped = false;
   #idle: Array<() => void> = [];
 
-  /** `work` returns ms until the key should run again (0 at once), or null. */
-  constructor(work: (key: string, waitedMs: number) => Promise<number | null>, options: WorkQueueOptions = {}) {
+  /** `work` returns when the key should run again, or null (only when something changes). */
+  constructor(
+    work: (key: string, waitedMs: number, lane: Lane) => Promise<Requeue | null>,
+    options: WorkQueueOptions = {},
+  ) {
     this.#work = work;
     this.#concurrency = options.concurrency ?? 16;
     this.#now = options.now ?? (() => performance.now());
@@ -46,38 +69,49 @@ export class WorkQueue {
     this.#defer = options.defer ?? ((start) => setImmediate(start));
   }
 
-  add(key: string): void {
+  add(key: string, lane: Lane = 'change'): void {
     if (this.#stopped) return;
     if (this.#running.has(key)) {
-      this.#dirty.add(key);
+      this.#dirty.set(key, first(this.#dirty.get(key), lane));
       return;
     }
-    if (this.#queued.has(key)) return;
-    this.#queued.add(key);
-    this.#dueAt.set(key, this.#now());
-    this.#ready.push(key);
+    if (this.#lanes.schedule.has(key)) return;
+    if (this.#lanes.change.has(key)) {
+      if (lane === 'change') return;
+      this.#lanes.change.delete(key); // its wake-up came while it waited: it goes first now
+    } else {
+      this.#dueAt.set(key, this.#now());
+    }
+    this.#lanes[lane].add(key);
     this.#pump();
   }
 
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, ms: number, lane: Lane = 'change'): void {
     if (this.#stopped) return;
     if (ms <= 0) {
-      this.add(key);
+      this.add(key, lane);
       return;
     }
     const at = Date.now() + ms;
     const existing = this.#timers.get(key);
-    if (existing && existing.at <= at) return;
+    if (existing && existing.at <= at) {
+      if (existing.at === at) existing.lane = first(existing.lane, lane);
+      return;
+    }
     if (existing) this.#clearTimer(existing.handle);
-    const handle = this.#setTimer(() => {
-      this.#timers.delete(key);
-      this.add(key);
-    }, ms);
-    this.#timers.set(key, { at, handle });
+    const timer = {
+      at,
+      lane,
+      handle: this.#setTimer(() => {
+        this.#timers.delete(key);
+        this.add(key, timer.lane);
+      }, ms),
+    };
+    this.#timers.set(key, timer);
   }
 
   get size(): number {
-    return this.#ready.length + this.#running.size;
+    return this.#lanes.schedule.size + this.#lanes.change.size + this.#running.size;
   }
 
   /** Stops taking work; resolves when the running reconciles have finished (graceful shutdown). */
@@ -85,39 +119,45 @@ export class WorkQueue {
     this.#stopped = true;
     for (const { handle } of this.#timers.values()) this.#clearTimer(handle);
     this.#timers.clear();
-    this.#ready.length = 0;
-    this.#queued.clear();
+    this.#lanes.schedule.clear();
+    this.#lanes.change.clear();
     this.#dueAt.clear();
     if (this.#active === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#active < this.#concurrency && this.#ready.length > 0) {
-      const key = this.#ready.shift()!;
-      this.#queued.delete(key);
+    while (!this.#stopped && this.#active < this.#concurrency) {
+      const lane: Lane | undefined =
+        this.#lanes.schedule.size > 0 ? 'schedule' : this.#lanes.change.size > 0 ? 'change' : undefined;
+      if (lane === undefined) return;
+      const key = this.#lanes[lane].values().next().value as string;
+      this.#lanes[lane].delete(key);
       const waitedMs = this.#now() - (this.#dueAt.get(key) ?? this.#now());
       this.#dueAt.delete(key);
       this.#running.add(key);
       this.#active++;
-      this.#defer(() => void this.#run(key, waitedMs));
+      this.#defer(() => void this.#run(key, waitedMs, lane));
     }
   }
 
-  async #run(key: string, waitedMs: number): Promise<void> {
-    let again: number | null = null;
+  async #run(key: string, waitedMs: number, lane: Lane): Promise<void> {
+    let again: Requeue | null = null;
     if (!this.#stopped) {
       try {
-        again = await this.#work(key, waitedMs);
+        again = await this.#work(key, waitedMs, lane);
       } catch {
         // The worker reports its own errors; a failed key is retried with a delay.
-        again = 2000;
+        again = { afterMs: 2000 };
       }
     }
     this.#running.delete(key);
     this.#active--;
-    if (this.#dirty.delete(key)) this.add(key);
-    else if (again !== null) this.addAfter(key, again);
+    const dirty = this.#dirty.get(key);
+    if (dirty !== undefined) {
+      this.#dirty.delete(key);
+      this.add(key, dirty);
+    } else if (again !== null) this.addAfter(key, again.afterMs, again.lane);
     if (this.#active === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();
     this.#pump();
   }

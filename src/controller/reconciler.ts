@@ -105,7 +105,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // The controller backs off per key and shows the error as Reconciled=False.
   if (outcome.kind === 'failed') throw outcome.error;
   if (deleting && (await finishDeletion(deps, outcome))) return { requeueAfterMs: null };
-  return { requeueAfterMs: requeueAfter(deps, policy, outcome) };
+  return requeueAfter(deps, policy, outcome);
 }
 
 /**
@@ -127,24 +127,27 @@ async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<vo
   );
 }
 
-/** When to look again after a pass that persisted its decision and ran its actions. */
+/**
+ * When to look again after a pass that persisted its decision and ran its actions; a wake-up the
+ * engine asked for (its schedule) goes before work that only follows the cluster (queue.ts).
+ */
 function requeueAfter(
   deps: ReconcilerDeps,
   policy: CanaryPolicy,
   outcome: Extract<PassOutcome, { kind: 'done' }>,
-): number | null {
+): ReconcileResult {
   const { next, actions, wake } = outcome;
-  if (outcome.analysed) return 0;
+  if (outcome.analysed) return { requeueAfterMs: 0 };
   // After writes, look again soon: the cluster answers with watch events, but some waits (pods
   // becoming ready, a roll) are only visible by looking. Not at once: an action the engine keeps
   // asking for while the cluster converges must not spin the controller.
-  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return 250;
+  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
   const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
   // A canary being drained is looked at every second until the drain ends, also after the
   // release ended; from then on the engine asks for its delete and the route's cleanup (a surge
   // undone, a selector restored) on every pass until they are done, and those actions requeue.
   const removing = drainRunning(next, policy, deps.now()) ? CANARY_REMOVAL_POLL_MS : null;
   const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : removing;
-  const candidates = [untilWake, resync].filter((v): v is number => v !== null);
-  return candidates.length ? Math.min(...candidates) : null;
+  if (untilWake !== null && (resync === null || untilWake <= resync)) return { requeueAfterMs: untilWake, wake: true };
+  return { requeueAfterMs: resync };
 }

@@ -23,8 +23,8 @@ export interface CanarydMetrics {
   observeReconcile(seconds: number, errorReason?: string): void;
   /** One Kubernetes API request; `seconds` it took, when timed. */
   countKubeRequest(verb: string, resource: string, code: number | string, seconds?: number): void;
-  /** A reconcile started after waiting this long in the work queue. */
-  observeQueueWait(seconds: number): void;
+  /** A reconcile started after waiting this long in the work queue's lane (controller/queue.ts). */
+  observeQueueWait(seconds: number, lane: 'schedule' | 'change'): void;
   /** Reports the work queue's depth when /metrics is scraped. */
   queueDepth(depth: () => number): void;
   /** One watch event and what it did (informers.ts). */
@@ -75,8 +75,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Canar
       m.kubeRequests.inc({ verb, resource, code: String(code) });
       if (seconds !== undefined) m.kubeRequestDuration.observe({ verb }, seconds);
     },
-    observeQueueWait(seconds) {
-      m.workqueueWait.observe(seconds);
+    observeQueueWait(seconds, lane) {
+      m.workqueueWait.observe({ lane }, seconds);
     },
     queueDepth(depth) {
       (m.workqueueDepth as unknown as { collect?: () => void }).collect = () => m.workqueueDepth.set(depth());

@@ -1,7 +1,8 @@
-// The work queue: one reconcile per key at a time, nothing lost, the earliest requeue kept, and
-// the time a key waited after it was due handed to the work (a step's latency under load).
+// The work queue: one reconcile per key at a time, nothing lost, the earliest requeue kept, the
+// time a key waited after it was due handed to the work (a step's latency under load), and a key
+// whose wake-up came (a hold's end, an analysis round) run before keys that follow the cluster.
 import { describe, expect, it } from 'vitest';
-import { WorkQueue } from '../../src/controller/queue.ts';
+import { type Requeue, WorkQueue } from '../../src/controller/queue.ts';
 
 /** Timers and a clock the test moves by hand; reconciles start at once (no turn of the loop). */
 function manualTime() {
@@ -126,11 +127,99 @@ describe('WorkQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  /** One worker, busy with `busy` until `release()`; records the order keys start in and their lane. */
+  function oneBusyWorker(time: ReturnType<typeof manualTime>, again: (key: string) => Requeue | null = () => null) {
+    const started: string[] = [];
+    const waits = new Map<string, number>();
+    const release: Array<() => void> = [];
+    const queue = new WorkQueue(
+      (key, waitedMs, lane) =>
+        new Promise((resolve) => {
+          started.push(`${key}:${lane}`);
+          waits.set(key, waitedMs);
+          release.push(() => resolve(again(key)));
+        }),
+      { concurrency: 1, ...time },
+    );
+    queue.add('busy');
+    return {
+      queue,
+      started,
+      waits,
+      async next() {
+        release.shift()?.();
+        await settle();
+      },
+    };
+  }
+
+  it('runs a key whose wake-up came before keys that follow cluster changes', async () => {
+    // The API server is slow and every worker waits on a write: a due step does not queue
+    // behind other policies' starts, promotions and drains.
+    const time = manualTime();
+    const { queue, started, next } = oneBusyWorker(time);
+    queue.add('shop/drain-1');
+    queue.add('shop/drain-2');
+    queue.addAfter('shop/step-due', 1000, 'schedule');
+    time.advance(1000);
+    queue.add('shop/drain-3');
+    await next();
+    await next();
+    await next();
+    await next();
+    expect(started).toEqual([
+      'busy:change',
+      'shop/step-due:schedule',
+      'shop/drain-1:change',
+      'shop/drain-2:change',
+      'shop/drain-3:change',
+    ]);
+  });
+
+  it('moves a key already waiting to the front when its wake-up comes, its wait counted from when it was first due', async () => {
+    const time = manualTime();
+    const { queue, started, waits, next } = oneBusyWorker(time);
+    queue.add('shop/other');
+    queue.add('shop/web'); // a watch event
+    time.advance(300);
+    queue.addAfter('shop/web', 200, 'schedule'); // its hold ends
+    time.advance(200);
+    await next();
+    expect(started).toEqual(['busy:change', 'shop/web:schedule']);
+    expect(waits.get('shop/web')).toBe(500);
+    expect(queue.size).toBe(2); // shop/web running, shop/other waiting: nothing lost
+  });
+
+  it('keeps the lane of a wake-up that came while the key was running', async () => {
+    const time = manualTime();
+    const { queue, started, next } = oneBusyWorker(time);
+    queue.add('shop/other');
+    queue.add('busy', 'schedule'); // its wake-up came during its own reconcile
+    await next();
+    expect(started).toEqual(['busy:change', 'busy:schedule']);
+  });
+
+  it('requeues in the lane the work asks for: its own wake-up goes first, a poll after writes does not', async () => {
+    const time = manualTime();
+    const { queue, started, next } = oneBusyWorker(time, (key) =>
+      key === 'busy' ? { afterMs: 1000, lane: 'schedule' } : key === 'shop/poll' ? { afterMs: 250 } : null,
+    );
+    queue.add('shop/poll');
+    await next(); // busy: wake-up in 1 s; shop/poll starts
+    await next(); // shop/poll: look again in 250 ms
+    queue.add('shop/a');
+    time.advance(1000); // both timers fire while shop/a runs
+    await next();
+    await next();
+    await next();
+    expect(started).toEqual(['busy:change', 'shop/poll:change', 'shop/a:change', 'busy:schedule', 'shop/poll:change']);
+  });
+
   it('a reconcile deferred past stop() does not start', async () => {
     const runs: string[] = [];
     const queue = new WorkQueue(async (key) => {
       runs.push(key);
-      return 0;
+      return { afterMs: 0 };
     });
     queue.add('shop/web');
     await queue.stop();

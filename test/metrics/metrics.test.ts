@@ -246,7 +246,8 @@ describe('controller health', () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const kube = instrumentKubeApi(new FakeKube(), metrics);
     await kube.list('apps/v1', 'Deployment', 'shop');
-    metrics.observeQueueWait(0.3);
+    metrics.observeQueueWait(0.3, 'change');
+    metrics.observeQueueWait(0.01, 'schedule');
     let depth = 7;
     metrics.queueDepth(() => depth);
     metrics.countWatchEvent('Pod', 'unread');
@@ -256,8 +257,9 @@ describe('controller health', () => {
     depth = 3;
     const out = await text(metrics);
     expect(value(out, 'canaryd_kubernetes_request_duration_seconds_count{verb="list"}')).toBe(1);
-    expect(value(out, 'canaryd_workqueue_wait_seconds_count')).toBe(1);
-    expect(value(out, 'canaryd_workqueue_wait_seconds_sum')).toBe(0.3);
+    expect(value(out, 'canaryd_workqueue_wait_seconds_count{lane="change"}')).toBe(1);
+    expect(value(out, 'canaryd_workqueue_wait_seconds_sum{lane="change"}')).toBe(0.3);
+    expect(value(out, 'canaryd_workqueue_wait_seconds_sum{lane="schedule"}')).toBe(0.01);
     expect(value(out, 'canaryd_workqueue_depth')).toBe(3);
     expect(value(out, 'canaryd_watch_events_total{kind="Pod",effect="unread"}')).toBe(2);
     expect(value(out, 'canaryd_watch_events_total{kind="Deployment",effect="reconcile"}')).toBe(1);
