@@ -7,8 +7,11 @@
 // deadline: the engine's wake-up) goes before keys that follow a change in the cluster. When the
 // API server is slow every worker waits on a write, and a due step used to queue behind the
 // writes of other policies' starts, promotions and drains. Within a lane keys keep their order; a
-// key already waiting moves to the schedule lane when its wake-up comes. The schedule lane cannot
-// starve the other: each key enters it once per wake-up the engine asked for.
+// key already waiting moves to the schedule lane when its wake-up comes. Going first is not
+// enough when every worker is in a slow write, so wake-ups also have workers of their own:
+// keys that follow changes use at most `concurrency` workers, wake-ups any free one of
+// `concurrency + wakeReserve`. The schedule lane cannot starve the other: each key enters it once
+// per wake-up the engine asked for.
 //
 // A reconcile starts on a turn of its own (setImmediate), never straight from the one before it:
 // a reconcile that finds nothing to write does no I/O, and a backlog of them chained through
@@ -26,7 +29,10 @@ export interface Requeue {
 }
 
 export interface WorkQueueOptions {
+  /** Workers for keys that follow changes (default 16). */
   concurrency?: number;
+  /** Workers beyond `concurrency` only wake-ups may take (default a quarter of it, at least 1). */
+  wakeReserve?: number;
   /** Runs `start` on a later turn of the event loop (test seam; default setImmediate). */
   defer?: (start: () => void) => void;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -40,6 +46,7 @@ const first = (a: Lane | undefined, b: Lane): Lane => (a === 'schedule' || b ===
 export class WorkQueue {
   readonly #work: (key: string, waitedMs: number, lane: Lane) => Promise<Requeue | null>;
   readonly #concurrency: number;
+  readonly #workers: number;
   readonly #now: () => number;
   /** Keys waiting for a worker, by lane, in the order they became due (a Set keeps insertion order). */
   readonly #lanes: Record<Lane, Set<string>> = { schedule: new Set(), change: new Set() };
@@ -52,7 +59,8 @@ export class WorkQueue {
   /** Keys added while they ran, to run again afterwards, in the lane they were added to. */
   readonly #dirty = new Map<string, Lane>();
   readonly #timers = new Map<string, { at: number; lane: Lane; handle: unknown }>();
-  #active = 0;
+  /** Reconciles running, by the lane they were taken from. */
+  readonly #active: Record<Lane, number> = { schedule: 0, change: 0 };
   #stopped = false;
   #idle: Array<() => void> = [];
 
@@ -63,6 +71,7 @@ export class WorkQueue {
   ) {
     this.#work = work;
     this.#concurrency = options.concurrency ?? 16;
+    this.#workers = this.#concurrency + (options.wakeReserve ?? Math.max(1, Math.floor(this.#concurrency / 4)));
     this.#now = options.now ?? (() => performance.now());
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
@@ -122,21 +131,26 @@ export class WorkQueue {
     this.#lanes.schedule.clear();
     this.#lanes.change.clear();
     this.#dueAt.clear();
-    if (this.#active === 0) return;
+    if (this.#running.size === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
+  /** The lane whose first key may start now, if any. */
+  #startable(): Lane | undefined {
+    if (this.#stopped || this.#running.size >= this.#workers) return undefined;
+    if (this.#lanes.schedule.size > 0) return 'schedule';
+    if (this.#lanes.change.size > 0 && this.#active.change < this.#concurrency) return 'change';
+    return undefined;
+  }
+
   #pump(): void {
-    while (!this.#stopped && this.#active < this.#concurrency) {
-      const lane: Lane | undefined =
-        this.#lanes.schedule.size > 0 ? 'schedule' : this.#lanes.change.size > 0 ? 'change' : undefined;
-      if (lane === undefined) return;
+    for (let lane = this.#startable(); lane !== undefined; lane = this.#startable()) {
       const key = this.#lanes[lane].values().next().value as string;
       this.#lanes[lane].delete(key);
       const waitedMs = this.#now() - (this.#dueAt.get(key) ?? this.#now());
       this.#dueAt.delete(key);
       this.#running.add(key);
-      this.#active++;
+      this.#active[lane]++;
       this.#defer(() => void this.#run(key, waitedMs, lane));
     }
   }
@@ -152,13 +166,13 @@ export class WorkQueue {
       }
     }
     this.#running.delete(key);
-    this.#active--;
+    this.#active[lane]--;
     const dirty = this.#dirty.get(key);
     if (dirty !== undefined) {
       this.#dirty.delete(key);
       this.add(key, dirty);
     } else if (again !== null) this.addAfter(key, again.afterMs, again.lane);
-    if (this.#active === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();
+    if (this.#running.size === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();
     this.#pump();
   }
 }

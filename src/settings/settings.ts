@@ -46,13 +46,10 @@ export const settingsSchema = z.strictObject({
   resync: duration.default('5s').meta({ description: 'How often a running release is looked at even without events.' }),
   // A reconcile mostly waits for the API server (its reads come from the caches): workers are
   // cheap, and with 4 a few slow writes held up every policy behind them (docs/scale.md).
-  concurrency: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .default(16)
-    .meta({ description: 'Policies reconciled at once (each one by one worker at a time).' }),
+  concurrency: z.number().int().min(1).max(64).default(16).meta({
+    description:
+      'Policies reconciled at once after cluster changes (each one by one worker at a time); a quarter more workers are kept for due wake-ups (a hold ending, an analysis round).',
+  }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -139,7 +139,7 @@ describe('WorkQueue', () => {
           waits.set(key, waitedMs);
           release.push(() => resolve(again(key)));
         }),
-      { concurrency: 1, ...time },
+      { concurrency: 1, wakeReserve: 0, ...time },
     );
     queue.add('busy');
     return {
@@ -213,6 +213,39 @@ describe('WorkQueue', () => {
     await next();
     await next();
     expect(started).toEqual(['busy:change', 'shop/poll:change', 'shop/a:change', 'busy:schedule', 'shop/poll:change']);
+  });
+
+  it('keeps workers for wake-ups: a due step starts while every other worker is in a slow write', () => {
+    const time = manualTime();
+    const started: string[] = [];
+    const queue = new WorkQueue(
+      (key, _waited, lane) =>
+        new Promise<null>(() => {
+          started.push(`${key}:${lane}`);
+        }),
+      { concurrency: 2, wakeReserve: 1, ...time },
+    );
+    for (const key of ['shop/a', 'shop/b', 'shop/c']) queue.add(key);
+    expect(started).toEqual(['shop/a:change', 'shop/b:change']); // shop/c waits: 2 workers for changes
+    queue.add('shop/step-due', 'schedule');
+    queue.add('shop/round-due', 'schedule');
+    expect(started).toEqual(['shop/a:change', 'shop/b:change', 'shop/step-due:schedule']); // the reserve
+    expect(queue.size).toBe(5); // shop/c and shop/round-due wait for the next free worker
+  });
+
+  it('reserves a quarter of the workers for wake-ups by default', () => {
+    const time = manualTime();
+    let running = 0;
+    const queue = new WorkQueue(
+      () =>
+        new Promise<null>(() => {
+          running++;
+        }),
+      time,
+    );
+    for (let i = 0; i < 30; i++) queue.add(`shop/change-${i}`);
+    for (let i = 0; i < 10; i++) queue.add(`shop/due-${i}`, 'schedule');
+    expect(running).toBe(20); // 16 for changes, 4 more for wake-ups
   });
 
   it('a reconcile deferred past stop() does not start', async () => {
