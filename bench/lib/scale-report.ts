@@ -199,6 +199,7 @@ export function reportScale(r: ScaleReport): void {
     const all = readsAndWrites(load.requests.apiserverAllClients.byVerb);
     const w = load.latency.weightWritten;
     const s = load.latency.statusWritten;
+    const r = load.latency.routeWrite;
     rows.push(
       [
         `load RSS mean / max${k ? ' (largest replica)' : ''}`,
@@ -214,6 +215,10 @@ export function reportScale(r: ScaleReport): void {
       ['releases ended in', `${load.releaseSeconds} s (${JSON.stringify(load.outcomes)})`],
       ['step due → weight written p50 / p99 / max', `${w.p50} / ${w.p99} / ${w.max} ms (n ${w.n})`],
       ['step due → status written p50 / p99', `${s.p50} / ${s.p99} ms`],
+      [
+        'of which the route write itself p50 / p99 / max',
+        `${r.p50} / ${r.p99} / ${r.max} ms (n ${r.n}; the rest: waiting for a worker, deciding)`,
+      ],
       [`per step (${by} steps): canaryd, apiserver audit, without Lease and watches`, rw(audited, by)],
       [
         'per step: canaryd Lease requests / watches opened',
@@ -256,6 +261,7 @@ export function reportScale(r: ScaleReport): void {
           controllerWork: load.work,
           stepLatencyMs: load.latency.weightWritten,
           stepLatencyToStatusMs: load.latency.statusWritten,
+          stepRouteWriteMs: load.latency.routeWrite,
           stepsTotal: load.stepsTotal,
           ...(load.writesByPhase && { writesByReleasePhase: { note: RELEASE_PHASES_NOTE, ...load.writesByPhase } }),
           statusWritesOfOneRelease: load.oneRelease,

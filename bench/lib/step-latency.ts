@@ -1,6 +1,7 @@
 // Step due → weight written: for each 'weight set' log line of canaryd at step k ≥ 1, the time
 // since that step was due (status.nextStepAt while the policy was at step k-1, as the
-// benchmark's watch saw it); and due → the status saying step k.
+// benchmark's watch saw it); and due → the status saying step k. The route write's own time (the
+// line's tookMs) splits the first into waiting (queue, decision) and the API server's answer.
 import type { LogLine } from './canaryd.ts';
 import { type Summary, summarise } from './common.ts';
 import type { Seen } from './fleet.ts';
@@ -10,6 +11,8 @@ export interface StepLatency {
   weightWritten: Summary;
   /** Due → the benchmark's watch saw status at the new step. */
   statusWritten: Summary;
+  /** The route write itself (canaryd's tookMs on the same lines): the API server's part. */
+  routeWrite: Summary;
 }
 
 export function stepLatency(
@@ -19,6 +22,7 @@ export function stepLatency(
 ): StepLatency {
   const latencies: number[] = [];
   const statusLatencies: number[] = [];
+  const routeWrites: number[] = [];
   for (const line of lines) {
     if (line.msg !== 'weight set') continue;
     const key = String(line.policy);
@@ -32,8 +36,13 @@ export function stepLatency(
     const due = atPrev.at(-1)?.status.nextStepAt;
     if (!due) continue;
     latencies.push(t - Date.parse(due));
+    if (typeof line.tookMs === 'number') routeWrites.push(line.tookMs);
     const written = history.find((s) => s.status.release?.current?.stepIndex === k && s.seenAt >= Date.parse(due));
     if (written) statusLatencies.push(written.seenAt - Date.parse(due));
   }
-  return { weightWritten: summarise(latencies), statusWritten: summarise(statusLatencies) };
+  return {
+    weightWritten: summarise(latencies),
+    statusWritten: summarise(statusLatencies),
+    routeWrite: summarise(routeWrites),
+  };
 }

@@ -134,8 +134,11 @@ export async function executeAction(action: Action, ctx: ExecutionContext): Prom
       return;
     case 'setWeight': {
       const rollingBack = ctx.next.phase === 'rollingBack';
+      const started = performance.now();
       const status = await router.setWeight(target, action.weight, { dropTesterRouting: rollingBack });
-      ctx.log('weight set', { weight: action.weight, achieved: status.achievedWeight, detail: status.detail });
+      // How long the route's write took: under load, the part of a step's latency that is the API server's.
+      const tookMs = Math.round(performance.now() - started);
+      ctx.log('weight set', { weight: action.weight, achieved: status.achievedWeight, detail: status.detail, tookMs });
       ctx.onWeightSet?.(status.achievedWeight);
       return;
     }
