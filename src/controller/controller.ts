@@ -97,13 +97,15 @@ export class Controller {
       this.#deps.log.debug?.('reconciled', {
         policy: key,
         requeueAfterMs: result.requeueAfterMs,
-        wake: result.wake === true,
+        wakeAfterMs: result.wakeAfterMs,
         tookMs: Math.round(performance.now() - started),
       });
       this.#onReconcile?.((performance.now() - started) / 1000);
       this.#backoff.succeeded(key);
-      if (result.requeueAfterMs === null) return null;
-      return { afterMs: result.requeueAfterMs, lane: result.wake ? 'schedule' : 'change' };
+      return {
+        ...(result.requeueAfterMs !== null && { afterMs: result.requeueAfterMs }),
+        ...(result.wakeAfterMs !== undefined && { wakeAfterMs: result.wakeAfterMs }),
+      };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const retryInMs = this.#backoff.failed(key);

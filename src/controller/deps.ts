@@ -51,8 +51,8 @@ export interface ReconcilerDeps {
 export interface ReconcileResult {
   /** Reconcile again after this many ms (0: at once); null: only when something changes. */
   requeueAfterMs: number | null;
-  /** The requeue is the engine's wake-up (a hold's end, an analysis round, a deadline): it goes first. */
-  wake?: boolean;
+  /** The engine's wake-up (a hold's end, an analysis round, a deadline) in this many ms: it goes first. */
+  wakeAfterMs?: number;
 }
 
 export interface PolicyObject extends KubeObject {

@@ -1,17 +1,20 @@
 // A work queue of policy keys: each key is reconciled by one worker at a time, a key added while
-// it runs is run again afterwards (nothing is lost), and delayed requeues keep only the earliest.
-// The time a key waits between being due (added, or its requeue timer fired) and starting is
-// handed to the work: under load it is most of a step's latency.
+// it runs is run again afterwards (nothing is lost), and delayed requeues keep only the earliest
+// of each lane. A run says everything it needs next (a look soon, its wake-up): the timers set
+// before it are dropped as it starts. The time a key waits between being due (added, or its
+// timer fired) and starting is handed to the work: under load it is most of a step's latency.
 //
-// Two lanes. A key whose schedule came due (a hold's end, an analysis round, a window opening, a
-// deadline: the engine's wake-up) goes before keys that follow a change in the cluster. When the
-// API server is slow every worker waits on a write, and a due step used to queue behind the
-// writes of other policies' starts, promotions and drains. Within a lane keys keep their order; a
-// key already waiting moves to the schedule lane when its wake-up comes. Going first is not
-// enough when every worker is in a slow write, so wake-ups also have workers of their own:
-// keys that follow changes use at most `concurrency` workers, wake-ups any free one of
-// `concurrency + wakeReserve`. The schedule lane cannot starve the other: each key enters it once
-// per wake-up the engine asked for.
+// Two lanes. A key whose wake-up came (a hold's end, an analysis round, a window opening, a
+// deadline) goes before keys that follow a change in the cluster: when the API server is slow
+// every worker waits on a write, and a due step used to queue behind the writes of other
+// policies' starts, promotions and drains. Within a lane keys keep their order. A key keeps a
+// timer for its wake-up beside any earlier look it asked for, and a key already waiting in the
+// change lane moves to the schedule lane when its wake-up comes (before, a look after writes
+// that sat in a long change lane carried the due step with it). Going first is not enough when
+// every worker is in a slow write, so wake-ups also have workers of their own: keys that follow
+// changes use at most `concurrency` workers, wake-ups any free one of `concurrency +
+// wakeReserve`. The schedule lane cannot starve the other: a key enters it once per wake-up the
+// engine asked for.
 //
 // A reconcile starts on a turn of its own (setImmediate), never straight from the one before it:
 // a reconcile that finds nothing to write does no I/O, and a backlog of them chained through
@@ -22,10 +25,10 @@
 /** `schedule`: the key's wake-up came (goes first); `change`: something in the cluster changed. */
 export type Lane = 'schedule' | 'change';
 
-/** When the work wants its key again: `afterMs` from now (0 at once), in `lane` (default change). */
+/** When the work wants its key again, ms from now (0: at once): a look in the change lane, its wake-up in the schedule lane. */
 export interface Requeue {
-  afterMs: number;
-  lane?: Lane;
+  afterMs?: number;
+  wakeAfterMs?: number;
 }
 
 export interface WorkQueueOptions {
@@ -58,7 +61,10 @@ export class WorkQueue {
   readonly #running = new Set<string>();
   /** Keys added while they ran, to run again afterwards, in the lane they were added to. */
   readonly #dirty = new Map<string, Lane>();
-  readonly #timers = new Map<string, { at: number; lane: Lane; handle: unknown }>();
+  readonly #timers: Record<Lane, Map<string, { at: number; handle: unknown }>> = {
+    schedule: new Map(),
+    change: new Map(),
+  };
   /** Reconciles running, by the lane they were taken from. */
   readonly #active: Record<Lane, number> = { schedule: 0, change: 0 };
   #stopped = false;
@@ -102,21 +108,25 @@ export class WorkQueue {
       return;
     }
     const at = Date.now() + ms;
-    const existing = this.#timers.get(key);
-    if (existing && existing.at <= at) {
-      if (existing.at === at) existing.lane = first(existing.lane, lane);
-      return;
-    }
+    const timers = this.#timers[lane];
+    const existing = timers.get(key);
+    if (existing && existing.at <= at) return;
     if (existing) this.#clearTimer(existing.handle);
-    const timer = {
-      at,
-      lane,
-      handle: this.#setTimer(() => {
-        this.#timers.delete(key);
-        this.add(key, timer.lane);
-      }, ms),
-    };
-    this.#timers.set(key, timer);
+    const handle = this.#setTimer(() => {
+      timers.delete(key);
+      this.add(key, lane);
+    }, ms);
+    timers.set(key, { at, handle });
+  }
+
+  /** Drops the key's timers: the run starting now says what it needs next. */
+  #dropTimers(key: string): void {
+    for (const timers of Object.values(this.#timers)) {
+      const timer = timers.get(key);
+      if (timer === undefined) continue;
+      this.#clearTimer(timer.handle);
+      timers.delete(key);
+    }
   }
 
   get size(): number {
@@ -126,8 +136,10 @@ export class WorkQueue {
   /** Stops taking work; resolves when the running reconciles have finished (graceful shutdown). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const { handle } of this.#timers.values()) this.#clearTimer(handle);
-    this.#timers.clear();
+    for (const timers of Object.values(this.#timers)) {
+      for (const { handle } of timers.values()) this.#clearTimer(handle);
+      timers.clear();
+    }
     this.#lanes.schedule.clear();
     this.#lanes.change.clear();
     this.#dueAt.clear();
@@ -150,6 +162,7 @@ export class WorkQueue {
       const waitedMs = this.#now() - (this.#dueAt.get(key) ?? this.#now());
       this.#dueAt.delete(key);
       this.#running.add(key);
+      this.#dropTimers(key);
       this.#active[lane]++;
       this.#defer(() => void this.#run(key, waitedMs, lane));
     }
@@ -171,7 +184,10 @@ export class WorkQueue {
     if (dirty !== undefined) {
       this.#dirty.delete(key);
       this.add(key, dirty);
-    } else if (again !== null) this.addAfter(key, again.afterMs, again.lane);
+    } else if (again !== null) {
+      if (again.afterMs !== undefined) this.addAfter(key, again.afterMs, 'change');
+      if (again.wakeAfterMs !== undefined) this.addAfter(key, again.wakeAfterMs, 'schedule');
+    }
     if (this.#running.size === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();
     this.#pump();
   }

@@ -128,8 +128,9 @@ async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<vo
 }
 
 /**
- * When to look again after a pass that persisted its decision and ran its actions; a wake-up the
- * engine asked for (its schedule) goes before work that only follows the cluster (queue.ts).
+ * When to look again after a pass that persisted its decision and ran its actions, and when the
+ * engine's own wake-up comes: that one goes before work that only follows the cluster, and keeps
+ * its own timer beside an earlier look (queue.ts).
  */
 function requeueAfter(
   deps: ReconcilerDeps,
@@ -138,16 +139,19 @@ function requeueAfter(
 ): ReconcileResult {
   const { next, actions, wake } = outcome;
   if (outcome.analysed) return { requeueAfterMs: 0 };
+  const wakeAfter = wake ? { wakeAfterMs: Math.max(0, wake.getTime() - deps.now().getTime()) } : {};
   // After writes, look again soon: the cluster answers with watch events, but some waits (pods
   // becoming ready, a roll) are only visible by looking. Not at once: an action the engine keeps
   // asking for while the cluster converges must not spin the controller.
-  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) return { requeueAfterMs: 250 };
-  const untilWake = wake ? Math.max(0, wake.getTime() - deps.now().getTime()) : null;
+  if (actions.some((a) => a.type !== 'recordEvent' && a.type !== 'ackOperation')) {
+    return { requeueAfterMs: 250, ...wakeAfter };
+  }
   // A canary being drained is looked at every second until the drain ends, also after the
   // release ended; from then on the engine asks for its delete and the route's cleanup (a surge
   // undone, a selector restored) on every pass until they are done, and those actions requeue.
   const removing = drainRunning(next, policy, deps.now()) ? CANARY_REMOVAL_POLL_MS : null;
   const resync = IN_FLIGHT.has(next.phase) ? (deps.resyncMs ?? 5000) : removing;
-  if (untilWake !== null && (resync === null || untilWake <= resync)) return { requeueAfterMs: untilWake, wake: true };
-  return { requeueAfterMs: resync };
+  // A resync later than the wake-up is not needed: the pass at the wake-up asks again.
+  const wakeFirst = wakeAfter.wakeAfterMs !== undefined && resync !== null && wakeAfter.wakeAfterMs <= resync;
+  return { requeueAfterMs: wakeFirst ? null : resync, ...wakeAfter };
 }

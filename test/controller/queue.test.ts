@@ -199,20 +199,41 @@ describe('WorkQueue', () => {
     expect(started).toEqual(['busy:change', 'busy:schedule']);
   });
 
-  it('requeues in the lane the work asks for: its own wake-up goes first, a poll after writes does not', async () => {
+  it('keeps a key’s wake-up beside an earlier look: the wake-up moves it first while the look waits', async () => {
+    // A step just started: look again in 250 ms (its pods), the hold ends in 1 s. The look sits in
+    // a long change lane; when the hold ends the key goes first.
     const time = manualTime();
-    const { queue, started, next } = oneBusyWorker(time, (key) =>
-      key === 'busy' ? { afterMs: 1000, lane: 'schedule' } : key === 'shop/poll' ? { afterMs: 250 } : null,
-    );
-    queue.add('shop/poll');
-    await next(); // busy: wake-up in 1 s; shop/poll starts
-    await next(); // shop/poll: look again in 250 ms
-    queue.add('shop/a');
-    time.advance(1000); // both timers fire while shop/a runs
+    let stepStarted = false;
+    const { queue, started, next } = oneBusyWorker(time, (key) => {
+      if (key !== 'busy' || stepStarted) return null;
+      stepStarted = true;
+      return { afterMs: 250, wakeAfterMs: 1000 };
+    });
+    for (const key of ['shop/a', 'shop/b', 'shop/c']) queue.add(key);
+    await next(); // busy done; shop/a starts
+    time.advance(250); // the look: behind shop/b and shop/c
+    time.advance(750); // the wake-up
+    await next();
+    expect(started).toEqual(['busy:change', 'shop/a:change', 'busy:schedule']);
     await next();
     await next();
     await next();
-    expect(started).toEqual(['busy:change', 'shop/poll:change', 'shop/a:change', 'busy:schedule', 'shop/poll:change']);
+    // the look and the wake-up were one run: the key waited in one lane, never two
+    expect(started.slice(3)).toEqual(['shop/b:change', 'shop/c:change']);
+    expect(queue.size).toBe(0);
+    expect(time.pending()).toEqual([]);
+  });
+
+  it('drops a key’s timers when it starts: the run says what it needs next', async () => {
+    const time = manualTime();
+    const again: Array<Requeue | null> = [{ afterMs: 5000, wakeAfterMs: 60_000 }, null];
+    const queue = new WorkQueue(async () => again.shift() ?? null, time);
+    queue.add('shop/web');
+    await settle();
+    expect(time.pending()).toEqual([5000, 60_000]);
+    queue.add('shop/web'); // a watch event
+    await settle();
+    expect(time.pending()).toEqual([]); // that run asked for nothing more
   });
 
   it('keeps workers for wake-ups: a due step starts while every other worker is in a slow write', () => {

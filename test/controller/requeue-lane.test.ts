@@ -1,6 +1,7 @@
-// Which lane a reconcile asks to come back in (controller/queue.ts): the engine's own wake-up (a
-// hold's end) goes first; a look after writes, or the in-flight resync, follows the cluster.
-// Under a slow API server a due step used to wait behind other policies' writes.
+// When a reconcile asks to come back, and in which lane (controller/queue.ts): the engine's own
+// wake-up (a hold's end) goes first, with a timer of its own; a look after writes, or the
+// in-flight resync, follows the cluster. Under a slow API server a due step used to wait behind
+// other policies' writes, or ride with a look that sat in the change lane.
 import { describe, expect, it } from 'vitest';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
@@ -53,15 +54,17 @@ async function stepStarted(hold: string) {
 }
 
 describe('the lane a reconcile comes back in', () => {
-  it('a hold ending sooner than the resync comes back as a wake-up, at the hold’s end', async () => {
+  it('asks for its wake-up at the hold’s end beside a look soon after writes', async () => {
     const { written, passAfter } = await stepStarted('3s');
-    expect(written).toEqual({ requeueAfterMs: 250 }); // a look after writes: not first
-    expect(await passAfter(1000)).toEqual({ requeueAfterMs: 2000, wake: true });
+    // the look after writes follows the cluster; the hold's end keeps a timer of its own
+    expect(written).toEqual({ requeueAfterMs: 250, wakeAfterMs: 3000 });
+    // the resync would come after the hold's end: the wake-up alone
+    expect(await passAfter(1000)).toEqual({ requeueAfterMs: null, wakeAfterMs: 2000 });
   });
 
-  it('a long hold comes back with the resync until its end is the nearer', async () => {
+  it('a long hold keeps the resync until its end is the nearer', async () => {
     const { passAfter } = await stepStarted('1m');
-    expect(await passAfter(1000)).toEqual({ requeueAfterMs: 5000 }); // the in-flight resync
-    expect(await passAfter(55_000)).toEqual({ requeueAfterMs: 4000, wake: true });
+    expect(await passAfter(1000)).toEqual({ requeueAfterMs: 5000, wakeAfterMs: 59_000 });
+    expect(await passAfter(55_000)).toEqual({ requeueAfterMs: null, wakeAfterMs: 4000 });
   });
 });
