@@ -94,9 +94,9 @@ export class WorkQueue {
     if (this.#lanes.change.has(key)) {
       if (lane === 'change') return;
       this.#lanes.change.delete(key); // its wake-up came while it waited: it goes first now
-    } else {
-      this.#dueAt.set(key, this.#now());
     }
+    // A key moved up waits from its wake-up: the schedule lane's wait is how late a due step starts.
+    this.#dueAt.set(key, this.#now());
     this.#lanes[lane].add(key);
     this.#pump();
   }
