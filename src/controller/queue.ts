@@ -4,17 +4,16 @@
 // before it are dropped as it starts. The time a key waits between being due (added, or its
 // timer fired) and starting is handed to the work: under load it is most of a step's latency.
 //
-// Two lanes. A key whose wake-up came (a hold's end, an analysis round, a window opening, a
-// deadline) goes before keys that follow a change in the cluster: when the API server is slow
-// every worker waits on a write, and a due step used to queue behind the writes of other
-// policies' starts, promotions and drains. Within a lane keys keep their order. A key keeps a
-// timer for its wake-up beside any earlier look it asked for, and a key already waiting in the
-// change lane moves to the schedule lane when its wake-up comes (before, a look after writes
-// that sat in a long change lane carried the due step with it). Going first is not enough when
-// every worker is in a slow write, so wake-ups also have workers of their own: keys that follow
-// changes use at most `concurrency` workers, wake-ups any free one of `concurrency +
-// wakeReserve`. The schedule lane cannot starve the other: a key enters it once per wake-up the
-// engine asked for.
+// Wake-ups have workers of their own. A key whose wake-up came (a hold's end, an analysis round,
+// a window opening, a deadline) is in the schedule lane, any other waiting key in the change lane.
+// `concurrency` workers take every key in the order it became due, both lanes alike; `wakeReserve`
+// more take only keys whose wake-up came. When the API server is slow every worker is in a write,
+// and a due step used to queue behind other policies' starts, promotions and drains; now it takes
+// a reserved worker. The order of the shared workers is not changed: strict priority for
+// wake-ups starved the change lane at 5,000 policies (30 s and more), and with it what steps
+// wait for too (a pod ready, a conflict retried). A key keeps a timer for its wake-up beside any
+// earlier look it asked for; a key waiting for a look joins the schedule lane when its wake-up
+// fires, keeping its place; a run requeued at once (a conflict) keeps its lane.
 //
 // A reconcile starts on a turn of its own (setImmediate), never straight from the one before it:
 // a reconcile that finds nothing to write does no I/O, and a backlog of them chained through
@@ -34,7 +33,7 @@ export interface Requeue {
 export interface WorkQueueOptions {
   /** Workers for keys that follow changes (default 16). */
   concurrency?: number;
-  /** Workers beyond `concurrency` only wake-ups may take (default a quarter of it, at least 1). */
+  /** Workers beyond `concurrency` that take only keys whose wake-up came (default a quarter of it, at least 1). */
   wakeReserve?: number;
   /** Runs `start` on a later turn of the event loop (test seam; default setImmediate). */
   defer?: (start: () => void) => void;
@@ -49,12 +48,15 @@ const first = (a: Lane | undefined, b: Lane): Lane => (a === 'schedule' || b ===
 export class WorkQueue {
   readonly #work: (key: string, waitedMs: number, lane: Lane) => Promise<Requeue | null>;
   readonly #concurrency: number;
-  readonly #workers: number;
+  readonly #reserve: number;
   readonly #now: () => number;
-  /** Keys waiting for a worker, by lane, in the order they became due (a Set keeps insertion order). */
-  readonly #lanes: Record<Lane, Set<string>> = { schedule: new Set(), change: new Set() };
-  /** When each waiting key became due. */
+  /** Keys waiting for a worker, in the order they became due (a Set keeps insertion order). */
+  readonly #ready = new Set<string>();
+  /** Of those, the keys whose wake-up came (the schedule lane), in the order of their wake-ups. */
+  readonly #awake = new Set<string>();
+  /** When each waiting key became due, and when each awake key's wake-up came. */
   readonly #dueAt = new Map<string, number>();
+  readonly #wokeAt = new Map<string, number>();
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #clearTimer: (handle: unknown) => void;
   readonly #defer: (start: () => void) => void;
@@ -65,8 +67,8 @@ export class WorkQueue {
     schedule: new Map(),
     change: new Map(),
   };
-  /** Reconciles running, by the lane they were taken from. */
-  readonly #active: Record<Lane, number> = { schedule: 0, change: 0 };
+  /** Reconciles running on the shared workers and on the reserved ones. */
+  readonly #active = { shared: 0, reserved: 0 };
   #stopped = false;
   #idle: Array<() => void> = [];
 
@@ -77,7 +79,7 @@ export class WorkQueue {
   ) {
     this.#work = work;
     this.#concurrency = options.concurrency ?? 16;
-    this.#workers = this.#concurrency + (options.wakeReserve ?? Math.max(1, Math.floor(this.#concurrency / 4)));
+    this.#reserve = options.wakeReserve ?? Math.max(1, Math.floor(this.#concurrency / 4));
     this.#now = options.now ?? (() => performance.now());
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
@@ -90,14 +92,14 @@ export class WorkQueue {
       this.#dirty.set(key, first(this.#dirty.get(key), lane));
       return;
     }
-    if (this.#lanes.schedule.has(key)) return;
-    if (this.#lanes.change.has(key)) {
-      if (lane === 'change') return;
-      this.#lanes.change.delete(key); // its wake-up came while it waited: it goes first now
+    if (!this.#ready.has(key)) {
+      this.#ready.add(key);
+      this.#dueAt.set(key, this.#now());
     }
-    // A key moved up waits from its wake-up: the schedule lane's wait is how late a due step starts.
-    this.#dueAt.set(key, this.#now());
-    this.#lanes[lane].add(key);
+    if (lane === 'schedule' && !this.#awake.has(key)) {
+      this.#awake.add(key);
+      this.#wokeAt.set(key, this.#now());
+    }
     this.#pump();
   }
 
@@ -130,7 +132,7 @@ export class WorkQueue {
   }
 
   get size(): number {
-    return this.#lanes.schedule.size + this.#lanes.change.size + this.#running.size;
+    return this.#ready.size + this.#running.size;
   }
 
   /** Stops taking work; resolves when the running reconciles have finished (graceful shutdown). */
@@ -140,35 +142,46 @@ export class WorkQueue {
       for (const { handle } of timers.values()) this.#clearTimer(handle);
       timers.clear();
     }
-    this.#lanes.schedule.clear();
-    this.#lanes.change.clear();
+    this.#ready.clear();
+    this.#awake.clear();
     this.#dueAt.clear();
+    this.#wokeAt.clear();
     if (this.#running.size === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
-  /** The lane whose first key may start now, if any. */
-  #startable(): Lane | undefined {
-    if (this.#stopped || this.#running.size >= this.#workers) return undefined;
-    if (this.#lanes.schedule.size > 0) return 'schedule';
-    if (this.#lanes.change.size > 0 && this.#active.change < this.#concurrency) return 'change';
+  /** The next key to start and the workers it takes: the first due on a shared worker, else the first awake on a reserved one. */
+  #next(): { key: string; pool: 'shared' | 'reserved' } | undefined {
+    if (this.#stopped) return undefined;
+    if (this.#active.shared < this.#concurrency && this.#ready.size > 0) {
+      return { key: this.#ready.values().next().value as string, pool: 'shared' };
+    }
+    if (this.#active.reserved < this.#reserve && this.#awake.size > 0) {
+      return { key: this.#awake.values().next().value as string, pool: 'reserved' };
+    }
     return undefined;
   }
 
   #pump(): void {
-    for (let lane = this.#startable(); lane !== undefined; lane = this.#startable()) {
-      const key = this.#lanes[lane].values().next().value as string;
-      this.#lanes[lane].delete(key);
-      const waitedMs = this.#now() - (this.#dueAt.get(key) ?? this.#now());
+    for (let next = this.#next(); next !== undefined; next = this.#next()) {
+      const { key, pool } = next;
+      const lane: Lane = this.#awake.has(key) ? 'schedule' : 'change';
+      const now = this.#now();
+      // An awake key waited from its wake-up: how late a due step or round started.
+      const since = lane === 'schedule' ? this.#wokeAt.get(key) : this.#dueAt.get(key);
+      const waitedMs = now - (since ?? now);
+      this.#ready.delete(key);
+      this.#awake.delete(key);
       this.#dueAt.delete(key);
+      this.#wokeAt.delete(key);
       this.#running.add(key);
       this.#dropTimers(key);
-      this.#active[lane]++;
-      this.#defer(() => void this.#run(key, waitedMs, lane));
+      this.#active[pool]++;
+      this.#defer(() => void this.#run(key, waitedMs, lane, pool));
     }
   }
 
-  async #run(key: string, waitedMs: number, lane: Lane): Promise<void> {
+  async #run(key: string, waitedMs: number, lane: Lane, pool: 'shared' | 'reserved'): Promise<void> {
     let again: Requeue | null = null;
     if (!this.#stopped) {
       try {
@@ -179,13 +192,14 @@ export class WorkQueue {
       }
     }
     this.#running.delete(key);
-    this.#active[lane]--;
+    this.#active[pool]--;
     const dirty = this.#dirty.get(key);
     if (dirty !== undefined) {
       this.#dirty.delete(key);
       this.add(key, dirty);
     } else if (again !== null) {
-      if (again.afterMs !== undefined) this.addAfter(key, again.afterMs, 'change');
+      // At once (a conflict: the pass did not get through) keeps the lane it ran in.
+      if (again.afterMs !== undefined) this.addAfter(key, again.afterMs, again.afterMs === 0 ? lane : 'change');
       if (again.wakeAfterMs !== undefined) this.addAfter(key, again.wakeAfterMs, 'schedule');
     }
     if (this.#running.size === 0 && this.#stopped) for (const resolve of this.#idle.splice(0)) resolve();

@@ -127,8 +127,12 @@ describe('WorkQueue', () => {
     expect(queue.size).toBe(0);
   });
 
-  /** One worker, busy with `busy` until `release()`; records the order keys start in and their lane. */
-  function oneBusyWorker(time: ReturnType<typeof manualTime>, again: (key: string) => Requeue | null = () => null) {
+  /** One shared worker (and `reserve` for wake-ups), busy with `busy` until `next()`; records the order keys start in and their lane. */
+  function oneBusyWorker(
+    time: ReturnType<typeof manualTime>,
+    again: (key: string) => Requeue | null = () => null,
+    reserve = 0,
+  ) {
     const started: string[] = [];
     const waits = new Map<string, number>();
     const release: Array<() => void> = [];
@@ -139,7 +143,7 @@ describe('WorkQueue', () => {
           waits.set(key, waitedMs);
           release.push(() => resolve(again(key)));
         }),
-      { concurrency: 1, wakeReserve: 0, ...time },
+      { concurrency: 1, wakeReserve: reserve, ...time },
     );
     queue.add('busy');
     return {
@@ -153,34 +157,39 @@ describe('WorkQueue', () => {
     };
   }
 
-  it('runs a key whose wake-up came before keys that follow cluster changes', async () => {
-    // The API server is slow and every worker waits on a write: a due step does not queue
-    // behind other policies' starts, promotions and drains.
+  it('shares its workers in the order keys became due, wake-ups alike: nothing that follows a change is starved', async () => {
+    // At 5,000 policies strict priority for wake-ups left keys that follow changes waiting 30 s
+    // and more, and steps wait for some of those too (a canary pod ready, a conflict retried).
     const time = manualTime();
     const { queue, started, next } = oneBusyWorker(time);
     queue.add('shop/drain-1');
-    queue.add('shop/drain-2');
     queue.addAfter('shop/step-due', 1000, 'schedule');
     time.advance(1000);
-    queue.add('shop/drain-3');
+    queue.add('shop/drain-2');
     await next();
     await next();
     await next();
-    await next();
-    expect(started).toEqual([
-      'busy:change',
-      'shop/step-due:schedule',
-      'shop/drain-1:change',
-      'shop/drain-2:change',
-      'shop/drain-3:change',
-    ]);
+    expect(started).toEqual(['busy:change', 'shop/drain-1:change', 'shop/step-due:schedule', 'shop/drain-2:change']);
   });
 
-  it('moves a key already waiting to the front when its wake-up comes, its wait counted from the wake-up', async () => {
+  it('starts a wake-up on a reserved worker while every shared worker is in a slow write', async () => {
+    const time = manualTime();
+    const { queue, started, waits, next } = oneBusyWorker(time, () => null, 1);
+    queue.add('shop/drain-1');
+    queue.add('shop/drain-2');
+    time.advance(300);
+    queue.add('shop/step-due', 'schedule');
+    expect(started).toEqual(['busy:change', 'shop/step-due:schedule']);
+    expect(waits.get('shop/step-due')).toBe(0);
+    await next();
+    expect(started.slice(2)).toEqual(['shop/drain-1:change']);
+  });
+
+  it('a key waiting for a look joins the schedule lane when its wake-up fires, keeping its place; its wait counts from the wake-up', async () => {
     const time = manualTime();
     const { queue, started, waits, next } = oneBusyWorker(time);
-    queue.add('shop/other');
     queue.add('shop/web'); // a watch event
+    queue.add('shop/other');
     time.advance(300);
     queue.addAfter('shop/web', 200, 'schedule'); // its hold ends
     time.advance(200);
@@ -197,29 +206,45 @@ describe('WorkQueue', () => {
     queue.add('shop/other');
     queue.add('busy', 'schedule'); // its wake-up came during its own reconcile
     await next();
-    expect(started).toEqual(['busy:change', 'busy:schedule']);
+    await next();
+    expect(started).toEqual(['busy:change', 'shop/other:change', 'busy:schedule']);
   });
 
-  it('keeps a key’s wake-up beside an earlier look: the wake-up moves it first while the look waits', async () => {
-    // A step just started: look again in 250 ms (its pods), the hold ends in 1 s. The look sits in
-    // a long change lane; when the hold ends the key goes first.
+  it('a run requeued at once (a conflict) keeps its lane', async () => {
+    const time = manualTime();
+    let conflicts = 1;
+    const { queue, started, next } = oneBusyWorker(
+      time,
+      (key) => (key === 'shop/step-due' && conflicts-- > 0 ? { afterMs: 0 } : null),
+      1,
+    );
+    queue.add('shop/step-due', 'schedule'); // on the reserved worker
+    await next(); // busy done
+    await next(); // shop/step-due: a conflict, again at once
+    expect(started).toEqual(['busy:change', 'shop/step-due:schedule', 'shop/step-due:schedule']);
+  });
+
+  it('keeps a key’s wake-up beside an earlier look: the look waits in line, the wake-up takes a reserved worker', async () => {
+    // A step just started: look again in 250 ms (its pods), the hold ends in 1 s.
     const time = manualTime();
     let stepStarted = false;
-    const { queue, started, next } = oneBusyWorker(time, (key) => {
-      if (key !== 'busy' || stepStarted) return null;
-      stepStarted = true;
-      return { afterMs: 250, wakeAfterMs: 1000 };
-    });
+    const { queue, started, next } = oneBusyWorker(
+      time,
+      (key) => {
+        if (key !== 'busy' || stepStarted) return null;
+        stepStarted = true;
+        return { afterMs: 250, wakeAfterMs: 1000 };
+      },
+      1,
+    );
     for (const key of ['shop/a', 'shop/b', 'shop/c']) queue.add(key);
     await next(); // busy done; shop/a starts
     time.advance(250); // the look: behind shop/b and shop/c
+    expect(started).toEqual(['busy:change', 'shop/a:change']);
     time.advance(750); // the wake-up
-    await next();
     expect(started).toEqual(['busy:change', 'shop/a:change', 'busy:schedule']);
-    await next();
-    await next();
-    await next();
-    // the look and the wake-up were one run: the key waited in one lane, never two
+    for (let i = 0; i < 4; i++) await next();
+    // the look and the wake-up were one run: the key waited in line once
     expect(started.slice(3)).toEqual(['shop/b:change', 'shop/c:change']);
     expect(queue.size).toBe(0);
     expect(time.pending()).toEqual([]);
