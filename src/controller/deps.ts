@@ -51,7 +51,7 @@ export interface ReconcilerDeps {
 export interface ReconcileResult {
   /** Reconcile again after this many ms (0: at once); null: only when something changes. */
   requeueAfterMs: number | null;
-  /** The engine's wake-up (a hold's end, an analysis round, a deadline) in this many ms: it goes first. */
+  /** The engine's wake-up (a hold's end, an analysis round, a deadline) in this many ms: it has workers of its own. */
   wakeAfterMs?: number;
 }
 

@@ -19,9 +19,9 @@
 // a reconcile that finds nothing to write does no I/O, and a backlog of them chained through
 // promise callbacks held the event loop for a second at 1,000 policies (the scale benchmark's CPU
 // profile), with watch events, API answers, Lease renewals and /healthz waiting behind it. Now at
-// most `concurrency` of them run between two looks at I/O.
+// most `concurrency` of them (and the wake-ups' reserved workers) run between two looks at I/O.
 
-/** `schedule`: the key's wake-up came (goes first); `change`: something in the cluster changed. */
+/** `schedule`: the key's wake-up came (it may also take a reserved worker); `change`: something in the cluster changed. */
 export type Lane = 'schedule' | 'change';
 
 /** When the work wants its key again, ms from now (0: at once): a look in the change lane, its wake-up in the schedule lane. */
@@ -31,7 +31,7 @@ export interface Requeue {
 }
 
 export interface WorkQueueOptions {
-  /** Workers for keys that follow changes (default 16). */
+  /** Shared workers: every key, in the order it became due (default 16). */
   concurrency?: number;
   /** Workers beyond `concurrency` that take only keys whose wake-up came (default a quarter of it, at least 1). */
   wakeReserve?: number;

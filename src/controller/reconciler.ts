@@ -129,8 +129,8 @@ async function markAdopted(deps: ReconcilerDeps, snapshot: Snapshot): Promise<vo
 
 /**
  * When to look again after a pass that persisted its decision and ran its actions, and when the
- * engine's own wake-up comes: that one goes before work that only follows the cluster, and keeps
- * its own timer beside an earlier look (queue.ts).
+ * engine's own wake-up comes: that one keeps its own timer beside an earlier look and may take a
+ * worker reserved for wake-ups (queue.ts).
  */
 function requeueAfter(
   deps: ReconcilerDeps,

@@ -92,7 +92,7 @@ export function defineMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     workqueueWait: new Histogram({
       name: 'canaryd_workqueue_wait_seconds',
-      help: 'Time a policy waited in the work queue between being due (a watch event, a requeue timer firing) and its reconcile starting, by lane: schedule (its wake-up: a hold, an analysis round, a deadline; goes first) or change (a change in the cluster).',
+      help: 'Time a policy waited in the work queue between being due (a watch event, a requeue timer firing) and its reconcile starting, by lane: schedule (its wake-up: a hold, an analysis round, a deadline; counted from the wake-up; it may take a worker reserved for wake-ups) or change (a change in the cluster).',
       labelNames: ['lane'],
       buckets: FAST_BUCKETS,
       registers,

@@ -1,6 +1,7 @@
 // The work queue: one reconcile per key at a time, nothing lost, the earliest requeue kept, the
 // time a key waited after it was due handed to the work (a step's latency under load), and a key
-// whose wake-up came (a hold's end, an analysis round) run before keys that follow the cluster.
+// whose wake-up came (a hold's end, an analysis round) started on a worker of its own when the
+// shared ones are all busy, without starving keys that follow the cluster.
 import { describe, expect, it } from 'vitest';
 import { type Requeue, WorkQueue } from '../../src/controller/queue.ts';
 

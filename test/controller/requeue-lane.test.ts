@@ -1,7 +1,7 @@
 // When a reconcile asks to come back, and in which lane (controller/queue.ts): the engine's own
-// wake-up (a hold's end) goes first, with a timer of its own; a look after writes, or the
-// in-flight resync, follows the cluster. Under a slow API server a due step used to wait behind
-// other policies' writes, or ride with a look that sat in the change lane.
+// wake-up (a hold's end) has a timer of its own and may take a worker reserved for wake-ups; a
+// look after writes, or the in-flight resync, follows the cluster. Under a slow API server a due
+// step used to wait behind other policies' writes, or ride with a look that sat in line.
 import { describe, expect, it } from 'vitest';
 import type { PolicyObject } from '../../src/controller/deps.ts';
 import { reconcile } from '../../src/controller/reconciler.ts';
