@@ -33,6 +33,19 @@ function manualTime() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A queue with the default workers whose reconciles never finish (each waits on the API server); counts those started. */
+function neverFinishing() {
+  let started = 0;
+  const queue = new WorkQueue(
+    () =>
+      new Promise<null>(() => {
+        started++;
+      }),
+    manualTime(),
+  );
+  return { queue, running: () => started };
+}
+
 describe('WorkQueue', () => {
   it('runs a key once at a time; an add while it runs runs it again afterwards', async () => {
     const time = manualTime();
@@ -57,17 +70,9 @@ describe('WorkQueue', () => {
   });
 
   it('reconciles 16 policies at once by default: a reconcile mostly waits for the API server', () => {
-    const time = manualTime();
-    let running = 0;
-    const queue = new WorkQueue(
-      () =>
-        new Promise<null>(() => {
-          running++;
-        }),
-      time,
-    );
+    const { queue, running } = neverFinishing();
     for (let i = 0; i < 20; i++) queue.add(`shop/web-${i}`);
-    expect(running).toBe(16);
+    expect(running()).toBe(16);
     expect(queue.size).toBe(20);
   });
 
@@ -282,18 +287,10 @@ describe('WorkQueue', () => {
   });
 
   it('reserves a quarter of the workers for wake-ups by default', () => {
-    const time = manualTime();
-    let running = 0;
-    const queue = new WorkQueue(
-      () =>
-        new Promise<null>(() => {
-          running++;
-        }),
-      time,
-    );
+    const { queue, running } = neverFinishing();
     for (let i = 0; i < 30; i++) queue.add(`shop/change-${i}`);
     for (let i = 0; i < 10; i++) queue.add(`shop/due-${i}`, 'schedule');
-    expect(running).toBe(20); // 16 for changes, 4 more for wake-ups
+    expect(running()).toBe(20); // 16 for changes, 4 more for wake-ups
   });
 
   it('a reconcile deferred past stop() does not start', async () => {
