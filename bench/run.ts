@@ -34,7 +34,7 @@ await runTasks(
     {
       name: 'scale',
       describe:
-        "N policies, M releasing at once: adoption time, step due → weight written, API requests per step by verb/resource (audit log, own counter, apiserver), a quiet minute, RSS/heap/caches, each cluster process's CPU (defaults: --policies 1000 --releasing 100 --idle-seconds 60 --settle-minutes 10 --concurrency 16 --shards 1 --router replica-ratio; also --router ingress-nginx, --heap-mib N, --node-options=--flag; 0 is valid for policies and releasing)",
+        "N policies, M releasing at once: adoption time, step due → weight written, API requests per step by verb/resource (audit log, own counter, apiserver), a quiet minute, RSS/heap/caches, each cluster process's CPU (defaults: --policies 1000 --releasing 100 --idle-seconds 60 --settle-minutes 10 --concurrency 16 --shards 1 --router replica-ratio; also --router ingress-nginx, --heap-mib N, --wake-workers K, --node-options=--flag; 0 is valid for policies and releasing)",
       timeoutMinutes: scaleTimeoutMinutes,
       run: scale,
     },

@@ -16,6 +16,7 @@
 //   (release-phases.ts: a release's start, step 1, steps 2…n, promotion, drain).
 // `--policies 0` and `--releasing 0` are valid: the footprint of an empty or a resting fleet.
 // `--heap-mib N`: canaryd's V8 heap cap instead of the install's (to measure a fleet that needs more).
+// `--wake-workers K`: canaryd's workers kept for due wake-ups (default a quarter of --concurrency; 0: none).
 // `--node-options="--flag …"`: V8/Node flags added to the install's (to weigh one before deploy/ has it).
 // `--router ingress-nginx`: each app also has an Ingress (class nginx) and its policy that router
 // (canary Ingress weights per step) instead of replica-ratio. The cluster's Traefik serves those
@@ -235,6 +236,8 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
   const idleSeconds = intFlag(flags, 'idle-seconds', 60);
   // canaryd's own default (16) unless --concurrency is given.
   const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 16);
+  // and its own wake-up reserve (a quarter of that) unless --wake-workers is given (0: none).
+  const wakeWorkers = flags['wake-workers'] === undefined ? undefined : intFlag(flags, 'wake-workers', 0);
   const releaseTimeout = intFlag(flags, 'release-timeout', Math.max(900, m * 6));
   const shards = intFlag(flags, 'shards', 1);
   const router = routerFlag(flags);
@@ -260,6 +263,7 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
     canarydFlags: {
       resync: '5s (default)',
       concurrency: concurrency ?? '16 (default)',
+      wakeWorkers: wakeWorkers ?? 'a quarter of concurrency (default)',
       leaderElection: LEADER_ARGS.join(' '),
       heapCap: heapMiB === undefined ? "the install's" : `--max-old-space-size=${heapMiB}`,
       finalizerOnCreate: finalizerOnCreate
@@ -289,7 +293,11 @@ export async function scale(flags: Flags): Promise<{ ok: boolean }> {
       canarydKubeconfig(cluster),
       logsDir(cluster),
       shards,
-      (shard) => [...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]), ...leaderArgs(shard)],
+      (shard) => [
+        ...(concurrency === undefined ? [] : ['--concurrency', String(concurrency)]),
+        ...(wakeWorkers === undefined ? [] : ['--wake-workers', String(wakeWorkers)]),
+        ...leaderArgs(shard),
+      ],
       [...(heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`]), ...extraNodeOptions],
     );
     canaryd = started;

@@ -116,6 +116,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     },
     {
       concurrency: settings.concurrency,
+      ...(settings.wakeWorkers === undefined ? {} : { wakeReserve: settings.wakeWorkers }),
       onReconcile: (seconds, error) => metrics.observeReconcile(seconds, error),
       onDequeue: (seconds, lane) => metrics.observeQueueWait(seconds, lane),
       started: false,

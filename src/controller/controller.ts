@@ -31,6 +31,8 @@ export class Controller {
     deps: ReconcilerDeps,
     options: {
       concurrency?: number;
+      /** Workers beyond `concurrency` for due wake-ups only (default: the queue's, a quarter of it). */
+      wakeReserve?: number;
       onReconcile?: (seconds: number, error?: string) => void;
       /** How long each reconcile waited in the queue after it was due, by lane (metrics). */
       onDequeue?: (waitedSeconds: number, lane: Lane) => void;
@@ -51,6 +53,7 @@ export class Controller {
     this.#waiting = options.started === false ? new Set() : null;
     this.#queue = new WorkQueue((key, waitedMs, lane) => this.#reconcile(key, waitedMs, lane), {
       concurrency: options.concurrency ?? 16,
+      ...(options.wakeReserve === undefined ? {} : { wakeReserve: options.wakeReserve }),
       ...options.queue,
     });
   }

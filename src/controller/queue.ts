@@ -33,7 +33,7 @@ export interface Requeue {
 export interface WorkQueueOptions {
   /** Shared workers: every key, in the order it became due (default 16). */
   concurrency?: number;
-  /** Workers beyond `concurrency` that take only keys whose wake-up came (default a quarter of it, at least 1). */
+  /** Workers beyond `concurrency` that take only keys whose wake-up came (default a quarter of it, at least 1; 0: none). */
   wakeReserve?: number;
   /** Runs `start` on a later turn of the event loop (test seam; default setImmediate). */
   defer?: (start: () => void) => void;

@@ -48,7 +48,13 @@ export const settingsSchema = z.strictObject({
   // cheap, and with 4 a few slow writes held up every policy behind them (docs/scale.md).
   concurrency: z.number().int().min(1).max(64).default(16).meta({
     description:
-      'Policies reconciled at once after cluster changes (each one by one worker at a time); a quarter more workers are kept for due wake-ups (a hold ending, an analysis round).',
+      'Policies reconciled at once after cluster changes (each one by one worker at a time); --wake-workers more are kept for due wake-ups (a hold ending, an analysis round).',
+  }),
+  // Reserved for due steps so they do not queue behind other policies' writes on a slow API
+  // server; 0 gives wake-ups no workers of their own (docs/scale.md, "Wake-ups first").
+  wakeWorkers: z.number().int().min(0).max(64).optional().meta({
+    description:
+      'Workers beyond --concurrency that take only due wake-ups (default: a quarter of --concurrency, at least 1; 0: wake-ups wait in line with every other reconcile).',
   }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -71,12 +77,13 @@ const ENV: Record<string, keyof Settings> = {
   CANARYD_IDENTITY: 'identity',
   CANARYD_RESYNC: 'resync',
   CANARYD_CONCURRENCY: 'concurrency',
+  CANARYD_WAKE_WORKERS: 'wakeWorkers',
   CANARYD_LOG_LEVEL: 'logLevel',
 };
 
 const coerce = (key: keyof Settings, value: string): unknown => {
   if (key === 'leaderElect') return value === 'true' || value === '1' || value === '';
-  if (key === 'concurrency') return Number(value);
+  if (key === 'concurrency' || key === 'wakeWorkers') return Number(value);
   return value;
 };
 

@@ -216,6 +216,7 @@ describe('the chart with other values', { timeout: 120_000 }, () => {
         'prometheusUrl=http://prometheus.monitoring.svc:9090',
         'resync=30s',
         'concurrency=8',
+        'wakeWorkers=0',
         'image.repository=registry.example.com/canaryd',
         'image.tag=0.2.0',
         'serviceMonitor.enabled=true',
@@ -231,6 +232,7 @@ describe('the chart with other values', { timeout: 120_000 }, () => {
         { name: 'CANARYD_PROMETHEUS_URL', value: 'http://prometheus.monitoring.svc:9090' },
         { name: 'CANARYD_RESYNC', value: '30s' },
         { name: 'CANARYD_CONCURRENCY', value: '8' },
+        { name: 'CANARYD_WAKE_WORKERS', value: '0' },
       ]),
     );
     const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
