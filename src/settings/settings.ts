@@ -83,8 +83,17 @@ const ENV: Record<string, keyof Settings> = {
 
 const coerce = (key: keyof Settings, value: string): unknown => {
   if (key === 'leaderElect') return value === 'true' || value === '1' || value === '';
-  if (key === 'concurrency' || key === 'wakeWorkers') return Number(value);
+  // A number only when it reads as one: "four" stays a string and is refused as such, not as NaN.
+  if (key === 'concurrency' || key === 'wakeWorkers')
+    return /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
   return value;
+};
+
+/** How an SRE sets it, for an error: `--wake-workers (CANARYD_WAKE_WORKERS)`. */
+const spelling = (key: string): string => {
+  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const variable = Object.entries(ENV).find(([, k]) => k === key)?.[0];
+  return variable === undefined ? flag : `${flag} (${variable})`;
 };
 
 export class SettingsError extends Error {
@@ -93,9 +102,14 @@ export class SettingsError extends Error {
 
 export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const raw: Record<string, unknown> = {};
+  /** The text each setting was given as, for an error. */
+  const given: Record<string, string> = {};
   for (const [name, key] of Object.entries(ENV)) {
     const value = env[name];
-    if (value !== undefined && value !== '') raw[key] = coerce(key, value);
+    if (value !== undefined && value !== '') {
+      raw[key] = coerce(key, value);
+      given[key] = value;
+    }
   }
   const options = Object.fromEntries(
     Object.keys(settingsSchema.shape).map((key) => [
@@ -116,10 +130,16 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   for (const [flag, value] of Object.entries(parsed.values)) {
     const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Settings;
     raw[key] = typeof value === 'string' ? coerce(key, value) : value;
+    if (typeof value === 'string') given[key] = value;
   }
   const result = settingsSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(settings)'}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      if (key === '') return `  (settings): ${issue.message}`;
+      const value = given[key] === undefined ? '' : ` ${JSON.stringify(given[key])}`;
+      return `  ${spelling(key)}${value}: ${issue.message}`;
+    });
     throw new SettingsError(`invalid canaryd settings:\n${problems.join('\n')}`);
   }
   return result.data;

@@ -47,7 +47,7 @@ describe('shards', () => {
     for (const bad of ['A', 'a_b', '-a', 'a'.repeat(41)]) {
       expect(() => loadSettings(['--shard', bad], {})).toThrow(SettingsError);
     }
-    expect(() => loadSettings(['--shard', 'Eu'], {})).toThrow(/shard: expected a shard name/);
+    expect(() => loadSettings(['--shard', 'Eu'], {})).toThrow(/--shard \(CANARYD_SHARD\) "Eu": expected a shard name/);
   });
 });
 

@@ -20,8 +20,20 @@ describe('controller settings', () => {
     for (const bad of ['-1', '1.5', 'four', '65']) {
       expect(() => loadSettings(['--wake-workers', bad], {})).toThrow(SettingsError);
     }
-    expect(() => loadSettings(['--wake-workers', 'four'], {})).toThrow(/wakeWorkers:/);
-    expect(() => loadSettings([], { CANARYD_WAKE_WORKERS: '-1' })).toThrow(/wakeWorkers: .*>=0/);
+    expect(() => loadSettings(['--wake-workers', 'four'], {})).toThrow(
+      '--wake-workers (CANARYD_WAKE_WORKERS) "four": Invalid input: expected number, received string',
+    );
+    expect(() => loadSettings([], { CANARYD_WAKE_WORKERS: '-1' })).toThrow(
+      /--wake-workers \(CANARYD_WAKE_WORKERS\) "-1": .*>=0/,
+    );
+  });
+
+  it('names a bad setting as the flag and the variable it is set by, with the value given', () => {
+    expect(() => loadSettings(['--listen', 'localhost'], {})).toThrow(
+      '--listen (CANARYD_LISTEN) "localhost": expected HOST:PORT, e.g. 0.0.0.0:8080',
+    );
+    expect(() => loadSettings([], { CANARYD_RESYNC: 'often' })).toThrow(/--resync \(CANARYD_RESYNC\) "often": /);
+    expect(() => loadSettings(['--concurrency', '0'], {})).toThrow(/--concurrency \(CANARYD_CONCURRENCY\) "0": /);
   });
 
   it('names the flags it knows when one is misspelt', () => {
