@@ -89,9 +89,12 @@ const coerce = (key: keyof Settings, value: string): unknown => {
   return value;
 };
 
+/** The flag of a setting, without its dashes: wakeWorkers → wake-workers. */
+const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** How an SRE sets it, for an error: `--wake-workers (CANARYD_WAKE_WORKERS)`. */
 const spelling = (key: string): string => {
-  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const flag = `--${flagOf(key)}`;
   const variable = Object.entries(ENV).find(([, k]) => k === key)?.[0];
   return variable === undefined ? flag : `${flag} (${variable})`;
 };
@@ -113,7 +116,7 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   }
   const options = Object.fromEntries(
     Object.keys(settingsSchema.shape).map((key) => [
-      key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+      flagOf(key),
       { type: key === 'leaderElect' ? ('boolean' as const) : ('string' as const) },
     ]),
   );
